@@ -1,0 +1,11 @@
+// posenc/posenc.hpp — everything in one include.
+#pragma once
+
+#include "posenc/attention.hpp"
+#include "posenc/encoding.hpp"
+#include "posenc/layer.hpp"
+#include "posenc/npy.hpp"
+#include "posenc/rotary.hpp"
+#include "posenc/sinusoid.hpp"
+#include "posenc/tensor.hpp"
+#include "posenc/text.hpp"

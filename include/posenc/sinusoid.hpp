@@ -1,0 +1,47 @@
+// posenc/sinusoid.hpp — sinusoidal position tables (Vaswani et al. 2017, arXiv 1706.03762).
+//
+//   PE(p, sin_k) = sin(p * w_k),  PE(p, cos_k) = cos(p * w_k),  k < m
+//
+// Conventions (shared/reference/METHODS.md 1.1):
+//   exponent  paper: w_k = base^(-2k/d)            (PyTorch tutorial, HF Marian, Transformer-XL)
+//             t2t:   w_k = base^(-k/max(m-1, 1))   (tensor2tensor get_timing_signal_1d, fairseq, TENER)
+//   layout    interleaved: (s0, c0, s1, c1, ...)   blocked: [s0 .. s_{m-1} | c0 .. c_{m-1}]
+// Odd d: interleaved computes d+1 channels and drops the last one
+// (odd_zero_channel = true instead writes a zero last channel, like the
+// blocked layout always does: m = floor(d/2) and a zero column).
+// Positions and angles are double; each value is rounded to float once.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "posenc/encoding.hpp"
+
+namespace posenc {
+
+enum class SinusoidLayout { interleaved, blocked };
+enum class SinusoidExponent { paper, t2t };
+
+struct SinusoidOptions {
+  std::int64_t dim = 0;                                     ///< d, required > 0
+  double base = 10000.0;                                    ///< [1e4], > 0 and != 1
+  SinusoidLayout layout = SinusoidLayout::interleaved;      ///< [interleaved]
+  SinusoidExponent exponent = SinusoidExponent::paper;      ///< [paper]
+  bool odd_zero_channel = false;                            ///< interleaved, odd d: zero last channel
+};
+
+/// The frequencies w_k (double), k < m, for the options' d, base and exponent.
+std::vector<double> sinusoid_frequencies(const SinusoidOptions& options);
+
+/// Table for positions [B|1, N, 1] (any real values): [B|1, N, d] float.
+/// Consecutive integer runs use an exact angle-addition recurrence re-anchored
+/// every 64 rows; the rest use sin/cos directly; both agree with a direct
+/// double evaluation to fp32 rounding.
+Tensor sinusoid_table(const DTensor& positions, const SinusoidOptions& options);
+/// Table for positions offset, offset+1, ..., offset+tokens-1: [tokens, d].
+Tensor sinusoid_table(std::int64_t tokens, const SinusoidOptions& options, double offset = 0.0);
+
+/// The sinusoidal absolute encoding: input_add = sinusoid_table(positions) [B|1, N, d].
+Encoding sinusoidal(const DTensor& positions, const SinusoidOptions& options);
+
+}  // namespace posenc

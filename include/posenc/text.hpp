@@ -1,0 +1,97 @@
+// posenc/text.hpp — the 1D text modality and its encodings.
+//
+// Positions of text tokens are [B|1, N, 1] doubles: 0..N-1, shifted by the
+// number of cached keys when decoding, and reset to 0 at each document start
+// in packed batches (with segment ids that keep documents from attending to
+// each other). The encodings here are the text family of
+// shared/reference/METHODS.md section 1; RoPE and XPos live in
+// posenc/rotary.hpp and the sinusoid in posenc/sinusoid.hpp, since images,
+// video and the sphere use them too.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "posenc/encoding.hpp"
+#include "posenc/rotary.hpp"
+#include "posenc/sinusoid.hpp"
+
+namespace posenc {
+
+// ------------------------------------------------------------------ positions
+
+/// Positions offset, ..., offset + tokens - 1 as [1, tokens, 1]. For one-token
+/// decoding with a cache of c keys, the query uses text_positions(1, c).
+DTensor text_positions(std::int64_t tokens, std::int64_t offset = 0);
+
+/// Packed documents: positions restart at 0 in every document.
+struct PackedText {
+  DTensor positions;  ///< [B, N, 1]
+  ITensor segments;   ///< [B, N]: document index within the row; -1 for padding after the last document
+};
+
+/// document_lengths[b] lists the documents of row b; rows are padded to
+/// `tokens` (0 = the longest row). Throws on non-positive lengths or rows longer than `tokens`.
+PackedText packed_text_positions(const std::vector<std::vector<std::int64_t>>& document_lengths,
+                                 std::int64_t tokens = 0);
+
+// ------------------------------------------------------------------ NoPE
+
+/// NoPE (Kazemnejad et al. 2023): an explicit choice that fills nothing. With a
+/// causal mask positions remain recoverable; a bidirectional encoder with NoPE
+/// is permutation-equivariant (documented behaviour, not an error).
+Encoding nope();
+
+// ------------------------------------------------------------------ learned absolute
+
+/// A learned absolute table E [L_max, d] (BERT: 512 x d, GPT-2: 1024 x d),
+/// initialised N(0, std^2) with a seeded generator (BERT std = 0.02).
+Tensor learned_table_init(std::int64_t max_positions, std::int64_t dim, double std = 0.02, std::uint64_t seed = 0);
+
+/// input_add[b, n] = table[positions[b, n]]: [B|1, N, d]. Positions must be
+/// integers in [0, L_max); a position past the table throws (no silent clamp).
+Encoding learned_absolute(const Tensor& table, const DTensor& positions);
+
+// ------------------------------------------------------------------ ALiBi
+
+/// ALiBi slopes (Press et al. 2022; ofirpress/attention_with_linear_biases):
+/// for H a power of two, m_h = 2^(-8(h+1)/H); otherwise the P = 2^floor(log2 H)
+/// power-of-two slopes followed by the even-indexed slopes of 2P heads,
+/// truncated to H - P (H = 12: 2^-1..2^-8, 2^-0.5, 2^-1.5, 2^-2.5, 2^-3.5).
+/// `max_bias` is the 8 of the formula (MPT's alibi_bias_max). Computed in double.
+std::vector<double> alibi_slopes(std::int64_t heads, double max_bias = 8.0);
+
+struct AlibiOptions {
+  std::int64_t heads = 0;      ///< required
+  bool causal = true;          ///< true: b = -m (i - j) (use with Mask::causal); false: b = -m |i - j|
+  double max_bias = 8.0;       ///< [8]
+  bool fairseq_compat = false; ///< causal only: b = +m j on every row (equal after softmax, as fairseq)
+};
+
+/// ALiBi as a slope bias evaluated per tile: b_h(i, j) = -m_h * rho(i, j),
+/// rho = p_i - p_j (causal) or |p_i - p_j| (symmetric), added to scaled logits.
+Encoding alibi(const DTensor& query_positions, const DTensor& key_positions, const AlibiOptions& options);
+Encoding alibi(const DTensor& positions, const AlibiOptions& options);
+
+// ------------------------------------------------------------------ T5 relative buckets
+
+struct T5Options {
+  bool bidirectional = true;        ///< encoder: true; decoder self-attention: false
+  std::int64_t num_buckets = 32;    ///< [32]
+  std::int64_t max_distance = 128;  ///< [128]
+};
+
+/// The T5 bucket matrix [B|1, Nq, Nk] of n = p_key - p_query (see t5_relative_bucket).
+ITensor t5_bucket_matrix(const DTensor& query_positions, const DTensor& key_positions, const T5Options& options);
+
+/// A T5 bias table [H, num_buckets] initialised N(0, std^2), seeded.
+/// (HF stores nn.Embedding(num_buckets, H): transpose to load it.)
+Tensor t5_table_init(std::int64_t heads, std::int64_t num_buckets = 32, double std = 0.02, std::uint64_t seed = 0);
+
+/// T5 relative attention bias: b_h(i, j) = table[h, bucket(p_j - p_i)], evaluated
+/// per tile. table [H|1, num_buckets]. Sets scale = 1 (T5 does not scale logits).
+Encoding t5_bias(const DTensor& query_positions, const DTensor& key_positions, const Tensor& table,
+                 const T5Options& options);
+Encoding t5_bias(const DTensor& positions, const Tensor& table, const T5Options& options);
+
+}  // namespace posenc

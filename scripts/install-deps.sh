@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs posenc's build and test dependencies from Debian 12 packages.
+# Idempotent: does nothing when every package is already present.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libxtensor-dev libxtensor-blas-dev libopenblas-dev liblapack-dev
+  libspectra-dev libeigen3-dev libboost-graph-dev
+  libgtest-dev libcli11-dev libbenchmark-dev libstb-dev
+)
+# The benchmark comparison script (bench/compare.sh) also wants PyTorch and NumPy.
+if [[ "${POSENC_BENCH_DEPS:-0}" == 1 ]]; then
+  packages+=(python3-numpy python3-torch)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

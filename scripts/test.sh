@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Install dependencies, build, and run the whole test suite, then build and run the
+# find_package consumer example against an install prefix.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh
+(cd build && ctest --output-on-failure -j "$(nproc)")
+
+prefix="$PWD/build/_install"
+cmake --install build --prefix "$prefix" >/dev/null
+cmake -S examples/consumer -B build/consumer -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build/consumer -j "$(nproc)" >/dev/null
+build/consumer/posenc_consumer

@@ -1,0 +1,23 @@
+// Evaluation of relations rho(i, j): one element at a time (the reference
+// oracle) or a whole [query rows x key columns] tile (the streaming core).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "posenc/encoding.hpp"
+
+namespace posenc::detail {
+
+/// Integer index of rho(i, j) for batch b, in [0, rel.size).
+std::int64_t relation_index(const Relation& rel, std::size_t b, std::size_t i, std::size_t j);
+/// Real value of rho(i, j) (offset, distance, euclidean; index kinds give the index).
+double relation_value(const Relation& rel, std::size_t b, std::size_t i, std::size_t j);
+
+/// Tile versions: rows [i0, i1), columns [j0, j1), out is row-major with stride (j1 - j0).
+void relation_index_tile(const Relation& rel, std::size_t b, std::size_t i0, std::size_t i1, std::size_t j0,
+                         std::size_t j1, std::int32_t* out);
+void relation_value_tile(const Relation& rel, std::size_t b, std::size_t i0, std::size_t i1, std::size_t j0,
+                         std::size_t j1, float* out);
+
+}  // namespace posenc::detail

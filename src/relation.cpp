@@ -1,0 +1,319 @@
+// Relations rho(i, j): constructors, the T5 bucket rule and per-tile evaluation.
+#include <algorithm>
+#include <cmath>
+
+#include "detail/check.hpp"
+#include "detail/relation_eval.hpp"
+
+namespace posenc {
+
+namespace {
+
+void check_positions(const char* fn, const char* name, const DTensor& p) {
+  if (p.dimension() != 3)
+    detail::fail(fn, "parameter '", name, "' must have shape [B|1, tokens, axes], got ", shape_string(p));
+  if (p.shape()[1] == 0) detail::fail(fn, "parameter '", name, "' has zero tokens");
+  if (p.shape()[2] == 0) detail::fail(fn, "parameter '", name, "' has zero axes");
+  for (double v : p)
+    if (!std::isfinite(v)) detail::fail(fn, "parameter '", name, "' holds a non-finite position ", v);
+}
+
+void check_pair(const char* fn, const DTensor& q, const DTensor& k) {
+  check_positions(fn, "query_positions", q);
+  check_positions(fn, "key_positions", k);
+  if (q.shape()[2] != k.shape()[2])
+    detail::fail(fn, "query and key positions have different numbers of axes: ", q.shape()[2], " vs ", k.shape()[2]);
+  if (q.shape()[0] != k.shape()[0] && q.shape()[0] != 1 && k.shape()[0] != 1)
+    detail::fail(fn, "query and key positions have incompatible batch sizes ", q.shape()[0], " and ", k.shape()[0]);
+}
+
+void check_integral(const char* fn, const char* name, const DTensor& p) {
+  for (double v : p)
+    if (v != std::floor(v))
+      detail::fail(fn, "parameter '", name, "' must hold integer positions for an indexed relation, got ", v);
+}
+
+}  // namespace
+
+std::int64_t t5_relative_bucket(std::int64_t n, bool bidirectional, std::int64_t num_buckets,
+                                std::int64_t max_distance) {
+  std::int64_t buckets = bidirectional ? num_buckets / 2 : num_buckets;
+  const std::int64_t exact = buckets / 2;
+  if (exact < 1)
+    detail::fail("t5_relative_bucket", "parameter 'num_buckets' must be >= ", bidirectional ? 4 : 2,
+                 " (bidirectional=", bidirectional, "), got ", num_buckets);
+  if (max_distance <= exact)
+    detail::fail("t5_relative_bucket", "parameter 'max_distance' must exceed num_buckets/", bidirectional ? 4 : 2,
+                 " = ", exact, ", got ", max_distance);
+  std::int64_t base = 0;
+  std::int64_t m = 0;
+  if (bidirectional) {
+    base = n > 0 ? buckets : 0;
+    m = n < 0 ? -n : n;
+  } else {
+    m = n < 0 ? -n : 0;
+  }
+  if (m < exact) return base + m;
+  // Large branch, in float32 as the reference computes it; only reached for m >= exact >= 1.
+  const float ratio = static_cast<float>(m) / static_cast<float>(exact);
+  const float denom = static_cast<float>(std::log(static_cast<double>(max_distance) / static_cast<double>(exact)));
+  const float scaled = std::log(ratio) / denom * static_cast<float>(buckets - exact);
+  const std::int64_t large = exact + static_cast<std::int64_t>(scaled);  // truncation toward 0 (scaled >= 0)
+  return base + std::min<std::int64_t>(large, buckets - 1);
+}
+
+Relation Relation::offset(const DTensor& q, const DTensor& k, int direction, std::int64_t min, std::int64_t max,
+                          bool clip) {
+  const char* fn = "Relation::offset";
+  check_pair(fn, q, k);
+  check_integral(fn, "query_positions", q);
+  check_integral(fn, "key_positions", k);
+  if (direction != 1 && direction != -1) detail::fail(fn, "parameter 'direction' must be +1 or -1, got ", direction);
+  if (min > max) detail::fail(fn, "parameter 'min' (", min, ") must not exceed 'max' (", max, ")");
+  Relation r;
+  r.kind = RelationKind::offset;
+  r.query_positions = q;
+  r.key_positions = k;
+  r.direction = direction;
+  r.bounded = true;
+  r.clip = clip;
+  r.min = min;
+  r.max = max;
+  r.size = max - min + 1;
+  return r;
+}
+
+Relation Relation::offset_unbounded(const DTensor& q, const DTensor& k, int direction) {
+  const char* fn = "Relation::offset_unbounded";
+  check_pair(fn, q, k);
+  if (direction != 1 && direction != -1) detail::fail(fn, "parameter 'direction' must be +1 or -1, got ", direction);
+  Relation r;
+  r.kind = RelationKind::offset;
+  r.query_positions = q;
+  r.key_positions = k;
+  r.direction = direction;
+  return r;
+}
+
+Relation Relation::distance(const DTensor& q, const DTensor& k, std::int64_t max, bool clip) {
+  const char* fn = "Relation::distance";
+  check_pair(fn, q, k);
+  Relation r;
+  r.kind = RelationKind::distance;
+  r.query_positions = q;
+  r.key_positions = k;
+  if (max >= 0) {
+    check_integral(fn, "query_positions", q);
+    check_integral(fn, "key_positions", k);
+    r.bounded = true;
+    r.clip = clip;
+    r.min = 0;
+    r.max = max;
+    r.size = max + 1;
+  }
+  return r;
+}
+
+Relation Relation::euclidean(const DTensor& q, const DTensor& k) {
+  check_pair("Relation::euclidean", q, k);
+  Relation r;
+  r.kind = RelationKind::euclidean;
+  r.query_positions = q;
+  r.key_positions = k;
+  return r;
+}
+
+Relation Relation::t5(const DTensor& q, const DTensor& k, bool bidirectional, std::int64_t num_buckets,
+                      std::int64_t max_distance) {
+  const char* fn = "Relation::t5";
+  check_pair(fn, q, k);
+  check_integral(fn, "query_positions", q);
+  check_integral(fn, "key_positions", k);
+  Relation r;
+  r.kind = RelationKind::t5_bucket;
+  r.query_positions = q;
+  r.key_positions = k;
+  r.bidirectional = bidirectional;
+  r.num_buckets = num_buckets;
+  r.max_distance = max_distance;
+  r.size = num_buckets;
+  // Tabulate the bucket of m = |n| (bidirectional) or max(-n, 0) until it saturates:
+  // the rule is monotone in m, so every larger m maps to the last entry.
+  const std::int64_t top = bidirectional ? num_buckets / 2 - 1 : num_buckets - 1;
+  for (std::int64_t m = 0;; ++m) {
+    const std::int64_t n = bidirectional ? m : -m;  // n <= 0 side: base 0
+    const std::int64_t bucket = t5_relative_bucket(n, bidirectional, num_buckets, max_distance);
+    r.bucket_of_distance.push_back(static_cast<std::int32_t>(bucket));
+    if (bucket >= top) break;
+    if (m > (std::int64_t(1) << 40)) detail::fail(fn, "bucket rule does not saturate");  // unreachable guard
+  }
+  return r;
+}
+
+Relation Relation::explicit_index(const ITensor& indices, std::int64_t size) {
+  const char* fn = "Relation::explicit_index";
+  if (indices.dimension() != 3)
+    detail::fail(fn, "parameter 'indices' must have shape [B|1, Nq, Nk], got ", shape_string(indices));
+  if (size <= 0) detail::fail(fn, "parameter 'size' must be positive, got ", size);
+  for (auto v : indices)
+    if (v < 0 || v >= size) detail::fail(fn, "parameter 'indices' holds ", v, " outside [0, ", size, ")");
+  Relation r;
+  r.kind = RelationKind::index;
+  r.indices = indices;
+  r.size = size;
+  return r;
+}
+
+std::size_t Relation::batch() const {
+  if (kind == RelationKind::index) return indices.shape()[0];
+  return std::max(query_positions.shape()[0], key_positions.shape()[0]);
+}
+std::size_t Relation::n_query() const {
+  return kind == RelationKind::index ? indices.shape()[1] : query_positions.shape()[1];
+}
+std::size_t Relation::n_key() const {
+  return kind == RelationKind::index ? indices.shape()[2] : key_positions.shape()[1];
+}
+
+namespace detail {
+
+namespace {
+
+struct PosView {
+  const double* q;
+  const double* k;
+  std::size_t axes;
+};
+
+PosView view(const Relation& rel, std::size_t b) {
+  const auto& qp = rel.query_positions;
+  const auto& kp = rel.key_positions;
+  const std::size_t axes = qp.shape()[2];
+  const std::size_t qb = qp.shape()[0] == 1 ? 0 : b;
+  const std::size_t kb = kp.shape()[0] == 1 ? 0 : b;
+  return {qp.data() + qb * qp.shape()[1] * axes, kp.data() + kb * kp.shape()[1] * axes, axes};
+}
+
+inline std::int64_t bucket_lookup(const Relation& rel, std::int64_t n) {
+  std::int64_t base = 0;
+  std::int64_t m;
+  if (rel.bidirectional) {
+    base = n > 0 ? rel.num_buckets / 2 : 0;
+    m = n < 0 ? -n : n;
+  } else {
+    m = n < 0 ? -n : 0;
+  }
+  const auto& lut = rel.bucket_of_distance;
+  const std::int64_t last = static_cast<std::int64_t>(lut.size()) - 1;
+  return base + lut[static_cast<std::size_t>(std::min(m, last))];
+}
+
+inline std::int64_t bounded_index(const Relation& rel, std::int64_t r) {
+  if (r < rel.min || r > rel.max) {
+    if (!rel.clip)
+      fail("attention", "relation value ", r, " lies outside the table range [", rel.min, ", ", rel.max,
+           "] and clipping is off");
+    r = std::clamp(r, rel.min, rel.max);
+  }
+  return r - rel.min;
+}
+
+}  // namespace
+
+std::int64_t relation_index(const Relation& rel, std::size_t b, std::size_t i, std::size_t j) {
+  if (rel.kind == RelationKind::index) {
+    const std::size_t bb = rel.indices.shape()[0] == 1 ? 0 : b;
+    return rel.indices(bb, i, j);
+  }
+  const PosView p = view(rel, b);
+  const auto n = static_cast<std::int64_t>(p.k[j * p.axes] - p.q[i * p.axes]);
+  switch (rel.kind) {
+    case RelationKind::offset: return bounded_index(rel, rel.direction * n);
+    case RelationKind::distance: return bounded_index(rel, n < 0 ? -n : n);
+    case RelationKind::t5_bucket: return bucket_lookup(rel, n);
+    default: fail("attention", "a euclidean relation has no index; use it with a slope bias");
+  }
+}
+
+double relation_value(const Relation& rel, std::size_t b, std::size_t i, std::size_t j) {
+  if (rel.kind == RelationKind::index || rel.kind == RelationKind::t5_bucket)
+    return static_cast<double>(relation_index(rel, b, i, j));
+  const PosView p = view(rel, b);
+  if (rel.kind == RelationKind::euclidean) {
+    double s = 0;
+    for (std::size_t a = 0; a < p.axes; ++a) {
+      const double d = p.k[j * p.axes + a] - p.q[i * p.axes + a];
+      s += d * d;
+    }
+    return std::sqrt(s);
+  }
+  double r = p.k[j * p.axes] - p.q[i * p.axes];
+  if (rel.kind == RelationKind::distance) r = std::abs(r);
+  else r *= rel.direction;
+  if (rel.bounded) r = std::clamp(r, static_cast<double>(rel.min), static_cast<double>(rel.max));
+  return r;
+}
+
+void relation_index_tile(const Relation& rel, std::size_t b, std::size_t i0, std::size_t i1, std::size_t j0,
+                         std::size_t j1, std::int32_t* out) {
+  const std::size_t w = j1 - j0;
+  if (rel.kind == RelationKind::index) {
+    const std::size_t bb = rel.indices.shape()[0] == 1 ? 0 : b;
+    const std::size_t nk = rel.indices.shape()[2];
+    const std::int64_t* base = rel.indices.data() + bb * rel.indices.shape()[1] * nk;
+    for (std::size_t i = i0; i < i1; ++i)
+      for (std::size_t j = j0; j < j1; ++j) out[(i - i0) * w + (j - j0)] = static_cast<std::int32_t>(base[i * nk + j]);
+    return;
+  }
+  const PosView p = view(rel, b);
+  for (std::size_t i = i0; i < i1; ++i) {
+    const auto qi = static_cast<std::int64_t>(p.q[i * p.axes]);
+    std::int32_t* row = out + (i - i0) * w;
+    switch (rel.kind) {
+      case RelationKind::offset:
+        if (rel.clip) {
+          for (std::size_t j = j0; j < j1; ++j) {
+            const std::int64_t r = rel.direction * (static_cast<std::int64_t>(p.k[j * p.axes]) - qi);
+            row[j - j0] = static_cast<std::int32_t>(std::clamp(r, rel.min, rel.max) - rel.min);
+          }
+        } else {
+          for (std::size_t j = j0; j < j1; ++j)
+            row[j - j0] = static_cast<std::int32_t>(
+                bounded_index(rel, rel.direction * (static_cast<std::int64_t>(p.k[j * p.axes]) - qi)));
+        }
+        break;
+      case RelationKind::distance:
+        for (std::size_t j = j0; j < j1; ++j) {
+          const std::int64_t n = static_cast<std::int64_t>(p.k[j * p.axes]) - qi;
+          row[j - j0] = static_cast<std::int32_t>(bounded_index(rel, n < 0 ? -n : n));
+        }
+        break;
+      case RelationKind::t5_bucket:
+        for (std::size_t j = j0; j < j1; ++j)
+          row[j - j0] = static_cast<std::int32_t>(bucket_lookup(rel, static_cast<std::int64_t>(p.k[j * p.axes]) - qi));
+        break;
+      default: fail("attention", "a euclidean relation has no index; use it with a slope bias");
+    }
+  }
+}
+
+void relation_value_tile(const Relation& rel, std::size_t b, std::size_t i0, std::size_t i1, std::size_t j0,
+                         std::size_t j1, float* out) {
+  const std::size_t w = j1 - j0;
+  if (rel.kind == RelationKind::offset && !rel.bounded && rel.query_positions.shape()[2] == 1) {
+    const PosView p = view(rel, b);  // the ALiBi fast path
+    const double dir = rel.direction;
+    for (std::size_t i = i0; i < i1; ++i) {
+      const double qi = p.q[i];
+      float* row = out + (i - i0) * w;
+      for (std::size_t j = j0; j < j1; ++j) row[j - j0] = static_cast<float>(dir * (p.k[j] - qi));
+    }
+    return;
+  }
+  for (std::size_t i = i0; i < i1; ++i)
+    for (std::size_t j = j0; j < j1; ++j)
+      out[(i - i0) * w + (j - j0)] = static_cast<float>(relation_value(rel, b, i, j));
+}
+
+}  // namespace detail
+}  // namespace posenc

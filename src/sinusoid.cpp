@@ -1,0 +1,131 @@
+// Sinusoidal tables: direct double evaluation at anchors, exact angle addition in between.
+#include "posenc/sinusoid.hpp"
+
+#include <cmath>
+
+#include "detail/check.hpp"
+
+namespace posenc {
+
+namespace {
+
+struct Plan {
+  std::size_t d = 0;      // output channels
+  std::size_t m = 0;      // frequencies
+  std::vector<double> w;  // frequencies
+};
+
+Plan make_plan(const SinusoidOptions& o) {
+  const char* fn = "sinusoid_table";
+  if (o.dim <= 0) detail::fail(fn, "parameter 'dim' must be positive, got ", o.dim);
+  if (!(o.base > 0) || o.base == 1 || !std::isfinite(o.base))
+    detail::fail(fn, "parameter 'base' must be finite, positive and != 1, got ", o.base);
+  Plan p;
+  p.d = static_cast<std::size_t>(o.dim);
+  const bool odd = p.d % 2 == 1;
+  const bool drop_last = odd && o.layout == SinusoidLayout::interleaved && !o.odd_zero_channel;
+  const double d_eff = static_cast<double>(drop_last ? p.d + 1 : p.d);
+  p.m = drop_last ? (p.d + 1) / 2 : p.d / 2;
+  p.w.resize(p.m);
+  for (std::size_t k = 0; k < p.m; ++k) {
+    if (o.exponent == SinusoidExponent::paper) {
+      p.w[k] = std::pow(o.base, -2.0 * static_cast<double>(k) / d_eff);
+    } else {
+      const double denom = std::max<double>(static_cast<double>(p.m) - 1, 1.0);
+      p.w[k] = std::exp(-static_cast<double>(k) * std::log(o.base) / denom);
+    }
+  }
+  return p;
+}
+
+void write_row(const Plan& p, SinusoidLayout layout, const double* s, const double* c, float* out) {
+  if (layout == SinusoidLayout::interleaved) {
+    for (std::size_t k = 0; k < p.m; ++k) {
+      out[2 * k] = static_cast<float>(s[k]);
+      if (2 * k + 1 < p.d) out[2 * k + 1] = static_cast<float>(c[k]);
+    }
+    if (2 * p.m < p.d) out[p.d - 1] = 0.0f;  // odd d with odd_zero_channel
+  } else {
+    for (std::size_t k = 0; k < p.m; ++k) {
+      out[k] = static_cast<float>(s[k]);
+      out[p.m + k] = static_cast<float>(c[k]);
+    }
+    if (2 * p.m < p.d) out[p.d - 1] = 0.0f;
+  }
+}
+
+constexpr std::size_t kChunk = 64;  // rows between direct re-anchoring (fixed: results independent of threads)
+
+void fill(const Plan& p, SinusoidLayout layout, const double* pos, std::size_t rows, float* out) {
+  std::vector<double> step_c(p.m), step_s(p.m);
+  for (std::size_t k = 0; k < p.m; ++k) {
+    step_c[k] = std::cos(p.w[k]);
+    step_s[k] = std::sin(p.w[k]);
+  }
+  const std::size_t chunks = (rows + kChunk - 1) / kChunk;
+#pragma omp parallel
+  {
+    std::vector<double> s(p.m), c(p.m);
+#pragma omp for schedule(static)
+    for (std::ptrdiff_t ch = 0; ch < static_cast<std::ptrdiff_t>(chunks); ++ch) {
+      const std::size_t r0 = static_cast<std::size_t>(ch) * kChunk, r1 = std::min(rows, r0 + kChunk);
+      for (std::size_t r = r0; r < r1; ++r) {
+        if (r > r0 && pos[r] == pos[r - 1] + 1.0) {
+          // (sin, cos) of (p+1) w = rotation of (sin, cos) of p w by w: exact in double up to rounding.
+          const double* C = step_c.data();
+          const double* S = step_s.data();
+          double* sp = s.data();
+          double* cp = c.data();
+          for (std::size_t k = 0; k < p.m; ++k) {
+            const double sn = sp[k] * C[k] + cp[k] * S[k];
+            const double cn = cp[k] * C[k] - sp[k] * S[k];
+            sp[k] = sn;
+            cp[k] = cn;
+          }
+        } else {
+          for (std::size_t k = 0; k < p.m; ++k) {
+            const double a = pos[r] * p.w[k];
+            s[k] = std::sin(a);
+            c[k] = std::cos(a);
+          }
+        }
+        write_row(p, layout, s.data(), c.data(), out + r * p.d);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<double> sinusoid_frequencies(const SinusoidOptions& o) { return make_plan(o).w; }
+
+Tensor sinusoid_table(const DTensor& positions, const SinusoidOptions& o) {
+  if (positions.dimension() != 3 || positions.shape()[2] != 1)
+    detail::fail("sinusoid_table", "parameter 'positions' must be [B|1, tokens, 1], got ", shape_string(positions));
+  for (double v : positions)
+    if (!std::isfinite(v)) detail::fail("sinusoid_table", "parameter 'positions' holds a non-finite value ", v);
+  const Plan p = make_plan(o);
+  Tensor out = Tensor::from_shape({positions.shape()[0], positions.shape()[1], p.d});
+  fill(p, o.layout, positions.data(), positions.shape()[0] * positions.shape()[1], out.data());
+  return out;
+}
+
+Tensor sinusoid_table(std::int64_t tokens, const SinusoidOptions& o, double offset) {
+  if (tokens <= 0) detail::fail("sinusoid_table", "parameter 'tokens' must be positive, got ", tokens);
+  detail::require_finite("sinusoid_table", "offset", offset);
+  const Plan p = make_plan(o);
+  std::vector<double> pos(static_cast<std::size_t>(tokens));
+  for (std::size_t i = 0; i < pos.size(); ++i) pos[i] = offset + static_cast<double>(i);
+  Tensor out = Tensor::from_shape({pos.size(), p.d});
+  fill(p, o.layout, pos.data(), pos.size(), out.data());
+  return out;
+}
+
+Encoding sinusoidal(const DTensor& positions, const SinusoidOptions& o) {
+  Encoding e;
+  e.name = "sinusoidal";
+  e.input_add = sinusoid_table(positions, o);
+  return e;
+}
+
+}  // namespace posenc
