@@ -150,7 +150,7 @@ void process_block(const Plan& p, const HeadContext& ctx, std::size_t b, std::si
     const std::size_t r = static_cast<std::size_t>(cp.relation.size);
     const float* a = cp.table.data() + head_of(cp.table, h) * r * d;
     const float* qsrc = qraw;
-    if (cp.query_bias.size()) {
+    if (is_set(cp.query_bias)) {
       w.qbias.resize(nb * d);
       const float* c = cp.query_bias.data() + head_of(cp.query_bias, h) * d;
       for (std::size_t i = 0; i < nb; ++i)
@@ -160,7 +160,7 @@ void process_block(const Plan& p, const HeadContext& ctx, std::size_t b, std::si
     w.qa[t].resize(nb * r);
     gemm_nt(nb, r, d, scale, qsrc, d, a, d, 0.0f, w.qa[t].data(), r);  // pre-scaled
   }
-  const float* ubias = e.content_bias.size() ? e.content_bias.data() + head_of(e.content_bias, h) * d : nullptr;
+  const float* ubias = is_set(e.content_bias) ? e.content_bias.data() + head_of(e.content_bias, h) * d : nullptr;
 
   // Online-softmax state.
   w.o.assign(nb * dv, 0.0f);
@@ -179,7 +179,7 @@ void process_block(const Plan& p, const HeadContext& ctx, std::size_t b, std::si
     else j_end = std::min<std::size_t>(j_end, static_cast<std::size_t>(last) + 1);
   }
   if (!mask.key_lengths.empty()) j_end = std::min<std::size_t>(j_end, static_cast<std::size_t>(mask.key_lengths[b]));
-  const bool segmented = mask.query_segments.size() != 0;
+  const bool segmented = is_set(mask.query_segments);
   const std::int64_t* qseg = nullptr;
   const std::int64_t* kseg = nullptr;
   std::int64_t qs_min = 0, qs_max = 0;

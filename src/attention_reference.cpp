@@ -48,9 +48,9 @@ Dims check_attention(const char* fn, const Tensor& q, const Tensor& k, const Ten
       if (len < 0 || static_cast<std::size_t>(len) > dm.nk)
         fail(fn, "mask.key_lengths holds ", len, " outside [0, ", dm.nk, "]");
   }
-  if ((m.query_segments.size() != 0) != (m.key_segments.size() != 0))
+  if (is_set(m.query_segments) != is_set(m.key_segments))
     fail(fn, "mask.query_segments and mask.key_segments must be given together");
-  if (m.query_segments.size() != 0) {
+  if (is_set(m.query_segments)) {
     auto check_seg = [&](const ITensor& s, const char* name, std::size_t n) {
       if (s.dimension() != 2 || (s.shape()[0] != 1 && s.shape()[0] != dm.batch) || s.shape()[1] != n)
         fail(fn, "mask.", name, " must be [B|1, ", n, "], got ", shape_string(s));
@@ -84,7 +84,7 @@ std::vector<double> rotate_reference(const float* x, std::size_t d, const Rotati
   const std::size_t bb = angles.shape()[0] == 1 ? 0 : b, hh = angles.shape()[1] == 1 ? 0 : h;
   for (std::size_t k = 0; k < pairs; ++k) {
     const double t = angles(bb, hh, n, k);
-    const double mag = r.magnitude * (log_scale.size() ? std::exp(log_scale(bb, hh, n, k)) : 1.0);
+    const double mag = r.magnitude * (is_set(log_scale) ? std::exp(log_scale(bb, hh, n, k)) : 1.0);
     const std::size_t ia = r.layout == PairLayout::halves ? k : 2 * k;
     const std::size_t ib = r.layout == PairLayout::halves ? k + pairs : 2 * k + 1;
     const double a = x[ia], c = x[ib];
@@ -118,7 +118,7 @@ std::vector<double> reference_logits(const Tensor& q, const Tensor& k, const Enc
         const auto r = static_cast<std::size_t>(detail::relation_index(cp.relation, b, i, j));
         const std::size_t th = head_of(cp.table, h);
         for (std::size_t c = 0; c < dm.d; ++c) {
-          const double qc = qi[c] + (cp.query_bias.size() ? cp.query_bias(head_of(cp.query_bias, h), c) : 0.0f);
+          const double qc = qi[c] + (is_set(cp.query_bias) ? cp.query_bias(head_of(cp.query_bias, h), c) : 0.0f);
           acc += qc * cp.table(th, r, c);
         }
       }
@@ -127,7 +127,7 @@ std::vector<double> reference_logits(const Tensor& q, const Tensor& k, const Enc
         const std::size_t th = head_of(pc.table, h);
         for (std::size_t c = 0; c < dm.d; ++c) acc += static_cast<double>(kj[c]) * pc.table(th, r, c);
       }
-      if (e.content_bias.size())
+      if (is_set(e.content_bias))
         for (std::size_t c = 0; c < dm.d; ++c)
           acc += static_cast<double>(e.content_bias(head_of(e.content_bias, h), c)) * kj[c];
       double sij = dm.scale * acc;

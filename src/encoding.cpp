@@ -11,18 +11,20 @@
 namespace posenc {
 
 bool Encoding::empty() const {
-  return input_add.size() == 0 && input_concat.size() == 0 && !has_score_terms() && !scale.has_value();
+  return !is_set(input_add) && !is_set(input_concat) && !has_score_terms() && !scale.has_value();
 }
 
 bool Encoding::has_score_terms() const {
   return !rotation.empty() || !content_position.empty() || !position_content.empty() || !value.empty() ||
-         content_bias.size() != 0 || !biases.empty() || !multipliers.empty() || score_relu;
+         is_set(content_bias) || !biases.empty() || !multipliers.empty() || score_relu;
 }
 
 namespace {
 
-bool is_empty(const xt::xarray<float>& t) { return t.size() == 0 && t.dimension() <= 1; }
-bool is_empty(const xt::xarray<double>& t) { return t.size() == 0 && t.dimension() <= 1; }
+template <class T>
+bool is_empty(const xt::xarray<T>& t) {
+  return !is_set(t);
+}
 
 template <class T>
 xt::xarray<T> add_broadcast(const char* what, const xt::xarray<T>& a, const xt::xarray<T>& b) {
@@ -143,7 +145,7 @@ void check_vectors(const char* fn, const std::string& what, const RelativeVector
             shape_of(rv.table));
   check_dim(fn, what + ".table", rv.table.shape()[2], dim, false, shape_of(rv.table));
   check_finite(fn, what + ".table", rv.table);
-  if (rv.query_bias.size() != 0) {
+  if (is_set(rv.query_bias)) {
     check_heads_table(fn, what + ".query_bias", rv.query_bias, 2, heads);
     check_dim(fn, what + ".query_bias", rv.query_bias.shape()[1], dim, false, shape_of(rv.query_bias));
   }
@@ -202,9 +204,9 @@ void validate(const Encoding& e, std::size_t batch, std::size_t heads, std::size
       detail::fail(fn, "rotation.pairs = ", r.pairs, " needs 2*pairs <= head_dim = ", d);
     check_angles(fn, "rotation.query_angles", r.query_angles, batch, heads, nq, r.pairs);
     check_angles(fn, "rotation.key_angles", r.key_angles, batch, heads, nk, r.pairs);
-    if (r.query_log_scale.size() != 0)
+    if (is_set(r.query_log_scale))
       check_angles(fn, "rotation.query_log_scale", r.query_log_scale, batch, heads, nq, r.pairs);
-    if (r.key_log_scale.size() != 0)
+    if (is_set(r.key_log_scale))
       check_angles(fn, "rotation.key_log_scale", r.key_log_scale, batch, heads, nk, r.pairs);
     if (!(r.magnitude > 0) || !std::isfinite(r.magnitude))
       detail::fail(fn, "rotation.magnitude must be positive and finite, got ", r.magnitude);
@@ -215,7 +217,7 @@ void validate(const Encoding& e, std::size_t batch, std::size_t heads, std::size
     check_vectors(fn, "position_content[" + std::to_string(t) + "]", e.position_content[t], batch, heads, nq, nk, d);
   for (std::size_t t = 0; t < e.value.size(); ++t)
     check_vectors(fn, "value[" + std::to_string(t) + "]", e.value[t], batch, heads, nq, nk, dv);
-  if (e.content_bias.size() != 0) {
+  if (is_set(e.content_bias)) {
     check_heads_table(fn, "content_bias", e.content_bias, 2, heads);
     check_dim(fn, "content_bias", e.content_bias.shape()[1], d, false, shape_of(e.content_bias));
   }
@@ -275,7 +277,7 @@ Tensor apply_input(const Encoding& e, const Tensor& x) {
       detail::fail(fn, what, " batch ", t.shape()[0], " does not match the ", lead, " leading rows of 'x'");
   };
   Tensor y = x;
-  if (e.input_add.size() != 0) {
+  if (is_set(e.input_add)) {
     check_side(e.input_add, "input_add", true);
     const std::size_t per = n * dim;
     for (std::size_t l = 0; l < lead; ++l) {
@@ -284,7 +286,7 @@ Tensor apply_input(const Encoding& e, const Tensor& x) {
       for (std::size_t t = 0; t < per; ++t) out[t] += a[t];
     }
   }
-  if (e.input_concat.size() != 0) {
+  if (is_set(e.input_concat)) {
     check_side(e.input_concat, "input_concat", false);
     const std::size_t dc = e.input_concat.shape()[2];
     Shape s(x.shape().begin(), x.shape().end());

@@ -23,7 +23,7 @@ RotaryTable rotary_table(const Rotation& r, RotarySide side) {
     detail::fail(fn, "rotation angles must be [B|1, H|1, tokens, pairs], got ", shape_string(angles));
   if (angles.shape()[3] != static_cast<std::size_t>(r.pairs))
     detail::fail(fn, "rotation angles have ", angles.shape()[3], " pairs but rotation.pairs = ", r.pairs);
-  const bool scaled = log_scale.size() != 0;
+  const bool scaled = is_set(log_scale);
   if (scaled && log_scale.shape() != angles.shape())
     detail::fail(fn, "rotation log-scale shape ", shape_string(log_scale), " differs from angles ",
                  shape_string(angles));

@@ -35,14 +35,14 @@ namespace posenc {
 /// Which keys each query may see. Empty members impose nothing.
 struct Mask {
   bool causal = false;                    ///< j <= i + (Nk - Nq)
-  std::vector<std::int64_t> key_lengths;  ///< [B]: valid keys per sequence (key padding at the end)
-  ITensor query_segments;                 ///< [B|1, Nq]: document id of each query (packed documents)
-  ITensor key_segments;                   ///< [B|1, Nk]: document id of each key
+  std::vector<std::int64_t> key_lengths{};  ///< [B]: valid keys per sequence (key padding at the end)
+  ITensor query_segments{};                 ///< [B|1, Nq]: document id of each query (packed documents)
+  ITensor key_segments{};                   ///< [B|1, Nk]: document id of each key
 };
 
 struct AttentionOptions {
-  std::optional<double> scale;    ///< logit scale; default: encoding.scale, else 1/sqrt(d)
-  Mask mask;
+  std::optional<double> scale{};  ///< logit scale; default: encoding.scale, else 1/sqrt(d)
+  Mask mask{};
   int threads = 0;                ///< 0 = OpenMP default; results are identical for any value
   std::size_t query_block = 64;   ///< streaming tile sizes (performance only)
   std::size_t key_block = 256;

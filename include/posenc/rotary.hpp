@@ -74,10 +74,10 @@ struct RopeOptions {
   double beta_slow = 1.0;                      ///< YaRN [1]
   double mscale = 0.0;                         ///< YaRN [unset]
   double mscale_all_dim = 0.0;                 ///< YaRN [unset]
-  std::optional<double> attention_factor;      ///< YaRN / LongRoPE override
+  std::optional<double> attention_factor{};      ///< YaRN / LongRoPE override
   bool truncate = true;                        ///< YaRN [true]: floor/ceil the correction range
-  std::vector<double> short_factor;            ///< LongRoPE, rotary_dim/2 entries
-  std::vector<double> long_factor;             ///< LongRoPE, rotary_dim/2 entries
+  std::vector<double> short_factor{};            ///< LongRoPE, rotary_dim/2 entries
+  std::vector<double> long_factor{};             ///< LongRoPE, rotary_dim/2 entries
   double low_freq_factor = 1.0;                ///< Llama 3 [1]
   double high_freq_factor = 4.0;               ///< Llama 3 [4]
   std::int64_t sequence_length = 0;            ///< current length N for dynamic / LongRoPE [0 = max key position + 1]
@@ -112,7 +112,7 @@ struct XposOptions {
   double base = 10000.0;                ///< theta_k = base^(-2k/d)
   double scale_base = 512.0;            ///< S
   PairLayout layout = PairLayout::interleaved;  ///< torchscale rotates adjacent pairs
-  std::optional<double> center;         ///< scale-position origin c [floor(-(max key position + 1)/2)]
+  std::optional<double> center{};         ///< scale-position origin c [floor(-(max key position + 1)/2)]
 };
 
 /// XPos: RoPE angles plus magnitudes zeta_k^((p - c)/S) on queries and

@@ -24,6 +24,13 @@ using DTensor = xt::xarray<double>;
 using ITensor = xt::xarray<std::int64_t>;
 using Shape = std::vector<std::size_t>;
 
+/// Whether an optional tensor part is filled. A default-constructed xarray is
+/// a 0-d scalar of size 1, so "unset" means no axes or no elements.
+template <class T>
+bool is_set(const xt::xarray<T>& t) {
+  return t.dimension() > 0 && t.size() > 0;
+}
+
 /// "[2, 3, 4]" — used in error messages.
 std::string shape_string(const Shape& shape);
 

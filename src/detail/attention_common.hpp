@@ -23,7 +23,7 @@ inline bool visible(const Mask& m, const Dims& dm, std::size_t b, std::size_t i,
                       static_cast<std::int64_t>(i) + static_cast<std::int64_t>(dm.nk) - static_cast<std::int64_t>(dm.nq))
     return false;
   if (!m.key_lengths.empty() && static_cast<std::int64_t>(j) >= m.key_lengths[b]) return false;
-  if (m.query_segments.size() != 0) {
+  if (is_set(m.query_segments)) {
     const std::size_t qb = m.query_segments.shape()[0] == 1 ? 0 : b;
     const std::size_t kb = m.key_segments.shape()[0] == 1 ? 0 : b;
     if (m.query_segments(qb, i) != m.key_segments(kb, j)) return false;

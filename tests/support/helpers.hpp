@@ -1,0 +1,63 @@
+// Test helpers: seeded random tensors, comparisons and error-message checks.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "posenc/tensor.hpp"
+
+namespace posenc::test {
+
+inline Tensor random_tensor(Shape shape, std::uint64_t seed, double scale = 1.0) {
+  Tensor t = Tensor::from_shape(shape);
+  std::mt19937_64 gen(seed);
+  std::normal_distribution<double> dist(0.0, scale);
+  for (auto& v : t) v = static_cast<float>(dist(gen));
+  return t;
+}
+
+/// max |a - b| over all elements; shapes must agree.
+template <class A, class B>
+double max_abs_diff(const A& a, const B& b) {
+  EXPECT_EQ(a.shape().size(), b.shape().size());
+  EXPECT_EQ(a.size(), b.size());
+  double m = 0;
+  for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i)
+    m = std::max(m, std::abs(static_cast<double>(a.data()[i]) - static_cast<double>(b.data()[i])));
+  return m;
+}
+
+/// Expect std::invalid_argument whose message contains every fragment.
+inline void expect_invalid(const std::function<void()>& fn, std::initializer_list<std::string> fragments) {
+  try {
+    fn();
+    ADD_FAILURE() << "expected std::invalid_argument";
+  } catch (const std::invalid_argument& e) {
+    const std::string msg = e.what();
+    for (const auto& f : fragments) EXPECT_NE(msg.find(f), std::string::npos) << "message: " << msg << "\nmissing: " << f;
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "expected std::invalid_argument, got: " << e.what();
+  }
+}
+
+/// A tensor of the given shape from row-major values.
+inline Tensor make(Shape shape, std::vector<float> values) {
+  Tensor t = Tensor::from_shape(shape);
+  std::copy(values.begin(), values.end(), t.begin());
+  return t;
+}
+
+/// Positions [1, n, 1] starting at `offset`.
+inline DTensor positions(std::size_t n, double offset = 0) {
+  DTensor p = DTensor::from_shape({1, n, 1});
+  for (std::size_t i = 0; i < n; ++i) p.data()[i] = offset + static_cast<double>(i);
+  return p;
+}
+
+}  // namespace posenc::test
