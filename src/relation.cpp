@@ -141,8 +141,8 @@ Relation Relation::t5(const DTensor& q, const DTensor& k, bool bidirectional, st
   // the rule is monotone in m, so every larger m maps to the last entry.
   const std::int64_t top = bidirectional ? num_buckets / 2 - 1 : num_buckets - 1;
   for (std::int64_t m = 0;; ++m) {
-    const std::int64_t n = bidirectional ? m : -m;  // n <= 0 side: base 0
-    const std::int64_t bucket = t5_relative_bucket(n, bidirectional, num_buckets, max_distance);
+    // n = -m: the non-positive side, whose base is 0 in both directions.
+    const std::int64_t bucket = t5_relative_bucket(-m, bidirectional, num_buckets, max_distance);
     r.bucket_of_distance.push_back(static_cast<std::int32_t>(bucket));
     if (bucket >= top) break;
     if (m > (std::int64_t(1) << 40)) detail::fail(fn, "bucket rule does not saturate");  // unreachable guard

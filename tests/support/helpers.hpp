@@ -23,8 +23,10 @@ inline Tensor random_tensor(Shape shape, std::uint64_t seed, double scale = 1.0)
 }
 
 /// max |a - b| over all elements; shapes must agree.
-template <class A, class B>
-double max_abs_diff(const A& a, const B& b) {
+template <class EA, class EB>
+double max_abs_diff(const EA& ea, const EB& eb) {
+  const xt::xarray<double> a = ea;
+  const xt::xarray<double> b = eb;
   EXPECT_EQ(a.shape().size(), b.shape().size());
   EXPECT_EQ(a.size(), b.size());
   double m = 0;

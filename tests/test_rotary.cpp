@@ -1,0 +1,252 @@
+// RoPE, its scaling rules and XPos: hand cases from the published formulas,
+// invariants, precision at large positions, and bad input.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numbers>
+
+#include "posenc/attention.hpp"
+#include "posenc/rotary.hpp"
+#include "support/helpers.hpp"
+
+namespace posenc {
+namespace {
+
+using test::expect_invalid;
+using test::max_abs_diff;
+using test::positions;
+using test::random_tensor;
+
+std::vector<double> plain(double base, int d) {
+  std::vector<double> f(d / 2);
+  for (int k = 0; k < d / 2; ++k) f[k] = std::pow(base, -2.0 * k / d);
+  return f;
+}
+
+TEST(Rope, HandRotation) {
+  // d = 2, theta_0 = 1: token at position 1 rotates (1, 0) to (cos 1, sin 1), (0, 1) to (-sin 1, cos 1).
+  Tensor x = test::make({2, 2}, {1, 0, 0, 1});
+  DTensor p = DTensor::from_shape({1, 2, 1});
+  p(0, 0, 0) = 1;
+  p(0, 1, 0) = 1;
+  const Tensor y = apply_rotary(x, rope(p, RopeOptions{.head_dim = 2}).rotation);
+  EXPECT_NEAR(y(0, 0), std::cos(1.0), 1e-7);
+  EXPECT_NEAR(y(0, 1), std::sin(1.0), 1e-7);
+  EXPECT_NEAR(y(1, 0), -std::sin(1.0), 1e-7);
+  EXPECT_NEAR(y(1, 1), std::cos(1.0), 1e-7);
+}
+
+TEST(Rope, FrequenciesFollowThePaper) {
+  const auto f = rope_frequencies(RopeOptions{.head_dim = 64}).inv_freq;
+  ASSERT_EQ(f.size(), 32u);
+  EXPECT_DOUBLE_EQ(f[0], 1.0);
+  EXPECT_NEAR(f[1], std::pow(10000.0, -2.0 / 64), 1e-16);
+  EXPECT_NEAR(f[31], std::pow(10000.0, -62.0 / 64), 1e-18);
+  // Partial rotation: the exponent uses the rotated dimension (NeoX rotary_pct, Phi partial_rotary_factor).
+  const auto g = rope_frequencies(RopeOptions{.head_dim = 64, .partial_rotary_factor = 0.5}).inv_freq;
+  ASSERT_EQ(g.size(), 16u);
+  EXPECT_NEAR(g[1], std::pow(10000.0, -2.0 / 32), 1e-16);
+}
+
+TEST(Rope, ScoresDependOnlyOnOffset) {
+  // Same q and k vector at every position: (R_i q).(R_j k) is a function of i - j.
+  for (auto layout : {PairLayout::halves, PairLayout::interleaved}) {
+    const Tensor qv = random_tensor({1, 1, 1, 16}, 1), kv = random_tensor({1, 1, 1, 16}, 2);
+    const Tensor q = xt::broadcast(qv, {1, 1, 12, 16}), k = xt::broadcast(kv, {1, 1, 12, 16});
+    const Tensor s = attention_scores(q, k, rope(positions(12, 1000), RopeOptions{.head_dim = 16, .layout = layout}));
+    for (std::size_t i = 0; i + 1 < 12; ++i)
+      for (std::size_t j = 0; j + 1 < 12; ++j) EXPECT_NEAR(s(0, 0, i, j), s(0, 0, i + 1, j + 1), 2e-5);
+  }
+}
+
+TEST(Rope, LayoutsAgreeAfterPermutingChannels) {
+  // halves pairs (k, k + P); interleaved pairs (2k, 2k + 1): equal scores after the permutation.
+  const std::size_t d = 8, P = 4, n = 7;
+  const Tensor q = random_tensor({1, 1, n, d}, 3), k = random_tensor({1, 1, n, d}, 4);
+  auto permute = [&](const Tensor& x) {
+    Tensor y = x;
+    for (std::size_t t = 0; t < n; ++t)
+      for (std::size_t c = 0; c < P; ++c) {
+        y(0, 0, t, 2 * c) = x(0, 0, t, c);
+        y(0, 0, t, 2 * c + 1) = x(0, 0, t, c + P);
+      }
+    return y;
+  };
+  const Tensor sh = attention_scores(q, k, rope(positions(n), RopeOptions{.head_dim = 8}));
+  const Tensor si = attention_scores(permute(q), permute(k),
+                                     rope(positions(n), RopeOptions{.head_dim = 8, .layout = PairLayout::interleaved}));
+  EXPECT_LT(max_abs_diff(sh, si), 1e-5);
+}
+
+TEST(Rope, PartialRotationPassesTheRest) {
+  const Tensor x = random_tensor({2, 3, 5, 10}, 5);
+  const Tensor y = apply_rotary(x, rope(positions(5, 3), RopeOptions{.head_dim = 10, .rotary_dim = 4}).rotation);
+  for (std::size_t i = 0; i < x.size(); ++i)
+    if (i % 10 >= 4) {
+      EXPECT_EQ(y.data()[i], x.data()[i]);
+    }
+  // Norms of rotated pairs are preserved.
+  for (std::size_t r = 0; r < x.size() / 10; ++r)
+    for (std::size_t k = 0; k < 2; ++k) {
+      const float* a = x.data() + r * 10;
+      const float* b = y.data() + r * 10;
+      EXPECT_NEAR(std::hypot(a[k], a[k + 2]), std::hypot(b[k], b[k + 2]), 1e-5);
+    }
+}
+
+TEST(Rope, PrecisionAtOneMillion) {
+  // cos/sin at position 10^6 match a long-double evaluation to fp32 rounding.
+  const int d = 128;
+  DTensor p = DTensor::from_shape({1, 1, 1});
+  p(0, 0, 0) = 1e6;
+  const Rotation r = rope(p, RopeOptions{.head_dim = d}).rotation;
+  const RotaryTable t = rotary_table(r, RotarySide::query);
+  for (int k = 0; k < d / 2; ++k) {
+    const long double angle = 1e6L * std::pow(10000.0L, -2.0L * k / d);
+    const float c = static_cast<float>(std::cos(angle)), s = static_cast<float>(std::sin(angle));
+    EXPECT_LE(std::abs(t.cos[k] - c), std::nextafter(std::abs(c), 2.0f) - std::abs(c)) << "pair " << k;
+    EXPECT_LE(std::abs(t.sin[k] - s), std::nextafter(std::abs(s), 2.0f) - std::abs(s)) << "pair " << k;
+  }
+}
+
+TEST(RopeScaling, LinearAndStaticNtk) {
+  const auto base = plain(10000, 64);
+  const auto lin = rope_frequencies({.head_dim = 64, .scaling = RopeScaling::linear, .factor = 4}).inv_freq;
+  for (std::size_t k = 0; k < base.size(); ++k) EXPECT_NEAR(lin[k], base[k] / 4, 1e-15);
+  const auto ntk = rope_frequencies({.head_dim = 64, .scaling = RopeScaling::ntk, .factor = 4}).inv_freq;
+  const auto want = plain(10000 * std::pow(4.0, 64.0 / 62.0), 64);
+  for (std::size_t k = 0; k < base.size(); ++k) EXPECT_NEAR(ntk[k], want[k], 1e-15);
+}
+
+TEST(RopeScaling, DynamicNtkDependsOnLength) {
+  const RopeOptions o{.head_dim = 64, .scaling = RopeScaling::dynamic, .factor = 2, .max_position_embeddings = 2048};
+  const auto at_init = rope_frequencies(o, 1000).inv_freq;  // N <= L0: plain frequencies
+  const auto base = plain(10000, 64);
+  for (std::size_t k = 0; k < base.size(); ++k) EXPECT_NEAR(at_init[k], base[k], 1e-15);
+  // N = 2 L0, s = 2: base' = base * (2*2 - 1)^(64/62).
+  const auto grown = rope_frequencies(o, 4096).inv_freq;
+  const auto want = plain(10000 * std::pow(3.0, 64.0 / 62.0), 64);
+  for (std::size_t k = 0; k < base.size(); ++k) EXPECT_NEAR(grown[k], want[k], 1e-15);
+  // The Encoding takes the length from the key positions.
+  const Encoding e = rope(positions(4096), o);
+  EXPECT_NEAR(e.rotation.key_angles(0, 0, 1, 1), want[1], 1e-12);
+}
+
+TEST(RopeScaling, YarnHandCase) {
+  // d = 128, base 1e4, L0 = 4096, s = 4: corr(32) = 20.94 -> 20, corr(1) = 45.03 -> 46.
+  const RopeOptions o{.head_dim = 128, .scaling = RopeScaling::yarn, .factor = 4,
+                      .original_max_position_embeddings = 4096};
+  const RopeFrequencies f = rope_frequencies(o);
+  const auto base = plain(10000, 128);
+  EXPECT_NEAR(f.attention_factor, 0.1 * std::log(4.0) + 1, 1e-15);
+  EXPECT_NEAR(f.inv_freq[0], base[0], 1e-15);
+  EXPECT_NEAR(f.inv_freq[20], base[20], 1e-15);                                  // ramp 0
+  EXPECT_NEAR(f.inv_freq[21], base[21] / 4 * (1.0 / 26) + base[21] * (25.0 / 26), 1e-9);
+  EXPECT_NEAR(f.inv_freq[33], base[33] * (0.5 / 4 + 0.5), 1e-9);                 // ramp 1/2
+  EXPECT_NEAR(f.inv_freq[46], base[46] / 4, 1e-15);                              // ramp 1
+  EXPECT_NEAR(f.inv_freq[63], base[63] / 4, 1e-15);
+  // Without truncation the ramp runs over [20.944, 45.027].
+  RopeOptions u = o;
+  u.truncate = false;
+  const double lo = 20.94448162063605, hi = 45.02688127375455, r = static_cast<float>((33 - lo) / (hi - lo));
+  EXPECT_NEAR(rope_frequencies(u).inv_freq[33], base[33] / 4 * r + base[33] * (1 - r), 1e-9);
+  // mscale / mscale_all_dim (DeepSeek style) and an explicit attention factor.
+  RopeOptions m = o;
+  m.mscale = 0.707;
+  m.mscale_all_dim = 1.0;
+  EXPECT_NEAR(rope_frequencies(m).attention_factor,
+              (0.1 * 0.707 * std::log(4.0) + 1) / (0.1 * std::log(4.0) + 1), 1e-15);
+  m.attention_factor = 1.25;
+  EXPECT_EQ(rope_frequencies(m).attention_factor, 1.25);
+  // The factor squares into the logits.
+  const Encoding e = rope(positions(3), o);
+  EXPECT_NEAR(e.rotation.magnitude, f.attention_factor, 1e-15);
+}
+
+TEST(RopeScaling, LongRopeSwitchesOnLength) {
+  RopeOptions o{.head_dim = 8, .scaling = RopeScaling::longrope, .max_position_embeddings = 131072,
+                .original_max_position_embeddings = 4096};
+  o.short_factor = {1.0, 1.5, 2.0, 3.0};
+  o.long_factor = {2.0, 4.0, 8.0, 16.0};
+  const auto base = plain(10000, 8);
+  const RopeFrequencies s = rope_frequencies(o, 4096), l = rope_frequencies(o, 4097);
+  for (std::size_t k = 0; k < 4; ++k) {
+    EXPECT_NEAR(s.inv_freq[k], base[k] / o.short_factor[k], 1e-15);
+    EXPECT_NEAR(l.inv_freq[k], base[k] / o.long_factor[k], 1e-15);
+  }
+  // Phi-3-mini-128k: s = 131072 / 4096 = 32, factor sqrt(1 + ln 32 / ln 4096) = 1.190238...
+  EXPECT_NEAR(s.attention_factor, 1.1902380714238083, 1e-12);
+}
+
+TEST(RopeScaling, Llama3Bands) {
+  const RopeOptions o{.head_dim = 128, .base = 500000, .scaling = RopeScaling::llama3, .factor = 8,
+                      .original_max_position_embeddings = 8192};
+  const auto f = rope_frequencies(o).inv_freq;
+  const auto base = plain(500000, 128);
+  int high = 0, low = 0, mid = 0;
+  for (std::size_t k = 0; k < base.size(); ++k) {
+    const double wavelen = 2 * std::numbers::pi / base[k];
+    if (wavelen < 8192.0 / 4) {
+      EXPECT_EQ(f[k], base[k]);
+      ++high;
+    } else if (wavelen > 8192.0) {
+      EXPECT_NEAR(f[k], base[k] / 8, 1e-18);
+      ++low;
+    } else {
+      const double sigma = (8192.0 / wavelen - 1) / 3;
+      EXPECT_NEAR(f[k], (1 - sigma) * base[k] / 8 + sigma * base[k], 1e-15);
+      EXPECT_LT(f[k], base[k]);
+      EXPECT_GT(f[k], base[k] / 8);
+      ++mid;
+    }
+  }
+  EXPECT_GT(high, 0);
+  EXPECT_GT(low, 0);
+  EXPECT_GT(mid, 0);
+}
+
+TEST(Xpos, ScoresDecayWithOffset) {
+  // q = k = (1, 0, 0, ...) in pair 0: s_ij = zeta_0^((i - j)/S) cos((i - j) theta_0), theta_0 = 1.
+  const std::size_t d = 8, n = 9;
+  Tensor q = xt::zeros<float>(Shape{1, 1, n, d});
+  for (std::size_t t = 0; t < n; ++t) q(0, 0, t, 0) = 1;
+  AttentionOptions o;
+  o.scale = 1.0;
+  const Tensor s = attention_scores(q, q, xpos(positions(n, 100), XposOptions{.head_dim = d, .scale_base = 16}), o);
+  const double zeta0 = (0.4 * d) / (1.4 * d);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < n; ++j) {
+      const double delta = static_cast<double>(i) - static_cast<double>(j);
+      EXPECT_NEAR(s(0, 0, i, j), std::pow(zeta0, delta / 16) * std::cos(delta), 1e-5);
+    }
+}
+
+TEST(RopeErrors, BadOptionsAreNamed) {
+  expect_invalid([] { rope_frequencies({.head_dim = 7}); }, {"rope_frequencies", "7", "even"});
+  expect_invalid([] { rope_frequencies({.head_dim = 8, .rotary_dim = 16}); },
+                 {"rope_frequencies", "'rotary_dim'", "16", "head_dim"});
+  expect_invalid([] { rope_frequencies({.head_dim = 8, .rotary_dim = 3}); }, {"'rotary_dim'", "even", "3"});
+  expect_invalid([] { rope_frequencies({.head_dim = 0}); }, {"'head_dim'", "0"});
+  expect_invalid([] { rope_frequencies({.head_dim = 8, .base = -1}); }, {"'base'", "-1"});
+  expect_invalid([] { rope_frequencies({.head_dim = 8, .base = NAN}); }, {"'base'", "nan"});
+  expect_invalid([] { rope_frequencies({.head_dim = 8, .scaling = RopeScaling::linear, .factor = 0}); },
+                 {"'factor'", "0"});
+  expect_invalid([] { rope_frequencies({.head_dim = 8, .scaling = RopeScaling::linear, .factor = NAN}); },
+                 {"'factor'", "nan"});
+  expect_invalid([] { rope_frequencies({.head_dim = 8, .scaling = RopeScaling::yarn, .factor = 4}); },
+                 {"YaRN", "original_max_position_embeddings"});
+  expect_invalid([] {
+    rope_frequencies({.head_dim = 8, .scaling = RopeScaling::longrope, .original_max_position_embeddings = 16,
+                      .short_factor = {1, 1}, .long_factor = {1, 1}});
+  }, {"LongRoPE", "4 entries", "2"});
+  expect_invalid([] {
+    rope_frequencies({.head_dim = 8, .scaling = RopeScaling::llama3, .original_max_position_embeddings = 16,
+                      .low_freq_factor = 4, .high_freq_factor = 1});
+  }, {"low_freq_factor", "high_freq_factor"});
+  expect_invalid([] { xpos(positions(3), XposOptions{.head_dim = 5}); }, {"xpos", "'head_dim'", "5"});
+  expect_invalid([] { apply_rotary(random_tensor({3, 4}, 1), rope(positions(5), {.head_dim = 4}).rotation); },
+                 {"apply_rotary", "5 tokens", "3"});
+}
+
+}  // namespace
+}  // namespace posenc

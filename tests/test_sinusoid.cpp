@@ -1,0 +1,98 @@
+// Sinusoidal tables: hand values, layouts and exponent conventions, odd
+// dimensions, packed positions, and precision at position 10^6.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "posenc/sinusoid.hpp"
+#include "support/helpers.hpp"
+
+namespace posenc {
+namespace {
+
+using test::expect_invalid;
+
+TEST(Sinusoid, HandValuesPaperInterleaved) {
+  // d = 4: w = (1, 10^-2); PE(p) = (sin p, cos p, sin p/100, cos p/100).
+  const Tensor t = sinusoid_table(3, SinusoidOptions{.dim = 4});
+  for (int p = 0; p < 3; ++p) {
+    EXPECT_NEAR(t(p, 0), std::sin(p), 1e-7);
+    EXPECT_NEAR(t(p, 1), std::cos(p), 1e-7);
+    EXPECT_NEAR(t(p, 2), std::sin(p / 100.0), 1e-7);
+    EXPECT_NEAR(t(p, 3), std::cos(p / 100.0), 1e-7);
+  }
+}
+
+TEST(Sinusoid, BlockedAndT2tExponent) {
+  // t2t/fairseq: w_k = exp(-k ln(1e4)/(m-1)); d = 6, m = 3: w = (1, 1e-2, 1e-4), layout [s s s | c c c].
+  const Tensor t = sinusoid_table(
+      5, SinusoidOptions{.dim = 6, .layout = SinusoidLayout::blocked, .exponent = SinusoidExponent::t2t}, 2.0);
+  const double w[] = {1, 1e-2, 1e-4};
+  for (int r = 0; r < 5; ++r)
+    for (int k = 0; k < 3; ++k) {
+      EXPECT_NEAR(t(r, k), std::sin((r + 2) * w[k]), 1e-7);
+      EXPECT_NEAR(t(r, 3 + k), std::cos((r + 2) * w[k]), 1e-7);
+    }
+  // d <= 3: the reference divides by m - 1 = 0; t2t guards with max(m - 1, 1): finite values.
+  const Tensor small = sinusoid_table(4, SinusoidOptions{.dim = 3, .layout = SinusoidLayout::blocked,
+                                                         .exponent = SinusoidExponent::t2t});
+  for (float v : small) EXPECT_TRUE(std::isfinite(v));
+  EXPECT_EQ(small(2, 2), 0.0f);  // odd d: zero last column
+}
+
+TEST(Sinusoid, OddDimensions) {
+  // Interleaved, d = 5: computed as d = 6 and the last channel dropped.
+  const Tensor t = sinusoid_table(4, SinusoidOptions{.dim = 5});
+  const Tensor six = sinusoid_table(4, SinusoidOptions{.dim = 6});
+  for (int r = 0; r < 4; ++r)
+    for (int c = 0; c < 5; ++c) EXPECT_EQ(t(r, c), six(r, c));
+  // Compat: a zero channel instead, frequencies from d = 5 (w_k = 1e4^(-2k/5)).
+  const Tensor z = sinusoid_table(4, SinusoidOptions{.dim = 5, .odd_zero_channel = true});
+  EXPECT_EQ(z(3, 4), 0.0f);
+  EXPECT_NEAR(z(3, 2), std::sin(3 * std::pow(1e4, -2.0 / 5)), 1e-7);
+}
+
+TEST(Sinusoid, ArbitraryPositionsAgreeWithTheRecurrence) {
+  // Positions that reset (packed documents) and jump use direct evaluation; runs use angle addition.
+  DTensor p = DTensor::from_shape({2, 200, 1});
+  for (std::size_t i = 0; i < 200; ++i) {
+    p(0, i, 0) = static_cast<double>(i % 70);
+    p(1, i, 0) = 0.5 * static_cast<double>(i) + 3;
+  }
+  const SinusoidOptions o{.dim = 64};
+  const Tensor t = sinusoid_table(p, o);
+  const auto w = sinusoid_frequencies(o);
+  for (std::size_t b = 0; b < 2; ++b)
+    for (std::size_t i = 0; i < 200; ++i)
+      for (std::size_t k = 0; k < 32; ++k) {
+        EXPECT_NEAR(t(b, i, 2 * k), std::sin(p(b, i, 0) * w[k]), 2e-7);
+        EXPECT_NEAR(t(b, i, 2 * k + 1), std::cos(p(b, i, 0) * w[k]), 2e-7);
+      }
+}
+
+TEST(Sinusoid, PrecisionAtOneMillion) {
+  // 1000 rows from 10^6 against a direct double evaluation: within one fp32 ulp of the value plus
+  // the uncertainty that rounding the double angle itself carries (2 ulp of the angle).
+  const int d = 256;
+  const Tensor t = sinusoid_table(1000, SinusoidOptions{.dim = d}, 1e6);
+  auto ulp_f = [](double v) { const float a = std::abs(static_cast<float>(v)); return std::nextafter(a, 2.0f) - a; };
+  for (int r = 0; r < 1000; r += 37)
+    for (int k = 0; k < d / 2; ++k) {
+      const double angle = (1e6 + r) * std::pow(10000.0, -2.0 * k / d);
+      const double tol_angle = 2 * (std::nextafter(angle, 1e300) - angle);
+      const double s = std::sin(angle), c = std::cos(angle);
+      EXPECT_LE(std::abs(t(r, 2 * k) - s), ulp_f(s) + tol_angle) << r << " " << k;
+      EXPECT_LE(std::abs(t(r, 2 * k + 1) - c), ulp_f(c) + tol_angle) << r << " " << k;
+      // The fp32 value itself cannot be improved on: it is within one fp32 ulp of the double value.
+    }
+}
+
+TEST(Sinusoid, BadInput) {
+  expect_invalid([] { sinusoid_table(4, SinusoidOptions{.dim = 0}); }, {"sinusoid_table", "'dim'", "0"});
+  expect_invalid([] { sinusoid_table(4, SinusoidOptions{.dim = 4, .base = -2}); }, {"'base'", "-2"});
+  expect_invalid([] { sinusoid_table(4, SinusoidOptions{.dim = 4, .base = NAN}); }, {"'base'", "nan"});
+  expect_invalid([] { sinusoid_table(0, SinusoidOptions{.dim = 4}); }, {"'tokens'", "0"});
+}
+
+}  // namespace
+}  // namespace posenc
