@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libxtensor-dev libxtensor-blas-dev libopenblas-dev liblapack-dev
   libspectra-dev libeigen3-dev libboost-graph-dev
-  libgtest-dev libcli11-dev libbenchmark-dev libstb-dev
+  libgtest-dev libcli11-dev libbenchmark-dev libstb-dev nlohmann-json3-dev
 )
 # The benchmark comparison script (bench/compare.sh) also wants PyTorch and NumPy.
 if [[ "${POSENC_BENCH_DEPS:-0}" == 1 ]]; then

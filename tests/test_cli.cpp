@@ -1,0 +1,149 @@
+// The posenc command line: outputs agree with the library, errors are one
+// line on stderr with a non-zero exit, and failed runs leave no files.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "posenc/attention.hpp"
+#include "posenc/npy.hpp"
+#include "posenc/text.hpp"
+#include "support/helpers.hpp"
+
+#ifdef POSENC_CLI_PATH
+
+namespace posenc {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CliRun {
+  int code;
+  std::string out, err;
+};
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("posenc_cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  CliRun run(const std::string& args) {
+    const std::string out = (dir_ / "stdout.txt").string(), err = (dir_ / "stderr.txt").string();
+    const std::string cmd = std::string("cd '") + dir_.string() + "' && '" + POSENC_CLI_PATH + "' " + args + " >'" + out +
+                            "' 2>'" + err + "'";
+    const int status = std::system(cmd.c_str());
+    auto slurp = [](const std::string& p) {
+      std::ifstream f(p);
+      std::stringstream s;
+      s << f.rdbuf();
+      return s.str();
+    };
+    CliRun r{WEXITSTATUS(status), slurp(out), slurp(err)};
+    fs::remove(out);
+    fs::remove(err);
+    return r;
+  }
+  void expect_error(const std::string& args, const std::string& fragment) {
+    const CliRun r = run(args);
+    EXPECT_NE(r.code, 0) << args;
+    EXPECT_NE(r.err.find(fragment), std::string::npos) << "stderr: " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line expected: " << r.err;
+  }
+  std::size_t file_count() {
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& e : fs::recursive_directory_iterator(dir_)) ++n;
+    return n;
+  }
+  fs::path dir_;
+};
+
+TEST_F(Cli, ListShowsEveryEncodingWithDefaults) {
+  const CliRun r = run("list");
+  EXPECT_EQ(r.code, 0);
+  for (const char* name : {"sinusoidal", "learned", "rope", "xpos", "alibi", "t5", "nope"})
+    EXPECT_NE(r.out.find(std::string(name) + "  —"), std::string::npos) << name;
+  EXPECT_NE(r.out.find("--original_max_position_embeddings 0"), std::string::npos);
+  EXPECT_NE(r.out.find("--num_buckets 32"), std::string::npos);
+}
+
+TEST_F(Cli, EncodeRopeMatchesTheLibrary) {
+  const CliRun r = run("encode rope --out r --head-dim 16 --rope_type llama3 --factor 8 "
+                    "--original-max-position-embeddings 64 --base 500000 --tokens 10");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const DTensor inv = load_npy_double((dir_ / "r" / "inv_freq.npy").string());
+  const auto want = rope_frequencies({.head_dim = 16, .base = 500000, .scaling = RopeScaling::llama3, .factor = 8,
+                                      .original_max_position_embeddings = 64})
+                        .inv_freq;
+  ASSERT_EQ(inv.size(), want.size());
+  for (std::size_t k = 0; k < want.size(); ++k) EXPECT_EQ(inv(k), want[k]);
+  const DTensor angles = load_npy_double((dir_ / "r" / "angles.npy").string());
+  EXPECT_EQ(angles.shape()[0], 10u);
+  EXPECT_EQ(angles(7, 3), 7 * want[3]);
+  EXPECT_TRUE(fs::exists(dir_ / "r" / "encoding.json"));
+}
+
+TEST_F(Cli, EncodeT5AndAlibiWriteRelationsAndTables) {
+  ASSERT_EQ(run("encode t5 --out t --tokens 200 --bidirectional false --heads 3").code, 0);
+  const ITensor rel = load_npy_int((dir_ / "t" / "relation.npy").string());
+  EXPECT_EQ(rel(150, 30), 31);  // i - j = 120 >= 113 -> 31
+  EXPECT_EQ(rel(20, 0), 17);    // i - j = 20 -> 17
+  EXPECT_EQ(rel(0, 5), 0);      // future
+  EXPECT_EQ(load_npy((dir_ / "t" / "bias_table.npy").string()).shape()[0], 3u);
+  ASSERT_EQ(run("encode alibi --out a --heads 12 --tokens 4").code, 0);
+  const Tensor slopes = load_npy((dir_ / "a" / "slopes.npy").string());
+  EXPECT_FLOAT_EQ(slopes(8), std::pow(2.0f, -0.5f));
+}
+
+TEST_F(Cli, ApplyRotatesLikeTheLibrary) {
+  const Tensor x = test::random_tensor({2, 5, 8}, 1);
+  save_npy((dir_ / "x.npy").string(), x);
+  ASSERT_EQ(run("apply rope --input x.npy --out y.npy --offset 3 --layout interleaved").code, 0);
+  const Tensor y = load_npy((dir_ / "y.npy").string());
+  const Tensor want = apply_rotary(x, rope(test::positions(5, 3), {.head_dim = 8, .layout = PairLayout::interleaved}).rotation);
+  EXPECT_EQ(test::max_abs_diff(y, want), 0.0);
+  ASSERT_EQ(run("apply sinusoidal --input x.npy --out z.npy").code, 0);
+  const Tensor z = load_npy((dir_ / "z.npy").string());
+  EXPECT_NEAR(z(1, 2, 0), x(1, 2, 0) + std::sin(2.0), 1e-6);
+  expect_error("apply alibi --input x.npy --out w.npy", "no input-side part or rotation");
+}
+
+TEST_F(Cli, AttendMatchesTheCore) {
+  const Tensor q = test::random_tensor({1, 2, 6, 8}, 2), k = test::random_tensor({1, 2, 9, 8}, 3),
+               v = test::random_tensor({1, 2, 9, 8}, 4);
+  save_npy((dir_ / "q.npy").string(), q);
+  save_npy((dir_ / "k.npy").string(), k);
+  save_npy((dir_ / "v.npy").string(), v);
+  const CliRun r = run("attend --q q.npy --k k.npy --v v.npy --encoding alibi --out o.npy --weights w.npy");
+  ASSERT_EQ(r.code, 0) << r.err;
+  AttentionOptions o;
+  o.mask.causal = true;  // ALiBi's causal form implies the causal mask
+  const Encoding e = alibi(test::positions(6, 3), test::positions(9), {.heads = 2});
+  EXPECT_LT(test::max_abs_diff(load_npy((dir_ / "o.npy").string()), attention(q, k, v, e, o)), 1e-6);
+  EXPECT_EQ(load_npy((dir_ / "w.npy").string()).shape()[3], 9u);
+}
+
+TEST_F(Cli, ErrorsAreOneLineAndLeaveNoFiles) {
+  const std::size_t before = file_count();
+  expect_error("encode ropee --out x", "did you mean 'rope'");
+  expect_error("encode rope --out x --fator 2", "did you mean 'factor'");
+  expect_error("encode rope --out x --head-dim 7", "even");
+  expect_error("encode rope --out x --rope-type yarn --factor -1", "'factor'");
+  expect_error("encode rope --out x --base nan", "'base'");
+  expect_error("encode alibi --out x --heads 0", "'heads'");
+  expect_error("encode sinusoidal --out x --tokens 0", "'tokens'");
+  expect_error("encode learned --out x --tokens 600", "outside the learned table");
+  expect_error("encode rope --out x --head-dim abc", "must be an integer");
+  expect_error("attend --q missing.npy --k k.npy --v v.npy --out o.npy", "missing.npy");
+  expect_error("frobnicate", "frobnicate");
+  EXPECT_EQ(file_count(), before) << "a failed run left files behind";
+}
+
+}  // namespace
+}  // namespace posenc
+
+#endif  // POSENC_CLI_PATH

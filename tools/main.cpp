@@ -1,0 +1,391 @@
+// posenc — the command line: list, encode, apply, attend, demo.
+//
+// Every failure prints one line "posenc: ..." on stderr and exits non-zero;
+// outputs are written to temporaries and renamed, so a failed run leaves no
+// partial file behind.
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <complex>
+#include <filesystem>
+#include <iostream>
+#include <random>
+#include <unistd.h>
+
+#include "plot.hpp"
+#include "posenc/attention.hpp"
+#include "posenc/npy.hpp"
+#include "posenc/rotary.hpp"
+#include "posenc/text.hpp"
+#include "registry.hpp"
+
+namespace fs = std::filesystem;
+using namespace posenc;
+using namespace posenc::cli;
+
+namespace {
+
+[[noreturn]] void bad(const std::string& msg) { throw std::invalid_argument(msg); }
+
+// --name value pairs left over by CLI11 (encoding parameters).
+std::map<std::string, std::string> parse_extras(const std::vector<std::string>& extras) {
+  std::map<std::string, std::string> out;
+  for (std::size_t i = 0; i < extras.size(); ++i) {
+    const std::string& a = extras[i];
+    if (a.rfind("--", 0) != 0) bad("unexpected argument '" + a + "' (parameters are --NAME VALUE)");
+    std::string name = a.substr(2), value;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    } else if (i + 1 < extras.size() && extras[i + 1].rfind("--", 0) != 0) {
+      value = extras[++i];
+    } else {
+      value = "true";
+    }
+    name = normalise(name);
+    if (out.count(name)) bad("parameter '" + name + "' given twice");
+    out[name] = value;
+  }
+  return out;
+}
+
+std::string shape_text(const Array& a) {
+  return std::visit([](const auto& t) { return shape_string(t); }, a);
+}
+
+nlohmann::json shape_json(const Array& a) {
+  return std::visit([](const auto& t) { return nlohmann::json(std::vector<std::size_t>(t.shape().begin(), t.shape().end())); }, a);
+}
+
+const char* dtype_of(const Array& a) {
+  if (std::holds_alternative<Tensor>(a)) return "float32";
+  if (std::holds_alternative<DTensor>(a)) return "float64";
+  return "int64";
+}
+
+/// Files are written into a hidden staging directory next to the target and
+/// moved in only when everything succeeded; otherwise nothing appears.
+class Staging {
+ public:
+  explicit Staging(fs::path target) : target_(std::move(target)) {
+    const fs::path parent = target_.has_parent_path() ? target_.parent_path() : fs::path(".");
+    if (!fs::is_directory(parent)) bad("output directory's parent '" + parent.string() + "' does not exist");
+    if (fs::exists(target_) && !fs::is_directory(target_)) bad("output '" + target_.string() + "' exists and is not a directory");
+    staging_ = parent / ("." + target_.filename().string() + ".tmp-" + std::to_string(::getpid()));
+    fs::remove_all(staging_);
+    fs::create_directories(staging_);
+  }
+  ~Staging() {
+    std::error_code ec;
+    if (!committed_) fs::remove_all(staging_, ec);
+  }
+  fs::path file(const std::string& relative) {
+    const fs::path p = staging_ / relative;
+    fs::create_directories(p.parent_path());
+    files_.push_back(relative);
+    return p;
+  }
+  void commit() {
+    for (const auto& rel : files_) {
+      const fs::path dst = target_ / rel;
+      fs::create_directories(dst.parent_path());
+      fs::rename(staging_ / rel, dst);
+    }
+    committed_ = true;
+    std::error_code ec;
+    fs::remove_all(staging_, ec);
+  }
+
+ private:
+  fs::path target_, staging_;
+  std::vector<std::string> files_;
+  bool committed_ = false;
+};
+
+void save_array(const fs::path& path, const Array& a) {
+  std::visit([&](const auto& t) { save_npy(path.string(), t); }, a);
+}
+
+/// Build an encoding from its spec, parameters and the token layout.
+struct Job {
+  const EncodingSpec* spec;
+  Params params;
+  Context context;
+  Built built;
+};
+
+Job build_job(const std::string& name, const std::map<std::string, std::string>& given,
+              const std::map<std::string, std::string>& implied, std::optional<std::size_t> n_query = {},
+              std::optional<std::size_t> n_key = {}) {
+  const EncodingSpec& spec = find_encoding(name);
+  check_params(spec, given);
+  Params p(spec.name, spec.params, given);
+  for (const auto& [k, v] : implied) p.imply(k, v);
+  const std::size_t nk = n_key ? *n_key : static_cast<std::size_t>(std::max<std::int64_t>(p.integer("tokens"), 0));
+  const std::size_t nq = n_query ? *n_query : (p.has("query_tokens") ? static_cast<std::size_t>(std::max<std::int64_t>(p.integer("query_tokens"), 0)) : nk);
+  Context c = Context::make(nq, nk, p.num("offset"));
+  Built b = spec.build(p, c);
+  return {&spec, std::move(p), std::move(c), std::move(b)};
+}
+
+nlohmann::json describe(const Job& job) {
+  nlohmann::json j;
+  j["encoding"] = job.spec->name;
+  j["source"] = job.spec->source;
+  j["parts"] = job.spec->parts;
+  j["parameters"] = job.params.to_json();
+  j["query_tokens"] = job.context.n_query;
+  j["key_tokens"] = job.context.n_key;
+  j["offset"] = job.context.offset;
+  nlohmann::json arrays = nlohmann::json::object();
+  for (const auto& [stem, a] : job.built.arrays) arrays[stem + ".npy"] = {{"shape", shape_json(a)}, {"dtype", dtype_of(a)}};
+  j["arrays"] = arrays;
+  j["scalars"] = job.built.scalars;
+  if (job.built.encoding.scale) j["scalars"]["logit_scale"] = *job.built.encoding.scale;
+  return j;
+}
+
+std::string summary_line(const Job& job) {
+  std::string s = job.spec->name + ":";
+  for (const auto& [stem, a] : job.built.arrays) s += " " + stem + " " + shape_text(a);
+  if (job.built.arrays.empty()) s += " (fills nothing)";
+  if (job.built.scalars.contains("attention_factor"))
+    s += " attention_factor " + job.built.scalars["attention_factor"].dump();
+  return s;
+}
+
+void write_job(Staging& out, const std::string& prefix, const Job& job) {
+  for (const auto& [stem, a] : job.built.arrays) save_array(out.file(prefix + stem + ".npy"), a);
+  write_file_atomic(out.file(prefix + "encoding.json").string(), describe(job).dump(2) + "\n");
+}
+
+// ---------------------------------------------------------------- commands
+
+int cmd_list(bool verbose) {
+  for (const auto& s : registry()) {
+    std::cout << s.name << "  —  " << s.summary << "\n    fills: " << s.parts << "\n    source: " << s.source << "\n";
+    for (const auto& p : s.params) {
+      std::cout << "    --" << p.name << " " << (p.default_value.empty() ? "(unset)" : p.default_value);
+      if (verbose) std::cout << "  " << p.help;
+      std::cout << "\n";
+    }
+  }
+  return 0;
+}
+
+int cmd_encode(const std::string& name, const std::string& out_dir, const std::vector<std::string>& extras) {
+  Job job = build_job(name, parse_extras(extras), {});
+  Staging out(out_dir);
+  write_job(out, "", job);
+  out.commit();
+  std::cout << summary_line(job) << " -> " << out_dir << "\n";
+  return 0;
+}
+
+int cmd_apply(const std::string& name, const std::string& input, const std::string& output, const std::string& side,
+              const std::vector<std::string>& extras) {
+  const Tensor x = load_npy(input);
+  if (x.dimension() < 2) bad("apply: input '" + input + "' must have at least 2 axes [..., tokens, dim], got " + shape_string(x));
+  const std::size_t n = x.shape()[x.dimension() - 2], d = x.shape()[x.dimension() - 1];
+  auto given = parse_extras(extras);
+  if (given.count("tokens")) bad("apply: 'tokens' comes from the input's shape; do not pass it");
+  Job job = build_job(name, given, {{"dim", std::to_string(d)}, {"head_dim", std::to_string(d)}},
+                      given.count("query_tokens") ? std::optional<std::size_t>{} : std::optional<std::size_t>{n}, n);
+  const Encoding& e = job.built.encoding;
+  Tensor y;
+  if (!e.rotation.empty()) {
+    RotarySide s;
+    if (side == "query") s = RotarySide::query;
+    else if (side == "key") s = RotarySide::key;
+    else bad("apply: --side must be query or key, got '" + side + "'");
+    y = apply_rotary(x, e.rotation, s);
+  } else if (is_set(e.input_add) || is_set(e.input_concat)) {
+    y = apply_input(e, x);
+  } else {
+    bad("apply: encoding '" + job.spec->name + "' has no input-side part or rotation to apply; use 'posenc attend'");
+  }
+  save_npy(output, y);
+  std::cout << job.spec->name << ": applied to " << shape_string(x) << " -> " << output << " " << shape_string(y) << "\n";
+  return 0;
+}
+
+struct AttendArgs {
+  std::string q, k, v, out, weights, encoding = "nope", key_lengths;
+  bool causal = false, reference = false;
+  double scale = 0;
+  int threads = 0;
+};
+
+int cmd_attend(const AttendArgs& a, const std::vector<std::string>& extras) {
+  const Tensor q = load_npy(a.q), k = load_npy(a.k), v = load_npy(a.v);
+  if (q.dimension() != 4) bad("attend: --q must be [B, H, Nq, d], got " + shape_string(q));
+  if (k.dimension() != 4) bad("attend: --k must be [B, Hk, Nk, d], got " + shape_string(k));
+  auto given = parse_extras(extras);
+  if (given.count("tokens") || given.count("query_tokens"))
+    bad("attend: token counts come from --q and --k; do not pass 'tokens' or 'query_tokens'");
+  Job job = build_job(a.encoding, given,
+                      {{"heads", std::to_string(q.shape()[1])}, {"head_dim", std::to_string(q.shape()[3])},
+                       {"dim", std::to_string(q.shape()[3])}},
+                      q.shape()[2], k.shape()[2]);
+  AttentionOptions o;
+  o.mask.causal = a.causal;
+  if (job.spec->name == "alibi" && job.params.flag("causal")) o.mask.causal = true;  // ALiBi's causal form
+  if (a.scale != 0) o.scale = a.scale;
+  o.threads = a.threads;
+  if (!a.key_lengths.empty()) {
+    std::stringstream ss(a.key_lengths);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+      try {
+        std::size_t used = 0;
+        o.mask.key_lengths.push_back(std::stoll(item, &used));
+        if (used != item.size()) throw std::invalid_argument("");
+      } catch (const std::exception&) {
+        bad("attend: --key-lengths must be comma-separated integers, got '" + a.key_lengths + "'");
+      }
+    }
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  const Tensor out = a.reference ? attention_reference(q, k, v, job.built.encoding, o) : attention(q, k, v, job.built.encoding, o);
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (!a.weights.empty()) save_npy(a.weights, attention_weights(q, k, job.built.encoding, o));
+  save_npy(a.out, out);
+  std::cout << "attend: " << job.spec->name << " " << shape_string(q) << " x " << shape_string(k) << " -> " << a.out
+            << " " << shape_string(out) << (o.mask.causal ? " causal" : "") << " in " << std::lround(ms) << " ms\n";
+  return 0;
+}
+
+// RoPE's long-term decay (Su et al. 2021, section 3.4.3): the relative upper
+// bound (1/(d/2)) sum_j |S_j|, S_j = sum_{k<j} exp(i r theta_k), against r.
+std::vector<double> rope_decay(int head_dim, int max_distance) {
+  const auto f = rope_frequencies(RopeOptions{.head_dim = head_dim}).inv_freq;
+  std::vector<double> y(static_cast<std::size_t>(max_distance) + 1);
+  for (int r = 0; r <= max_distance; ++r) {
+    std::complex<double> s = 0;
+    double total = 0;
+    for (double theta : f) {
+      s += std::polar(1.0, r * theta);
+      total += std::abs(s);
+    }
+    y[static_cast<std::size_t>(r)] = total / static_cast<double>(f.size());
+  }
+  return y;
+}
+
+int cmd_demo(const std::string& dir) {
+  Staging out(dir);
+  const bool tty = ::isatty(STDOUT_FILENO);
+  std::vector<std::string> lines;
+  const auto& all = registry();
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (tty) std::cout << "\r[" << i + 1 << "/" << all.size() << "] " << all[i].name << "        " << std::flush;
+    Job job = build_job(all[i].name, {}, {{"tokens", "64"}});
+    write_job(out, all[i].name + "/", job);
+    lines.push_back(summary_line(job) + " -> " + (fs::path(dir) / all[i].name).string());
+  }
+  if (tty) std::cout << "\r" << std::string(40, ' ') << "\r";
+
+  // The text modality's picture: sinusoid table | RoPE decay | ALiBi bias | T5 buckets.
+  const Tensor sin_table = sinusoid_table(64, SinusoidOptions{.dim = 128, .layout = SinusoidLayout::blocked});
+  std::vector<double> sv(sin_table.begin(), sin_table.end());
+  const auto panel_sin = plot::heatmap(sv, 64, 128, 3);
+  const auto panel_rope = plot::line_chart(rope_decay(128, 256), 384, 192);
+  std::vector<double> alibi_v(32 * 32);
+  const double m = alibi_slopes(8)[2];
+  for (int i = 0; i < 32; ++i)
+    for (int j = 0; j < 32; ++j) alibi_v[i * 32 + j] = j <= i ? -m * (i - j) : NAN;
+  const auto panel_alibi = plot::heatmap(alibi_v, 32, 32, 6);
+  const ITensor buckets = t5_bucket_matrix(text_positions(48), text_positions(48), T5Options{});
+  std::vector<double> bv(buckets.begin(), buckets.end());
+  const auto panel_t5 = plot::heatmap(bv, 48, 48, 4);
+  plot::write_png(out.file("text.png").string(), plot::hstack({panel_sin, panel_rope, panel_alibi, panel_t5}));
+  plot::write_png(out.file("text_sinusoid.png").string(), panel_sin);
+  plot::write_png(out.file("text_rope_decay.png").string(), panel_rope);
+  plot::write_png(out.file("text_alibi.png").string(), panel_alibi);
+  plot::write_png(out.file("text_t5_buckets.png").string(), panel_t5);
+  out.commit();
+  for (const auto& l : lines) std::cout << l << "\n";
+  std::cout << "text: pictures " << (fs::path(dir) / "text.png").string()
+            << " (sinusoid table [sin | cos] | RoPE long-term decay | ALiBi head 3 | T5 buckets)\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"posenc: positional encodings for transformers (tables as .npy, attention through one core)"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "posenc 0.1.0");
+
+  bool verbose = false;
+  auto* list = app.add_subcommand("list", "every encoding with the parts it fills and its parameters");
+  list->add_flag("-v,--verbose", verbose, "describe each parameter");
+
+  std::string enc_name, out_dir;
+  auto* encode = app.add_subcommand("encode", "write an encoding's tables as .npy plus encoding.json");
+  encode->add_option("name", enc_name, "encoding name (posenc list)")->required();
+  encode->add_option("--out", out_dir, "output directory")->required();
+  encode->allow_extras();
+
+  std::string apply_name, apply_in, apply_out, side = "query";
+  auto* apply = app.add_subcommand("apply", "apply an input-side part or rotation to X [..., tokens, dim]");
+  apply->add_option("name", apply_name, "encoding name")->required();
+  apply->add_option("--input", apply_in, "input .npy")->required();
+  apply->add_option("--out", apply_out, "output .npy")->required();
+  apply->add_option("--side", side, "rotations: query or key (XPos scales them oppositely)");
+  apply->allow_extras();
+
+  AttendArgs at;
+  auto* attend = app.add_subcommand("attend", "run the shared attention core on Q, K, V (.npy)");
+  attend->add_option("--q", at.q, "queries [B, H, Nq, d]")->required();
+  attend->add_option("--k", at.k, "keys [B, Hk, Nk, d]")->required();
+  attend->add_option("--v", at.v, "values [B, Hk, Nk, dv]")->required();
+  attend->add_option("--out", at.out, "output .npy [B, H, Nq, dv]")->required();
+  attend->add_option("--encoding", at.encoding, "encoding name (default nope)");
+  attend->add_flag("--causal", at.causal, "causal mask (bottom-right aligned)");
+  attend->add_option("--key-lengths", at.key_lengths, "valid keys per batch row, comma-separated");
+  attend->add_option("--scale", at.scale, "logit scale (default: the encoding's, else 1/sqrt(d))");
+  attend->add_option("--threads", at.threads, "threads (0 = all); results do not depend on it");
+  attend->add_option("--weights", at.weights, "also write the attention weights [B, H, Nq, Nk]");
+  attend->add_flag("--reference", at.reference, "use the plain-loop reference implementation");
+  attend->allow_extras();
+
+  std::string demo_dir;
+  auto* demo = app.add_subcommand("demo", "write every encoding's tables and one picture per modality");
+  demo->add_option("dir", demo_dir, "output directory")->required();
+
+  if (argc > 1 && argv[1][0] != '-') {
+    const std::vector<std::string> commands = {"list", "encode", "apply", "attend", "demo"};
+    if (std::find(commands.begin(), commands.end(), argv[1]) == commands.end()) {
+      const std::string guess = closest(argv[1], commands);
+      std::cerr << "posenc: unknown command '" << argv[1] << "'"
+                << (guess.empty() ? "" : "; did you mean '" + guess + "'?") << " (list, encode, apply, attend, demo)\n";
+      return 2;
+    }
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::string msg = e.what();
+    for (auto& c : msg)
+      if (c == '\n') c = ' ';
+    std::cerr << "posenc: " << msg << " (posenc --help)\n";
+    return 2;
+  }
+  try {
+    if (*list) return cmd_list(verbose);
+    if (*encode) return cmd_encode(enc_name, out_dir, encode->remaining());
+    if (*apply) return cmd_apply(apply_name, apply_in, apply_out, side, apply->remaining());
+    if (*attend) return cmd_attend(at, attend->remaining());
+    if (*demo) return cmd_demo(demo_dir);
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    for (auto& c : msg)
+      if (c == '\n') c = ' ';
+    std::cerr << "posenc: " << msg << "\n";
+    return 1;
+  }
+  return 0;
+}

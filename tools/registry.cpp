@@ -1,0 +1,450 @@
+#include "registry.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <stdexcept>
+
+#include "posenc/npy.hpp"
+#include "posenc/rotary.hpp"
+#include "posenc/sinusoid.hpp"
+#include "posenc/text.hpp"
+
+namespace posenc::cli {
+
+// ====================================================================== names and values
+
+std::string normalise(std::string name) {
+  for (auto& c : name) c = c == '-' ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name;
+}
+
+namespace {
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+[[noreturn]] void bad(const std::string& msg) { throw std::invalid_argument(msg); }
+
+}  // namespace
+
+std::string closest(const std::string& name, const std::vector<std::string>& candidates) {
+  std::string best;
+  std::size_t best_d = 4;
+  for (const auto& c : candidates) {
+    const std::size_t d = edit_distance(name, c);
+    if (d < best_d || (c.rfind(name, 0) == 0 && best.empty())) {
+      best_d = std::min(d, best_d);
+      best = c;
+    }
+  }
+  return best;
+}
+
+Params::Params(std::string encoding, const std::vector<ParamSpec>& specs, std::map<std::string, std::string> given)
+    : encoding_(std::move(encoding)), given_(std::move(given)) {
+  for (const auto& s : specs)
+    if (!s.default_value.empty()) defaults_[s.name] = s.default_value;
+}
+
+void Params::imply(const std::string& name, const std::string& value) { implied_[name] = value; }
+
+bool Params::has(const std::string& name) const {
+  return given_.count(name) || implied_.count(name) || defaults_.count(name);
+}
+
+std::string Params::str(const std::string& name) const {
+  if (auto it = given_.find(name); it != given_.end()) return it->second;
+  if (auto it = implied_.find(name); it != implied_.end()) return it->second;
+  if (auto it = defaults_.find(name); it != defaults_.end()) return it->second;
+  bad(encoding_ + ": parameter '" + name + "' is required (pass --" + name + " VALUE)");
+}
+
+double Params::num(const std::string& name) const {
+  const std::string s = str(name);
+  std::size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(s, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != s.size() || s.empty()) bad(encoding_ + ": parameter '" + name + "' must be a number, got '" + s + "'");
+  return v;
+}
+
+std::int64_t Params::integer(const std::string& name) const {
+  const std::string s = str(name);
+  std::int64_t v = 0;
+  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size())
+    bad(encoding_ + ": parameter '" + name + "' must be an integer, got '" + s + "'");
+  return v;
+}
+
+bool Params::flag(const std::string& name) const {
+  const std::string s = normalise(str(name));
+  if (s == "true" || s == "1" || s == "yes" || s == "on") return true;
+  if (s == "false" || s == "0" || s == "no" || s == "off") return false;
+  bad(encoding_ + ": parameter '" + name + "' must be true or false, got '" + s + "'");
+}
+
+std::vector<double> Params::list(const std::string& name) const {
+  const std::string s = str(name);
+  std::vector<double> out;
+  if (s.size() > 4 && s.substr(s.size() - 4) == ".npy") {
+    const DTensor t = load_npy_double(s);
+    out.assign(t.begin(), t.end());
+    return out;
+  }
+  std::size_t at = 0;
+  while (at <= s.size()) {
+    const std::size_t comma = std::min(s.find(',', at), s.size());
+    const std::string item = s.substr(at, comma - at);
+    std::size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (item.empty() || used != item.size())
+      bad(encoding_ + ": parameter '" + name + "' must be comma-separated numbers or a .npy file, got '" + s + "'");
+    out.push_back(v);
+    at = comma + 1;
+  }
+  return out;
+}
+
+nlohmann::json Params::to_json() const {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : defaults_) j[k] = v;
+  for (const auto& [k, v] : implied_) j[k] = v;
+  for (const auto& [k, v] : given_) j[k] = v;
+  return j;
+}
+
+Context Context::make(std::size_t n_query, std::size_t n_key, double offset) {
+  if (n_key == 0) bad("positions: 'tokens' must be positive, got 0");
+  if (n_query == 0 || n_query > n_key)
+    bad("positions: 'query_tokens' must be in [1, tokens = " + std::to_string(n_key) + "], got " +
+        std::to_string(n_query));
+  if (!std::isfinite(offset) || offset < 0) bad("positions: 'offset' must be finite and >= 0");
+  Context c;
+  c.n_query = n_query;
+  c.n_key = n_key;
+  c.offset = offset;
+  c.key_positions = DTensor::from_shape({1, n_key, 1});
+  c.query_positions = DTensor::from_shape({1, n_query, 1});
+  for (std::size_t j = 0; j < n_key; ++j) c.key_positions.data()[j] = offset + static_cast<double>(j);
+  for (std::size_t i = 0; i < n_query; ++i)
+    c.query_positions.data()[i] = offset + static_cast<double>(n_key - n_query + i);
+  return c;
+}
+
+// ====================================================================== the text encodings
+
+namespace {
+
+std::vector<ParamSpec> with_positions(std::vector<ParamSpec> p) {
+  p.push_back({"tokens", "16", "key tokens N (positions offset .. offset+N-1); attend/apply take it from the tensors"});
+  p.push_back({"query_tokens", "", "query tokens (the last ones of the N; default N)"});
+  p.push_back({"offset", "0", "position of the first token (cached tokens before it)"});
+  return p;
+}
+
+// [1, N, d] -> [N, d] for files that users index by token.
+Tensor drop_batch(const Tensor& t) {
+  Tensor out = t;
+  out.reshape({t.shape()[1], t.shape()[2]});
+  return out;
+}
+
+DTensor angles_2d(const DTensor& a) {  // [1, 1, N, P] -> [N, P]
+  DTensor out = a;
+  out.reshape({a.shape()[2], a.shape()[3]});
+  return out;
+}
+
+PairLayout pair_layout(const Params& p, const char* enc) {
+  const std::string s = normalise(p.str("layout"));
+  if (s == "halves" || s == "neox") return PairLayout::halves;
+  if (s == "interleaved" || s == "adjacent" || s == "gptj") return PairLayout::interleaved;
+  bad(std::string(enc) + ": parameter 'layout' must be halves or interleaved, got '" + s + "'");
+}
+
+Tensor to_float(const std::vector<double>& v) {
+  Tensor t = Tensor::from_shape({v.size()});
+  for (std::size_t i = 0; i < v.size(); ++i) t(i) = static_cast<float>(v[i]);
+  return t;
+}
+
+DTensor to_double(const std::vector<double>& v) {
+  DTensor t = DTensor::from_shape({v.size()});
+  std::copy(v.begin(), v.end(), t.begin());
+  return t;
+}
+
+// Relation values [Nq, Nk] of a relation (for relation.npy).
+ITensor relation_matrix(const Context& c, int direction) {
+  ITensor r = ITensor::from_shape({c.n_query, c.n_key});
+  for (std::size_t i = 0; i < c.n_query; ++i)
+    for (std::size_t j = 0; j < c.n_key; ++j)
+      r(i, j) = direction * static_cast<std::int64_t>(c.key_positions.data()[j] - c.query_positions.data()[i]);
+  return r;
+}
+
+Built build_sinusoidal(const Params& p, const Context& c) {
+  SinusoidOptions o;
+  o.dim = p.integer("dim");
+  o.base = p.num("base");
+  const std::string layout = normalise(p.str("layout"));
+  if (layout == "interleaved") o.layout = SinusoidLayout::interleaved;
+  else if (layout == "blocked") o.layout = SinusoidLayout::blocked;
+  else bad("sinusoidal: parameter 'layout' must be interleaved or blocked, got '" + layout + "'");
+  const std::string ex = normalise(p.str("exponent"));
+  if (ex == "paper") o.exponent = SinusoidExponent::paper;
+  else if (ex == "t2t" || ex == "fairseq") o.exponent = SinusoidExponent::t2t;
+  else bad("sinusoidal: parameter 'exponent' must be paper or t2t, got '" + ex + "'");
+  o.odd_zero_channel = p.flag("odd_zero_channel");
+  Built b;
+  b.encoding = sinusoidal(c.key_positions, o);
+  b.arrays.emplace_back("input_add", drop_batch(b.encoding.input_add));
+  b.arrays.emplace_back("frequencies", to_double(sinusoid_frequencies(o)));
+  return b;
+}
+
+Built build_learned(const Params& p, const Context& c) {
+  Tensor table;
+  if (p.has("table")) {
+    table = load_npy(p.str("table"));
+  } else {
+    table = learned_table_init(p.integer("max_position_embeddings"), p.integer("dim"), p.num("std"),
+                               static_cast<std::uint64_t>(p.integer("seed")));
+  }
+  Built b;
+  b.encoding = learned_absolute(table, c.key_positions);
+  b.arrays.emplace_back("table", table);
+  b.arrays.emplace_back("input_add", drop_batch(b.encoding.input_add));
+  return b;
+}
+
+RopeScaling rope_type(const Params& p) {
+  const std::string s = normalise(p.str("rope_type"));
+  if (s == "default" || s == "none") return RopeScaling::none;
+  if (s == "linear") return RopeScaling::linear;
+  if (s == "ntk" || s == "static_ntk") return RopeScaling::ntk;
+  if (s == "dynamic" || s == "dynamic_ntk") return RopeScaling::dynamic;
+  if (s == "yarn") return RopeScaling::yarn;
+  if (s == "longrope") return RopeScaling::longrope;
+  if (s == "llama3") return RopeScaling::llama3;
+  bad("rope: parameter 'rope_type' must be one of default, linear, ntk, dynamic, yarn, longrope, llama3; got '" + s +
+      "'");
+}
+
+Built build_rope(const Params& p, const Context& c) {
+  RopeOptions o;
+  o.head_dim = p.integer("head_dim");
+  if (p.has("rotary_dim")) o.rotary_dim = p.integer("rotary_dim");
+  o.partial_rotary_factor = p.num("partial_rotary_factor");
+  o.base = p.num("base");
+  o.layout = pair_layout(p, "rope");
+  o.scaling = rope_type(p);
+  o.factor = p.num("factor");
+  o.max_position_embeddings = p.integer("max_position_embeddings");
+  o.original_max_position_embeddings = p.integer("original_max_position_embeddings");
+  o.beta_fast = p.num("beta_fast");
+  o.beta_slow = p.num("beta_slow");
+  o.mscale = p.num("mscale");
+  o.mscale_all_dim = p.num("mscale_all_dim");
+  if (p.has("attention_factor")) o.attention_factor = p.num("attention_factor");
+  o.truncate = p.flag("truncate");
+  if (p.has("short_factor")) o.short_factor = p.list("short_factor");
+  if (p.has("long_factor")) o.long_factor = p.list("long_factor");
+  o.low_freq_factor = p.num("low_freq_factor");
+  o.high_freq_factor = p.num("high_freq_factor");
+  o.sequence_length = p.integer("sequence_length");
+  Built b;
+  b.encoding = rope(c.query_positions, c.key_positions, o);
+  const std::int64_t len = o.sequence_length > 0 ? o.sequence_length
+                                                 : static_cast<std::int64_t>(c.offset) + static_cast<std::int64_t>(c.n_key);
+  const RopeFrequencies f = rope_frequencies(o, len);
+  b.arrays.emplace_back("inv_freq", to_double(f.inv_freq));
+  b.arrays.emplace_back("angles", angles_2d(b.encoding.rotation.key_angles));
+  if (c.n_query != c.n_key) b.arrays.emplace_back("query_angles", angles_2d(b.encoding.rotation.query_angles));
+  b.scalars["attention_factor"] = f.attention_factor;
+  b.scalars["rotary_dim"] = f.rotary_dim;
+  b.scalars["pairs"] = f.rotary_dim / 2;
+  b.scalars["layout"] = o.layout == PairLayout::halves ? "halves" : "interleaved";
+  b.scalars["logit_scale_factor"] = f.attention_factor * f.attention_factor;
+  return b;
+}
+
+Built build_xpos(const Params& p, const Context& c) {
+  XposOptions o;
+  o.head_dim = p.integer("head_dim");
+  o.base = p.num("base");
+  o.scale_base = p.num("scale_base");
+  o.layout = pair_layout(p, "xpos");
+  Built b;
+  b.encoding = xpos(c.query_positions, c.key_positions, o);
+  b.arrays.emplace_back("angles", angles_2d(b.encoding.rotation.key_angles));
+  DTensor qs = xt::exp(angles_2d(b.encoding.rotation.query_log_scale));
+  DTensor ks = xt::exp(angles_2d(b.encoding.rotation.key_log_scale));
+  b.arrays.emplace_back("query_scale", qs);
+  b.arrays.emplace_back("key_scale", ks);
+  return b;
+}
+
+Built build_alibi(const Params& p, const Context& c) {
+  AlibiOptions o;
+  o.heads = p.integer("heads");
+  o.causal = p.flag("causal");
+  o.max_bias = p.num("max_bias");
+  o.fairseq_compat = p.flag("fairseq_compat");
+  Built b;
+  b.encoding = alibi(c.query_positions, c.key_positions, o);
+  b.arrays.emplace_back("slopes", to_float(alibi_slopes(o.heads, o.max_bias)));
+  ITensor rel = relation_matrix(c, -1);  // p_i - p_j
+  if (!o.causal) rel = xt::abs(rel);
+  b.arrays.emplace_back("relation", rel);
+  b.scalars["bias_rule"] = o.causal ? "b[h,i,j] = -slopes[h] * relation[i,j] for j <= i (causal mask above)"
+                                    : "b[h,i,j] = -slopes[h] * relation[i,j]";
+  b.scalars["causal"] = o.causal;
+  return b;
+}
+
+Built build_t5(const Params& p, const Context& c) {
+  T5Options o;
+  o.bidirectional = p.flag("bidirectional");
+  o.num_buckets = p.integer("num_buckets");
+  o.max_distance = p.integer("max_distance");
+  Tensor table;
+  if (p.has("table")) table = load_npy(p.str("table"));
+  else table = t5_table_init(p.integer("heads"), o.num_buckets, p.num("std"), static_cast<std::uint64_t>(p.integer("seed")));
+  Built b;
+  b.encoding = t5_bias(c.query_positions, c.key_positions, table, o);
+  ITensor rel = t5_bucket_matrix(c.query_positions, c.key_positions, o);
+  rel.reshape({c.n_query, c.n_key});
+  b.arrays.emplace_back("relation", rel);
+  b.arrays.emplace_back("bias_table", table);
+  b.scalars["bias_rule"] = "b[h,i,j] = bias_table[h, relation[i,j]]";
+  b.scalars["logit_scale"] = 1.0;
+  return b;
+}
+
+Built build_nope(const Params&, const Context&) {
+  Built b;
+  b.encoding = nope();
+  return b;
+}
+
+std::vector<EncodingSpec> make_registry() {
+  std::vector<EncodingSpec> r;
+  r.push_back({"sinusoidal", "fixed sin/cos table added to the embeddings", "input_add",
+               "Vaswani et al. 2017; tensor2tensor get_timing_signal_1d; fairseq",
+               with_positions({{"dim", "512", "model width d"},
+                               {"base", "10000", "wavelength base"},
+                               {"layout", "interleaved", "interleaved (s0,c0,s1,c1,..) or blocked [sin | cos]"},
+                               {"exponent", "paper", "paper: base^(-2k/d); t2t: base^(-k/(m-1)) (fairseq, TENER)"},
+                               {"odd_zero_channel", "false", "odd d, interleaved: zero last channel instead of dropping"}}),
+               build_sinusoidal});
+  r.push_back({"learned", "learned absolute table E[p] added to the embeddings", "input_add",
+               "BERT / GPT-2 (HF BertEmbeddings)",
+               with_positions({{"dim", "512", "model width d"},
+                               {"max_position_embeddings", "512", "table rows L_max"},
+                               {"std", "0.02", "N(0, std^2) initialisation"},
+                               {"seed", "0", "initialisation seed"},
+                               {"table", "", "load the table [L_max, d] from this .npy instead"}}),
+               build_learned});
+  r.push_back({"rope", "rotary position embedding with HF rope_type scaling", "rotation (+ magnitude = attention factor)",
+               "Su et al. 2021; HF modeling_rope_utils (linear, dynamic, yarn, longrope, llama3)",
+               with_positions({{"head_dim", "64", "head dimension"},
+                               {"rotary_dim", "", "rotated channels (default int(head_dim * partial_rotary_factor))"},
+                               {"partial_rotary_factor", "1", "fraction of head_dim rotated"},
+                               {"base", "10000", "rope_theta"},
+                               {"layout", "halves", "halves (NeoX/HF Llama) or interleaved (GPT-J/Meta)"},
+                               {"rope_type", "default", "default, linear, ntk, dynamic, yarn, longrope, llama3"},
+                               {"factor", "1", "scaling factor"},
+                               {"max_position_embeddings", "0", "model context L"},
+                               {"original_max_position_embeddings", "0", "pretraining context L0"},
+                               {"beta_fast", "32", "YaRN"},
+                               {"beta_slow", "1", "YaRN"},
+                               {"mscale", "0", "YaRN (0 = unset)"},
+                               {"mscale_all_dim", "0", "YaRN (0 = unset)"},
+                               {"attention_factor", "", "YaRN / LongRoPE override"},
+                               {"truncate", "true", "YaRN: floor/ceil the correction range"},
+                               {"short_factor", "", "LongRoPE: rotary_dim/2 values, comma-separated or .npy"},
+                               {"long_factor", "", "LongRoPE: rotary_dim/2 values, comma-separated or .npy"},
+                               {"low_freq_factor", "1", "Llama 3"},
+                               {"high_freq_factor", "4", "Llama 3"},
+                               {"sequence_length", "0", "current length for dynamic / LongRoPE (0 = offset + tokens)"}}),
+               build_rope});
+  r.push_back({"xpos", "RoPE with exponential decay of |q.k| with distance", "rotation + log-scales",
+               "Sun et al. 2022; microsoft/torchscale xpos_relative_position",
+               with_positions({{"head_dim", "64", "head dimension (even)"},
+                               {"base", "10000", "rotation base"},
+                               {"scale_base", "512", "S in zeta^(n/S)"},
+                               {"layout", "interleaved", "pairing (torchscale: interleaved)"}}),
+               build_xpos});
+  r.push_back({"alibi", "linear distance penalty per head", "position-position bias (slope x distance)",
+               "Press et al. 2022; ofirpress/attention_with_linear_biases",
+               with_positions({{"heads", "8", "number of heads (any; non-powers of two follow the reference)"},
+                               {"causal", "true", "causal -m(i-j) (with a causal mask) or symmetric -m|i-j|"},
+                               {"max_bias", "8", "the 8 in 2^(-8(h+1)/H)"},
+                               {"fairseq_compat", "false", "causal: +m*j per row as fairseq (same softmax)"}}),
+               build_alibi});
+  r.push_back({"t5", "learned per-head bias over log-spaced relative buckets", "position-position bias (table[rho])",
+               "Raffel et al. 2020; HF T5Attention._relative_position_bucket",
+               with_positions({{"heads", "8", "number of heads"},
+                               {"bidirectional", "true", "encoder (true) or decoder (false)"},
+                               {"num_buckets", "32", "buckets B"},
+                               {"max_distance", "128", "max_distance D"},
+                               {"std", "0.02", "N(0, std^2) initialisation of the table"},
+                               {"seed", "0", "initialisation seed"},
+                               {"table", "", "load the table [heads, num_buckets] from this .npy instead"}}),
+               build_t5});
+  r.push_back({"nope", "no positional encoding (an explicit choice)", "nothing",
+               "Haviv et al. 2022; Kazemnejad et al. 2023", with_positions({}), build_nope});
+  return r;
+}
+
+}  // namespace
+
+const std::vector<EncodingSpec>& registry() {
+  static const std::vector<EncodingSpec> r = make_registry();
+  return r;
+}
+
+const EncodingSpec& find_encoding(const std::string& name) {
+  const std::string n = normalise(name);
+  std::vector<std::string> names;
+  for (const auto& s : registry()) {
+    if (s.name == n) return s;
+    names.push_back(s.name);
+  }
+  const std::string guess = closest(n, names);
+  bad("unknown encoding '" + name + "'" + (guess.empty() ? "" : "; did you mean '" + guess + "'?") +
+      " (posenc list shows all)");
+}
+
+void check_params(const EncodingSpec& spec, const std::map<std::string, std::string>& given) {
+  std::vector<std::string> names;
+  for (const auto& p : spec.params) names.push_back(p.name);
+  for (const auto& [k, v] : given) {
+    if (std::find(names.begin(), names.end(), k) != names.end()) continue;
+    const std::string guess = closest(k, names);
+    bad(spec.name + ": unknown parameter '" + k + "'" + (guess.empty() ? "" : "; did you mean '" + guess + "'?"));
+  }
+}
+
+}  // namespace posenc::cli

@@ -1,0 +1,82 @@
+// The command line's catalogue of encodings: for each published method, its
+// parameters (names as in the reference configs), the parts of the Encoding
+// it fills, and a builder from parameters and positions.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "posenc/encoding.hpp"
+
+namespace posenc::cli {
+
+/// Lower case, '-' -> '_': `--beta-fast` and `--beta_fast` are the same parameter.
+std::string normalise(std::string name);
+/// The candidate closest to `name` (edit distance <= 3), or "".
+std::string closest(const std::string& name, const std::vector<std::string>& candidates);
+
+struct ParamSpec {
+  std::string name;
+  std::string default_value;  ///< "" = unset / required where the help says so
+  std::string help;
+};
+
+/// Parameter values for one encoding: defaults < implied by the inputs < given by the user.
+class Params {
+ public:
+  Params(std::string encoding, const std::vector<ParamSpec>& specs, std::map<std::string, std::string> given);
+  void imply(const std::string& name, const std::string& value);  ///< e.g. heads from the q tensor
+  bool has(const std::string& name) const;
+  std::string str(const std::string& name) const;
+  double num(const std::string& name) const;
+  std::int64_t integer(const std::string& name) const;
+  bool flag(const std::string& name) const;
+  std::vector<double> list(const std::string& name) const;  ///< "1,2,3" or a .npy path
+  const std::map<std::string, std::string>& given() const { return given_; }
+  nlohmann::json to_json() const;
+
+ private:
+  std::string encoding_;
+  std::map<std::string, std::string> defaults_, implied_, given_;
+};
+
+/// Queries are the last n_query of n_key positions offset .. offset + n_key - 1 (KV-cache convention).
+struct Context {
+  std::size_t n_query = 0, n_key = 0;
+  double offset = 0;
+  DTensor query_positions, key_positions;  ///< [1, N, 1]
+  static Context make(std::size_t n_query, std::size_t n_key, double offset);
+};
+
+using Array = std::variant<Tensor, DTensor, ITensor>;
+
+struct Built {
+  Encoding encoding;
+  std::vector<std::pair<std::string, Array>> arrays;  ///< file stem -> array
+  nlohmann::json scalars = nlohmann::json::object();
+};
+
+struct EncodingSpec {
+  std::string name;
+  std::string summary;
+  std::string parts;   ///< the Encoding parts it fills
+  std::string source;  ///< paper / reference implementation
+  std::vector<ParamSpec> params;
+  std::function<Built(const Params&, const Context&)> build;
+};
+
+/// Every encoding the command line knows, in display order.
+const std::vector<EncodingSpec>& registry();
+/// Look up by name (normalised); unknown names throw std::invalid_argument with a suggestion.
+const EncodingSpec& find_encoding(const std::string& name);
+/// Check that every given parameter exists for the encoding (suggesting the closest).
+void check_params(const EncodingSpec& spec, const std::map<std::string, std::string>& given);
+
+}  // namespace posenc::cli
