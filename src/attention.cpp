@@ -18,7 +18,6 @@
 #include <cmath>
 #include <limits>
 #include <memory>
-#include <mutex>
 
 #include <cblas.h>
 
@@ -30,6 +29,7 @@
 #include "posenc/rotary.hpp"
 
 extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+extern "C" int openblas_get_num_threads() __attribute__((weak));
 
 namespace posenc {
 
@@ -43,13 +43,25 @@ namespace {
 using detail::Dims;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-// BLAS is called from inside OpenMP threads: keep each call single-threaded.
-void single_threaded_blas() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    if (openblas_set_num_threads) openblas_set_num_threads(1);
-  });
-}
+// BLAS is called from inside OpenMP threads: each call runs single-threaded
+// for the duration of attention(), and the caller's setting is restored after.
+class SingleThreadedBlas {
+ public:
+  SingleThreadedBlas() {
+    if (openblas_get_num_threads && openblas_set_num_threads) {
+      saved_ = openblas_get_num_threads();
+      if (saved_ != 1) openblas_set_num_threads(1);
+    }
+  }
+  ~SingleThreadedBlas() {
+    if (saved_ > 1) openblas_set_num_threads(saved_);
+  }
+  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
+  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
+
+ private:
+  int saved_ = 0;
+};
 
 // C[m x n] = alpha * A[m x k] B[n x k]^T + beta * C
 void gemm_nt(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a, std::size_t lda,
@@ -94,7 +106,7 @@ struct HeadContext {
 
 /// Scratch of one thread.
 struct Scratch {
-  std::vector<float> qrot, qbias, s, tmp, o, m, l, alpha;
+  std::vector<float> qrot, qbias, s, tmp, o, m, l;
   std::vector<std::int32_t> idx;
   std::vector<std::vector<float>> qa;  // content-position tables [bq, R_c]
   std::vector<std::vector<float>> wv;  // value-term histograms [bq, R_v]
@@ -166,7 +178,6 @@ void process_block(const Plan& p, const HeadContext& ctx, std::size_t b, std::si
   w.o.assign(nb * dv, 0.0f);
   w.m.assign(nb, kNegInf);
   w.l.assign(nb, 0.0f);
-  w.alpha.resize(nb);
   w.wv.resize(e.value.size());
   for (std::size_t t = 0; t < e.value.size(); ++t) w.wv[t].assign(nb * static_cast<std::size_t>(e.value[t].relation.size), 0.0f);
 
@@ -282,22 +293,14 @@ void process_block(const Plan& p, const HeadContext& ctx, std::size_t b, std::si
     // 2f. online softmax
     for (std::size_t i = 0; i < nb; ++i) {
       float* row = s + i * nt;
-      float mx = w.m[i];
-      for (std::size_t j = 0; j < nt; ++j) mx = std::max(mx, row[j]);
+      const float mx = detail::max_of(row, nt, w.m[i]);
       if (mx == kNegInf) {  // nothing visible yet
         std::fill(row, row + nt, 0.0f);
-        w.alpha[i] = 1.0f;
         continue;
       }
-      float a = w.m[i] - mx;
-      detail::exp_nonpositive_inplace(&a, 1);
-      w.alpha[i] = a;
+      const float a = detail::exp_nonpositive(w.m[i] - mx);
       w.m[i] = mx;
-      for (std::size_t j = 0; j < nt; ++j) row[j] -= mx;
-      detail::exp_nonpositive_inplace(row, nt);
-      float sum = 0;
-      for (std::size_t j = 0; j < nt; ++j) sum += row[j];
-      w.l[i] = w.l[i] * a + sum;
+      w.l[i] = w.l[i] * a + detail::exp_shift_sum(row, nt, mx);
       if (a != 1.0f) {
         for (std::size_t c = 0; c < dv; ++c) w.o[i * dv + c] *= a;
         for (auto& hist : w.wv) {
@@ -338,7 +341,7 @@ void process_block(const Plan& p, const HeadContext& ctx, std::size_t b, std::si
 
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Encoding& e, const AttentionOptions& opts) {
   const Dims dm = detail::check_attention("attention", q, k, &v, e, opts);
-  single_threaded_blas();
+  const SingleThreadedBlas blas_guard;
   const int threads = detail::thread_count(opts.threads);
   Plan p;
   p.dm = dm;

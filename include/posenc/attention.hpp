@@ -44,7 +44,7 @@ struct AttentionOptions {
   std::optional<double> scale{};  ///< logit scale; default: encoding.scale, else 1/sqrt(d)
   Mask mask{};
   int threads = 0;                ///< 0 = OpenMP default; results are identical for any value
-  std::size_t query_block = 64;   ///< streaming tile sizes (performance only)
+  std::size_t query_block = 128;  ///< streaming tile sizes (performance only)
   std::size_t key_block = 256;
 };
 

@@ -43,6 +43,8 @@ RotaryTable rotary_table(const Rotation& rotation, RotarySide side);
 /// (a cos t - b sin t, a sin t + b cos t) with the layout's pairing; channels
 /// past 2 * pairs are copied. Threads over rows; deterministic.
 Tensor apply_rotary(const Tensor& x, const RotaryTable& table);
+/// The same rotation written over x (no allocation): the hot path for caches.
+void apply_rotary_inplace(Tensor& x, const RotaryTable& table);
 /// Convenience: tabulate and apply.
 Tensor apply_rotary(const Tensor& x, const Rotation& rotation, RotarySide side = RotarySide::query);
 

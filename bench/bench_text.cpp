@@ -1,0 +1,146 @@
+// Micro benchmarks of the foundation workloads (Google Benchmark).
+//
+//   W1  sinusoid table 8192 x 1024
+//   W2  RoPE applied to q and k [32 heads, 4096 tokens, 128] (cos/sin table prepared once)
+//   W3  ALiBi causal attention [8 heads, 2048 tokens, 64]
+//   W4  T5-bias attention [12 heads, 1024 tokens, 64]
+// and the yardsticks measured in the same run: a memory copy of W2's bytes and
+// BLAS sgemm. Every workload takes the thread count as its argument (1, 2).
+// Counters: W2 and Copy report bytes moved per second; W3, W4 and Sgemm report
+// useful GFLOP/s (W3: 4 d per visible (i, j) pair; W4: 4 d N^2 per head).
+// Run: build/bench/posenc_bench  (bench/compare.py puts PyTorch beside it).
+#include <benchmark/benchmark.h>
+
+#include <cblas.h>
+#include <omp.h>
+
+#include <cstring>
+#include <random>
+
+#include "posenc/attention.hpp"
+#include "posenc/rotary.hpp"
+#include "posenc/sinusoid.hpp"
+#include "posenc/text.hpp"
+
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+
+namespace {
+
+using namespace posenc;
+
+Tensor random(Shape s, std::uint64_t seed) {
+  Tensor t = Tensor::from_shape(s);
+  std::mt19937_64 g(seed);
+  std::normal_distribution<float> d(0, 1);
+  for (auto& v : t) v = d(g);
+  return t;
+}
+
+void threads(const benchmark::State& st) { omp_set_num_threads(static_cast<int>(st.range(0))); }
+
+void W1_Sinusoid(benchmark::State& st) {
+  threads(st);
+  for (auto _ : st) benchmark::DoNotOptimize(sinusoid_table(8192, SinusoidOptions{.dim = 1024}).data());
+  st.SetBytesProcessed(st.iterations() * 8192LL * 1024 * 4);
+}
+
+void W2_RopeApply(benchmark::State& st) {
+  // In place on q and k, the cos/sin tables prepared once (as a KV-cache layer would).
+  threads(st);
+  Tensor q = random({1, 32, 4096, 128}, 1), k = random({1, 32, 4096, 128}, 2);
+  const Encoding e = rope(text_positions(4096), RopeOptions{.head_dim = 128});
+  const RotaryTable tq = rotary_table(e.rotation, RotarySide::query);
+  const RotaryTable tk = rotary_table(e.rotation, RotarySide::key);
+  for (auto _ : st) {
+    apply_rotary_inplace(q, tq);
+    apply_rotary_inplace(k, tk);
+    benchmark::DoNotOptimize(q.data());
+    benchmark::DoNotOptimize(k.data());
+  }
+  st.SetBytesProcessed(st.iterations() * 2LL * 2 * q.size() * 4);  // read + write, q and k
+}
+
+void W2_RopeApplyNewTensors(benchmark::State& st) {
+  // Allocating outputs and building the table from the angles on every call.
+  threads(st);
+  const Tensor q = random({1, 32, 4096, 128}, 1), k = random({1, 32, 4096, 128}, 2);
+  const Encoding e = rope(text_positions(4096), RopeOptions{.head_dim = 128});
+  for (auto _ : st) {
+    const RotaryTable t = rotary_table(e.rotation, RotarySide::query);  // self-attention: one table
+    Tensor qr = apply_rotary(q, t);
+    Tensor kr = apply_rotary(k, t);
+    benchmark::DoNotOptimize(qr.data());
+    benchmark::DoNotOptimize(kr.data());
+  }
+  st.SetBytesProcessed(st.iterations() * 2LL * 2 * q.size() * 4);
+}
+
+void Copy_W2Bytes(benchmark::State& st) {
+  // memcpy of q and k into preallocated buffers: the bandwidth yardstick for W2.
+  threads(st);
+  const Tensor q = random({1, 32, 4096, 128}, 1), k = random({1, 32, 4096, 128}, 2);
+  Tensor qc = q, kc = k;
+  const std::size_t n = q.size();
+  for (auto _ : st) {
+#pragma omp parallel for schedule(static)
+    for (std::ptrdiff_t c = 0; c < 64; ++c) {
+      const std::size_t a = n * c / 64, b = n * (c + 1) / 64;
+      std::memcpy(qc.data() + a, q.data() + a, (b - a) * 4);
+      std::memcpy(kc.data() + a, k.data() + a, (b - a) * 4);
+    }
+    benchmark::DoNotOptimize(qc.data());
+    benchmark::DoNotOptimize(kc.data());
+  }
+  st.SetBytesProcessed(st.iterations() * 2LL * 2 * q.size() * 4);
+}
+
+void W3_AlibiCausal(benchmark::State& st) {
+  threads(st);
+  const std::size_t h = 8, n = 2048, d = 64;
+  const Tensor q = random({1, h, n, d}, 3), k = random({1, h, n, d}, 4), v = random({1, h, n, d}, 5);
+  const Encoding e = alibi(text_positions(n), AlibiOptions{.heads = 8});
+  AttentionOptions o;
+  o.mask.causal = true;
+  o.threads = static_cast<int>(st.range(0));
+  for (auto _ : st) benchmark::DoNotOptimize(attention(q, k, v, e, o).data());
+  const double flops = 4.0 * d * h * n * (n + 1) / 2;
+  st.counters["GFLOPs"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void W4_T5Bias(benchmark::State& st) {
+  threads(st);
+  const std::size_t h = 12, n = 1024, d = 64;
+  const Tensor q = random({1, h, n, d}, 6), k = random({1, h, n, d}, 7), v = random({1, h, n, d}, 8);
+  const Encoding e = t5_bias(text_positions(n), t5_table_init(12, 32, 1.0, 9), T5Options{});
+  AttentionOptions o;
+  o.threads = static_cast<int>(st.range(0));
+  for (auto _ : st) benchmark::DoNotOptimize(attention(q, k, v, e, o).data());
+  const double flops = 4.0 * d * h * n * n;
+  st.counters["GFLOPs"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void Sgemm(benchmark::State& st) {
+  const int t = static_cast<int>(st.range(0));
+  if (openblas_set_num_threads) openblas_set_num_threads(t);
+  const int m = 1024;
+  const Tensor a = random({1024, 1024}, 10), b = random({1024, 1024}, 11);
+  Tensor c = Tensor::from_shape({1024, 1024});
+  for (auto _ : st) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, m, m, 1.0f, a.data(), m, b.data(), m, 0.0f, c.data(), m);
+    benchmark::DoNotOptimize(c.data());
+  }
+  st.counters["GFLOPs"] = benchmark::Counter(2.0 * m * m * m * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  if (openblas_set_num_threads) openblas_set_num_threads(1);
+}
+
+BENCHMARK(W1_Sinusoid)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(W2_RopeApply)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(W2_RopeApplyNewTensors)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(Copy_W2Bytes)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(W3_AlibiCausal)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(W4_T5Bias)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(Sgemm)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();
