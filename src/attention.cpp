@@ -23,6 +23,7 @@
 
 #include "detail/attention_common.hpp"
 #include "detail/check.hpp"
+#include "detail/memory.hpp"
 #include "detail/parallel.hpp"
 #include "detail/relation_eval.hpp"
 #include "detail/vmath.hpp"
@@ -93,7 +94,7 @@ struct Plan {
   // rotation
   bool rotated = false;
   RotaryTable tq, tk;
-  std::vector<float> k_rot;  // [B, Hr, Nk, d]
+  Tensor k_rot;  // [B, Hr, Nk, d]
   std::size_t rot_heads = 0;  // Hr: H when angles differ per head, else Hk
   std::size_t bq = 64, bk = 256;
   std::size_t max_rel = 0;  // widest content-position / value relation
@@ -358,7 +359,7 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Encodi
     p.tq = rotary_table(e.rotation, RotarySide::query);
     p.tk = rotary_table(e.rotation, RotarySide::key);
     p.rot_heads = p.tk.heads == 1 ? dm.kv_heads : dm.heads;
-    p.k_rot.resize(dm.batch * p.rot_heads * dm.nk * dm.d);
+    p.k_rot = detail::fresh_tensor<Tensor>(Shape{dm.batch, p.rot_heads, dm.nk, dm.d});
     const auto& t = p.tk;
     const std::size_t rows = dm.batch * p.rot_heads * dm.nk;
 #pragma omp parallel for num_threads(threads) schedule(static)
@@ -375,7 +376,7 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Encodi
     }
   }
 
-  Tensor out = Tensor::from_shape({dm.batch, dm.heads, dm.nq, dm.dv});
+  Tensor out = detail::fresh_tensor<Tensor>(Shape{dm.batch, dm.heads, dm.nq, dm.dv});
   const std::size_t blocks = (dm.nq + p.bq - 1) / p.bq;
   const std::size_t heads_total = dm.batch * dm.heads;
   if (e.position_content.empty()) {

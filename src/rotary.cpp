@@ -6,6 +6,7 @@
 #include <numbers>
 
 #include "detail/check.hpp"
+#include "detail/memory.hpp"
 #include "detail/parallel.hpp"
 
 namespace posenc {
@@ -128,7 +129,7 @@ void rotate_all(const char* fn, const Tensor& x, const RotaryTable& t, float* od
 
 Tensor apply_rotary(const Tensor& x, const RotaryTable& t) {
   if (t.pairs == 0) return x;
-  Tensor out = Tensor::from_shape(x.shape());
+  Tensor out = detail::fresh_tensor<Tensor>(x.shape());
   rotate_all("apply_rotary", x, t, out.data());
   return out;
 }

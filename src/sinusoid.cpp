@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "detail/check.hpp"
+#include "detail/memory.hpp"
 
 namespace posenc {
 
@@ -38,19 +39,32 @@ Plan make_plan(const SinusoidOptions& o) {
   return p;
 }
 
-void write_row(const Plan& p, SinusoidLayout layout, const double* s, const double* c, float* out) {
+void write_row(const Plan& p, SinusoidLayout layout, const double* __restrict s, const double* __restrict c,
+               float* __restrict out) {
+  const std::size_t full = p.d / 2 < p.m ? p.d / 2 : p.m;  // pairs with both channels present
   if (layout == SinusoidLayout::interleaved) {
-    for (std::size_t k = 0; k < p.m; ++k) {
+    for (std::size_t k = 0; k < full; ++k) {
       out[2 * k] = static_cast<float>(s[k]);
-      if (2 * k + 1 < p.d) out[2 * k + 1] = static_cast<float>(c[k]);
+      out[2 * k + 1] = static_cast<float>(c[k]);
     }
-    if (2 * p.m < p.d) out[p.d - 1] = 0.0f;  // odd d with odd_zero_channel
+    if (full < p.m) out[2 * full] = static_cast<float>(s[full]);  // odd d: the last sine, its cosine dropped
   } else {
     for (std::size_t k = 0; k < p.m; ++k) {
       out[k] = static_cast<float>(s[k]);
       out[p.m + k] = static_cast<float>(c[k]);
     }
-    if (2 * p.m < p.d) out[p.d - 1] = 0.0f;
+  }
+  if (2 * p.m < p.d) out[p.d - 1] = 0.0f;  // odd d with a zero channel
+}
+
+// (sin, cos) of (p+1) w from those of p w: a rotation by w, exact in double up to rounding.
+void advance(double* __restrict s, double* __restrict c, const double* __restrict step_c,
+             const double* __restrict step_s, std::size_t m) {
+  for (std::size_t k = 0; k < m; ++k) {
+    const double sn = s[k] * step_c[k] + c[k] * step_s[k];
+    const double cn = c[k] * step_c[k] - s[k] * step_s[k];
+    s[k] = sn;
+    c[k] = cn;
   }
 }
 
@@ -71,17 +85,7 @@ void fill(const Plan& p, SinusoidLayout layout, const double* pos, std::size_t r
       const std::size_t r0 = static_cast<std::size_t>(ch) * kChunk, r1 = std::min(rows, r0 + kChunk);
       for (std::size_t r = r0; r < r1; ++r) {
         if (r > r0 && pos[r] == pos[r - 1] + 1.0) {
-          // (sin, cos) of (p+1) w = rotation of (sin, cos) of p w by w: exact in double up to rounding.
-          const double* C = step_c.data();
-          const double* S = step_s.data();
-          double* sp = s.data();
-          double* cp = c.data();
-          for (std::size_t k = 0; k < p.m; ++k) {
-            const double sn = sp[k] * C[k] + cp[k] * S[k];
-            const double cn = cp[k] * C[k] - sp[k] * S[k];
-            sp[k] = sn;
-            cp[k] = cn;
-          }
+          advance(s.data(), c.data(), step_c.data(), step_s.data(), p.m);
         } else {
           for (std::size_t k = 0; k < p.m; ++k) {
             const double a = pos[r] * p.w[k];
@@ -105,7 +109,7 @@ Tensor sinusoid_table(const DTensor& positions, const SinusoidOptions& o) {
   for (double v : positions)
     if (!std::isfinite(v)) detail::fail("sinusoid_table", "parameter 'positions' holds a non-finite value ", v);
   const Plan p = make_plan(o);
-  Tensor out = Tensor::from_shape({positions.shape()[0], positions.shape()[1], p.d});
+  Tensor out = detail::fresh_tensor<Tensor>(Shape{positions.shape()[0], positions.shape()[1], p.d});
   fill(p, o.layout, positions.data(), positions.shape()[0] * positions.shape()[1], out.data());
   return out;
 }
@@ -116,7 +120,7 @@ Tensor sinusoid_table(std::int64_t tokens, const SinusoidOptions& o, double offs
   const Plan p = make_plan(o);
   std::vector<double> pos(static_cast<std::size_t>(tokens));
   for (std::size_t i = 0; i < pos.size(); ++i) pos[i] = offset + static_cast<double>(i);
-  Tensor out = Tensor::from_shape({pos.size(), p.d});
+  Tensor out = detail::fresh_tensor<Tensor>(Shape{pos.size(), p.d});
   fill(p, o.layout, pos.data(), pos.size(), out.data());
   return out;
 }
