@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
+#include <map>
 #include <numbers>
+#include <sstream>
 
 #include "posenc/attention.hpp"
 #include "posenc/rotary.hpp"
@@ -246,6 +249,65 @@ TEST(RopeErrors, BadOptionsAreNamed) {
   expect_invalid([] { xpos(positions(3), XposOptions{.head_dim = 5}); }, {"xpos", "'head_dim'", "5"});
   expect_invalid([] { apply_rotary(random_tensor({3, 4}, 1), rope(positions(5), {.head_dim = 4}).rotation); },
                  {"apply_rotary", "5 tokens", "3"});
+}
+
+}  // namespace
+}  // namespace posenc
+
+namespace posenc {
+namespace {
+
+// Reference vectors generated from HF transformers' RoPE initialisers
+// (tests/data/gen_hf_rope.py, float32 in the reference: compared to 2e-6 relative).
+TEST(RopeReference, MatchesHfTransformersInitialisers) {
+  std::ifstream in(std::string(POSENC_TEST_DATA) + "/hf_rope_inv_freq.txt");
+  ASSERT_TRUE(in) << "missing tests/data/hf_rope_inv_freq.txt";
+  std::string header, values;
+  int cases = 0;
+  while (std::getline(in, header) && std::getline(in, values)) {
+    std::map<std::string, std::string> kv;
+    std::istringstream hs(header);
+    std::string tok;
+    hs >> tok;  // "case"
+    while (hs >> tok) kv[tok.substr(0, tok.find('='))] = tok.substr(tok.find('=') + 1);
+    auto list = [](const std::string& s) {
+      std::vector<double> v;
+      std::stringstream ss(s);
+      std::string item;
+      while (std::getline(ss, item, ',')) v.push_back(std::stod(item));
+      return v;
+    };
+    RopeOptions o;
+    o.head_dim = std::stoll(kv["head_dim"]);
+    o.rotary_dim = std::stoll(kv["rotary_dim"]);
+    o.base = std::stod(kv["base"]);
+    o.factor = std::stod(kv["factor"]);
+    o.max_position_embeddings = std::stoll(kv["max"]);
+    o.original_max_position_embeddings = std::stoll(kv["original"]);
+    const std::string type = kv["rope_type"];
+    o.scaling = type == "linear"     ? RopeScaling::linear
+                : type == "dynamic"  ? RopeScaling::dynamic
+                : type == "yarn"     ? RopeScaling::yarn
+                : type == "longrope" ? RopeScaling::longrope
+                : type == "llama3"   ? RopeScaling::llama3
+                                     : RopeScaling::none;
+    if (kv.count("beta_fast")) o.beta_fast = std::stod(kv["beta_fast"]);
+    if (kv.count("beta_slow")) o.beta_slow = std::stod(kv["beta_slow"]);
+    if (kv.count("short")) o.short_factor = list(kv["short"]);
+    if (kv.count("long")) o.long_factor = list(kv["long"]);
+    if (kv.count("low")) o.low_freq_factor = std::stod(kv["low"]);
+    if (kv.count("high")) o.high_freq_factor = std::stod(kv["high"]);
+    const RopeFrequencies f = rope_frequencies(o, std::stoll(kv["seq_len"]));
+    std::vector<double> want;
+    std::istringstream vs(values);
+    for (double x; vs >> x;) want.push_back(x);
+    ASSERT_EQ(f.inv_freq.size(), want.size()) << kv["name"];
+    for (std::size_t k = 0; k < want.size(); ++k)
+      EXPECT_NEAR(f.inv_freq[k], want[k], 2e-6 * want[k]) << kv["name"] << " k=" << k;
+    EXPECT_NEAR(f.attention_factor, std::stod(kv["attention_factor"]), 1e-12) << kv["name"];
+    ++cases;
+  }
+  EXPECT_EQ(cases, 12);
 }
 
 }  // namespace
