@@ -140,6 +140,11 @@ TEST_F(Cli, ErrorsAreOneLineAndLeaveNoFiles) {
   expect_error("encode rope --out x --head-dim abc", "must be an integer");
   expect_error("attend --q missing.npy --k k.npy --v v.npy --out o.npy", "missing.npy");
   expect_error("frobnicate", "frobnicate");
+  Tensor bad = test::random_tensor({1, 1, 3, 4}, 9);
+  bad(0, 0, 1, 2) = NAN;
+  save_npy((dir_ / "nan.npy").string(), bad);
+  expect_error("attend --q nan.npy --k nan.npy --v nan.npy --out o.npy", "non-finite value at flat index 6");
+  fs::remove(dir_ / "nan.npy");
   EXPECT_EQ(file_count(), before) << "a failed run left files behind";
 }
 

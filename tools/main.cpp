@@ -183,9 +183,18 @@ int cmd_encode(const std::string& name, const std::string& out_dir, const std::v
   return 0;
 }
 
+// Tensors read from files must be finite: NaN or inf would flow silently into every output.
+Tensor load_finite(const std::string& path, const char* what) {
+  Tensor t = load_npy(path);
+  for (std::size_t i = 0; i < t.size(); ++i)
+    if (!std::isfinite(t.data()[i]))
+      bad(std::string(what) + " '" + path + "' holds a non-finite value at flat index " + std::to_string(i));
+  return t;
+}
+
 int cmd_apply(const std::string& name, const std::string& input, const std::string& output, const std::string& side,
               const std::vector<std::string>& extras) {
-  const Tensor x = load_npy(input);
+  const Tensor x = load_finite(input, "--input");
   if (x.dimension() < 2) bad("apply: input '" + input + "' must have at least 2 axes [..., tokens, dim], got " + shape_string(x));
   const std::size_t n = x.shape()[x.dimension() - 2], d = x.shape()[x.dimension() - 1];
   auto given = parse_extras(extras);
@@ -218,7 +227,7 @@ struct AttendArgs {
 };
 
 int cmd_attend(const AttendArgs& a, const std::vector<std::string>& extras) {
-  const Tensor q = load_npy(a.q), k = load_npy(a.k), v = load_npy(a.v);
+  const Tensor q = load_finite(a.q, "--q"), k = load_finite(a.k, "--k"), v = load_finite(a.v, "--v");
   if (q.dimension() != 4) bad("attend: --q must be [B, H, Nq, d], got " + shape_string(q));
   if (k.dimension() != 4) bad("attend: --k must be [B, Hk, Nk, d], got " + shape_string(k));
   auto given = parse_extras(extras);
