@@ -107,8 +107,8 @@ struct HeadContext {
 
 /// Scratch of one thread.
 struct Scratch {
-  std::vector<float> qrot, qbias, s, tmp, o, m, l;
-  std::vector<std::int32_t> idx;
+  std::vector<float> qrot, qbias, s, tmp, o, m, l, wrow;
+  std::vector<std::int32_t> idx, cw;
   std::vector<std::vector<float>> qa;  // content-position tables [bq, R_c]
   std::vector<std::vector<float>> wv;  // value-term histograms [bq, R_v]
 };
@@ -215,8 +215,31 @@ void process_block(const Plan& p, const HeadContext& ctx, std::size_t b, std::si
       if (ks_max < qs_min || ks_min > qs_max) continue;  // no document in common
     }
     float* s = w.s.data();
-    // 2a. content-content
-    gemm_nt(nb, nt, d, scale, qrow, d, krot + j0 * d, d, 0.0f, s, nt);
+    // 2a. content-content (per-channel weights, Huang method 3, cannot go through BLAS)
+    if (e.content_weights.empty()) {
+      gemm_nt(nb, nt, d, scale, qrow, d, krot + j0 * d, d, 0.0f, s, nt);
+    } else {
+      w.cw.resize(e.content_weights.size() * nb * nt);
+      for (std::size_t t = 0; t < e.content_weights.size(); ++t)
+        detail::relation_index_tile(e.content_weights[t].relation, b, i0, i1, j0, j1, w.cw.data() + t * nb * nt);
+      w.wrow.resize(d);
+      for (std::size_t i = 0; i < nb; ++i)
+        for (std::size_t j = 0; j < nt; ++j) {
+          const float* qi = qrow + i * d;
+          const float* kj = krot + (j0 + j) * d;
+          for (std::size_t c = 0; c < d; ++c) w.wrow[c] = qi[c] * kj[c];
+          for (std::size_t t = 0; t < e.content_weights.size(); ++t) {
+            const auto& cw = e.content_weights[t];
+            const float* tab = cw.table.data() +
+                               (head_of(cw.table, h) * static_cast<std::size_t>(cw.relation.size) +
+                                static_cast<std::size_t>(w.cw[t * nb * nt + i * nt + j])) * d;
+            for (std::size_t c = 0; c < d; ++c) w.wrow[c] *= tab[c];
+          }
+          float acc = 0;
+          for (std::size_t c = 0; c < d; ++c) acc += w.wrow[c];
+          s[i * nt + j] = scale * acc;
+        }
+    }
     // 2b. content-position and position-content gathers
     for (std::size_t t = 0; t < e.content_position.size(); ++t) {
       const auto& rel = e.content_position[t].relation;

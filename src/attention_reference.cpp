@@ -113,7 +113,16 @@ std::vector<double> reference_logits(const Tensor& q, const Tensor& k, const Enc
     for (std::size_t j = 0; j < dm.nk; ++j) {
       const float* kj = kb + j * dm.d;
       double acc = 0;
-      for (std::size_t c = 0; c < dm.d; ++c) acc += qr[i][c] * kr[j][c];
+      if (e.content_weights.empty()) {
+        for (std::size_t c = 0; c < dm.d; ++c) acc += qr[i][c] * kr[j][c];
+      } else {
+        std::vector<double> w(dm.d, 1.0);
+        for (const auto& cw : e.content_weights) {
+          const auto r = static_cast<std::size_t>(detail::relation_index(cw.relation, b, i, j));
+          for (std::size_t c = 0; c < dm.d; ++c) w[c] *= cw.table(head_of(cw.table, h), r, c);
+        }
+        for (std::size_t c = 0; c < dm.d; ++c) acc += qr[i][c] * kr[j][c] * w[c];
+      }
       for (const auto& cp : e.content_position) {
         const auto r = static_cast<std::size_t>(detail::relation_index(cp.relation, b, i, j));
         const std::size_t th = head_of(cp.table, h);

@@ -15,7 +15,7 @@ bool Encoding::empty() const {
 }
 
 bool Encoding::has_score_terms() const {
-  return !rotation.empty() || !content_position.empty() || !position_content.empty() || !value.empty() ||
+  return !rotation.empty() || !content_weights.empty() || !content_position.empty() || !position_content.empty() || !value.empty() ||
          is_set(content_bias) || !biases.empty() || !multipliers.empty() || score_relu;
 }
 
@@ -178,6 +178,8 @@ Encoding combine(const Encoding& a, const Encoding& b) {
     r.input_concat = xt::concatenate(xt::xtuple(a.input_concat, b.input_concat), a.input_concat.dimension() - 1);
   }
   r.rotation = combine_rotation(a.rotation, b.rotation);
+  r.content_weights = a.content_weights;
+  append(r.content_weights, b.content_weights);
   r.content_position = a.content_position;
   append(r.content_position, b.content_position);
   r.position_content = a.position_content;
@@ -211,6 +213,8 @@ void validate(const Encoding& e, std::size_t batch, std::size_t heads, std::size
     if (!(r.magnitude > 0) || !std::isfinite(r.magnitude))
       detail::fail(fn, "rotation.magnitude must be positive and finite, got ", r.magnitude);
   }
+  for (std::size_t t = 0; t < e.content_weights.size(); ++t)
+    check_vectors(fn, "content_weights[" + std::to_string(t) + "]", e.content_weights[t], batch, heads, nq, nk, d);
   for (std::size_t t = 0; t < e.content_position.size(); ++t)
     check_vectors(fn, "content_position[" + std::to_string(t) + "]", e.content_position[t], batch, heads, nq, nk, d);
   for (std::size_t t = 0; t < e.position_content.size(); ++t)

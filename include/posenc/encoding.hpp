@@ -5,7 +5,8 @@
 // terms. The attention core (posenc/attention.hpp) evaluates, per batch b,
 // head h, query i and key j:
 //
-//   s_ij = scale * [ (R_i q_i) . (R_j k_j)                     rotation         (RoPE family, XPos)
+//   s_ij = scale * [ sum_c (R_i q_i)_c (R_j k_j)_c W_c          rotation         (RoPE family, XPos)
+//                                                               W = prod_w w_h[rho_w(i,j)], 1 if none (Huang 3)
 //                  + sum_c (q_i + c_h) . aK_h[rho_c(i,j)]       content_position (Shaw, Transformer-XL, TENER, Huang 4)
 //                  + sum_p k_j . aQ_h[rho_p(i,j)]               position_content (Huang 4, TENER)
 //                  + u_h . k_j ]                                content_bias     (Transformer-XL, TENER)
@@ -162,6 +163,7 @@ struct Encoding {
   Tensor input_add;                               ///< [B|1, N, D] added to token embeddings, or empty
   Tensor input_concat;                            ///< [B|1, N, Dc] concatenated to token embeddings, or empty
   Rotation rotation;                              ///< rotation of q and k
+  std::vector<RelativeVectors> content_weights;   ///< per-channel weights w[rho] inside q.k (Huang method 3)
   std::vector<RelativeVectors> content_position;  ///< q_i . aK[rho]
   std::vector<RelativeVectors> position_content;  ///< k_j . aQ[rho]
   std::vector<RelativeVectors> value;             ///< aV[rho] added to v_j

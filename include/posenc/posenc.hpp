@@ -5,6 +5,7 @@
 #include "posenc/encoding.hpp"
 #include "posenc/layer.hpp"
 #include "posenc/npy.hpp"
+#include "posenc/relative.hpp"
 #include "posenc/rotary.hpp"
 #include "posenc/sinusoid.hpp"
 #include "posenc/tensor.hpp"
