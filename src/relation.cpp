@@ -176,6 +176,28 @@ std::size_t Relation::n_key() const {
 }
 
 namespace detail {
+std::int64_t relation_index(const Relation& rel, std::size_t b, std::size_t i, std::size_t j);
+double relation_value(const Relation& rel, std::size_t b, std::size_t i, std::size_t j);
+}  // namespace detail
+
+ITensor relation_indices(const Relation& rel) {
+  if (!rel.has_index()) detail::fail("relation_indices", "the relation gives values only (no index); use relation_values");
+  ITensor out = ITensor::from_shape({rel.batch(), rel.n_query(), rel.n_key()});
+  for (std::size_t b = 0; b < rel.batch(); ++b)
+    for (std::size_t i = 0; i < rel.n_query(); ++i)
+      for (std::size_t j = 0; j < rel.n_key(); ++j) out(b, i, j) = detail::relation_index(rel, b, i, j);
+  return out;
+}
+
+DTensor relation_values(const Relation& rel) {
+  DTensor out = DTensor::from_shape({rel.batch(), rel.n_query(), rel.n_key()});
+  for (std::size_t b = 0; b < rel.batch(); ++b)
+    for (std::size_t i = 0; i < rel.n_query(); ++i)
+      for (std::size_t j = 0; j < rel.n_key(); ++j) out(b, i, j) = detail::relation_value(rel, b, i, j);
+  return out;
+}
+
+namespace detail {
 
 namespace {
 

@@ -9,6 +9,7 @@
 
 #include "posenc/attention.hpp"
 #include "posenc/npy.hpp"
+#include "posenc/relative.hpp"
 #include "posenc/text.hpp"
 #include "support/helpers.hpp"
 
@@ -65,7 +66,8 @@ class Cli : public ::testing::Test {
 TEST_F(Cli, ListShowsEveryEncodingWithDefaults) {
   const CliRun r = run("list");
   EXPECT_EQ(r.code, 0);
-  for (const char* name : {"sinusoidal", "learned", "rope", "xpos", "alibi", "t5", "nope"})
+  for (const char* name : {"sinusoidal", "learned", "rope", "xpos", "alibi", "t5", "shaw", "transformer_xl", "tener",
+                           "huang", "da_transformer", "reformer_axial", "continuous_mlp", "learned_fourier", "nope"})
     EXPECT_NE(r.out.find(std::string(name) + "  —"), std::string::npos) << name;
   EXPECT_NE(r.out.find("--original_max_position_embeddings 0"), std::string::npos);
   EXPECT_NE(r.out.find("--num_buckets 32"), std::string::npos);
@@ -125,6 +127,31 @@ TEST_F(Cli, AttendMatchesTheCore) {
   const Encoding e = alibi(test::positions(6, 3), test::positions(9), {.heads = 2});
   EXPECT_LT(test::max_abs_diff(load_npy((dir_ / "o.npy").string()), attention(q, k, v, e, o)), 1e-6);
   EXPECT_EQ(load_npy((dir_ / "w.npy").string()).shape()[3], 9u);
+}
+
+TEST_F(Cli, AttendTakesRelativeTablesFromNpy) {
+  const Tensor q = test::random_tensor({1, 2, 7, 4}, 5), k = test::random_tensor({1, 2, 7, 4}, 6),
+               v = test::random_tensor({1, 2, 7, 4}, 7);
+  save_npy((dir_ / "q.npy").string(), q);
+  save_npy((dir_ / "k.npy").string(), k);
+  save_npy((dir_ / "v.npy").string(), v);
+  const ShawOptions opt{.clip = 2};
+  const ShawTables tab = shaw_init(opt, 2, 4, 4, 0.5, 9);
+  save_npy((dir_ / "ak.npy").string(), tab.key);
+  save_npy((dir_ / "av.npy").string(), tab.value);
+  const CliRun r = run("attend --q q.npy --k k.npy --v v.npy --encoding shaw --clip 2 --per-head true "
+                       "--key-table ak.npy --value-table av.npy --out o.npy --causal");
+  ASSERT_EQ(r.code, 0) << r.err;
+  AttentionOptions o;
+  o.mask.causal = true;
+  const Tensor want = attention(q, k, v, shaw(test::positions(7), test::positions(7), tab, opt), o);
+  EXPECT_LT(test::max_abs_diff(load_npy((dir_ / "o.npy").string()), want), 1e-6);
+  // A table of the wrong shape is named.
+  save_npy((dir_ / "bad.npy").string(), Tensor(test::random_tensor({2, 4, 4}, 1)));
+  expect_error("attend --q q.npy --k k.npy --v v.npy --encoding shaw --clip 2 --key-table bad.npy --out o2.npy",
+               "key table");
+  expect_error("encode reformer_axial --out x --shape 2,3 --dims 4,4 --tokens 7", "does not fit the axial shape");
+  expect_error("encode shaw --out x --clip 0", "'clip'");
 }
 
 TEST_F(Cli, ErrorsAreOneLineAndLeaveNoFiles) {

@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <functional>
+#include <sstream>
 #include <stdexcept>
 
 #include "posenc/npy.hpp"
+#include "posenc/relative.hpp"
 #include "posenc/rotary.hpp"
 #include "posenc/sinusoid.hpp"
 #include "posenc/text.hpp"
@@ -348,6 +351,206 @@ Built build_nope(const Params&, const Context&) {
   return b;
 }
 
+// ---------------------------------------------------------------- the relative and learnable family
+
+// [B|1, Nq, Nk] -> [Nq, Nk] for relation.npy
+ITensor relation_2d(const Relation& r) {
+  ITensor m = relation_indices(r);
+  m.reshape({m.shape()[1], m.shape()[2]});
+  return m;
+}
+
+Tensor table_or(const Params& p, const std::string& name, const std::function<Tensor()>& init) {
+  return p.has(name) ? load_npy(p.str(name)) : init();
+}
+
+std::vector<std::int64_t> int_list(const Params& p, const std::string& name) {
+  std::vector<std::int64_t> out;
+  for (double v : p.list(name)) {
+    if (v != std::floor(v)) bad("parameter '" + name + "' must hold integers, got " + std::to_string(v));
+    out.push_back(static_cast<std::int64_t>(v));
+  }
+  return out;
+}
+
+Built build_shaw(const Params& p, const Context& c) {
+  ShawOptions o;
+  o.clip = p.integer("clip");
+  o.key_term = p.flag("key_term");
+  o.value_term = p.flag("value_term");
+  o.hf_relative_key = p.flag("hf_relative_key");
+  o.max_position_embeddings = p.integer("max_position_embeddings");
+  const std::int64_t heads = p.flag("per_head") ? p.integer("heads") : 1;
+  const std::int64_t dh = p.integer("head_dim");
+  const std::int64_t dv = p.has("value_dim") ? p.integer("value_dim") : dh;
+  ShawTables t = shaw_init(o, heads, dh, dv, p.num("std"), static_cast<std::uint64_t>(p.integer("seed")));
+  if (p.has("key_table")) t.key = load_npy(p.str("key_table"));
+  if (p.has("value_table")) t.value = load_npy(p.str("value_table"));
+  Built b;
+  b.encoding = shaw(c.query_positions, c.key_positions, t, o);
+  const Relation& rel = o.key_term ? b.encoding.content_position[0].relation : b.encoding.value[0].relation;
+  b.arrays.emplace_back("relation", relation_2d(rel));
+  if (o.key_term) b.arrays.emplace_back("key_table", t.key);
+  if (o.value_term && !o.hf_relative_key) b.arrays.emplace_back("value_table", t.value);
+  b.scalars["score_rule"] = "s[h,i,j] = (q_i.k_j + q_i.key_table[h|0, relation[i,j]]) / sqrt(d)";
+  return b;
+}
+
+Built build_transformer_xl(const Params& p, const Context& c) {
+  TransformerXLOptions o;
+  o.d_model = p.integer("d_model");
+  o.heads = p.integer("heads");
+  o.head_dim = p.integer("head_dim");
+  o.clamp_len = p.integer("clamp_len");
+  TransformerXLParams w = transformer_xl_init(o, p.num("std"), static_cast<std::uint64_t>(p.integer("seed")));
+  if (p.has("w_r")) w.w_r = load_npy(p.str("w_r"));
+  if (p.has("u")) w.u = load_npy(p.str("u"));
+  if (p.has("v")) w.v = load_npy(p.str("v"));
+  Built b;
+  b.encoding = transformer_xl(c.query_positions, c.key_positions, w, o);
+  const auto& cp = b.encoding.content_position[0];
+  b.arrays.emplace_back("relation", relation_2d(cp.relation));
+  b.arrays.emplace_back("r_sinusoid", transformer_xl_sinusoid(cp.relation.size, o.d_model));
+  b.arrays.emplace_back("key_table", cp.table);
+  b.arrays.emplace_back("w_r", w.w_r);
+  b.arrays.emplace_back("u", w.u);
+  b.arrays.emplace_back("v", w.v);
+  b.scalars["score_rule"] = "s = [(q_i+u).k_j + (q_i+v).key_table[h, relation[i,j]]] / sqrt(d_h), causal";
+  return b;
+}
+
+Built build_tener(const Params& p, const Context& c) {
+  TenerOptions o;
+  o.heads = p.integer("heads");
+  o.head_dim = p.integer("head_dim");
+  o.paper_form = p.flag("paper_form");
+  o.scaled = p.flag("scaled");
+  TenerParams w = tener_init(o, static_cast<std::uint64_t>(p.integer("seed")));
+  if (p.has("u")) w.u = load_npy(p.str("u"));
+  if (p.has("v")) w.v = load_npy(p.str("v"));
+  Built b;
+  b.encoding = tener(c.query_positions, c.key_positions, w, o);
+  const auto& cp = b.encoding.content_position[0];
+  b.arrays.emplace_back("relation", relation_2d(cp.relation));
+  Tensor table = cp.table;
+  table.reshape({table.shape()[1], table.shape()[2]});
+  b.arrays.emplace_back("sinusoid", table);
+  b.arrays.emplace_back("u", w.u);
+  b.arrays.emplace_back("v", w.v);
+  return b;
+}
+
+Built build_huang(const Params& p, const Context& c) {
+  HuangOptions o;
+  o.method = static_cast<int>(p.integer("method"));
+  o.max_distance = p.integer("max_distance");
+  o.clip = p.flag("clip");
+  const std::int64_t heads = p.flag("per_head") ? p.integer("heads") : 1;
+  const Tensor table = table_or(p, "table", [&] {
+    return huang_init(o, heads, p.integer("head_dim"), p.num("std"), static_cast<std::uint64_t>(p.integer("seed")));
+  });
+  Built b;
+  b.encoding = huang(c.query_positions, c.key_positions, table, o);
+  const Relation& rel = o.method <= 2 ? b.encoding.multipliers[0].relation
+                        : o.method == 3 ? b.encoding.content_weights[0].relation
+                                        : b.encoding.content_position[0].relation;
+  b.arrays.emplace_back("relation", relation_2d(rel));
+  b.arrays.emplace_back("table", table);
+  return b;
+}
+
+Built build_da(const Params& p, const Context& c) {
+  DaParams w = da_init(p.integer("heads"), static_cast<std::uint64_t>(p.integer("seed")));
+  auto vec = [&](const std::string& name, Tensor& into) {
+    if (!p.has(name)) return;
+    const auto v = p.list(name);
+    into = Tensor::from_shape({v.size()});
+    for (std::size_t i = 0; i < v.size(); ++i) into(i) = static_cast<float>(v[i]);
+  };
+  vec("v", w.v);
+  vec("w", w.w);
+  Built b;
+  b.encoding = da_transformer(c.query_positions, c.key_positions, w);
+  const auto& m = b.encoding.multipliers[0];
+  b.arrays.emplace_back("relation", relation_2d(m.relation));
+  b.arrays.emplace_back("rescaling", m.table);
+  b.arrays.emplace_back("v", w.v);
+  b.arrays.emplace_back("w", w.w);
+  b.scalars["score_rule"] = "s = relu(q_i.k_j) * rescaling[h, relation[i,j]] / sqrt(d)";
+  return b;
+}
+
+Built build_axial(const Params& p, const Context& c) {
+  std::vector<Tensor> tables;
+  if (p.has("tables")) {
+    std::stringstream ss(p.str("tables"));
+    for (std::string path; std::getline(ss, path, ',');) tables.push_back(load_npy(path));
+  } else {
+    tables = reformer_axial_init(int_list(p, "shape"), int_list(p, "dims"), p.num("std"),
+                                 static_cast<std::uint64_t>(p.integer("seed")));
+  }
+  Built b;
+  b.encoding = reformer_axial(tables, c.key_positions);
+  b.arrays.emplace_back("input_add", drop_batch(b.encoding.input_add));
+  for (std::size_t a = 0; a < tables.size(); ++a) b.arrays.emplace_back("table_" + std::to_string(a), tables[a]);
+  return b;
+}
+
+Activation activation(const Params& p) {
+  const std::string s = normalise(p.str("activation"));
+  if (s == "gelu") return Activation::gelu;
+  if (s == "relu") return Activation::relu;
+  if (s == "tanh") return Activation::tanh;
+  bad("continuous_mlp: parameter 'activation' must be gelu, relu or tanh, got '" + s + "'");
+}
+
+PositionScaling position_scaling(const Params& p) {
+  const std::string s = normalise(p.str("scaling"));
+  if (s == "divide") return PositionScaling::divide;
+  if (s == "none") return PositionScaling::none;
+  if (s == "minus1to1") return PositionScaling::minus1to1;
+  bad("continuous_mlp: parameter 'scaling' must be divide, none or minus1to1, got '" + s + "'");
+}
+
+Built build_mlp(const Params& p, const Context& c) {
+  ContinuousMlp::Config cfg;
+  cfg.hidden = p.integer("hidden");
+  cfg.output_dim = p.integer("dim");
+  cfg.activation = activation(p);
+  cfg.scaling = position_scaling(p);
+  cfg.reference_length = p.num("reference_length");
+  const ContinuousMlp mlp = p.has("weights") ? ContinuousMlp::load(p.str("weights"), cfg)
+                                             : ContinuousMlp(cfg, static_cast<std::uint64_t>(p.integer("seed")));
+  Built b;
+  b.encoding = mlp.encoding(c.key_positions);
+  b.arrays.emplace_back("input_add", drop_batch(b.encoding.input_add));
+  b.arrays.emplace_back("w1", mlp.w1);
+  b.arrays.emplace_back("b1", mlp.b1);
+  b.arrays.emplace_back("w2", mlp.w2);
+  b.arrays.emplace_back("b2", mlp.b2);
+  return b;
+}
+
+Built build_fourier(const Params& p, const Context& c) {
+  LearnedFourier::Config cfg;
+  cfg.output_dim = p.integer("dim");
+  cfg.fourier_dim = p.integer("fourier_dim");
+  cfg.hidden = p.integer("hidden");
+  cfg.gamma = p.num("gamma");
+  cfg.init_std = p.num("init_std");
+  const LearnedFourier lf = p.has("weights") ? LearnedFourier::load(p.str("weights"), cfg)
+                                             : LearnedFourier(cfg, static_cast<std::uint64_t>(p.integer("seed")));
+  Built b;
+  b.encoding = lf.encoding(c.key_positions);
+  b.arrays.emplace_back("input_add", drop_batch(b.encoding.input_add));
+  b.arrays.emplace_back("w_r", lf.w_r);
+  b.arrays.emplace_back("w1", lf.w1);
+  b.arrays.emplace_back("b1", lf.b1);
+  b.arrays.emplace_back("w2", lf.w2);
+  b.arrays.emplace_back("b2", lf.b2);
+  return b;
+}
+
 std::vector<EncodingSpec> make_registry() {
   std::vector<EncodingSpec> r;
   r.push_back({"sinusoidal", "fixed sin/cos table added to the embeddings", "input_add",
@@ -413,6 +616,94 @@ std::vector<EncodingSpec> make_registry() {
                                {"seed", "0", "initialisation seed"},
                                {"table", "", "load the table [heads, num_buckets] from this .npy instead"}}),
                build_t5});
+  r.push_back({"shaw", "learned relative key/value vectors over clipped offsets", "content-position + value (table[rho])",
+               "Shaw et al. 2018; tensor2tensor dot_product_attention_relative; HF BERT relative_key",
+               with_positions({{"heads", "8", "heads (tables per head when per_head)"},
+                               {"head_dim", "64", "head dimension"},
+                               {"value_dim", "", "value dimension (default head_dim)"},
+                               {"clip", "16", "K: offsets clipped to [-K, K]"},
+                               {"per_head", "false", "one table per head (default: shared, as the paper)"},
+                               {"key_term", "true", "q . aK term"},
+                               {"value_term", "true", "aV added to values"},
+                               {"hf_relative_key", "false", "HF BERT: i - j over 2L-1 rows, no clipping, key term only"},
+                               {"max_position_embeddings", "512", "L for hf_relative_key"},
+                               {"std", "0.02", "N(0, std^2) initialisation"},
+                               {"seed", "0", "initialisation seed"},
+                               {"key_table", "", "load aK [H|1, rows, head_dim] from .npy"},
+                               {"value_table", "", "load aV [H|1, rows, value_dim] from .npy"}}),
+               build_shaw});
+  r.push_back({"transformer_xl", "relative sinusoid projected by W_R, global biases u and v, memory",
+               "content-position (+ query bias v) + content bias u",
+               "Dai et al. 2019; kimiyoung/transformer-xl RelPartialLearnableMultiHeadAttn",
+               with_positions({{"d_model", "512", "width of the relative sinusoid"},
+                               {"heads", "8", "heads"},
+                               {"head_dim", "64", "head dimension"},
+                               {"clamp_len", "-1", "cap on the distance (-1: none)"},
+                               {"std", "0.02", "N(0, std^2) initialisation of W_R, u, v"},
+                               {"seed", "0", "initialisation seed"},
+                               {"w_r", "", "load W_R [heads*head_dim, d_model] from .npy"},
+                               {"u", "", "load u [heads, head_dim] from .npy"},
+                               {"v", "", "load v [heads, head_dim] from .npy"}}),
+               build_transformer_xl});
+  r.push_back({"tener", "direction-aware relative sinusoid with u, v biases, un-scaled",
+               "content bias + content-position (+ query bias) + position-content",
+               "Yan et al. 2019; fastnlp/TENER relative_transformer.py",
+               with_positions({{"heads", "8", "heads"},
+                               {"head_dim", "64", "head dimension (even, >= 4)"},
+                               {"paper_form", "false", "the paper's q.k + u.k + (q+v).R_{i-j} instead of the code"},
+                               {"scaled", "false", "divide by sqrt(head_dim) (the code does not)"},
+                               {"seed", "0", "initialisation seed"},
+                               {"u", "", "load u [heads, head_dim] from .npy"},
+                               {"v", "", "load v [heads, head_dim] from .npy"}}),
+               build_tener});
+  r.push_back({"huang", "Huang et al. methods 1-4: learned distance scalars, vectors, or q.a + k.a",
+               "multiplier (1, 2), content weights (3), content-position + position-content (4)",
+               "Huang et al. 2020 (arXiv 2009.13658); HF BERT relative_key_query (method 4)",
+               with_positions({{"method", "4", "1, 2, 3 or 4"},
+                               {"heads", "8", "heads (tables per head when per_head)"},
+                               {"head_dim", "64", "head dimension"},
+                               {"max_distance", "64", "distances clipped to this"},
+                               {"clip", "true", "clip (true) or reject distances past the table"},
+                               {"per_head", "false", "one table per head"},
+                               {"std", "0.02", "method 4: N(0, std^2); methods 1-3 start at 1"},
+                               {"seed", "0", "initialisation seed"},
+                               {"table", "", "load the table from .npy"}}),
+               build_huang});
+  r.push_back({"da_transformer", "ReLU scores rescaled by a learned sigmoid of |i-j| per head",
+               "score ReLU + multiplier (table[|i-j|])", "Wu, Wu & Huang 2021 (DA-Transformer)",
+               with_positions({{"heads", "8", "heads"},
+                               {"seed", "0", "initialisation seed (v, w ~ U(-1, 1))"},
+                               {"v", "", "v per head: comma-separated or .npy"},
+                               {"w", "", "w per head: comma-separated or .npy"}}),
+               build_da});
+  r.push_back({"reformer_axial", "axial factor tables concatenated along the features", "input_add",
+               "Kitaev et al. 2020; HF ReformerAxialPositionEmbeddings",
+               with_positions({{"shape", "64,64", "factor sizes n_1,n_2,... (product > every position)"},
+                               {"dims", "64,192", "factor widths d_1,d_2,..."},
+                               {"std", "1", "N(0, std^2) initialisation"},
+                               {"seed", "0", "initialisation seed"},
+                               {"tables", "", "load the factor tables: comma-separated .npy paths"}}),
+               build_axial});
+  r.push_back({"continuous_mlp", "MLP of the normalised position (extends to unseen lengths)", "input_add",
+               "continuous position MLP (METHODS.md 1.15); Swin-V2 CPB is its relative cousin",
+               with_positions({{"dim", "512", "output width d"},
+                               {"hidden", "128", "hidden width"},
+                               {"activation", "gelu", "gelu, relu or tanh"},
+                               {"scaling", "divide", "divide (x/L_ref), none, minus1to1"},
+                               {"reference_length", "512", "L_ref (training length)"},
+                               {"seed", "0", "initialisation seed"},
+                               {"weights", "", "directory with w1, b1, w2, b2 .npy"}}),
+               build_mlp});
+  r.push_back({"learned_fourier", "learnable Fourier features followed by an MLP", "input_add",
+               "Li et al. 2021 (NeurIPS)",
+               with_positions({{"dim", "512", "output width d"},
+                               {"fourier_dim", "0", "F_dim, even (0 = dim)"},
+                               {"hidden", "32", "MLP hidden width"},
+                               {"gamma", "1", "W_r ~ N(0, init_std^2), init_std = 1/gamma"},
+                               {"init_std", "0", "explicit init std (0 = 1/gamma)"},
+                               {"seed", "0", "initialisation seed"},
+                               {"weights", "", "directory with w_r, w1, b1, w2, b2 .npy"}}),
+               build_fourier});
   r.push_back({"nope", "no positional encoding (an explicit choice)", "nothing",
                "Haviv et al. 2022; Kazemnejad et al. 2023", with_positions({}), build_nope});
   return r;

@@ -94,6 +94,11 @@ struct Relation {
   bool has_index() const { return size > 0; }
 };
 
+/// The relation's index matrix [B|1, Nq, Nk] (for plots, files and tests; the core never builds it).
+ITensor relation_indices(const Relation& relation);
+/// The relation's real values [B|1, Nq, Nk] (offsets, distances, euclidean distances).
+DTensor relation_values(const Relation& relation);
+
 /// The T5 relative bucket of n = j - i (HF `T5Attention._relative_position_bucket`).
 /// Bidirectional: B' = num_buckets / 2, buckets [0, B') for n <= 0 and
 /// [B', 2B') for n > 0, m = |n|. Unidirectional: B' = num_buckets, m = max(-n, 0)
