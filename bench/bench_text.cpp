@@ -18,6 +18,7 @@
 #include <random>
 
 #include "posenc/attention.hpp"
+#include "posenc/relative.hpp"
 #include "posenc/rotary.hpp"
 #include "posenc/sinusoid.hpp"
 #include "posenc/text.hpp"
@@ -119,6 +120,47 @@ void W4_T5Bias(benchmark::State& st) {
   st.counters["GFLOPs"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// Issue 3 workloads: [12 heads, 2048 tokens, 64], useful GFLOP/s as for W4 (TXL causal: half the pairs).
+void W5_Shaw(benchmark::State& st) {
+  threads(st);
+  const std::size_t h = 12, n = 2048, d = 64;
+  const Tensor q = random({1, h, n, d}, 12), k = random({1, h, n, d}, 13), v = random({1, h, n, d}, 14);
+  const DTensor pos = text_positions(n);
+  const ShawOptions so{.clip = 16};
+  const Encoding e = shaw(pos, pos, shaw_init(so, 1, d, d, 0.02, 15), so);
+  AttentionOptions o;
+  o.threads = static_cast<int>(st.range(0));
+  for (auto _ : st) benchmark::DoNotOptimize(attention(q, k, v, e, o).data());
+  st.counters["GFLOPs"] = benchmark::Counter(4.0 * d * h * n * n * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void W6_TransformerXL(benchmark::State& st) {
+  threads(st);
+  const std::size_t h = 12, n = 2048, d = 64;
+  const Tensor q = random({1, h, n, d}, 16), k = random({1, h, n, d}, 17), v = random({1, h, n, d}, 18);
+  const DTensor pos = text_positions(n);
+  const TransformerXLOptions to{.d_model = 768, .heads = 12, .head_dim = 64};
+  const Encoding e = transformer_xl(pos, pos, transformer_xl_init(to, 0.02, 19), to);
+  AttentionOptions o;
+  o.mask.causal = true;
+  o.threads = static_cast<int>(st.range(0));
+  for (auto _ : st) benchmark::DoNotOptimize(attention(q, k, v, e, o).data());
+  st.counters["GFLOPs"] =
+      benchmark::Counter(4.0 * d * h * n * (n + 1) / 2 * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void W7_DaTransformer(benchmark::State& st) {
+  threads(st);
+  const std::size_t h = 12, n = 2048, d = 64;
+  const Tensor q = random({1, h, n, d}, 20), k = random({1, h, n, d}, 21), v = random({1, h, n, d}, 22);
+  const DTensor pos = text_positions(n);
+  const Encoding e = da_transformer(pos, pos, da_init(12, 23));
+  AttentionOptions o;
+  o.threads = static_cast<int>(st.range(0));
+  for (auto _ : st) benchmark::DoNotOptimize(attention(q, k, v, e, o).data());
+  st.counters["GFLOPs"] = benchmark::Counter(4.0 * d * h * n * n * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 void Sgemm(benchmark::State& st) {
   const int t = static_cast<int>(st.range(0));
   if (openblas_set_num_threads) openblas_set_num_threads(t);
@@ -139,6 +181,9 @@ BENCHMARK(W2_RopeApplyNewTensors)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)
 BENCHMARK(Copy_W2Bytes)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(W3_AlibiCausal)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(W4_T5Bias)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(W5_Shaw)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(W6_TransformerXL)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(W7_DaTransformer)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(Sgemm)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace

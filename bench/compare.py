@@ -90,14 +90,84 @@ def torch_workloads(threads):
         s = q @ k.transpose(-1, -2) + t5bias
         return torch.softmax(s, dim=-1) @ v
     out["W4"] = timed(w4)
+    for name, (setup, _) in RELATIVE.items():
+        fn = setup()
+        out[name] = timed(fn, repeats=3)
+        del fn
     return out
+
+
+# Issue 3 workloads [12 heads, 2048 tokens, 64], materialising the relative terms as PyTorch code does.
+def shaw_setup(h=12, n=2048, d=64, clip=16):
+    q, k, v = (torch.randn(1, h, n, d) for _ in range(3))
+    ak, av = torch.randn(2 * clip + 1, d) * 0.02, torch.randn(2 * clip + 1, d) * 0.02
+    rel = (torch.arange(n).view(1, n) - torch.arange(n).view(n, 1)).clamp(-clip, clip) + clip
+
+    def run():
+        pk = ak[rel]                                   # [N, N, d], as HF BERT relative_key
+        s = (q @ k.transpose(-1, -2) + torch.einsum("bhld,lrd->bhlr", q, pk)) / math.sqrt(d)
+        p = torch.softmax(s, dim=-1)
+        return p @ v + torch.einsum("bhlr,lrd->bhld", p, av[rel])
+    return run
+
+
+def txl_setup(h=12, n=2048, d=64, d_model=768):
+    q, k, v = (torch.randn(1, h, n, d) for _ in range(3))
+    w_r = torch.randn(h * d, d_model) * 0.02
+    u, vb = torch.randn(h, d) * 0.02, torch.randn(h, d) * 0.02
+    inv = 1.0 / (10000 ** (torch.arange(0, d_model, 2, dtype=torch.float32) / d_model))
+    r = torch.arange(n - 1, -1, -1, dtype=torch.float32)          # n-1 .. 0 as the reference
+    pos_emb = torch.cat([torch.sin(torch.outer(r, inv)), torch.cos(torch.outer(r, inv))], dim=-1)
+    idx = (torch.arange(n).view(n, 1) - torch.arange(n).view(1, n)).clamp(min=0)   # i - j
+    mask = torch.triu(torch.ones(n, n, dtype=torch.bool), diagonal=1)
+
+    def run():
+        r_k = (pos_emb @ w_r.t()).view(n, h, d).permute(1, 0, 2)  # [H, R, d], R index = n-1-r
+        ac = (q + u.view(1, h, 1, d)) @ k.transpose(-1, -2)
+        bd_all = (q + vb.view(1, h, 1, d)) @ r_k.transpose(-1, -2)  # [1, H, N, R]
+        bd = torch.gather(bd_all, -1, (n - 1 - idx).view(1, 1, n, n).expand(1, h, n, n))
+        s = ((ac + bd) / math.sqrt(d)).masked_fill(mask, float("-inf"))
+        return torch.softmax(s, dim=-1) @ v
+    return run
+
+
+def da_setup(h=12, n=2048, d=64):
+    q, k, v = (torch.randn(1, h, n, d) for _ in range(3))
+    vv, ww = torch.rand(h) * 2 - 1, torch.rand(h) * 2 - 1
+    dist = (torch.arange(n).view(1, n) - torch.arange(n).view(n, 1)).abs().float()
+
+    def run():
+        rhat = (1 + torch.exp(vv)).view(h, 1, 1) / (1 + torch.exp(vv.view(h, 1, 1) - ww.view(h, 1, 1) * dist))
+        s = torch.relu(q @ k.transpose(-1, -2)) * rhat / math.sqrt(d)
+        return torch.softmax(s, dim=-1) @ v
+    return run
+
+
+RELATIVE = {"W5": (shaw_setup, "shaw"), "W6": (txl_setup, "transformer_xl"), "W7": (da_setup, "da_transformer")}
+
+
+def one(name, threads):
+    """Run one relative workload once in this process and print its peak RSS (VmHWM) for the memory column."""
+    torch.set_num_threads(threads)
+    fn = RELATIVE[name][0]()
+    t0 = time.perf_counter()
+    fn()
+    ms = (time.perf_counter() - t0) * 1e3
+    with open("/proc/self/status") as status:
+        hwm = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    print(f"{ms:.1f} {hwm / 1024:.1f}")
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bench", default="build/bench/posenc_bench")
     ap.add_argument("--memory", default="build/bench/posenc_bench_memory")
+    ap.add_argument("--one", help=argparse.SUPPRESS)
+    ap.add_argument("--threads", type=int, default=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.one:
+        one(args.one, args.threads)
+        return 0
 
     raw = subprocess.run([args.bench, "--benchmark_format=json", "--benchmark_min_time=0.5"],
                          check=True, capture_output=True, text=True).stdout
@@ -107,7 +177,8 @@ def main():
         ours[(name, thr)] = b
     print(f"posenc vs PyTorch {torch.__version__} (median of 7 runs), same machine, same run")
     print(f"{'workload':<28}{'thr':>4}{'posenc ms':>12}{'torch ms':>12}{'torch/posenc':>14}")
-    names = {"W1": "W1_Sinusoid", "W2": "W2_RopeApply", "W3": "W3_AlibiCausal", "W4": "W4_T5Bias"}
+    names = {"W1": "W1_Sinusoid", "W2": "W2_RopeApply", "W3": "W3_AlibiCausal", "W4": "W4_T5Bias",
+             "W5": "W5_Shaw", "W6": "W6_TransformerXL", "W7": "W7_DaTransformer"}
     for thr in (1, 2):
         t = torch_workloads(thr)
         for w, bname in names.items():
@@ -129,6 +200,15 @@ def main():
     print()
     mem = subprocess.run([args.memory], check=True, capture_output=True, text=True).stdout.strip()
     print(mem)
+    print()
+    print("peak resident memory of one call, [12, 2048, 64], separate processes (2 threads)")
+    for name, (_, method) in RELATIVE.items():
+        ours_line = subprocess.run([args.memory, method, "2048", "12", "64", "2"], check=True, capture_output=True,
+                                   text=True).stdout.strip()
+        theirs = subprocess.run([sys.executable, __file__, "--one", name, "--threads", "2"], check=True,
+                                capture_output=True, text=True).stdout.split()
+        print(f"  {method:<16} posenc: {ours_line.split('peak_rss=')[1].split(' ')[0]} MiB"
+              f"   PyTorch (materialised): {theirs[1]} MiB")
     return 0
 
 

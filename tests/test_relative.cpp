@@ -355,3 +355,54 @@ TEST(RelativeErrors, BadShapesAndParameters) {
 
 }  // namespace
 }  // namespace posenc
+
+namespace posenc {
+namespace {
+
+std::string data(const std::string& rel) { return std::string(POSENC_TEST_DATA) + "/" + rel; }
+
+// HF transformers' BertSelfAttention, relative_key and relative_key_query
+// (tests/data/gen_hf_bert_relative.py): posenc's Shaw (hf_relative_key) and Huang method 4.
+TEST(RelativeReference, HfBertRelativeKeyAndKeyQuery) {
+  const Tensor q = load_npy(data("hf_bert_relative/q.npy")), k = load_npy(data("hf_bert_relative/k.npy")),
+               v = load_npy(data("hf_bert_relative/v.npy")), table = load_npy(data("hf_bert_relative/table.npy"));
+  const std::size_t heads = q.shape()[1], n = q.shape()[2], dh = q.shape()[3];
+  const std::int64_t max_pos = static_cast<std::int64_t>(table.shape()[0] + 1) / 2;
+  Tensor t3 = table;
+  t3.reshape({1, table.shape()[0], table.shape()[1]});
+  const DTensor p = positions(n);
+  const ShawOptions so{.value_term = false, .hf_relative_key = true, .max_position_embeddings = max_pos};
+  const Encoding key_only = shaw(p, p, ShawTables{t3, {}}, so);
+  const Encoding key_query = huang(p, p, t3, HuangOptions{.method = 4, .max_distance = max_pos - 1, .clip = false});
+  for (auto [enc, file] : {std::pair{&key_only, "hf_bert_relative/out_relative_key.npy"},
+                           std::pair{&key_query, "hf_bert_relative/out_relative_key_query.npy"}}) {
+    const Tensor want = load_npy(data(file));  // [1, N, H * dh]
+    for (const Tensor& got : {attention(q, k, v, *enc), attention_reference(q, k, v, *enc)})
+      for (std::size_t h = 0; h < heads; ++h)
+        for (std::size_t i = 0; i < n; ++i)
+          for (std::size_t c = 0; c < dh; ++c) EXPECT_NEAR(got(0, h, i, c), want(0, i, h * dh + c), 2e-6) << file;
+  }
+}
+
+// kimiyoung/transformer-xl RelPartialLearnableMultiHeadAttn with 3 memory tokens
+// (tests/data/gen_txl_relative.py): the attention vector before o_net.
+TEST(RelativeReference, TransformerXlWithMemory) {
+  const Tensor q = load_npy(data("txl_relative/q.npy")), k = load_npy(data("txl_relative/k.npy")),
+               v = load_npy(data("txl_relative/v.npy"));
+  TransformerXLParams p{load_npy(data("txl_relative/w_r.npy")), load_npy(data("txl_relative/u.npy")),
+                        load_npy(data("txl_relative/v_bias.npy"))};
+  const std::size_t heads = q.shape()[1], nq = q.shape()[2], nk = k.shape()[2], dh = q.shape()[3];
+  const TransformerXLOptions o{.d_model = static_cast<std::int64_t>(p.w_r.shape()[1]),
+                               .heads = static_cast<std::int64_t>(heads), .head_dim = static_cast<std::int64_t>(dh)};
+  const Encoding e = transformer_xl(positions(nq, static_cast<double>(nk - nq)), positions(nk), p, o);
+  AttentionOptions causal;
+  causal.mask.causal = true;
+  const Tensor want = load_npy(data("txl_relative/attn_vec.npy"));  // [Q, H * dh]
+  for (const Tensor& got : {attention(q, k, v, e, causal), attention_reference(q, k, v, e, causal)})
+    for (std::size_t h = 0; h < heads; ++h)
+      for (std::size_t i = 0; i < nq; ++i)
+        for (std::size_t c = 0; c < dh; ++c) EXPECT_NEAR(got(0, h, i, c), want(i, h * dh + c), 2e-6);
+}
+
+}  // namespace
+}  // namespace posenc

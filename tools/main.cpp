@@ -16,6 +16,7 @@
 #include "plot.hpp"
 #include "posenc/attention.hpp"
 #include "posenc/npy.hpp"
+#include "posenc/relative.hpp"
 #include "posenc/rotary.hpp"
 #include "posenc/text.hpp"
 #include "registry.hpp"
@@ -313,10 +314,33 @@ int cmd_demo(const std::string& dir) {
   plot::write_png(out.file("text_rope_decay.png").string(), panel_rope);
   plot::write_png(out.file("text_alibi.png").string(), panel_alibi);
   plot::write_png(out.file("text_t5_buckets.png").string(), panel_t5);
+
+  // The relative family: Shaw's clipped relation, TENER's direction-aware sinusoid, DA-Transformer's rescaling.
+  const DTensor p32 = text_positions(32);
+  const ShawOptions so{.clip = 4};
+  const Encoding sh = shaw(p32, p32, shaw_init(so, 1, 4, 4), so);
+  const ITensor shaw_rel = relation_indices(sh.content_position[0].relation);
+  const auto panel_shaw = plot::heatmap(std::vector<double>(shaw_rel.begin(), shaw_rel.end()), 32, 32, 6);
+  const Tensor tener_r = tener_sinusoid(-32, 32, 32);
+  const auto panel_tener = plot::heatmap(std::vector<double>(tener_r.begin(), tener_r.end()), 65, 32, 3);
+  std::vector<std::vector<double>> curves;
+  for (auto [v, w] : std::vector<std::pair<float, float>>{{0.f, 0.5f}, {1.f, 0.2f}, {2.f, 0.1f}, {1.f, -0.2f}, {0.f, -0.5f}}) {
+    DaParams da;
+    da.v = Tensor::from_shape({1});
+    da.w = Tensor::from_shape({1});
+    da.v(0) = v;
+    da.w(0) = w;
+    const Tensor r = da_rescaling(da, 40);
+    curves.emplace_back(r.begin(), r.end());
+  }
+  const auto panel_da = plot::line_chart(curves, 384, 192);
+  plot::write_png(out.file("text_relative.png").string(), plot::hstack({panel_shaw, panel_tener}));
+  plot::write_png(out.file("text_da_curves.png").string(), panel_da);
   out.commit();
   for (const auto& l : lines) std::cout << l << "\n";
   std::cout << "text: pictures " << (fs::path(dir) / "text.png").string()
-            << " (sinusoid table [sin | cos] | RoPE long-term decay | ALiBi head 3 | T5 buckets)\n";
+            << " (sinusoid table [sin | cos] | RoPE long-term decay | ALiBi head 3 | T5 buckets), text_relative.png,"
+            << " text_da_curves.png\n";
   return 0;
 }
 

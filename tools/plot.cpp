@@ -64,26 +64,44 @@ Image heatmap(const std::vector<double>& v, int rows, int cols, int cell, double
 }
 
 Image line_chart(const std::vector<double>& y, int width, int height) {
+  return line_chart(std::vector<std::vector<double>>{y}, width, height);
+}
+
+Image line_chart(const std::vector<std::vector<double>>& series, int width, int height) {
+  // Tableau-like palette.
+  constexpr std::uint8_t kColours[6][3] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 44},
+                                           {214, 39, 40},  {148, 103, 189}, {140, 86, 75}};
   Image img(width, height);
   const int m = 20;  // margin
-  const std::uint8_t axis[3] = {0, 0, 0}, line[3] = {33, 102, 172};
+  const std::uint8_t axis[3] = {0, 0, 0};
   for (int x = m; x < width - m; ++x) img.set(x, height - m, axis);
   for (int yy = m; yy <= height - m; ++yy) img.set(m, yy, axis);
-  if (y.size() < 2) return img;
-  double lo = *std::min_element(y.begin(), y.end()), hi = *std::max_element(y.begin(), y.end());
-  lo = std::min(lo, 0.0);
+  double lo = 0, hi = -INFINITY;
+  std::size_t longest = 0;
+  for (const auto& y : series) {
+    for (double v : y) {
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
+    longest = std::max(longest, y.size());
+  }
+  if (longest < 2) return img;
   if (!(hi > lo)) hi = lo + 1;
-  auto px = [&](std::size_t i) { return m + static_cast<double>(i) * (width - 2 * m - 1) / (y.size() - 1); };
+  auto px = [&](std::size_t i) { return m + static_cast<double>(i) * (width - 2 * m - 1) / (longest - 1); };
   auto py = [&](double v) { return height - m - (v - lo) / (hi - lo) * (height - 2 * m); };
-  for (std::size_t i = 0; i + 1 < y.size(); ++i) {
-    const double x0 = px(i), y0 = py(y[i]), x1 = px(i + 1), y1 = py(y[i + 1]);
-    const int steps = static_cast<int>(std::max(std::abs(x1 - x0), std::abs(y1 - y0))) + 1;
-    for (int s = 0; s <= steps; ++s) {
-      const double t = static_cast<double>(s) / steps;
-      const int xx = static_cast<int>(std::lround(x0 + (x1 - x0) * t));
-      const int yy = static_cast<int>(std::lround(y0 + (y1 - y0) * t));
-      img.set(xx, yy, line);
-      img.set(xx, yy + 1, line);
+  for (std::size_t s = 0; s < series.size(); ++s) {
+    const auto& y = series[s];
+    const std::uint8_t* line = kColours[s % 6];
+    for (std::size_t i = 0; i + 1 < y.size(); ++i) {
+      const double x0 = px(i), y0 = py(y[i]), x1 = px(i + 1), y1 = py(y[i + 1]);
+      const int steps = static_cast<int>(std::max(std::abs(x1 - x0), std::abs(y1 - y0))) + 1;
+      for (int t = 0; t <= steps; ++t) {
+        const double f = static_cast<double>(t) / steps;
+        const int xx = static_cast<int>(std::lround(x0 + (x1 - x0) * f));
+        const int yy = static_cast<int>(std::lround(y0 + (y1 - y0) * f));
+        img.set(xx, yy, line);
+        img.set(xx, yy + 1, line);
+      }
     }
   }
   return img;

@@ -25,6 +25,8 @@ Image heatmap(const std::vector<double>& values, int rows, int cols, int cell = 
 
 /// Line chart of y against its index, `width` x `height` pixels, with axes.
 Image line_chart(const std::vector<double>& y, int width = 480, int height = 240);
+/// Several series on shared axes, each in its own colour (first: blue, then orange, green, red, purple, ...).
+Image line_chart(const std::vector<std::vector<double>>& series, int width = 480, int height = 240);
 
 /// Panels left to right with a gap, on a white background.
 Image hstack(const std::vector<Image>& panels, int gap = 12);
