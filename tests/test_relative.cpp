@@ -404,5 +404,29 @@ TEST(RelativeReference, TransformerXlWithMemory) {
         for (std::size_t c = 0; c < dh; ++c) EXPECT_NEAR(got(0, h, i, c), want(i, h * dh + c), 2e-6);
 }
 
+// fastnlp/TENER RelativeMultiHeadAttn (scale=False), a batch with padded keys
+// (tests/data/gen_tener_relative.py): posenc's TENER in the code form.
+TEST(RelativeReference, TenerSource) {
+  const Tensor q = load_npy(data("tener_relative/q.npy")), k = load_npy(data("tener_relative/k.npy")),
+               v = load_npy(data("tener_relative/v.npy"));
+  const ITensor mask = load_npy_int(data("tener_relative/mask.npy"));
+  const TenerParams p{load_npy(data("tener_relative/u.npy")), load_npy(data("tener_relative/v_bias.npy"))};
+  const std::size_t batch = q.shape()[0], heads = q.shape()[1], n = q.shape()[2], dh = q.shape()[3];
+  const Encoding e = tener(positions(n), positions(n), p,
+                           {.heads = static_cast<std::int64_t>(heads), .head_dim = static_cast<std::int64_t>(dh)});
+  AttentionOptions o;
+  for (std::size_t b = 0; b < batch; ++b) {
+    std::int64_t len = 0;
+    for (std::size_t j = 0; j < n; ++j) len += mask(b, j);
+    o.mask.key_lengths.push_back(len);
+  }
+  const Tensor want = load_npy(data("tener_relative/out.npy"));  // [B, N, H * dh]
+  for (const Tensor& got : {attention(q, k, v, e, o), attention_reference(q, k, v, e, o)})
+    for (std::size_t b = 0; b < batch; ++b)
+      for (std::size_t h = 0; h < heads; ++h)
+        for (std::size_t i = 0; i < n; ++i)
+          for (std::size_t c = 0; c < dh; ++c) EXPECT_NEAR(got(b, h, i, c), want(b, i, h * dh + c), 3e-6);
+}
+
 }  // namespace
 }  // namespace posenc
