@@ -1,0 +1,106 @@
+// posenc/image.hpp — the 2D image-grid modality.
+//
+// Tokens of an H x W patch grid are row-major with the column fastest:
+// token index = y * W + x (y = row, x = column). Prefix tokens (class and
+// register tokens) come first when a method has them; they are off the grid.
+// Positions are [1, P + H*W, 2] doubles holding (y, x); prefix tokens sit at
+// (0, 0), which for rotations is the identity (prefix tokens are not rotated).
+// Formulas, defaults and the layout conventions that differ between
+// implementations: shared/reference/METHODS.md section 2.
+#pragma once
+
+#include <cstdint>
+
+#include "posenc/encoding.hpp"
+#include "posenc/rotary.hpp"
+
+namespace posenc {
+
+/// (y, x) of every token: [1, prefix + H*W, 2]; prefix tokens at (0, 0).
+DTensor grid_positions(std::int64_t height, std::int64_t width, std::int64_t prefix_tokens = 0);
+
+// ------------------------------------------------------------------ 2D sin-cos
+
+/// Channel layouts of the fixed 2D sin-cos table (w_k = T^(-k/(D/4)), k < D/4):
+enum class SinCos2dLayout {
+  mae,               ///< [sin x w | cos x w | sin y w | cos y w]  (MAE util/pos_embed.py, scenic)
+  timm,              ///< [sin y w | sin x w | cos y w | cos x w]  (timm build_sincos2d_pos_embed default)
+  timm_interleaved,  ///< [sin y w | cos y w | sin x w | cos x w]  (timm interleave_sin_cos=True)
+};
+
+struct SinCos2dOptions {
+  std::int64_t height = 0, width = 0;   ///< grid
+  std::int64_t dim = 0;                 ///< D, divisible by 4
+  double temperature = 10000.0;         ///< T
+  SinCos2dLayout layout = SinCos2dLayout::mae;
+  std::int64_t prefix_tokens = 0;       ///< zero rows prepended (MAE's cls row)
+};
+
+/// The table [prefix + H*W, D] (float64 evaluation, rounded once).
+Tensor sincos_2d_table(const SinCos2dOptions& options);
+/// input_add [1, prefix + H*W, D].
+Encoding sincos_2d(const SinCos2dOptions& options);
+
+// ------------------------------------------------------------------ DETR sine
+
+/// DETR PositionEmbeddingSine (facebookresearch/detr models/position_encoding.py):
+/// y, x = cumulative counts of valid pixels (1-based) down the columns / along
+/// the rows; with `normalize`, y <- y / (y_last + 1e-6) * scale. Per axis F =
+/// num_pos_feats channels, divisor T^(2 floor(c/2) / F), sin on even c and cos
+/// on odd c (interleaved). Output per pixel: [pos_y | pos_x] (y block first), 2F.
+struct DetrSineOptions {
+  std::int64_t height = 0, width = 0;
+  std::int64_t num_pos_feats = 128;     ///< F, even
+  double temperature = 10000.0;
+  bool normalize = true;
+  double scale = 6.283185307179586;     ///< 2 pi; only with normalize (else an error if set explicitly)
+  bool scale_given = false;
+};
+
+/// valid [H, W] (1 = pixel, 0 = padding) or empty for all valid -> [H*W, 2F].
+Tensor detr_sine(const DetrSineOptions& options, const ITensor& valid = {});
+
+// ------------------------------------------------------------------ 2D axial RoPE
+
+enum class Rope2dLayout {
+  eva,      ///< EVA-02 / timm RotaryEmbeddingCat: first half of the channels by the row y, second by the column x, adjacent pairs
+  rope_vit, ///< naver-ai/rope-vit axial: column x first, then row y, adjacent pairs (base 100 in the reference)
+  qwen2vl,  ///< Qwen2-VL vision tower: angles [y | x] in the halves layout (quarters y, x, y, x)
+};
+
+struct Rope2dOptions {
+  std::int64_t head_dim = 0;      ///< divisible by 4
+  double base = 10000.0;          ///< theta_k = base^(-k/(d/4)), k < d/4
+  Rope2dLayout layout = Rope2dLayout::eva;
+};
+
+/// Rotation by the row for half of the pairs and by the column for the other half:
+/// (R q_i).(R k_j) depends only on (y_i - y_j, x_i - x_j). Positions [B|1, N, 2] (y, x).
+Encoding rope_2d(const DTensor& query_positions, const DTensor& key_positions, const Rope2dOptions& options);
+Encoding rope_2d(const DTensor& positions, const Rope2dOptions& options);
+
+// ------------------------------------------------------------------ 2D ALiBi
+
+/// b_h(i, j) = -m_h * || p_i - p_j ||_2 with the ALiBi slopes (alibi_slopes), evaluated per tile.
+Encoding alibi_2d(const DTensor& query_positions, const DTensor& key_positions, std::int64_t heads,
+                  double max_bias = 8.0);
+
+// ------------------------------------------------------------------ Swin / BEiT relative position bias
+
+/// Relative position index of a Wh x Ww window (timm layers/pos_embed_rel.py):
+/// index(a, b) = (y_a - y_b + Wh - 1)(2 Ww - 1) + (x_a - x_b + Ww - 1), [Wh*Ww, Wh*Ww].
+/// With class_token (BEiT), T = (2Wh-1)(2Ww-1): a leading row and column are
+/// added, row 0 = T (cls as query), column 0 = T+1 (cls as key), [0, 0] = T+2.
+ITensor relative_position_index_2d(std::int64_t window_height, std::int64_t window_width, bool class_token = false);
+
+/// Rows of the bias table: (2Wh-1)(2Ww-1), plus 3 with class_token.
+std::int64_t relative_bias_table_rows(std::int64_t window_height, std::int64_t window_width, bool class_token = false);
+
+/// The per-window bias b_h = table[h, index] as a table bias over the explicit
+/// index. table [H|1, rows]; trunc-normal(0.02) init with relative_bias_table_init.
+Encoding relative_bias_2d(std::int64_t window_height, std::int64_t window_width, const Tensor& table,
+                          bool class_token = false);
+Tensor relative_bias_table_init(std::int64_t heads, std::int64_t window_height, std::int64_t window_width,
+                                bool class_token = false, double std = 0.02, std::uint64_t seed = 0);
+
+}  // namespace posenc
