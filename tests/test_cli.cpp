@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "posenc/attention.hpp"
+#include "posenc/image.hpp"
 #include "posenc/npy.hpp"
 #include "posenc/relative.hpp"
 #include "posenc/text.hpp"
@@ -67,7 +68,8 @@ TEST_F(Cli, ListShowsEveryEncodingWithDefaults) {
   const CliRun r = run("list");
   EXPECT_EQ(r.code, 0);
   for (const char* name : {"sinusoidal", "learned", "rope", "xpos", "alibi", "t5", "shaw", "transformer_xl", "tener",
-                           "huang", "da_transformer", "reformer_axial", "continuous_mlp", "learned_fourier", "nope"})
+                           "huang", "da_transformer", "reformer_axial", "continuous_mlp", "learned_fourier", "sincos_2d",
+                           "detr_sine", "rope_2d", "alibi_2d", "relative_bias_2d", "nope"})
     EXPECT_NE(r.out.find(std::string(name) + "  —"), std::string::npos) << name;
   EXPECT_NE(r.out.find("--original_max_position_embeddings 0"), std::string::npos);
   EXPECT_NE(r.out.find("--num_buckets 32"), std::string::npos);
@@ -152,6 +154,18 @@ TEST_F(Cli, AttendTakesRelativeTablesFromNpy) {
                "key table");
   expect_error("encode reformer_axial --out x --shape 2,3 --dims 4,4 --tokens 7", "does not fit the axial shape");
   expect_error("encode shaw --out x --clip 0", "'clip'");
+}
+
+TEST_F(Cli, GridEncodingsCheckTheTokenCount) {
+  const Tensor q = test::random_tensor({1, 2, 12, 8}, 11);
+  save_npy((dir_ / "q.npy").string(), q);
+  const CliRun r = run("attend --q q.npy --k q.npy --v q.npy --encoding rope_2d --height 3 --width 4 --head-dim 8 --out o.npy");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const Tensor want = attention(q, q, q, rope_2d(grid_positions(3, 4), {.head_dim = 8}));
+  EXPECT_LT(test::max_abs_diff(load_npy((dir_ / "o.npy").string()), want), 1e-6);
+  expect_error("attend --q q.npy --k q.npy --v q.npy --encoding rope_2d --height 3 --width 5 --out o2.npy",
+               "the grid has 15 tokens");
+  expect_error("encode sincos_2d --out x --dim 10", "multiple of 4");
 }
 
 TEST_F(Cli, ErrorsAreOneLineAndLeaveNoFiles) {

@@ -15,6 +15,7 @@
 
 #include "plot.hpp"
 #include "posenc/attention.hpp"
+#include "posenc/image.hpp"
 #include "posenc/npy.hpp"
 #include "posenc/relative.hpp"
 #include "posenc/rotary.hpp"
@@ -123,9 +124,19 @@ Job build_job(const std::string& name, const std::map<std::string, std::string>&
   check_params(spec, given);
   Params p(spec.name, spec.params, given);
   for (const auto& [k, v] : implied) p.imply(k, v);
-  const std::size_t nk = n_key ? *n_key : static_cast<std::size_t>(std::max<std::int64_t>(p.integer("tokens"), 0));
-  const std::size_t nq = n_query ? *n_query : (p.has("query_tokens") ? static_cast<std::size_t>(std::max<std::int64_t>(p.integer("query_tokens"), 0)) : nk);
-  Context c = Context::make(nq, nk, p.num("offset"));
+  std::size_t nk = 0, nq = 0;
+  if (spec.token_count) {
+    nk = spec.token_count(p);
+    if (n_key && *n_key != nk)
+      bad(spec.name + ": the grid has " + std::to_string(nk) + " tokens (prefix_tokens + height * width) but the input has " +
+          std::to_string(*n_key));
+    nq = n_query ? *n_query : nk;
+  } else {
+    nk = n_key ? *n_key : static_cast<std::size_t>(std::max<std::int64_t>(p.integer("tokens"), 0));
+    nq = n_query ? *n_query
+                 : (p.has("query_tokens") ? static_cast<std::size_t>(std::max<std::int64_t>(p.integer("query_tokens"), 0)) : nk);
+  }
+  Context c = Context::make(nq, nk, p.has("offset") ? p.num("offset") : 0.0);
   Built b = spec.build(p, c);
   return {&spec, std::move(p), std::move(c), std::move(b)};
 }
@@ -336,8 +347,37 @@ int cmd_demo(const std::string& dir) {
   const auto panel_da = plot::line_chart(curves, 384, 192);
   plot::write_png(out.file("text_relative.png").string(), plot::hstack({panel_shaw, panel_tener}));
   plot::write_png(out.file("text_da_curves.png").string(), panel_da);
+
+  // The image modality's picture: cosine similarity of each patch's 2D sin-cos encoding with every other
+  // patch (the classic ViT figure), 8 x 8 grid, D = 64, MAE layout; then the Swin 7x7 relative index.
+  const std::int64_t g = 8;
+  const Tensor pe = sincos_2d_table({.height = g, .width = g, .dim = 64});
+  const int cell = 5, gap = 2, side = static_cast<int>(g) * (static_cast<int>(g) * cell + gap);
+  std::vector<double> sim(static_cast<std::size_t>(side * side), NAN);
+  for (std::int64_t a = 0; a < g * g; ++a)
+    for (std::int64_t b = 0; b < g * g; ++b) {
+      double dot = 0, na = 0, nb = 0;
+      for (std::size_t c = 0; c < 64; ++c) {
+        const double x = pe(static_cast<std::size_t>(a), c), y = pe(static_cast<std::size_t>(b), c);
+        dot += x * y;
+        na += x * x;
+        nb += y * y;
+      }
+      const int oy = static_cast<int>(a / g) * (static_cast<int>(g) * cell + gap) + static_cast<int>(b / g) * cell;
+      const int ox = static_cast<int>(a % g) * (static_cast<int>(g) * cell + gap) + static_cast<int>(b % g) * cell;
+      for (int dy = 0; dy < cell; ++dy)
+        for (int dx = 0; dx < cell; ++dx) sim[static_cast<std::size_t>((oy + dy) * side + ox + dx)] = dot / std::sqrt(na * nb);
+    }
+  const auto panel_sim = plot::heatmap(sim, side, side, 1);
+  const ITensor swin = relative_position_index_2d(7, 7);
+  const auto panel_swin = plot::heatmap(std::vector<double>(swin.begin(), swin.end()), 49, 49, 4);
+  plot::write_png(out.file("image.png").string(), plot::hstack({panel_sim, panel_swin}));
+  plot::write_png(out.file("image_sincos_similarity.png").string(), panel_sim);
+  plot::write_png(out.file("image_swin_index.png").string(), panel_swin);
   out.commit();
   for (const auto& l : lines) std::cout << l << "\n";
+  std::cout << "image: pictures " << (fs::path(dir) / "image.png").string()
+            << " (2D sin-cos cosine similarity per patch | Swin 7x7 relative position index)\n";
   std::cout << "text: pictures " << (fs::path(dir) / "text.png").string()
             << " (sinusoid table [sin | cos] | RoPE long-term decay | ALiBi head 3 | T5 buckets), text_relative.png,"
             << " text_da_curves.png\n";

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "posenc/image.hpp"
 #include "posenc/npy.hpp"
 #include "posenc/relative.hpp"
 #include "posenc/rotary.hpp"
@@ -551,6 +552,116 @@ Built build_fourier(const Params& p, const Context& c) {
   return b;
 }
 
+// ---------------------------------------------------------------- the image grid
+
+std::vector<ParamSpec> with_grid(std::vector<ParamSpec> p) {
+  p.push_back({"height", "14", "grid rows H"});
+  p.push_back({"width", "14", "grid columns W"});
+  p.push_back({"prefix_tokens", "0", "class/register tokens before the grid (tokens = prefix + H*W)"});
+  return p;
+}
+
+std::size_t grid_tokens(const Params& p) {
+  const std::int64_t n = p.integer("prefix_tokens") + p.integer("height") * p.integer("width");
+  if (p.integer("height") <= 0 || p.integer("width") <= 0 || p.integer("prefix_tokens") < 0)
+    bad("grid: 'height' and 'width' must be positive and 'prefix_tokens' >= 0");
+  return static_cast<std::size_t>(n);
+}
+
+DTensor grid_of(const Params& p) {
+  return grid_positions(p.integer("height"), p.integer("width"), p.integer("prefix_tokens"));
+}
+
+Built build_sincos_2d(const Params& p, const Context&) {
+  SinCos2dOptions o;
+  o.height = p.integer("height");
+  o.width = p.integer("width");
+  o.prefix_tokens = p.integer("prefix_tokens");
+  o.dim = p.integer("dim");
+  o.temperature = p.num("temperature");
+  const std::string l = normalise(p.str("layout"));
+  if (l == "mae") o.layout = SinCos2dLayout::mae;
+  else if (l == "timm") o.layout = SinCos2dLayout::timm;
+  else if (l == "timm_interleaved") o.layout = SinCos2dLayout::timm_interleaved;
+  else bad("sincos_2d: parameter 'layout' must be mae, timm or timm_interleaved, got '" + l + "'");
+  Built b;
+  b.encoding = sincos_2d(o);
+  b.arrays.emplace_back("input_add", drop_batch(b.encoding.input_add));
+  return b;
+}
+
+Built build_detr(const Params& p, const Context&) {
+  if (p.integer("prefix_tokens") != 0) bad("detr_sine: DETR has no prefix tokens; 'prefix_tokens' must be 0");
+  DetrSineOptions o;
+  o.height = p.integer("height");
+  o.width = p.integer("width");
+  o.num_pos_feats = p.integer("num_pos_feats");
+  o.temperature = p.num("temperature");
+  o.normalize = p.flag("normalize");
+  if (p.given().count("scale")) {
+    o.scale = p.num("scale");
+    o.scale_given = true;
+  }
+  Built b;
+  Tensor t = detr_sine(o, p.has("valid") ? load_npy_int(p.str("valid")) : ITensor{});
+  b.arrays.emplace_back("input_add", t);
+  t.reshape({1, t.shape()[0], t.shape()[1]});
+  b.encoding.name = "detr_sine";
+  b.encoding.input_add = t;
+  return b;
+}
+
+Built build_rope_2d(const Params& p, const Context& c) {
+  Rope2dOptions o;
+  o.head_dim = p.integer("head_dim");
+  o.base = p.num("base");
+  const std::string l = normalise(p.str("layout"));
+  if (l == "eva") o.layout = Rope2dLayout::eva;
+  else if (l == "rope_vit") o.layout = Rope2dLayout::rope_vit;
+  else if (l == "qwen2vl") o.layout = Rope2dLayout::qwen2vl;
+  else bad("rope_2d: parameter 'layout' must be eva, rope_vit or qwen2vl, got '" + l + "'");
+  const DTensor g = grid_of(p);
+  const DTensor qg = xt::view(g, xt::all(), xt::range(c.n_key - c.n_query, c.n_key), xt::all());
+  Built b;
+  b.encoding = rope_2d(qg, g, o);
+  b.arrays.emplace_back("angles", angles_2d(b.encoding.rotation.key_angles));
+  b.arrays.emplace_back("positions", DTensor(xt::view(g, 0, xt::all(), xt::all())));
+  b.scalars["layout"] = l;
+  b.scalars["pair_layout"] = o.layout == Rope2dLayout::qwen2vl ? "halves" : "interleaved";
+  return b;
+}
+
+Built build_alibi_2d(const Params& p, const Context& c) {
+  const DTensor g = grid_of(p);
+  const DTensor qg = xt::view(g, xt::all(), xt::range(c.n_key - c.n_query, c.n_key), xt::all());
+  Built b;
+  b.encoding = alibi_2d(qg, g, p.integer("heads"), p.num("max_bias"));
+  b.arrays.emplace_back("slopes", to_float(alibi_slopes(p.integer("heads"), p.num("max_bias"))));
+  DTensor dist = relation_values(b.encoding.biases[0].relation);
+  dist.reshape({dist.shape()[1], dist.shape()[2]});
+  b.arrays.emplace_back("relation", dist);
+  b.scalars["bias_rule"] = "b[h,i,j] = -slopes[h] * relation[i,j] (Euclidean distance in patches)";
+  return b;
+}
+
+Built build_relative_bias_2d(const Params& p, const Context& c) {
+  const bool cls = p.flag("class_token");
+  const std::int64_t wh = p.integer("height"), ww = p.integer("width");
+  if (p.integer("prefix_tokens") != (cls ? 1 : 0))
+    bad("relative_bias_2d: 'prefix_tokens' must be 1 with class_token and 0 without");
+  if (c.n_query != c.n_key) bad("relative_bias_2d: the window bias is for self-attention (query_tokens = tokens)");
+  const Tensor table = table_or(p, "table", [&] {
+    return relative_bias_table_init(p.integer("heads"), wh, ww, cls, p.num("std"),
+                                    static_cast<std::uint64_t>(p.integer("seed")));
+  });
+  Built b;
+  b.encoding = relative_bias_2d(wh, ww, table, cls);
+  b.arrays.emplace_back("relation", relative_position_index_2d(wh, ww, cls));
+  b.arrays.emplace_back("bias_table", table);
+  b.scalars["bias_rule"] = "b[h,i,j] = bias_table[h, relation[i,j]]";
+  return b;
+}
+
 std::vector<EncodingSpec> make_registry() {
   std::vector<EncodingSpec> r;
   r.push_back({"sinusoidal", "fixed sin/cos table added to the embeddings", "input_add",
@@ -704,6 +815,39 @@ std::vector<EncodingSpec> make_registry() {
                                {"seed", "0", "initialisation seed"},
                                {"weights", "", "directory with w_r, w1, b1, w2, b2 .npy"}}),
                build_fourier});
+  r.push_back({"sincos_2d", "fixed 2D sin-cos table over the patch grid", "input_add",
+               "MAE util/pos_embed.py; timm build_sincos2d_pos_embed",
+               with_grid({{"dim", "768", "width D (multiple of 4)"},
+                          {"temperature", "10000", "T in w_k = T^(-k/(D/4))"},
+                          {"layout", "mae", "mae [sin x|cos x|sin y|cos y], timm [sin y|sin x|cos y|cos x], timm_interleaved"}}),
+               build_sincos_2d, grid_tokens});
+  r.push_back({"detr_sine", "DETR's normalised sine embedding of pixel coordinates", "input_add",
+               "Carion et al. 2020; facebookresearch/detr PositionEmbeddingSine",
+               with_grid({{"num_pos_feats", "128", "F per axis (output 2F)"},
+                          {"temperature", "10000", "T"},
+                          {"normalize", "true", "divide by the last cumulative count and multiply by scale"},
+                          {"scale", "6.283185307179586", "2 pi (only with normalize)"},
+                          {"valid", "", "valid-pixel mask [H, W] (.npy, 1 = pixel)"}}),
+               build_detr, grid_tokens});
+  r.push_back({"rope_2d", "2D axial RoPE: half the pairs by the row, half by the column", "rotation",
+               "EVA-02 rope.py / timm RotaryEmbeddingCat; naver-ai/rope-vit; HF Qwen2-VL VisionRotaryEmbedding",
+               with_grid({{"head_dim", "64", "head dimension (multiple of 4)"},
+                          {"base", "10000", "theta_k = base^(-k/(d/4)) (rope-vit uses 100)"},
+                          {"layout", "eva", "eva (y first, adjacent), rope_vit (x first, adjacent), qwen2vl (halves)"}}),
+               build_rope_2d, grid_tokens});
+  r.push_back({"alibi_2d", "ALiBi with the Euclidean patch distance", "position-position bias (slope x distance)",
+               "ALiBi slopes (Press et al. 2022) on 2D distances",
+               with_grid({{"heads", "8", "number of heads"},
+                          {"max_bias", "8", "the 8 in 2^(-8(h+1)/H)"}}),
+               build_alibi_2d, grid_tokens});
+  r.push_back({"relative_bias_2d", "Swin / BEiT learned relative position bias of a window",
+               "position-position bias (table[index])", "Swin, BEiT; timm layers/pos_embed_rel.py",
+               with_grid({{"heads", "8", "number of heads"},
+                          {"class_token", "false", "BEiT: 3 extra rows for the class token (prefix_tokens 1)"},
+                          {"std", "0.02", "truncated-normal initialisation"},
+                          {"seed", "0", "initialisation seed"},
+                          {"table", "", "load the table [heads, rows] from .npy"}}),
+               build_relative_bias_2d, grid_tokens});
   r.push_back({"nope", "no positional encoding (an explicit choice)", "nothing",
                "Haviv et al. 2022; Kazemnejad et al. 2023", with_positions({}), build_nope});
   return r;

@@ -70,6 +70,8 @@ struct EncodingSpec {
   std::string source;  ///< paper / reference implementation
   std::vector<ParamSpec> params;
   std::function<Built(const Params&, const Context&)> build;
+  /// Token count implied by the parameters (grids: prefix + height * width); empty: the 'tokens' parameter.
+  std::function<std::size_t(const Params&)> token_count = {};
 };
 
 /// Every encoding the command line knows, in display order.
