@@ -8,6 +8,7 @@
 
 #include "posenc/attention.hpp"
 #include "posenc/image.hpp"
+#include "posenc/npy.hpp"
 #include "posenc/text.hpp"
 #include "support/helpers.hpp"
 
@@ -161,6 +162,48 @@ TEST(RelativeBias2d, SwinAndBeitIndices) {
     for (std::size_t i = 0; i < 5; ++i)
       for (std::size_t j = 0; j < 5; ++j) EXPECT_EQ(s(0, h, i, j), table(h, beit(i, j)));
   expect_invalid([&] { relative_bias_2d(2, 2, table, false); }, {"relative_bias_2d", "[H|1, 9]", "[3, 12]"});
+}
+
+TEST(Resample, MatchesPyTorchInterpolate) {
+  // Reference outputs of F.interpolate (tests/data/gen_torch_resample.py), float64 in the reference.
+  const std::string dir = std::string(POSENC_TEST_DATA) + "/torch_resample/";
+  const std::pair<const char*, ResampleOptions> modes[] = {
+      {"bicubic_aa", {Interpolation::bicubic, true}},   {"bicubic", {Interpolation::bicubic, false}},
+      {"bilinear_aa", {Interpolation::bilinear, true}}, {"bilinear", {Interpolation::bilinear, false}},
+      {"nearest", {Interpolation::nearest, false}}};
+  for (const char* cs : {"up", "down"}) {
+    const Tensor in = load_npy(dir + cs + "_in.npy");
+    for (const auto& [name, opt] : modes) {
+      const Tensor want = load_npy(dir + cs + "_" + name + ".npy");
+      const Tensor got = resample_grid(in, static_cast<std::int64_t>(want.shape()[0]),
+                                       static_cast<std::int64_t>(want.shape()[1]), opt);
+      EXPECT_LT(test::max_abs_diff(got, want), 1e-6) << cs << " " << name;
+    }
+  }
+}
+
+TEST(Resample, HandCasesIdentityAndPrefixRows) {
+  // [1, 2] -> 4 bilinear (no antialias): 1, 1.25, 1.75, 2; nearest: 1, 1, 2, 2.
+  Tensor g = test::make({1, 2, 1}, {1, 2});
+  const Tensor bl = resample_grid(g, 1, 4, {Interpolation::bilinear, false});
+  const float want[4] = {1.0f, 1.25f, 1.75f, 2.0f};
+  for (int i = 0; i < 4; ++i) EXPECT_NEAR(bl(0, i, 0), want[i], 1e-7);
+  const Tensor nn = resample_grid(g, 1, 4, {Interpolation::nearest, false});
+  EXPECT_EQ(nn(0, 1, 0), 1.0f);
+  EXPECT_EQ(nn(0, 2, 0), 2.0f);
+  // Constants stay constant under every kernel (weights sum to 1).
+  const Tensor ones = xt::ones<float>(Shape{5, 6, 2});
+  for (auto interp : {Interpolation::bicubic, Interpolation::bilinear})
+    for (bool aa : {true, false})
+      for (float v : resample_grid(ones, 3, 11, {interp, aa})) EXPECT_NEAR(v, 1.0f, 1e-6);
+  // The same size is the identity; prefix rows are kept.
+  const Tensor table = random_tensor({1 + 12, 4}, 3);
+  EXPECT_EQ(test::max_abs_diff(resample_abs_pos_embed(table, 3, 4, 3, 4), table), 0.0);
+  const Tensor big = resample_abs_pos_embed(table, 3, 4, 6, 2);
+  ASSERT_EQ(big.shape()[0], 13u);
+  for (std::size_t c = 0; c < 4; ++c) EXPECT_EQ(big(0, c), table(0, c));
+  expect_invalid([&] { resample_abs_pos_embed(table, 3, 4, 0, 4); }, {"resample_abs_pos_embed", "new grid", "0x4"});
+  expect_invalid([&] { resample_abs_pos_embed(table, 4, 4, 2, 2); }, {"resample_abs_pos_embed", "'table'", "17"});
 }
 
 }  // namespace

@@ -662,6 +662,31 @@ Built build_relative_bias_2d(const Params& p, const Context& c) {
   return b;
 }
 
+Built build_learned_2d(const Params& p, const Context&) {
+  const std::int64_t h = p.integer("height"), w = p.integer("width"), pre = p.integer("prefix_tokens");
+  const std::int64_t sh = p.has("source_height") ? p.integer("source_height") : h;
+  const std::int64_t sw = p.has("source_width") ? p.integer("source_width") : w;
+  const Tensor table = table_or(p, "table", [&] {
+    return learned_table_init(pre + sh * sw, p.integer("dim"), p.num("std"), static_cast<std::uint64_t>(p.integer("seed")));
+  });
+  ResampleOptions o;
+  const std::string m = normalise(p.str("interpolation"));
+  if (m == "bicubic") o.interpolation = Interpolation::bicubic;
+  else if (m == "bilinear") o.interpolation = Interpolation::bilinear;
+  else if (m == "nearest") o.interpolation = Interpolation::nearest;
+  else bad("learned_2d: parameter 'interpolation' must be bicubic, bilinear or nearest, got '" + m + "'");
+  o.antialias = p.flag("antialias");
+  Tensor resampled = resample_abs_pos_embed(table, sh, sw, h, w, pre, o);
+  Built b;
+  b.arrays.emplace_back("table", table);
+  b.arrays.emplace_back("input_add", resampled);
+  resampled.reshape({1, resampled.shape()[0], resampled.shape()[1]});
+  b.encoding.name = "learned_2d";
+  b.encoding.input_add = resampled;
+  b.scalars["resampled_from"] = std::to_string(sh) + "x" + std::to_string(sw);
+  return b;
+}
+
 std::vector<EncodingSpec> make_registry() {
   std::vector<EncodingSpec> r;
   r.push_back({"sinusoidal", "fixed sin/cos table added to the embeddings", "input_add",
@@ -815,6 +840,17 @@ std::vector<EncodingSpec> make_registry() {
                                {"seed", "0", "initialisation seed"},
                                {"weights", "", "directory with w_r, w1, b1, w2, b2 .npy"}}),
                build_fourier});
+  r.push_back({"learned_2d", "learned ViT table over the grid, resampled to a new grid size", "input_add",
+               "timm vision_transformer pos_embed + resample_abs_pos_embed (PyTorch interpolate kernels)",
+               with_grid({{"dim", "768", "width D"},
+                          {"source_height", "", "grid rows of the table (default: height, no resampling)"},
+                          {"source_width", "", "grid columns of the table (default: width)"},
+                          {"interpolation", "bicubic", "bicubic, bilinear or nearest"},
+                          {"antialias", "true", "PIL-style antialias (timm's default)"},
+                          {"std", "0.02", "N(0, std^2) initialisation"},
+                          {"seed", "0", "initialisation seed"},
+                          {"table", "", "load [prefix_tokens + source_H*source_W, D] from .npy"}}),
+               build_learned_2d, grid_tokens});
   r.push_back({"sincos_2d", "fixed 2D sin-cos table over the patch grid", "input_add",
                "MAE util/pos_embed.py; timm build_sincos2d_pos_embed",
                with_grid({{"dim", "768", "width D (multiple of 4)"},

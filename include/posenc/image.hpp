@@ -19,6 +19,33 @@ namespace posenc {
 /// (y, x) of every token: [1, prefix + H*W, 2]; prefix tokens at (0, 0).
 DTensor grid_positions(std::int64_t height, std::int64_t width, std::int64_t prefix_tokens = 0);
 
+// ------------------------------------------------------------------ resampling tables
+
+/// PyTorch's `F.interpolate` kernels (align_corners = False), which timm uses:
+///   bicubic   Keys cubic a = -0.75, sample at u = s(o + 0.5) - 0.5, taps clamped to the grid;
+///             with antialias (PIL path, used even when enlarging) a = -0.5 over a support
+///             2 max(s, 1) around s(o + 0.5), weights normalised;
+///   bilinear  u = max(s(o + 0.5) - 0.5, 0); with antialias a triangle of support max(s, 1);
+///   nearest   legacy floor(o s), capped (TimeSformer).
+/// s = in / out per axis. Separable: rows, then columns; evaluated in double.
+enum class Interpolation { bicubic, bilinear, nearest };
+
+struct ResampleOptions {
+  Interpolation interpolation = Interpolation::bicubic;
+  bool antialias = true;  ///< timm's default for resample_abs_pos_embed
+};
+
+/// grid [H, W, C] -> [new_h, new_w, C]. The same size returns the input unchanged.
+Tensor resample_grid(const Tensor& grid, std::int64_t new_height, std::int64_t new_width,
+                     const ResampleOptions& options = {});
+
+/// timm resample_abs_pos_embed: table [P + H*W, C] of a learned ViT embedding ->
+/// [P + new_h*new_w, C]; the P prefix rows (class, registers) are kept as they are.
+/// Non-square grids and aspect-ratio changes are supported (timm assumes square old grids).
+Tensor resample_abs_pos_embed(const Tensor& table, std::int64_t height, std::int64_t width, std::int64_t new_height,
+                              std::int64_t new_width, std::int64_t prefix_tokens = 1,
+                              const ResampleOptions& options = {});
+
 // ------------------------------------------------------------------ 2D sin-cos
 
 /// Channel layouts of the fixed 2D sin-cos table (w_k = T^(-k/(D/4)), k < D/4):
