@@ -69,7 +69,7 @@ TEST_F(Cli, ListShowsEveryEncodingWithDefaults) {
   EXPECT_EQ(r.code, 0);
   for (const char* name : {"sinusoidal", "learned", "rope", "xpos", "alibi", "t5", "shaw", "transformer_xl", "tener",
                            "huang", "da_transformer", "reformer_axial", "continuous_mlp", "learned_fourier", "learned_2d", "sincos_2d",
-                           "detr_sine", "rope_2d", "alibi_2d", "relative_bias_2d", "nope"})
+                           "detr_sine", "rope_2d", "alibi_2d", "relative_bias_2d", "mrope", "nope"})
     EXPECT_NE(r.out.find(std::string(name) + "  —"), std::string::npos) << name;
   EXPECT_NE(r.out.find("--original_max_position_embeddings 0"), std::string::npos);
   EXPECT_NE(r.out.find("--num_buckets 32"), std::string::npos);

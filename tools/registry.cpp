@@ -13,6 +13,7 @@
 #include "posenc/rotary.hpp"
 #include "posenc/sinusoid.hpp"
 #include "posenc/text.hpp"
+#include "posenc/video.hpp"
 
 namespace posenc::cli {
 
@@ -687,6 +688,69 @@ Built build_learned_2d(const Params& p, const Context&) {
   return b;
 }
 
+// "text:3,image:1x4x6,video:4x8x8@0.5,text:2" -> segments (vision grids t x h x w in patches; @ seconds per grid step)
+std::vector<MropeSegment> parse_segments(const std::string& spec) {
+  std::vector<MropeSegment> out;
+  std::stringstream ss(spec);
+  for (std::string item; std::getline(ss, item, ',');) {
+    const auto colon = item.find(':');
+    if (colon == std::string::npos) bad("mrope: segment '" + item + "' must be text:N, image:TxHxW or video:TxHxW[@s]");
+    const std::string kind = item.substr(0, colon), rest = item.substr(colon + 1);
+    MropeSegment seg;
+    try {
+      if (kind == "text") {
+        seg.length = std::stoll(rest);
+      } else if (kind == "image" || kind == "video") {
+        seg.kind = MropeSegment::Kind::vision;
+        std::string dims = rest;
+        if (auto at = rest.find('@'); at != std::string::npos) {
+          seg.second_per_grid_t = std::stod(rest.substr(at + 1));
+          dims = rest.substr(0, at);
+        }
+        const auto x1 = dims.find('x'), x2 = dims.find('x', x1 + 1);
+        if (x1 == std::string::npos || x2 == std::string::npos) throw std::invalid_argument("grid");
+        seg.t = std::stoll(dims.substr(0, x1));
+        seg.h = std::stoll(dims.substr(x1 + 1, x2 - x1 - 1));
+        seg.w = std::stoll(dims.substr(x2 + 1));
+      } else {
+        throw std::invalid_argument("kind");
+      }
+    } catch (const std::exception&) {
+      bad("mrope: segment '" + item + "' must be text:N, image:TxHxW or video:TxHxW[@seconds]");
+    }
+    out.push_back(seg);
+  }
+  return out;
+}
+
+DTensor mrope_ids_of(const Params& p) {
+  MropeIdOptions o;
+  o.spatial_merge_size = p.integer("spatial_merge_size");
+  o.tokens_per_second = p.num("tokens_per_second");
+  return mrope_position_ids(parse_segments(p.str("segments")), o);
+}
+
+Built build_mrope(const Params& p, const Context& c) {
+  MropeOptions o;
+  o.head_dim = p.integer("head_dim");
+  o.base = p.num("base");
+  o.mrope_section = int_list(p, "mrope_section");
+  o.interleaved = p.flag("interleaved");
+  const DTensor ids = mrope_ids_of(p);
+  const DTensor qids = xt::view(ids, xt::all(), xt::range(c.n_key - c.n_query, c.n_key));
+  Built b;
+  b.encoding = mrope(qids, ids, o);
+  b.arrays.emplace_back("position_ids", ids);
+  b.arrays.emplace_back("angles", angles_2d(b.encoding.rotation.key_angles));
+  const auto axis = mrope_axis_of_pair(o);
+  ITensor ax = ITensor::from_shape({axis.size()});
+  std::copy(axis.begin(), axis.end(), ax.begin());
+  b.arrays.emplace_back("axis_of_pair", ax);
+  b.scalars["mrope_position_delta"] = mrope_position_delta(ids);
+  b.scalars["pair_layout"] = "halves";
+  return b;
+}
+
 std::vector<EncodingSpec> make_registry() {
   std::vector<EncodingSpec> r;
   r.push_back({"sinusoidal", "fixed sin/cos table added to the embeddings", "input_add",
@@ -884,6 +948,16 @@ std::vector<EncodingSpec> make_registry() {
                           {"seed", "0", "initialisation seed"},
                           {"table", "", "load the table [heads, rows] from .npy"}}),
                build_relative_bias_2d, grid_tokens});
+  r.push_back({"mrope", "Qwen2-VL multimodal RoPE: (t, h, w) ids for text, images and video, sectioned rotation",
+               "rotation", "Qwen2-VL (HF get_rope_index, apply_multimodal_rotary_pos_emb); Qwen2.5-VL time ids; Qwen3-VL interleaving",
+               {{"segments", "text:3,image:1x4x6,text:2", "text:N, image:TxHxW, video:TxHxW[@seconds per grid step], comma-separated"},
+                {"head_dim", "128", "head dimension"},
+                {"base", "1000000", "rope_theta"},
+                {"mrope_section", "16,24,24", "pairs per axis t,h,w (sum = head_dim/2)"},
+                {"interleaved", "false", "Qwen3-VL interleaved t,h,w pairs"},
+                {"spatial_merge_size", "2", "patches merged per LLM token along h and w"},
+                {"tokens_per_second", "2", "Qwen2.5-VL temporal scaling (used with @seconds)"}},
+               build_mrope, [](const Params& p) { return mrope_ids_of(p).shape()[1]; }});
   r.push_back({"nope", "no positional encoding (an explicit choice)", "nothing",
                "Haviv et al. 2022; Kazemnejad et al. 2023", with_positions({}), build_nope});
   return r;

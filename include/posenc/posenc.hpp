@@ -11,3 +11,4 @@
 #include "posenc/sinusoid.hpp"
 #include "posenc/tensor.hpp"
 #include "posenc/text.hpp"
+#include "posenc/video.hpp"
