@@ -150,6 +150,36 @@ Relation Relation::t5(const DTensor& q, const DTensor& k, bool bidirectional, st
   return r;
 }
 
+Relation Relation::geodesic(const DTensor& q, const DTensor& k, std::int64_t num_buckets, double resolution,
+                            double max_angle) {
+  const char* fn = "Relation::geodesic";
+  check_pair(fn, q, k);
+  if (q.shape()[2] != 3) detail::fail(fn, "positions must be unit vectors [B|1, tokens, 3], got ", shape_string(q));
+  for (const DTensor* p : {&q, &k})
+    for (std::size_t r = 0; r < p->shape()[0] * p->shape()[1]; ++r) {
+      const double* u = p->data() + r * 3;
+      const double n2 = u[0] * u[0] + u[1] * u[1] + u[2] * u[2];
+      if (std::abs(n2 - 1) > 1e-6) detail::fail(fn, "positions must be unit vectors; row ", r, " has squared norm ", n2);
+    }
+  Relation r;
+  r.kind = RelationKind::geodesic;
+  r.query_positions = q;
+  r.key_positions = k;
+  if (num_buckets > 0) {
+    if (num_buckets < 2) detail::fail(fn, "parameter 'num_buckets' must be >= 2, got ", num_buckets);
+    detail::require_positive(fn, "resolution", resolution);
+    const double exact = static_cast<double>(num_buckets / 2);
+    if (!(max_angle > exact * resolution) || !std::isfinite(max_angle))
+      detail::fail(fn, "parameter 'max_angle' (", max_angle, ") must exceed num_buckets/2 * resolution = ",
+                   exact * resolution);
+    r.num_buckets = num_buckets;
+    r.resolution = resolution;
+    r.max_angle = max_angle;
+    r.size = num_buckets;
+  }
+  return r;
+}
+
 Relation Relation::explicit_index(const ITensor& indices, std::int64_t size) {
   const char* fn = "Relation::explicit_index";
   if (indices.dimension() != 3)
@@ -230,6 +260,29 @@ inline std::int64_t bucket_lookup(const Relation& rel, std::int64_t n) {
   return base + lut[static_cast<std::size_t>(std::min(m, last))];
 }
 
+double great_circle(const double* a, const double* b) {
+  // d = 2 atan2(|a - b|, |a + b|): accurate at 0 and pi, exactly 0 for equal vectors and
+  // exactly symmetric (no cross product whose FMA contraction could leave a residue).
+  double m2 = 0, p2 = 0;
+  for (int c = 0; c < 3; ++c) {
+    const double m = a[c] - b[c], p = a[c] + b[c];
+    m2 += m * m;
+    p2 += p * p;
+  }
+  return 2.0 * std::atan2(std::sqrt(m2), std::sqrt(p2));
+}
+
+std::int64_t geodesic_bucket(const Relation& rel, double d) {
+  const std::int64_t e = rel.num_buckets / 2;
+  const double m = d / rel.resolution;
+  if (m < static_cast<double>(e)) return static_cast<std::int64_t>(m);
+  const double large = static_cast<double>(e) +
+                       std::floor(std::log(m / static_cast<double>(e)) /
+                                  std::log(rel.max_angle / (static_cast<double>(e) * rel.resolution)) *
+                                  static_cast<double>(rel.num_buckets - e));
+  return std::min<std::int64_t>(static_cast<std::int64_t>(large), rel.num_buckets - 1);
+}
+
 inline std::int64_t bounded_index(const Relation& rel, std::int64_t r) {
   if (r < rel.min || r > rel.max) {
     if (!rel.clip)
@@ -248,6 +301,7 @@ std::int64_t relation_index(const Relation& rel, std::size_t b, std::size_t i, s
     return rel.indices(bb, i, j);
   }
   const PosView p = view(rel, b);
+  if (rel.kind == RelationKind::geodesic) return geodesic_bucket(rel, great_circle(p.q + i * 3, p.k + j * 3));
   const auto n = static_cast<std::int64_t>(p.k[j * p.axes] - p.q[i * p.axes]);
   switch (rel.kind) {
     case RelationKind::offset: return bounded_index(rel, rel.direction * n);
@@ -261,6 +315,7 @@ double relation_value(const Relation& rel, std::size_t b, std::size_t i, std::si
   if (rel.kind == RelationKind::index || rel.kind == RelationKind::t5_bucket)
     return static_cast<double>(relation_index(rel, b, i, j));
   const PosView p = view(rel, b);
+  if (rel.kind == RelationKind::geodesic) return great_circle(p.q + i * 3, p.k + j * 3);
   if (rel.kind == RelationKind::euclidean) {
     double s = 0;
     for (std::size_t a = 0; a < p.axes; ++a) {
@@ -288,6 +343,12 @@ void relation_index_tile(const Relation& rel, std::size_t b, std::size_t i0, std
     return;
   }
   const PosView p = view(rel, b);
+  if (rel.kind == RelationKind::geodesic) {
+    for (std::size_t i = i0; i < i1; ++i)
+      for (std::size_t j = j0; j < j1; ++j)
+        out[(i - i0) * w + (j - j0)] = static_cast<std::int32_t>(geodesic_bucket(rel, great_circle(p.q + i * 3, p.k + j * 3)));
+    return;
+  }
   for (std::size_t i = i0; i < i1; ++i) {
     const auto qi = static_cast<std::int64_t>(p.q[i * p.axes]);
     std::int32_t* row = out + (i - i0) * w;

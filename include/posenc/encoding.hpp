@@ -47,6 +47,7 @@ enum class RelationKind {
   distance,   ///< r = |p_key - p_query| on axis 0, optionally clipped to [0, max]
   euclidean,  ///< r = || p_key - p_query ||_2 over all axes (a real value; for slope biases)
   t5_bucket,  ///< r = T5 log bucket of n = p_key - p_query (Raffel et al. 2020, HF T5)
+  geodesic,   ///< r = great-circle angle between unit vectors (radians); optional log buckets
   index,      ///< r = indices[b, i, j], an explicit integer matrix (shortest paths, 2D windows)
 };
 
@@ -68,6 +69,8 @@ struct Relation {
   std::int64_t num_buckets = 32;    ///< t5_bucket
   std::int64_t max_distance = 128;  ///< t5_bucket
   std::vector<std::int32_t> bucket_of_distance;  ///< t5_bucket: bucket for m = 0.. (saturates after the last entry)
+  double resolution = 0;    ///< geodesic buckets: angle of one exact bucket (radians)
+  double max_angle = 0;     ///< geodesic buckets: angle where the log buckets saturate (radians)
   ITensor indices;          ///< index: [B|1, Nq, Nk]
   std::int64_t size = 0;    ///< number of distinct indices (table rows); 0 for value-only relations
 
@@ -85,6 +88,12 @@ struct Relation {
   /// T5 bucket of n = p_key - p_query: see posenc/text.hpp t5_bucket() for the formula.
   static Relation t5(const DTensor& query_positions, const DTensor& key_positions, bool bidirectional,
                      std::int64_t num_buckets, std::int64_t max_distance);
+  /// Great-circle angle d = 2 atan2(|u_i - u_j|, |u_i + u_j|) between unit vectors [B|1, N, 3]
+  /// (accurate near 0 and pi, unlike acos). With num_buckets > 0 it also has an index:
+  /// with e = B/2 and m = d / resolution, m < e gives floor(m), otherwise
+  /// min(B - 1, e + floor(ln(m/e) / ln(max_angle/(e resolution)) (B - e))) (T5-style).
+  static Relation geodesic(const DTensor& query_unit_vectors, const DTensor& key_unit_vectors,
+                           std::int64_t num_buckets = 0, double resolution = 0.0, double max_angle = 3.141592653589793);
   /// An explicit index matrix [B|1, Nq, Nk] with values in [0, size).
   static Relation explicit_index(const ITensor& indices, std::int64_t size);
 

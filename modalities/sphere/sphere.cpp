@@ -1,0 +1,458 @@
+// The sphere modality: lat/lon points and grids, unit vectors, Space2Vec /
+// Sphere2Vec, real spherical harmonics by the normalised recurrence, learned
+// per-latitude tables, great-circle biases, RoPE on (lat, lon) and regridding.
+#include "posenc/sphere.hpp"
+
+#include <cmath>
+#include <numbers>
+#include <random>
+
+#include "detail/check.hpp"
+#include "detail/memory.hpp"
+#include "detail/parallel.hpp"
+#include "posenc/text.hpp"
+
+namespace posenc {
+
+namespace {
+
+constexpr double kPi = std::numbers::pi;
+constexpr double kDeg = kPi / 180.0;
+
+/// Checks [N, 2] (lon, lat) degrees: finite, latitude in [-90, 90].
+void check_points(const char* fn, const char* name, const DTensor& p) {
+  if (p.dimension() != 2 || p.shape()[1] != 2 || p.shape()[0] == 0)
+    detail::fail(fn, "parameter '", name, "' must be [N, 2] (lon, lat) in degrees with N > 0, got ", shape_string(p));
+  for (std::size_t i = 0; i < p.shape()[0]; ++i) {
+    const double lon = p(i, 0), lat = p(i, 1);
+    if (!std::isfinite(lon) || !std::isfinite(lat))
+      detail::fail(fn, "parameter '", name, "' row ", i, " is not finite: (", lon, ", ", lat, ")");
+    if (lat < -90.0 || lat > 90.0)
+      detail::fail(fn, "parameter '", name, "' row ", i, " has latitude ", lat, " outside [-90, 90]");
+  }
+}
+
+void check_grid(const char* fn, std::int64_t nlat, std::int64_t nlon, LatLonGrid kind) {
+  if (nlat < (kind == LatLonGrid::with_poles ? 2 : 1))
+    detail::fail(fn, "parameter 'nlat' must be >= ", kind == LatLonGrid::with_poles ? 2 : 1,
+                 kind == LatLonGrid::with_poles ? " for a grid with poles" : "", ", got ", nlat);
+  if (nlon < 1) detail::fail(fn, "parameter 'nlon' must be positive, got ", nlon);
+}
+
+DTensor unit_vectors_3d(const char* fn, const DTensor& points, const char* name) {
+  check_points(fn, name, points);
+  DTensor u = unit_vectors(points);
+  u.reshape({1, u.shape()[0], 3});
+  return u;
+}
+
+}  // namespace
+
+// ====================================================================== points and grids
+
+std::vector<double> grid_latitudes(std::int64_t nlat, LatLonGrid kind) {
+  check_grid("grid_latitudes", nlat, 1, kind);
+  std::vector<double> lat(static_cast<std::size_t>(nlat));
+  for (std::int64_t i = 0; i < nlat; ++i)
+    lat[static_cast<std::size_t>(i)] =
+        kind == LatLonGrid::with_poles
+            ? 90.0 - 180.0 * static_cast<double>(i) / static_cast<double>(nlat - 1)
+            : 90.0 - 180.0 * (static_cast<double>(i) + 0.5) / static_cast<double>(nlat);
+  return lat;
+}
+
+DTensor latlon_grid(std::int64_t nlat, std::int64_t nlon, LatLonGrid kind) {
+  check_grid("latlon_grid", nlat, nlon, kind);
+  const auto lat = grid_latitudes(nlat, kind);
+  DTensor p = DTensor::from_shape({static_cast<std::size_t>(nlat * nlon), 2});
+  for (std::int64_t i = 0; i < nlat; ++i)
+    for (std::int64_t j = 0; j < nlon; ++j) {
+      const auto r = static_cast<std::size_t>(i * nlon + j);
+      p(r, 0) = -180.0 + 360.0 * static_cast<double>(j) / static_cast<double>(nlon);
+      p(r, 1) = lat[static_cast<std::size_t>(i)];
+    }
+  return p;
+}
+
+DTensor unit_vectors(const DTensor& points) {
+  check_points("unit_vectors", "points", points);
+  DTensor u = DTensor::from_shape({points.shape()[0], 3});
+  for (std::size_t i = 0; i < points.shape()[0]; ++i) {
+    const double lon = points(i, 0) * kDeg, lat = points(i, 1) * kDeg;
+    u(i, 0) = std::cos(lat) * std::cos(lon);
+    u(i, 1) = std::cos(lat) * std::sin(lon);
+    u(i, 2) = std::sin(lat);
+  }
+  return u;
+}
+
+Tensor wrap_features(const DTensor& points) {
+  check_points("wrap_features", "points", points);
+  Tensor f = Tensor::from_shape({points.shape()[0], 4});
+  for (std::size_t i = 0; i < points.shape()[0]; ++i) {
+    const double lon = points(i, 0) * kDeg, lat = points(i, 1) * kDeg;
+    f(i, 0) = static_cast<float>(std::cos(lon));
+    f(i, 1) = static_cast<float>(std::sin(lon));
+    f(i, 2) = static_cast<float>(std::cos(lat));
+    f(i, 3) = static_cast<float>(std::sin(lat));
+  }
+  return f;
+}
+
+// ====================================================================== Space2Vec / Sphere2Vec
+
+std::int64_t sphere2vec_width(const Sphere2VecOptions& o) {
+  static constexpr std::int64_t per_scale[] = {3, 6, 5, 8, 4, 6};
+  return per_scale[static_cast<int>(o.variant)] * o.scales;
+}
+
+std::vector<double> sphere2vec_frequencies(const Sphere2VecOptions& o) {
+  const char* fn = "sphere2vec";
+  if (o.scales < 1) detail::fail(fn, "parameter 'scales' must be >= 1, got ", o.scales);
+  detail::require_positive(fn, "min_radius", o.min_radius);
+  detail::require_positive(fn, "max_radius", o.max_radius);
+  if (o.max_radius < o.min_radius)
+    detail::fail(fn, "parameter 'max_radius' (", o.max_radius, ") must be >= min_radius (", o.min_radius, ")");
+  std::vector<double> f(static_cast<std::size_t>(o.scales));
+  const double step = o.scales > 1 ? std::log(o.max_radius / o.min_radius) / static_cast<double>(o.scales - 1) : 0.0;
+  for (std::size_t s = 0; s < f.size(); ++s) f[s] = 1.0 / (o.min_radius * std::exp(static_cast<double>(s) * step));
+  return f;
+}
+
+Tensor sphere2vec_features(const DTensor& points, const Sphere2VecOptions& o) {
+  const char* fn = "sphere2vec";
+  check_points(fn, "points", points);
+  const auto freq = sphere2vec_frequencies(o);
+  const std::size_t n = points.shape()[0], S = freq.size(), width = static_cast<std::size_t>(sphere2vec_width(o));
+  const double unit = o.degrees_as_radians ? 1.0 : kDeg;
+  Tensor out = Tensor::from_shape({n, width});
+  static const double dir[3][2] = {{1.0, 0.0}, {-0.5, 0.8660254037844386}, {-0.5, -0.8660254037844386}};
+  for (std::size_t i = 0; i < n; ++i) {
+    const double lam = points(i, 0) * unit, phi = points(i, 1) * unit;
+    const double sl = std::sin(lam), cl = std::cos(lam), cp = std::cos(phi);
+    float* row = out.data() + i * width;
+    std::size_t c = 0;
+    auto put = [&](double v) { row[c++] = static_cast<float>(v); };
+    if (o.variant == Sphere2VecVariant::grid) {
+      for (double coord : {lam, phi})
+        for (std::size_t s = 0; s < S; ++s) {
+          put(std::sin(coord * freq[s]));
+          put(std::cos(coord * freq[s]));
+        }
+      continue;
+    }
+    for (std::size_t s = 0; s < S; ++s) {
+      const double ls = lam * freq[s], ps = phi * freq[s];
+      const double sin_ps = std::sin(ps), cos_ps = std::cos(ps), sin_ls = std::sin(ls), cos_ls = std::cos(ls);
+      switch (o.variant) {
+        case Sphere2VecVariant::sphere_c:
+          put(sin_ps), put(cos_ps * cos_ls), put(cos_ps * sin_ls);
+          break;
+        case Sphere2VecVariant::sphere_c_plus:
+          put(sin_ps), put(cos_ps), put(sin_ls), put(cos_ls), put(cos_ps * cos_ls), put(cos_ps * sin_ls);
+          break;
+        case Sphere2VecVariant::sphere_m:
+          put(sin_ps), put(cos_ps * cl), put(cp * cos_ls), put(cos_ps * sl), put(cp * sin_ls);
+          break;
+        case Sphere2VecVariant::sphere_m_plus:
+          put(sin_ps), put(cos_ps), put(sin_ls), put(cos_ls);
+          put(cos_ps * cl), put(cp * cos_ls), put(cos_ps * sl), put(cp * sin_ls);
+          break;
+        case Sphere2VecVariant::theory:
+          for (const auto& a : dir) {
+            const double t = (lam * a[0] + phi * a[1]) * freq[s];
+            put(std::sin(t)), put(std::cos(t));
+          }
+          break;
+        case Sphere2VecVariant::grid: break;
+      }
+    }
+  }
+  return out;
+}
+
+// ====================================================================== spherical harmonics
+
+Tensor spherical_harmonics(const DTensor& points, const SphericalHarmonicsOptions& o) {
+  const char* fn = "spherical_harmonics";
+  if (o.degree < 0) detail::fail(fn, "parameter 'degree' (L) must be >= 0, got ", o.degree);
+  check_points(fn, "points", points);
+  const auto L = static_cast<std::size_t>(o.degree);
+  const std::size_t n = points.shape()[0], width = L * L;
+  Tensor out = detail::fresh_tensor<Tensor>(Shape{n, width});
+  if (width == 0) return out;
+
+  // Recurrence coefficients a_l^m, b_l^m for l >= m + 2, stored per (l, m) at l*(l+1)/2 + m.
+  std::vector<double> ca(L * (L + 1) / 2), cb(L * (L + 1) / 2), cmm(L), cm1(L);
+  for (std::size_t l = 0; l < L; ++l)
+    for (std::size_t m = 0; m + 2 <= l; ++m) {
+      const double dl = static_cast<double>(l), dm = static_cast<double>(m);
+      ca[l * (l + 1) / 2 + m] = std::sqrt((4 * dl * dl - 1) / (dl * dl - dm * dm));
+      cb[l * (l + 1) / 2 + m] = std::sqrt(((dl - 1) * (dl - 1) - dm * dm) / (4 * (dl - 1) * (dl - 1) - 1));
+    }
+  for (std::size_t m = 0; m < L; ++m) {
+    const double dm = static_cast<double>(m);
+    cmm[m] = m == 0 ? 1.0 / std::sqrt(4 * kPi) : std::sqrt((2 * dm + 1) / (2 * dm));
+    cm1[m] = std::sqrt(2 * dm + 3);
+  }
+  const bool le = o.convention == SphericalConvention::locationencoder;
+  const double sqrt2 = std::numbers::sqrt2;
+
+#pragma omp parallel
+  {
+    std::vector<double> pcol(L), cosm(L), sinm(L);
+#pragma omp for schedule(static)
+    for (std::int64_t ii = 0; ii < static_cast<std::int64_t>(n); ++ii) {
+      const auto i = static_cast<std::size_t>(ii);
+      const double lon = points(i, 0), lat = points(i, 1);
+      // x = cos(theta): locationencoder theta = lat + 90 deg -> -sin(lat); colatitude -> sin(lat).
+      const double s = std::sin(lat * kDeg);
+      const double x = le ? -s : s;
+      const double u = std::cos(lat * kDeg);  // = sqrt((1-x)(1+x)) >= 0, exact at the poles' neighbours
+      const double az = (le ? lon + 180.0 : lon) * kDeg;
+      const double c1 = std::cos(az), s1 = std::sin(az);
+      cosm[0] = 1.0;
+      sinm[0] = 0.0;
+      for (std::size_t m = 1; m < L; ++m) {
+        cosm[m] = cosm[m - 1] * c1 - sinm[m - 1] * s1;
+        sinm[m] = sinm[m - 1] * c1 + cosm[m - 1] * s1;
+      }
+      float* row = out.data() + i * width;
+      double pmm = 0;
+      for (std::size_t m = 0; m < L; ++m) {
+        pmm = m == 0 ? cmm[0] : cmm[m] * u * pmm;  // pbar_m^m
+        // The column pbar_l^m for l = m .. L-1.
+        pcol[m] = pmm;
+        if (m + 1 < L) pcol[m + 1] = cm1[m] * x * pmm;
+        for (std::size_t l = m + 2; l < L; ++l) {
+          const std::size_t k = l * (l + 1) / 2 + m;
+          pcol[l] = ca[k] * (x * pcol[l - 1] - cb[k] * pcol[l - 2]);
+        }
+        const double sign = (o.cs_phase && (m % 2 == 1)) ? -1.0 : 1.0;
+        for (std::size_t l = m; l < L; ++l) {
+          const std::size_t centre = l * l + l;
+          if (m == 0) {
+            row[centre] = static_cast<float>(pcol[l]);
+          } else {
+            const double p = sign * sqrt2 * pcol[l];
+            row[centre + m] = static_cast<float>(p * cosm[m]);
+            row[centre - m] = static_cast<float>(p * sinm[m]);
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+// ====================================================================== absolute encodings as parts
+
+Encoding sphere_features_encoding(const Tensor& features, const std::string& name) {
+  if (features.dimension() != 2 || features.shape()[0] == 0)
+    detail::fail("sphere_features_encoding", "parameter 'features' must be [N, F] with N > 0, got ",
+                 shape_string(features));
+  Encoding e;
+  e.name = name;
+  e.input_concat = features;
+  e.input_concat.reshape({1, features.shape()[0], features.shape()[1]});
+  return e;
+}
+
+Encoding latitude_table_encoding(const Tensor& table, std::int64_t nlon) {
+  const char* fn = "latitude_table_encoding";
+  if (table.dimension() != 2 || table.shape()[0] == 0 || table.shape()[1] == 0)
+    detail::fail(fn, "parameter 'table' must be [nlat, D], got ", shape_string(table));
+  if (nlon < 1) detail::fail(fn, "parameter 'nlon' must be positive, got ", nlon);
+  const std::size_t nlat = table.shape()[0], d = table.shape()[1], w = static_cast<std::size_t>(nlon);
+  Encoding e;
+  e.name = "sphere_lat_table";
+  e.input_add = Tensor::from_shape({1, nlat * w, d});
+  for (std::size_t i = 0; i < nlat; ++i)
+    for (std::size_t j = 0; j < w; ++j)
+      std::copy_n(table.data() + i * d, d, e.input_add.data() + (i * w + j) * d);
+  return e;
+}
+
+Encoding latlon_table_encoding(const Tensor& table) {
+  if (table.dimension() != 2 || table.shape()[0] == 0 || table.shape()[1] == 0)
+    detail::fail("latlon_table_encoding", "parameter 'table' must be [nlat * nlon, D], got ", shape_string(table));
+  Encoding e;
+  e.name = "sphere_latlon_table";
+  e.input_add = table;
+  e.input_add.reshape({1, table.shape()[0], table.shape()[1]});
+  return e;
+}
+
+Tensor sphere_table_init(std::int64_t rows, std::int64_t dim, double std, std::uint64_t seed) {
+  const char* fn = "sphere_table_init";
+  if (rows < 1) detail::fail(fn, "parameter 'rows' must be positive, got ", rows);
+  if (dim < 1) detail::fail(fn, "parameter 'dim' must be positive, got ", dim);
+  if (!(std >= 0) || !std::isfinite(std)) detail::fail(fn, "parameter 'std' must be finite and >= 0, got ", std);
+  Tensor t = xt::zeros<float>(Shape{static_cast<std::size_t>(rows), static_cast<std::size_t>(dim)});
+  if (std == 0) return t;
+  std::mt19937_64 gen(seed);
+  std::normal_distribution<double> d(0.0, std);
+  for (auto& v : t) {
+    double x;
+    do x = d(gen);
+    while (std::abs(x) > 2 * std);
+    v = static_cast<float>(x);
+  }
+  return t;
+}
+
+// ====================================================================== relative encodings
+
+DTensor geodesic_distances(const DTensor& qp, const DTensor& kp) {
+  const char* fn = "geodesic_distances";
+  const DTensor uq = unit_vectors_3d(fn, qp, "query_points"), uk = unit_vectors_3d(fn, kp, "key_points");
+  DTensor d = relation_values(Relation::geodesic(uq, uk));
+  d.reshape({qp.shape()[0], kp.shape()[0]});
+  return d;
+}
+
+Encoding geodesic_alibi(const DTensor& qp, const DTensor& kp, std::int64_t heads, double max_bias, double slope_scale) {
+  const char* fn = "geodesic_alibi";
+  detail::require_positive(fn, "slope_scale", slope_scale);
+  const DTensor uq = unit_vectors_3d(fn, qp, "query_points"), uk = unit_vectors_3d(fn, kp, "key_points");
+  const auto slopes = alibi_slopes(heads, max_bias);
+  Bias b;
+  b.kind = BiasKind::slope;
+  b.relation = Relation::geodesic(uq, uk);
+  b.slopes = Tensor::from_shape({slopes.size()});
+  for (std::size_t h = 0; h < slopes.size(); ++h) b.slopes(h) = static_cast<float>(slopes[h] * slope_scale);
+  Encoding e;
+  e.name = "geodesic_alibi";
+  e.biases.push_back(std::move(b));
+  return e;
+}
+
+namespace {
+Relation bucket_relation(const char* fn, const DTensor& qp, const DTensor& kp, const GeodesicBuckets& g) {
+  if (g.num_buckets < 2) detail::fail(fn, "parameter 'num_buckets' must be >= 2, got ", g.num_buckets);
+  detail::require_positive(fn, "resolution_degrees", g.resolution_degrees);
+  const DTensor uq = unit_vectors_3d(fn, qp, "query_points"), uk = unit_vectors_3d(fn, kp, "key_points");
+  const double e = static_cast<double>(g.num_buckets / 2) * g.resolution_degrees;
+  if (!(g.max_degrees > e) || !std::isfinite(g.max_degrees))
+    detail::fail(fn, "parameter 'max_degrees' (", g.max_degrees, ") must exceed num_buckets/2 * resolution = ", e);
+  return Relation::geodesic(uq, uk, g.num_buckets, g.resolution_degrees * kDeg, g.max_degrees * kDeg);
+}
+}  // namespace
+
+Encoding geodesic_bucket_bias(const DTensor& qp, const DTensor& kp, const Tensor& table, const GeodesicBuckets& g) {
+  const char* fn = "geodesic_bucket_bias";
+  Relation r = bucket_relation(fn, qp, kp, g);
+  if (table.dimension() != 2 || table.shape()[0] == 0 || table.shape()[1] != static_cast<std::size_t>(g.num_buckets))
+    detail::fail(fn, "parameter 'table' must be [H|1, ", g.num_buckets, "], got ", shape_string(table));
+  Bias b;
+  b.kind = BiasKind::table;
+  b.relation = std::move(r);
+  b.table = table;
+  Encoding e;
+  e.name = "geodesic_bucket_bias";
+  e.biases.push_back(std::move(b));
+  return e;
+}
+
+ITensor geodesic_bucket_indices(const DTensor& qp, const DTensor& kp, const GeodesicBuckets& g) {
+  ITensor idx = relation_indices(bucket_relation("geodesic_bucket_indices", qp, kp, g));
+  idx.reshape({qp.shape()[0], kp.shape()[0]});
+  return idx;
+}
+
+namespace {
+DTensor sphere_rope_angles(const DTensor& p, const std::vector<double>& f) {
+  const std::size_t q = f.size(), n = p.shape()[0];
+  DTensor a = DTensor::from_shape({1, 1, n, 2 * q});
+  for (std::size_t i = 0; i < n; ++i) {
+    const double lon = p(i, 0) * kDeg, lat = p(i, 1) * kDeg;
+    double* row = a.data() + i * 2 * q;
+    for (std::size_t k = 0; k < q; ++k) {
+      row[k] = lat * f[k];
+      // Integer frequency: reduce lambda f mod 2 pi exactly enough that lon and lon + 360 agree.
+      row[q + k] = std::remainder(lon * f[k], 2 * kPi);
+    }
+  }
+  return a;
+}
+}  // namespace
+
+Encoding sphere_rope(const DTensor& qp, const DTensor& kp, const SphereRopeOptions& o) {
+  const char* fn = "sphere_rope";
+  if (o.head_dim <= 0 || o.head_dim % 4 != 0)
+    detail::fail(fn, "parameter 'head_dim' must be a positive multiple of 4 (two axes of pairs), got ", o.head_dim);
+  check_points(fn, "query_points", qp);
+  check_points(fn, "key_points", kp);
+  const auto q = static_cast<std::size_t>(o.head_dim / 4);
+  const double F = o.max_frequency == 0 ? static_cast<double>(q) : o.max_frequency;
+  if (!(F >= 1) || !std::isfinite(F)) detail::fail(fn, "parameter 'max_frequency' must be >= 1 and finite, got ", F);
+  std::vector<double> f(q);
+  for (std::size_t k = 0; k < q; ++k)
+    f[k] = q == 1 ? 1.0 : std::round(1.0 + static_cast<double>(k) * (F - 1.0) / static_cast<double>(q - 1));
+  Encoding e;
+  e.name = "sphere_rope";
+  e.rotation.layout = PairLayout::interleaved;
+  e.rotation.pairs = o.head_dim / 2;
+  e.rotation.query_angles = sphere_rope_angles(qp, f);
+  e.rotation.key_angles = sphere_rope_angles(kp, f);
+  return e;
+}
+
+Encoding sphere_rope(const DTensor& points, const SphereRopeOptions& o) { return sphere_rope(points, points, o); }
+
+// ====================================================================== regridding
+
+Tensor regrid_latlon(const Tensor& table, LatLonGrid from, std::int64_t new_nlat, std::int64_t new_nlon,
+                     LatLonGrid to) {
+  const char* fn = "regrid_latlon";
+  if (table.dimension() != 3 || table.shape()[2] == 0)
+    detail::fail(fn, "parameter 'table' must be [nlat, nlon, C], got ", shape_string(table));
+  const auto nlat = static_cast<std::int64_t>(table.shape()[0]), nlon = static_cast<std::int64_t>(table.shape()[1]);
+  check_grid(fn, nlat, nlon, from);
+  if (new_nlat < 1 || new_nlon < 1)
+    detail::fail(fn, "target grid must be non-empty, got ", new_nlat, " x ", new_nlon);
+  check_grid(fn, new_nlat, new_nlon, to);
+  const std::size_t C = table.shape()[2];
+  if (nlat == new_nlat && nlon == new_nlon && from == to) return table;
+  const auto src_lat = grid_latitudes(nlat, from), dst_lat = grid_latitudes(new_nlat, to);
+
+  // Latitude: the source rings are decreasing; find the bracketing pair and clamp outside.
+  struct Tap { std::size_t a, b; double wb; };
+  std::vector<Tap> lat_taps(static_cast<std::size_t>(new_nlat));
+  for (std::size_t o = 0; o < lat_taps.size(); ++o) {
+    const double t = dst_lat[o];
+    if (t >= src_lat.front()) { lat_taps[o] = {0, 0, 0.0}; continue; }
+    if (t <= src_lat.back()) { lat_taps[o] = {src_lat.size() - 1, src_lat.size() - 1, 0.0}; continue; }
+    std::size_t a = 0;
+    while (src_lat[a + 1] > t) ++a;
+    lat_taps[o] = {a, a + 1, (src_lat[a] - t) / (src_lat[a] - src_lat[a + 1])};
+  }
+  // Longitude: periodic, lon_j = -180 + 360 j / n in both grids.
+  std::vector<Tap> lon_taps(static_cast<std::size_t>(new_nlon));
+  for (std::size_t o = 0; o < lon_taps.size(); ++o) {
+    const double u = static_cast<double>(o) * static_cast<double>(nlon) / static_cast<double>(new_nlon);
+    const double fl = std::floor(u);
+    const auto a = static_cast<std::size_t>(fl) % static_cast<std::size_t>(nlon);
+    lon_taps[o] = {a, (a + 1) % static_cast<std::size_t>(nlon), u - fl};
+  }
+  Tensor out = Tensor::from_shape({static_cast<std::size_t>(new_nlat), static_cast<std::size_t>(new_nlon), C});
+  const std::size_t W = static_cast<std::size_t>(nlon);
+  for (std::size_t i = 0; i < lat_taps.size(); ++i)
+    for (std::size_t j = 0; j < lon_taps.size(); ++j) {
+      const Tap& y = lat_taps[i];
+      const Tap& x = lon_taps[j];
+      float* dst = out.data() + (i * lon_taps.size() + j) * C;
+      const float* p00 = table.data() + (y.a * W + x.a) * C;
+      const float* p01 = table.data() + (y.a * W + x.b) * C;
+      const float* p10 = table.data() + (y.b * W + x.a) * C;
+      const float* p11 = table.data() + (y.b * W + x.b) * C;
+      for (std::size_t c = 0; c < C; ++c) {
+        const double top = (1 - x.wb) * p00[c] + x.wb * p01[c];
+        const double bot = (1 - x.wb) * p10[c] + x.wb * p11[c];
+        dst[c] = static_cast<float>((1 - y.wb) * top + y.wb * bot);
+      }
+    }
+  return out;
+}
+
+}  // namespace posenc
