@@ -9,6 +9,8 @@
 #include "posenc/relative.hpp"
 #include "posenc/rotary.hpp"
 #include "posenc/sinusoid.hpp"
+#include "posenc/spectrogram.hpp"
+#include "posenc/sphere.hpp"
 #include "posenc/tensor.hpp"
 #include "posenc/text.hpp"
 #include "posenc/video.hpp"
