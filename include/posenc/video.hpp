@@ -1,18 +1,127 @@
 // posenc/video.hpp — video (T x H x W) positions and multimodal RoPE.
 //
-// So far: Qwen2-VL's M-RoPE (HF models/qwen2_vl/modeling_qwen2_vl.py,
-// get_rope_index and apply_multimodal_rotary_pos_emb): position ids on three
-// axes (t, h, w) for interleaved text, image and video tokens, and the
-// sectioned rotation (mrope_section) that applies them through the core.
-// Formulas: shared/reference/METHODS.md section 3.5.
+// Tokens of a T x H x W tubelet grid are (t, h, w) row-major, the column
+// fastest: index (t * H + h) * W + w, after any prefix (class) tokens, unless a
+// method says otherwise (TimeSformer: patch-major, frame-minor). Positions are
+// [1, P + T*H*W, 3] doubles (t, y, x); prefix tokens sit at (0, 0, 0).
+//
+// Methods: TimeSformer space + time tables (HF models/timesformer), ViViT's
+// tables and their initialisation from an image ViT (scenic projects/vivit),
+// 3D sin-cos (scenic, and the `positional-encodings` package layout), VideoMAE's
+// 1D sinusoid over all tokens, 3D axial RoPE, resampling along time, and
+// Qwen2-VL's M-RoPE (HF models/qwen2_vl/modeling_qwen2_vl.py, get_rope_index and
+// apply_multimodal_rotary_pos_emb). Formulas: shared/reference/METHODS.md section 3.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
 #include "posenc/encoding.hpp"
+#include "posenc/image.hpp"
 
 namespace posenc {
+
+// ------------------------------------------------------------------ grids and tubelets
+
+/// (t, y, x) of every token: [1, prefix + T*H*W, 3]; prefix tokens at (0, 0, 0).
+DTensor video_positions(std::int64_t frames, std::int64_t height, std::int64_t width, std::int64_t prefix_tokens = 0);
+
+struct TubeletPatching {
+  std::int64_t frames = 16, height = 224, width = 224;         ///< input clip in frames and pixels
+  std::int64_t tubelet_time = 2, patch_height = 16, patch_width = 16;  ///< VideoMAE / HF ViViT: (2, 16, 16)
+};
+struct VideoGrid {
+  std::int64_t t = 0, h = 0, w = 0;  ///< tubelets along time, rows, columns
+  std::int64_t tokens() const { return t * h * w; }
+};
+/// The tubelet grid (frames / tt, height / ph, width / pw). Throws when a size does not divide
+/// into whole tubelets (the message names the axis and both numbers).
+VideoGrid tubelet_grid(const TubeletPatching& patching = {});
+
+// ------------------------------------------------------------------ TimeSformer
+
+struct TimesformerOptions {
+  std::int64_t height = 14, width = 14;  ///< patch grid of one frame
+  std::int64_t frames = 8;               ///< F
+  bool space_only = false;               ///< no time table; one frame's [1 + H*W] layout
+};
+/// TimeSformer's divided space-time embedding (HF TimesformerEmbeddings). space [1 + Hs*Ws, D]
+/// (class row first; the old grid Hs x Ws is taken as square), time [Ft, D]. When the sizes differ
+/// from the target they are resized with legacy nearest interpolation (the space grid to H x W,
+/// the time table to F), as the reference does at inference. Output input_add:
+///   [1, 1 + H*W*F, D], token 1 + n*F + t (patch-major, frame-minor) = space[1 + n] + time[t],
+///   token 0 (class) = space[0]; or with space_only [1, 1 + H*W, D] = space (added to every frame).
+Encoding timesformer(const Tensor& space_table, const Tensor& time_table, const TimesformerOptions& options);
+
+// ------------------------------------------------------------------ ViViT
+
+enum class VivitInit {
+  resize,       ///< 2D linear zoom of the image table to the new grid (scipy.ndimage.zoom order 1)
+  tile,         ///< the image table repeated for each of the T' time steps
+  resize_tile,  ///< resize, then tile
+};
+/// ViViT model 1 table initialised from an image ViT (scenic vivit model_utils): image_table
+/// [P + h*w, D] (the P class rows kept) -> [P + T'*h'*w', D] in (t, h, w) order.
+///   resize       zoom the (1, h, w) grid to (T', h', w') by linear interpolation with corners
+///                aligned (scipy.ndimage.zoom order = 1); one source frame means every frame
+///                gets the same resized grid, so it equals resize_tile;
+///   tile         repeat the h x w grid T' times (needs h' = h, w' = w);
+///   resize_tile  zoom the grid to h' x w', then repeat it T' times.
+Tensor vivit_table_from_image(const Tensor& image_table, std::int64_t height, std::int64_t width,
+                              const VideoGrid& target, std::int64_t prefix_tokens = 1,
+                              VivitInit init = VivitInit::resize_tile);
+/// 1D linear interpolation of a table [T, D] to [new_T, D] with corners aligned (scenic's temporal
+/// tables, scipy.ndimage.zoom order = 1).
+Tensor interpolate_time_aligned(const Tensor& table, std::int64_t new_frames);
+
+// ------------------------------------------------------------------ 3D sin-cos and VideoMAE
+
+enum class SinCos3dLayout {
+  /// scenic get_fixed_sincos_position_embedding: C % 6 == 0, w_k = T^(-k/(C/6)),
+  /// [sin t | cos t | sin x | cos x | sin y | cos y] (x = column, y = row).
+  scenic,
+  /// `positional-encodings` PositionalEncoding3D: per-axis width c = 2 ceil(C/6) (made even),
+  /// w_k = 1e4^(-2k/c), per axis interleaved (sin, cos) pairs, blocks t, y, x, truncated to C.
+  positional_encodings,
+};
+struct SinCos3dOptions {
+  VideoGrid grid;
+  std::int64_t dim = 0;            ///< C
+  double temperature = 10000.0;
+  SinCos3dLayout layout = SinCos3dLayout::scenic;
+  std::int64_t prefix_tokens = 0;  ///< zero rows first
+};
+/// The table [prefix + T*H*W, C]; float64 evaluation, rounded once.
+Tensor sincos_3d_table(const SinCos3dOptions& options);
+Encoding sincos_3d(const SinCos3dOptions& options);
+
+/// VideoMAE (MCG-NJU/VideoMAE get_sinusoid_encoding_table): the interleaved 1D sinusoid of
+/// section 1.1 (paper exponent, base 1e4) over the flattened index of all T*H*W tubelet tokens,
+/// no class row: input_add [1, T*H*W, dim].
+Encoding videomae_sinusoid(const VideoGrid& grid, std::int64_t dim);
+
+// ------------------------------------------------------------------ 3D axial RoPE
+
+struct Rope3dOptions {
+  std::int64_t head_dim = 0;               ///< even
+  double base = 10000.0;
+  /// Pairs per axis (t, h, w), summing to head_dim / 2; empty: h = w = floor(P/3), t the rest.
+  std::vector<std::int64_t> sections{};
+  PairLayout layout = PairLayout::interleaved;
+};
+/// Rotation: the pairs of axis a (a contiguous block of sections[a] pairs) turn by
+/// p_a theta_k, theta_k = base^(-k/sections[a]). Positions [B|1, N, 3] (t, y, x). Scores
+/// depend only on the per-axis offsets.
+Encoding rope_3d(const DTensor& query_positions, const DTensor& key_positions, const Rope3dOptions& options);
+Encoding rope_3d(const DTensor& positions, const Rope3dOptions& options);
+
+// ------------------------------------------------------------------ time resampling
+
+/// A per-frame table [T, D] resampled to [new_T, D] with PyTorch's 1D kernels
+/// (align_corners = False): nearest (legacy, TimeSformer), bilinear (= linear), bicubic.
+Tensor resample_time(const Tensor& table, std::int64_t new_frames, const ResampleOptions& options = {});
+
+// ------------------------------------------------------------------ Qwen2-VL M-RoPE
 
 /// One run of a multimodal sequence: text tokens, or a vision block whose grid
 /// is given in patches before the spatial merge (as HF's image_grid_thw /
