@@ -206,5 +206,66 @@ TEST(Resample, HandCasesIdentityAndPrefixRows) {
   expect_invalid([&] { resample_abs_pos_embed(table, 4, 4, 2, 2); }, {"resample_abs_pos_embed", "'table'", "17"});
 }
 
+// ---------------------------------------------------------------------- timm Fourier features, RoPE-Mixed
+
+Tensor timm_ref(const std::string& name) { return load_npy(std::string(POSENC_TEST_DATA) + "/timm_image/" + name + ".npy"); }
+
+TEST(FourierFeatures, MatchTimmBuildFourierPosEmbed) {
+  // timm evaluates in float32: angles up to ~350 rad carry ~2e-5 rounding there.
+  const Tensor a = fourier_features({.height = 3, .width = 5, .num_bands = 4});
+  EXPECT_LT(test::max_abs_diff(a, timm_ref("fourier_pixel_log")), 5e-5);
+  const Tensor b = fourier_features({.height = 4, .width = 2, .num_bands = 3, .max_res = 32, .linear_bands = true});
+  EXPECT_LT(test::max_abs_diff(b, timm_ref("fourier_pixel_linear")), 5e-6);
+  const Tensor c = fourier_features({.height = 3, .width = 4, .num_bands = 4, .in_pixels = false, .temperature = 100,
+                                     .grid_offset = 0.5, .ref_height = 6, .ref_width = 8, .xy_indexing = true,
+                                     .include_grid = false});
+  EXPECT_LT(test::max_abs_diff(c, timm_ref("fourier_arange_ref_xy")), 5e-6);
+  // Hand check of the layout: token (y, x) = (0, 4) of a 3 x 5 pixel grid has coordinates (-1, 1);
+  // channels [y, x, sin(y b0), sin(x b0), ...], b0 = pi.
+  EXPECT_EQ(a(4, 0), -1.0f);
+  EXPECT_EQ(a(4, 1), 1.0f);
+  EXPECT_NEAR(a(4, 2), std::sin(-std::numbers::pi), 1e-7);
+  expect_invalid([] { fourier_features({.height = 2, .width = 2, .num_bands = 0}); }, {"fourier_features", "'num_bands'", "0"});
+}
+
+TEST(RopeMixed, FrequenciesAndPerHeadAngles) {
+  const Tensor f = rope_mixed_init(3, 16, 10.0, false);
+  // No rotation: f_x = [mu | 0-ish], f_y = [0 | mu], mu_k = 10^(-4k/16).
+  for (int k = 0; k < 4; ++k) {
+    EXPECT_NEAR(f(0, 1, k), std::pow(10.0, -4.0 * k / 16), 1e-7);
+    EXPECT_NEAR(f(1, 1, k), 0.0, 1e-7);
+    EXPECT_NEAR(f(1, 1, 4 + k), std::pow(10.0, -4.0 * k / 16), 1e-7);
+  }
+  const Tensor r = rope_mixed_init(2, 8, 10.0, true, 42);
+  for (int h = 0; h < 2; ++h)  // |(f_x, f_y)| = mu on every pair
+    for (int k = 0; k < 4; ++k)
+      EXPECT_NEAR(std::hypot(r(0, h, k), r(1, h, k)), std::pow(10.0, -4.0 * (k % 2) / 8), 1e-6);
+  const DTensor p = grid_positions(3, 4);
+  const Encoding e = rope_mixed(p, r);
+  const std::size_t tok = 2 * 4 + 3;  // y = 2, x = 3
+  EXPECT_NEAR(e.rotation.query_angles(0, 1, tok, 2), 3 * r(0, 1, 2) + 2 * r(1, 1, 2), 1e-6);
+  // Scores depend only on the 2D offset, per head.
+  const std::size_t n = 12, d = 8;
+  Tensor q = Tensor::from_shape({1, 2, n, d}), k = Tensor::from_shape({1, 2, n, d});
+  const Tensor bq = random_tensor({d}, 1), bk = random_tensor({d}, 2);
+  for (std::size_t h = 0; h < 2; ++h)
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t c = 0; c < d; ++c) q(0, h, i, c) = bq(c), k(0, h, i, c) = bk(c);
+  const Tensor s = attention_scores(q, k, e);
+  EXPECT_NEAR(s(0, 1, 0, 5), s(0, 1, 6, 11), 1e-5);  // offset (1, 1)
+  expect_invalid([] { rope_mixed_init(2, 6); }, {"rope_mixed_init", "'head_dim'", "6"});
+}
+
+TEST(RelativeBiasResize, MatchesTimmSimpleResizeKeepingClassRows) {
+  const Tensor in = timm_ref("relbias_in"), want = timm_ref("relbias_out");
+  const Tensor got = resize_relative_bias_table(in, 3, 2, 4, 5);
+  ASSERT_EQ(got.shape(), want.shape());
+  // (PyTorch interpolates in float32; posenc in double, rounded once.)
+  EXPECT_LT(test::max_abs_diff(got, want), 5e-6);
+  EXPECT_EQ(test::max_abs_diff(resize_relative_bias_table(in, 3, 2, 3, 2), in), 0.0);
+  expect_invalid([&] { resize_relative_bias_table(in, 3, 3, 4, 5); }, {"resize_relative_bias_table", "'table'"});
+  expect_invalid([&] { resize_relative_bias_table(in, 3, 2, 0, 5); }, {"'new_window'", "0 x 5"});
+}
+
 }  // namespace
 }  // namespace posenc

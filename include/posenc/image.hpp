@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "posenc/encoding.hpp"
 #include "posenc/rotary.hpp"
@@ -129,5 +130,52 @@ Encoding relative_bias_2d(std::int64_t window_height, std::int64_t window_width,
                           bool class_token = false);
 Tensor relative_bias_table_init(std::int64_t heads, std::int64_t window_height, std::int64_t window_width,
                                 bool class_token = false, double std = 0.02, std::uint64_t seed = 0);
+
+// ------------------------------------------------------------------ timm Fourier features
+
+/// timm build_fourier_pos_embed / FourierEmbed (layers/pos_embed_sincos.py).
+/// Bands: in pixel mode pi * linspace(1, max_res/2, n) (linear_bands) or pi * 2^linspace(0,
+/// log2(max_res) - 1, n); otherwise T^(-k/n). Coordinates: pixel mode linspace(-1, 1, size) per
+/// axis, otherwise arange(size) + grid_offset; with a reference shape, t <- t / size * ref.
+struct FourierFeaturesOptions {
+  std::int64_t height = 0, width = 0;
+  std::int64_t num_bands = 64;
+  bool in_pixels = true;
+  double max_res = 224.0;
+  bool linear_bands = false;
+  double temperature = 10000.0;
+  double grid_offset = 0.0;               ///< non-pixel mode only
+  std::int64_t ref_height = 0, ref_width = 0;  ///< 0 = no rescaling (EVA's fine-tune scheme otherwise)
+  bool xy_indexing = false;               ///< grid_indexing = 'xy': the column coordinate comes first
+  bool include_grid = true;               ///< FourierEmbed's concat_grid
+};
+std::vector<double> fourier_bands(const FourierFeaturesOptions& options);
+/// FourierEmbed's channel layout, per token (row-major): for each feature f in
+/// [grid (if included), sin b_0 .. sin b_{n-1}, cos b_0 .. cos b_{n-1}] the two axes (y, x),
+/// axis fastest: [H*W, (include_grid + 2n) * 2].
+Tensor fourier_features(const FourierFeaturesOptions& options);
+/// input_concat [1, H*W, F] (FourierEmbed concatenates the features to the channels).
+Encoding fourier_features_encoding(const FourierFeaturesOptions& options);
+
+// ------------------------------------------------------------------ RoPE-Mixed
+
+/// Learnable per-head frequencies of RoPE-Mixed (Heo et al. 2024; naver-ai/rope-vit
+/// init_random_2d_freqs; timm RotaryEmbeddingMixed): [2, heads, head_dim/2], row 0 = f_x, 1 = f_y.
+/// mu_k = theta^(-4k/d) for k < d/4; per head alpha ~ U(0, 2 pi) (seeded; 0 without rotate):
+/// f_x = [mu cos a | mu cos(a + pi/2)], f_y = [mu sin a | mu sin(a + pi/2)].
+Tensor rope_mixed_init(std::int64_t heads, std::int64_t head_dim, double theta = 10.0, bool rotate = true,
+                       std::uint64_t seed = 0);
+/// Rotation with angle_{h,k}(i) = x_i f_x[h, k] + y_i f_y[h, k] (x = column, y = row), adjacent
+/// pairs, per head. Positions [B|1, N, 2] (y, x); freqs [2, H, head_dim/2].
+Encoding rope_mixed(const DTensor& query_positions, const DTensor& key_positions, const Tensor& freqs);
+Encoding rope_mixed(const DTensor& positions, const Tensor& freqs);
+
+// ------------------------------------------------------------------ relative table resizing
+
+/// timm resize_rel_pos_bias_table_simple: table [H, (2Wh-1)(2Ww-1) + extra] -> the same for the new
+/// window, each head's (2Wh-1) x (2Ww-1) grid resized bicubically (align_corners = False, no
+/// antialias); the extra rows (BEiT's 3 class-token entries) are kept at the end.
+Tensor resize_relative_bias_table(const Tensor& table, std::int64_t window_height, std::int64_t window_width,
+                                  std::int64_t new_window_height, std::int64_t new_window_width);
 
 }  // namespace posenc
