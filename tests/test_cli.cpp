@@ -11,6 +11,9 @@
 #include "posenc/image.hpp"
 #include "posenc/npy.hpp"
 #include "posenc/relative.hpp"
+#include "posenc/spectrogram.hpp"
+#include "posenc/sphere.hpp"
+#include "posenc/video.hpp"
 #include "posenc/text.hpp"
 #include "support/helpers.hpp"
 
@@ -69,7 +72,10 @@ TEST_F(Cli, ListShowsEveryEncodingWithDefaults) {
   EXPECT_EQ(r.code, 0);
   for (const char* name : {"sinusoidal", "learned", "rope", "xpos", "alibi", "t5", "shaw", "transformer_xl", "tener",
                            "huang", "da_transformer", "reformer_axial", "continuous_mlp", "learned_fourier", "learned_2d", "sincos_2d",
-                           "detr_sine", "rope_2d", "alibi_2d", "relative_bias_2d", "mrope", "nope"})
+                           "detr_sine", "rope_2d", "alibi_2d", "relative_bias_2d", "mrope", "fourier_features", "rope_mixed",
+                           "sincos_3d", "videomae", "rope_3d", "timesformer", "spectrogram_sincos", "spectrogram_rope",
+                           "ast_table", "sphere_features", "spherical_harmonics", "geodesic_alibi", "geodesic_bias",
+                           "sphere_rope", "sphere_table", "nope"})
     EXPECT_NE(r.out.find(std::string(name) + "  —"), std::string::npos) << name;
   EXPECT_NE(r.out.find("--original_max_position_embeddings 0"), std::string::npos);
   EXPECT_NE(r.out.find("--num_buckets 32"), std::string::npos);
@@ -166,6 +172,41 @@ TEST_F(Cli, GridEncodingsCheckTheTokenCount) {
   expect_error("attend --q q.npy --k q.npy --v q.npy --encoding rope_2d --height 3 --width 5 --out o2.npy",
                "the grid has 15 tokens");
   expect_error("encode sincos_2d --out x --dim 10", "multiple of 4");
+}
+
+TEST_F(Cli, SphereVideoAndSpectrogramEncodingsMatchTheLibrary) {
+  // Spherical harmonics on a 5 x 8 grid without poles.
+  ASSERT_EQ(run("encode spherical_harmonics --out sh --nlat 5 --nlon 8 --grid without_poles --degree 4").code, 0);
+  const Tensor sh = load_npy((dir_ / "sh" / "input_concat.npy").string());
+  EXPECT_EQ(test::max_abs_diff(sh, spherical_harmonics(latlon_grid(5, 8, LatLonGrid::without_poles), {.degree = 4})), 0.0);
+  // Geodesic ALiBi through attend equals the core with the library's encoding.
+  const Tensor q = test::random_tensor({1, 2, 12, 8}, 21), k = test::random_tensor({1, 2, 12, 8}, 22);
+  save_npy((dir_ / "q.npy").string(), q);
+  save_npy((dir_ / "k.npy").string(), k);
+  DTensor pts = latlon_grid(3, 4);
+  save_npy((dir_ / "pts.npy").string(), pts);
+  CliRun r = run("attend --q q.npy --k k.npy --v k.npy --encoding geodesic_alibi --points pts.npy --out o.npy");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_LT(test::max_abs_diff(load_npy((dir_ / "o.npy").string()), attention(q, k, k, geodesic_alibi(pts, pts, 2))), 1e-6);
+  r = run("attend --q q.npy --k k.npy --v k.npy --encoding sphere_rope --nlat 3 --nlon 4 --head-dim 8 --out s.npy");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_LT(test::max_abs_diff(load_npy((dir_ / "s.npy").string()), attention(q, k, k, sphere_rope(pts, {.head_dim = 8}))), 1e-6);
+  // 3D RoPE over a 1 x 3 x 4 clip.
+  r = run("attend --q q.npy --k k.npy --v k.npy --encoding rope_3d --frames 1 --height 3 --width 4 --head-dim 8 --out v.npy");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_LT(test::max_abs_diff(load_npy((dir_ / "v.npy").string()),
+                               attention(q, k, k, rope_3d(video_positions(1, 3, 4), {.head_dim = 8}))), 1e-6);
+  // AST grid of a 26 x 36 spectrogram: 2 x 3 patches, 2 prefix tokens.
+  ASSERT_EQ(run("encode spectrogram_sincos --out sp --frequency-bins 26 --frames 36 --frequency-dim 4 --time-dim 6").code, 0);
+  const Tensor sp = load_npy((dir_ / "sp" / "input_add.npy").string());
+  EXPECT_EQ(test::max_abs_diff(sp, spectrogram_sincos_table({2, 3}, {.dim = 4}, {.dim = 6})), 0.0);
+  expect_error("encode spectrogram_sincos --out x --frames 10", "'frames' (10) is smaller than one patch");
+  expect_error("encode spherical_harmonics --out x --nlat 3 --degree -1", "'degree'");
+  expect_error("encode sincos_3d --out x --dim 10", "multiple of 6");
+  pts(0, 1) = 95;
+  save_npy((dir_ / "bad.npy").string(), pts);
+  expect_error("encode geodesic_alibi --out x --points bad.npy", "latitude 95");
+  EXPECT_FALSE(fs::exists(dir_ / "x"));
 }
 
 TEST_F(Cli, ErrorsAreOneLineAndLeaveNoFiles) {

@@ -38,7 +38,6 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
   return prev[b.size()];
 }
 
-[[noreturn]] void bad(const std::string& msg) { throw std::invalid_argument(msg); }
 
 }  // namespace
 
@@ -53,6 +52,48 @@ std::string closest(const std::string& name, const std::vector<std::string>& can
     }
   }
   return best;
+}
+
+// ====================================================================== helpers shared with registry_grids.cpp
+
+[[noreturn]] void bad(const std::string& msg) { throw std::invalid_argument(msg); }
+
+// [1, N, d] -> [N, d] for files that users index by token.
+Tensor drop_batch(const Tensor& t) {
+  Tensor out = t;
+  out.reshape({t.shape()[1], t.shape()[2]});
+  return out;
+}
+
+DTensor angles_2d(const DTensor& a) {  // [1, 1, N, P] -> [N, P]
+  DTensor out = a;
+  out.reshape({a.shape()[2], a.shape()[3]});
+  return out;
+}
+
+Tensor to_float(const std::vector<double>& v) {
+  Tensor t = Tensor::from_shape({v.size()});
+  for (std::size_t i = 0; i < v.size(); ++i) t(i) = static_cast<float>(v[i]);
+  return t;
+}
+
+ITensor relation_2d(const Relation& r) {
+  ITensor m = relation_indices(r);
+  m.reshape({m.shape()[1], m.shape()[2]});
+  return m;
+}
+
+Tensor table_or(const Params& p, const std::string& name, const std::function<Tensor()>& init) {
+  return p.has(name) ? load_npy(p.str(name)) : init();
+}
+
+std::vector<std::int64_t> int_list(const Params& p, const std::string& name) {
+  std::vector<std::int64_t> out;
+  for (double v : p.list(name)) {
+    if (v != std::floor(v)) bad("parameter '" + name + "' must hold integers, got " + std::to_string(v));
+    out.push_back(static_cast<std::int64_t>(v));
+  }
+  return out;
 }
 
 Params::Params(std::string encoding, const std::vector<ParamSpec>& specs, std::map<std::string, std::string> given)
@@ -167,18 +208,7 @@ std::vector<ParamSpec> with_positions(std::vector<ParamSpec> p) {
   return p;
 }
 
-// [1, N, d] -> [N, d] for files that users index by token.
-Tensor drop_batch(const Tensor& t) {
-  Tensor out = t;
-  out.reshape({t.shape()[1], t.shape()[2]});
-  return out;
-}
 
-DTensor angles_2d(const DTensor& a) {  // [1, 1, N, P] -> [N, P]
-  DTensor out = a;
-  out.reshape({a.shape()[2], a.shape()[3]});
-  return out;
-}
 
 PairLayout pair_layout(const Params& p, const char* enc) {
   const std::string s = normalise(p.str("layout"));
@@ -187,11 +217,6 @@ PairLayout pair_layout(const Params& p, const char* enc) {
   bad(std::string(enc) + ": parameter 'layout' must be halves or interleaved, got '" + s + "'");
 }
 
-Tensor to_float(const std::vector<double>& v) {
-  Tensor t = Tensor::from_shape({v.size()});
-  for (std::size_t i = 0; i < v.size(); ++i) t(i) = static_cast<float>(v[i]);
-  return t;
-}
 
 DTensor to_double(const std::vector<double>& v) {
   DTensor t = DTensor::from_shape({v.size()});
@@ -356,24 +381,8 @@ Built build_nope(const Params&, const Context&) {
 // ---------------------------------------------------------------- the relative and learnable family
 
 // [B|1, Nq, Nk] -> [Nq, Nk] for relation.npy
-ITensor relation_2d(const Relation& r) {
-  ITensor m = relation_indices(r);
-  m.reshape({m.shape()[1], m.shape()[2]});
-  return m;
-}
 
-Tensor table_or(const Params& p, const std::string& name, const std::function<Tensor()>& init) {
-  return p.has(name) ? load_npy(p.str(name)) : init();
-}
 
-std::vector<std::int64_t> int_list(const Params& p, const std::string& name) {
-  std::vector<std::int64_t> out;
-  for (double v : p.list(name)) {
-    if (v != std::floor(v)) bad("parameter '" + name + "' must hold integers, got " + std::to_string(v));
-    out.push_back(static_cast<std::int64_t>(v));
-  }
-  return out;
-}
 
 Built build_shaw(const Params& p, const Context& c) {
   ShawOptions o;
@@ -651,10 +660,14 @@ Built build_relative_bias_2d(const Params& p, const Context& c) {
   if (p.integer("prefix_tokens") != (cls ? 1 : 0))
     bad("relative_bias_2d: 'prefix_tokens' must be 1 with class_token and 0 without");
   if (c.n_query != c.n_key) bad("relative_bias_2d: the window bias is for self-attention (query_tokens = tokens)");
-  const Tensor table = table_or(p, "table", [&] {
-    return relative_bias_table_init(p.integer("heads"), wh, ww, cls, p.num("std"),
+  // A table learned for another window is resized first (timm resize_rel_pos_bias_table_simple).
+  const std::int64_t sh = p.has("source_height") ? p.integer("source_height") : wh;
+  const std::int64_t sw = p.has("source_width") ? p.integer("source_width") : ww;
+  const Tensor source = table_or(p, "table", [&] {
+    return relative_bias_table_init(p.integer("heads"), sh, sw, cls, p.num("std"),
                                     static_cast<std::uint64_t>(p.integer("seed")));
   });
+  const Tensor table = (sh == wh && sw == ww) ? source : resize_relative_bias_table(source, sh, sw, wh, ww);
   Built b;
   b.encoding = relative_bias_2d(wh, ww, table, cls);
   b.arrays.emplace_back("relation", relative_position_index_2d(wh, ww, cls));
@@ -946,6 +959,8 @@ std::vector<EncodingSpec> make_registry() {
                           {"class_token", "false", "BEiT: 3 extra rows for the class token (prefix_tokens 1)"},
                           {"std", "0.02", "truncated-normal initialisation"},
                           {"seed", "0", "initialisation seed"},
+                          {"source_height", "", "window rows the table was learned for (resized bicubically)"},
+                          {"source_width", "", "window columns the table was learned for"},
                           {"table", "", "load the table [heads, rows] from .npy"}}),
                build_relative_bias_2d, grid_tokens});
   r.push_back({"mrope", "Qwen2-VL multimodal RoPE: (t, h, w) ids for text, images and video, sectioned rotation",
@@ -958,6 +973,7 @@ std::vector<EncodingSpec> make_registry() {
                 {"spatial_merge_size", "2", "patches merged per LLM token along h and w"},
                 {"tokens_per_second", "2", "Qwen2.5-VL temporal scaling (used with @seconds)"}},
                build_mrope, [](const Params& p) { return mrope_ids_of(p).shape()[1]; }});
+  for (auto& spec : grid_and_sphere_encodings()) r.push_back(std::move(spec));
   r.push_back({"nope", "no positional encoding (an explicit choice)", "nothing",
                "Haviv et al. 2022; Kazemnejad et al. 2023", with_positions({}), build_nope});
   return r;

@@ -74,6 +74,19 @@ struct EncodingSpec {
   std::function<std::size_t(const Params&)> token_count = {};
 };
 
+// ---------------------------------------------------------------- shared by the builders (internal)
+
+[[noreturn]] void bad(const std::string& msg);             ///< throws std::invalid_argument(msg)
+Tensor drop_batch(const Tensor& t);                          ///< [1, N, d] -> [N, d]
+DTensor angles_2d(const DTensor& a);                         ///< [1, 1, N, P] -> [N, P]
+Tensor to_float(const std::vector<double>& v);
+ITensor relation_2d(const Relation& r);                      ///< index matrix [1, Nq, Nk] -> [Nq, Nk]
+Tensor table_or(const Params& p, const std::string& name, const std::function<Tensor()>& init);
+std::vector<std::int64_t> int_list(const Params& p, const std::string& name);
+
+/// The video, spectrogram, sphere and extra image entries (registry_grids.cpp).
+std::vector<EncodingSpec> grid_and_sphere_encodings();
+
 /// Every encoding the command line knows, in display order.
 const std::vector<EncodingSpec>& registry();
 /// Look up by name (normalised); unknown names throw std::invalid_argument with a suggestion.
