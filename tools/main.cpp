@@ -13,6 +13,7 @@
 #include <random>
 #include <unistd.h>
 
+#include "pictures.hpp"
 #include "plot.hpp"
 #include "posenc/attention.hpp"
 #include "posenc/image.hpp"
@@ -350,32 +351,47 @@ int cmd_demo(const std::string& dir) {
 
   // The image modality's picture: cosine similarity of each patch's 2D sin-cos encoding with every other
   // patch (the classic ViT figure), 8 x 8 grid, D = 64, MAE layout; then the Swin 7x7 relative index.
-  const std::int64_t g = 8;
-  const Tensor pe = sincos_2d_table({.height = g, .width = g, .dim = 64});
-  const int cell = 5, gap = 2, side = static_cast<int>(g) * (static_cast<int>(g) * cell + gap);
-  std::vector<double> sim(static_cast<std::size_t>(side * side), NAN);
-  for (std::int64_t a = 0; a < g * g; ++a)
-    for (std::int64_t b = 0; b < g * g; ++b) {
-      double dot = 0, na = 0, nb = 0;
-      for (std::size_t c = 0; c < 64; ++c) {
-        const double x = pe(static_cast<std::size_t>(a), c), y = pe(static_cast<std::size_t>(b), c);
-        dot += x * y;
-        na += x * x;
-        nb += y * y;
-      }
-      const int oy = static_cast<int>(a / g) * (static_cast<int>(g) * cell + gap) + static_cast<int>(b / g) * cell;
-      const int ox = static_cast<int>(a % g) * (static_cast<int>(g) * cell + gap) + static_cast<int>(b % g) * cell;
-      for (int dy = 0; dy < cell; ++dy)
-        for (int dx = 0; dx < cell; ++dx) sim[static_cast<std::size_t>((oy + dy) * side + ox + dx)] = dot / std::sqrt(na * nb);
-    }
-  const auto panel_sim = plot::heatmap(sim, side, side, 1);
+  const Tensor pe = sincos_2d_table({.height = 8, .width = 8, .dim = 64});
+  const auto panel_sim = plot::similarity_grid(pe, 8, 8);
   const ITensor swin = relative_position_index_2d(7, 7);
   const auto panel_swin = plot::heatmap(std::vector<double>(swin.begin(), swin.end()), 49, 49, 4);
   plot::write_png(out.file("image.png").string(), plot::hstack({panel_sim, panel_swin}));
   plot::write_png(out.file("image_sincos_similarity.png").string(), panel_sim);
   plot::write_png(out.file("image_swin_index.png").string(), panel_swin);
+
+  // Video: M-RoPE ids of text | image 4x6 patches | text | video 2x4x4 | text (merge 2), Qwen2-VL.
+  const DTensor ids = plot::demo_mrope_ids();
+  const auto panel_mrope = plot::mrope_ids_picture(ids);
+  plot::write_png(out.file("video.png").string(), panel_mrope);
+  plot::write_png(out.file("video_mrope_ids.png").string(), panel_mrope);
+
+  // Spectrogram: patch coverage of AST's 16x16 / stride 10 patches over 128 bins x 100 frames, and
+  // the cosine similarity of the per-axis sin-cos encoding on a 12 x 12 patch grid (time temperature 100).
+  const auto panel_cover = plot::patch_coverage({}, 100, 2);
+  const SpectrogramGrid sg{.f_dim = 12, .t_dim = 12};
+  const Tensor st = spectrogram_sincos_table(sg, {.dim = 32}, {.dim = 32, .temperature = 100.0}, 0);
+  const auto panel_ssim = plot::similarity_grid(st, 12, 12, 2, 1);
+  plot::write_png(out.file("spectrogram.png").string(), plot::hstack({panel_cover, panel_ssim}));
+  plot::write_png(out.file("spectrogram_patches.png").string(), panel_cover);
+
+  // Sphere: real spherical harmonics Y_1^0, Y_2^1, Y_4^-3, Y_8^5 on a 90 x 180 world map, and the
+  // geodesic ALiBi bias (head 1 of 8) from Paris to every cell.
+  std::vector<plot::Image> sh_panels;
+  for (auto [l, m] : std::vector<std::pair<int, int>>{{1, 0}, {2, 1}, {4, -3}, {8, 5}})
+    sh_panels.push_back(plot::world_map(plot::harmonic_on_grid(l, m, 90, 180), 90, 180, 1));
+  const auto panel_sh = plot::hstack(sh_panels, 6);
+  const auto panel_geo = plot::world_map(plot::geodesic_bias_on_grid(2.35, 48.85, 90, 180, 8, 1), 90, 180, 1, false);
+  plot::write_png(out.file("sphere.png").string(), plot::hstack({panel_sh, panel_geo}));
+  plot::write_png(out.file("sphere_harmonics.png").string(), panel_sh);
+  plot::write_png(out.file("sphere_geodesic_bias.png").string(), panel_geo);
   out.commit();
   for (const auto& l : lines) std::cout << l << "\n";
+  std::cout << "video: pictures " << (fs::path(dir) / "video.png").string()
+            << " (M-RoPE ids t/h/w of text | image | text | video | text)\n";
+  std::cout << "spectrogram: pictures " << (fs::path(dir) / "spectrogram.png").string()
+            << " (AST patch coverage 16x16 stride 10 | per-axis sin-cos similarity)\n";
+  std::cout << "sphere: pictures " << (fs::path(dir) / "sphere.png").string()
+            << " (Y_1^0, Y_2^1, Y_4^-3, Y_8^5 | geodesic ALiBi bias from Paris)\n";
   std::cout << "image: pictures " << (fs::path(dir) / "image.png").string()
             << " (2D sin-cos cosine similarity per patch | Swin 7x7 relative position index)\n";
   std::cout << "text: pictures " << (fs::path(dir) / "text.png").string()
