@@ -52,7 +52,10 @@ int main(int argc, char** argv) {
   const Tensor table = sphere_table_init(n, 4, 0.02, 3);
   const Tensor fine = regrid_latlon(xt::reshape_view(table, {nlat, nlon, std::int64_t{4}}), LatLonGrid::without_poles,
                                     180, 360, LatLonGrid::without_poles);
-  std::cout << "lat/lon table [36, 72, 4] regridded to " << shape_string(fine) << "\n";
+  const Tensor smooth = regrid_latlon_harmonics(xt::reshape_view(table, {nlat, nlon, std::int64_t{4}}),
+                                                LatLonGrid::without_poles, 180, 360, LatLonGrid::without_poles, 24);
+  std::cout << "lat/lon table [36, 72, 4] regridded to " << shape_string(fine) << " (bilinear) and "
+            << shape_string(smooth) << " (spherical harmonics, L = 24)\n";
 
   // Pictures on a 2-degree map.
   std::vector<plot::Image> maps;

@@ -200,6 +200,19 @@ TEST_F(Cli, SphereVideoAndSpectrogramEncodingsMatchTheLibrary) {
   ASSERT_EQ(run("encode spectrogram_sincos --out sp --frequency-bins 26 --frames 36 --frequency-dim 4 --time-dim 6").code, 0);
   const Tensor sp = load_npy((dir_ / "sp" / "input_add.npy").string());
   EXPECT_EQ(test::max_abs_diff(sp, spectrogram_sincos_table({2, 3}, {.dim = 4}, {.dim = 6})), 0.0);
+  // A 5 x 8 learned table regridded spectrally to 9 x 16 (both with poles).
+  const Tensor src = test::random_tensor({40, 3}, 23);
+  save_npy((dir_ / "src.npy").string(), src);
+  r = run("encode sphere_table --out st --kind latlon --nlat 9 --nlon 16 --source-nlat 5 --source-nlon 8 --dim 3"
+          " --table src.npy --regrid harmonics --regrid-degree 3");
+  ASSERT_EQ(r.code, 0) << r.err;
+  Tensor src_grid = src;
+  src_grid.reshape({5, 8, 3});
+  Tensor want = regrid_latlon_harmonics(src_grid, LatLonGrid::with_poles, 9, 16, LatLonGrid::with_poles, 3);
+  want.reshape({144, 3});
+  EXPECT_EQ(test::max_abs_diff(load_npy((dir_ / "st" / "input_add.npy").string()), want), 0.0);
+  expect_error("encode sphere_table --out x --kind latlon --source-nlat 5 --source-nlon 8 --regrid harmonics --regrid-degree 9",
+               "'degree' (L) must be in [0, 4]");
   expect_error("encode spectrogram_sincos --out x --frames 10", "'frames' (10) is smaller than one patch");
   expect_error("encode spherical_harmonics --out x --nlat 3 --degree -1", "'degree'");
   expect_error("encode sincos_3d --out x --dim 10", "multiple of 6");

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <tuple>
 #include <numbers>
 
 #include "posenc/attention.hpp"
@@ -374,6 +375,60 @@ TEST(Regrid, IdentityPeriodicLongitudeAndClampedPoles) {
   EXPECT_NEAR(c(0, 0, 0), f(0, 0, 0), 1e-6);
   expect_invalid([&] { regrid_latlon(t, LatLonGrid::with_poles, 0, 8, LatLonGrid::with_poles); },
                  {"regrid_latlon", "0"});
+}
+
+TEST(Regrid, HarmonicsReproduceBandLimitedFieldsOnAnyGrid) {
+  // A field that is a random combination of the harmonics of degree < 6 (built with the public
+  // spherical_harmonics, locationencoder convention) on a coarse 13 x 24 grid with poles (15 degrees),
+  // regridded spectrally to 30 x 50 without poles and to 7 x 12 with poles, equals the same
+  // combination evaluated there directly. Two channels with different coefficients.
+  const int L = 6;
+  const Tensor coef = random_tensor({std::size_t(L * L), 2}, 21);
+  auto field = [&](std::int64_t nlat, std::int64_t nlon, LatLonGrid kind) {
+    const Tensor y = spherical_harmonics(latlon_grid(nlat, nlon, kind), {.degree = L});
+    Tensor f = Tensor::from_shape({std::size_t(nlat), std::size_t(nlon), 2});
+    for (std::size_t i = 0; i < y.shape()[0]; ++i)
+      for (std::size_t c = 0; c < 2; ++c) {
+        double v = 0;
+        for (std::size_t k = 0; k < y.shape()[1]; ++k) v += double(y(i, k)) * coef(k, c);
+        f.data()[i * 2 + c] = float(v);
+      }
+    return f;
+  };
+  const Tensor src = field(13, 24, LatLonGrid::with_poles);
+  EXPECT_EQ(max_regrid_degree(13, 24, LatLonGrid::with_poles), 12);
+  for (auto [nlat, nlon, kind] : {std::tuple{30, 50, LatLonGrid::without_poles}, {7, 12, LatLonGrid::with_poles}}) {
+    const Tensor got = regrid_latlon_harmonics(src, LatLonGrid::with_poles, nlat, nlon, kind, L);
+    EXPECT_LT(test::max_abs_diff(got, field(nlat, nlon, kind)), 2e-5) << nlat << " x " << nlon;
+    // With the largest degree the grid allows, the band-limited field is still reproduced.
+    const Tensor full = regrid_latlon_harmonics(src, LatLonGrid::with_poles, nlat, nlon, kind);
+    EXPECT_LT(test::max_abs_diff(full, field(nlat, nlon, kind)), 2e-5) << nlat << " x " << nlon << " L max";
+  }
+  // Bilinear regridding of the same field is visibly worse (interpolation error), so the check can fail.
+  const Tensor bil = regrid_latlon(src, LatLonGrid::with_poles, 30, 50, LatLonGrid::without_poles);
+  EXPECT_GT(test::max_abs_diff(bil, field(30, 50, LatLonGrid::without_poles)), 1e-2);
+  // A per-latitude (one-longitude) table is zonal: the m = 0 part of the field, sampled on rings, comes
+  // back on finer rings and repeated along them.
+  Tensor zonal = Tensor::from_shape({13, 1, 2});
+  for (std::size_t i = 0; i < 13; ++i)
+    for (std::size_t c = 0; c < 2; ++c) {  // the ring mean = the m = 0 part
+      double mean = 0;
+      for (std::size_t j = 0; j < 24; ++j) mean += src(i, j, c) / 24.0;
+      zonal(i, 0, c) = float(mean);
+    }
+  const Tensor zfine = regrid_latlon_harmonics(zonal, LatLonGrid::with_poles, 25, 3, LatLonGrid::with_poles, L);
+  const Tensor ffine = field(25, 24, LatLonGrid::with_poles);
+  for (std::size_t i = 0; i < 25; ++i)
+    for (std::size_t c = 0; c < 2; ++c) {
+      double mean = 0;
+      for (std::size_t j = 0; j < 24; ++j) mean += ffine(i, j, c) / 24.0;
+      for (std::size_t j = 0; j < 3; ++j) EXPECT_NEAR(zfine(i, j, c), mean, 2e-5) << i;
+    }
+  // A degree the source grid cannot resolve, and bad grids, are errors naming the parameter.
+  expect_invalid([&] { regrid_latlon_harmonics(src, LatLonGrid::with_poles, 30, 50, LatLonGrid::without_poles, 13); },
+                 {"regrid_latlon_harmonics", "'degree'", "13", "12"});
+  expect_invalid([&] { regrid_latlon_harmonics(src, LatLonGrid::with_poles, 0, 50, LatLonGrid::without_poles); },
+                 {"regrid_latlon_harmonics", "0"});
 }
 
 TEST(SphereTables, LatitudeRowsRepeatAlongTheRing) {

@@ -356,7 +356,13 @@ Built build_sphere_table(const Params& p, const Context&) {
     bad("sphere_table: parameter 'table' must have " + std::to_string(snlat * snlon) + " rows (source grid)");
   Tensor grid = table;
   grid.reshape({static_cast<std::size_t>(snlat), static_cast<std::size_t>(snlon), table.shape()[1]});
-  const Tensor regridded = regrid_latlon(grid, sk, nlat, per_lat ? 1 : nlon, grid_kind(p));
+  const std::string method = normalise(p.str("regrid"));
+  if (method != "bilinear" && method != "harmonics")
+    bad("sphere_table: parameter 'regrid' must be bilinear or harmonics, got '" + p.str("regrid") + "'");
+  const Tensor regridded =
+      method == "bilinear" ? regrid_latlon(grid, sk, nlat, per_lat ? 1 : nlon, grid_kind(p))
+                           : regrid_latlon_harmonics(grid, sk, nlat, per_lat ? 1 : nlon, grid_kind(p),
+                                                     p.integer("regrid_degree"));
   Tensor rows = regridded;
   rows.reshape({regridded.shape()[0] * regridded.shape()[1], regridded.shape()[2]});
   Built b = absolute(per_lat ? latitude_table_encoding(rows, nlon) : latlon_table_encoding(rows));
@@ -479,9 +485,11 @@ std::vector<EncodingSpec> grid_and_sphere_encodings() {
                "makani pos_embedding lat / latlon; AFNO per-patch table",
                sphere({{"kind", "lat", "lat (one row per latitude ring) or latlon (one per cell)"},
                        {"dim", "64", "width D"},
-                       {"source_nlat", "", "rings of the table (regridded bilinearly)"},
+                       {"source_nlat", "", "rings of the table (regridded to nlat)"},
                        {"source_nlon", "", "longitudes of the table (latlon)"},
                        {"source_grid", "", "with_poles or without_poles (default: grid)"},
+                       {"regrid", "bilinear", "bilinear (periodic lon, clamped poles) or harmonics (spectral fit)"},
+                       {"regrid_degree", "0", "harmonics: degree L of the fit (0 = the largest the source allows)"},
                        {"std", "0", "0 = zeros (makani); > 0 truncated normal"},
                        {"seed", "0", "initialisation seed"},
                        {"table", "", "load [source_nlat * source_nlon, D] from .npy"}}),

@@ -157,4 +157,17 @@ Encoding sphere_rope(const DTensor& points, const SphereRopeOptions& options);
 Tensor regrid_latlon(const Tensor& table, LatLonGrid from, std::int64_t new_nlat, std::int64_t new_nlon,
                      LatLonGrid to);
 
+/// Spectral regridding [posenc]: the table [nlat, nlon, C] is fitted by real spherical harmonics of
+/// degree l < L (a DFT along each ring for the orders m < L, then per order a least-squares fit of
+/// pbar_l^m over the rings by column-pivoting QR, Eigen) and the fit is evaluated on the new grid.
+/// A table that is a sum of harmonics of degree < L is reproduced exactly on any grid (no
+/// interpolation error, no pole or seam artefacts); other tables come out smoothed to degree L-1.
+/// L <= max_regrid_degree(nlat, nlon, from) (the orders need 2(L-1) < nlon, the rings L <= nlat,
+/// or nlat - 1 with poles); degree = 0 takes that maximum. A source with one longitude (a per-latitude
+/// table) is zonal: only the orders m = 0 are fitted, L <= nlat. Cost O(nlat nlon L C + nlat L^3).
+Tensor regrid_latlon_harmonics(const Tensor& table, LatLonGrid from, std::int64_t new_nlat, std::int64_t new_nlon,
+                               LatLonGrid to, std::int64_t degree = 0);
+/// The largest L regrid_latlon_harmonics accepts for a source grid.
+std::int64_t max_regrid_degree(std::int64_t nlat, std::int64_t nlon, LatLonGrid kind);
+
 }  // namespace posenc

@@ -7,6 +7,8 @@
 #include <numbers>
 #include <random>
 
+#include <Eigen/QR>
+
 #include "detail/check.hpp"
 #include "detail/memory.hpp"
 #include "detail/parallel.hpp"
@@ -173,6 +175,46 @@ Tensor sphere2vec_features(const DTensor& points, const Sphere2VecOptions& o) {
 
 // ====================================================================== spherical harmonics
 
+namespace {
+
+/// The normalised associated Legendre functions pbar_l^m = N_l^m P_l^m (no Condon-Shortley phase)
+/// by the recurrence of Schaeffer 2013, for l < L; coefficients precomputed once.
+class NormalisedLegendre {
+ public:
+  explicit NormalisedLegendre(std::size_t L) : L_(L), ca_(L * (L + 1) / 2), cb_(L * (L + 1) / 2), cmm_(L), cm1_(L) {
+    for (std::size_t l = 0; l < L; ++l)
+      for (std::size_t m = 0; m + 2 <= l; ++m) {
+        const double dl = static_cast<double>(l), dm = static_cast<double>(m);
+        ca_[l * (l + 1) / 2 + m] = std::sqrt((4 * dl * dl - 1) / (dl * dl - dm * dm));
+        cb_[l * (l + 1) / 2 + m] = std::sqrt(((dl - 1) * (dl - 1) - dm * dm) / (4 * (dl - 1) * (dl - 1) - 1));
+      }
+    for (std::size_t m = 0; m < L; ++m) {
+      const double dm = static_cast<double>(m);
+      cmm_[m] = m == 0 ? 1.0 / std::sqrt(4 * kPi) : std::sqrt((2 * dm + 1) / (2 * dm));
+      cm1_[m] = std::sqrt(2 * dm + 3);
+    }
+  }
+  /// pbar_m^m from pbar_{m-1}^{m-1} (ignored for m = 0); u = sin(theta) >= 0.
+  double next_diagonal(std::size_t m, double u, double previous) const {
+    return m == 0 ? cmm_[0] : cmm_[m] * u * previous;
+  }
+  /// col[l] = pbar_l^m(x) for l = m .. L-1, given pmm = pbar_m^m.
+  void column(std::size_t m, double x, double pmm, std::vector<double>& col) const {
+    col[m] = pmm;
+    if (m + 1 < L_) col[m + 1] = cm1_[m] * x * pmm;
+    for (std::size_t l = m + 2; l < L_; ++l) {
+      const std::size_t k = l * (l + 1) / 2 + m;
+      col[l] = ca_[k] * (x * col[l - 1] - cb_[k] * col[l - 2]);
+    }
+  }
+
+ private:
+  std::size_t L_;
+  std::vector<double> ca_, cb_, cmm_, cm1_;
+};
+
+}  // namespace
+
 Tensor spherical_harmonics(const DTensor& points, const SphericalHarmonicsOptions& o) {
   const char* fn = "spherical_harmonics";
   if (o.degree < 0) detail::fail(fn, "parameter 'degree' (L) must be >= 0, got ", o.degree);
@@ -182,19 +224,7 @@ Tensor spherical_harmonics(const DTensor& points, const SphericalHarmonicsOption
   Tensor out = detail::fresh_tensor<Tensor>(Shape{n, width});
   if (width == 0) return out;
 
-  // Recurrence coefficients a_l^m, b_l^m for l >= m + 2, stored per (l, m) at l*(l+1)/2 + m.
-  std::vector<double> ca(L * (L + 1) / 2), cb(L * (L + 1) / 2), cmm(L), cm1(L);
-  for (std::size_t l = 0; l < L; ++l)
-    for (std::size_t m = 0; m + 2 <= l; ++m) {
-      const double dl = static_cast<double>(l), dm = static_cast<double>(m);
-      ca[l * (l + 1) / 2 + m] = std::sqrt((4 * dl * dl - 1) / (dl * dl - dm * dm));
-      cb[l * (l + 1) / 2 + m] = std::sqrt(((dl - 1) * (dl - 1) - dm * dm) / (4 * (dl - 1) * (dl - 1) - 1));
-    }
-  for (std::size_t m = 0; m < L; ++m) {
-    const double dm = static_cast<double>(m);
-    cmm[m] = m == 0 ? 1.0 / std::sqrt(4 * kPi) : std::sqrt((2 * dm + 1) / (2 * dm));
-    cm1[m] = std::sqrt(2 * dm + 3);
-  }
+  const NormalisedLegendre legendre(L);
   const bool le = o.convention == SphericalConvention::locationencoder;
   const double sqrt2 = std::numbers::sqrt2;
 
@@ -220,14 +250,8 @@ Tensor spherical_harmonics(const DTensor& points, const SphericalHarmonicsOption
       float* row = out.data() + i * width;
       double pmm = 0;
       for (std::size_t m = 0; m < L; ++m) {
-        pmm = m == 0 ? cmm[0] : cmm[m] * u * pmm;  // pbar_m^m
-        // The column pbar_l^m for l = m .. L-1.
-        pcol[m] = pmm;
-        if (m + 1 < L) pcol[m + 1] = cm1[m] * x * pmm;
-        for (std::size_t l = m + 2; l < L; ++l) {
-          const std::size_t k = l * (l + 1) / 2 + m;
-          pcol[l] = ca[k] * (x * pcol[l - 1] - cb[k] * pcol[l - 2]);
-        }
+        pmm = legendre.next_diagonal(m, u, pmm);
+        legendre.column(m, x, pmm, pcol);
         const double sign = (o.cs_phase && (m % 2 == 1)) ? -1.0 : 1.0;
         for (std::size_t l = m; l < L; ++l) {
           const std::size_t centre = l * l + l;
@@ -452,6 +476,119 @@ Tensor regrid_latlon(const Tensor& table, LatLonGrid from, std::int64_t new_nlat
         dst[c] = static_cast<float>((1 - y.wb) * top + y.wb * bot);
       }
     }
+  return out;
+}
+
+}  // namespace posenc
+
+namespace posenc {
+
+std::int64_t max_regrid_degree(std::int64_t nlat, std::int64_t nlon, LatLonGrid kind) {
+  // Orders m < L need 2(L - 1) < nlon for the ring DFT; degrees l < L of order m >= 1 need L - m
+  // rings where sin(theta) > 0 (all rings without poles, nlat - 2 with them), and m = 0 needs L rings.
+  // A single longitude (a per-latitude table) is zonal: order 0 only, L <= nlat.
+  if (nlon == 1) return std::max<std::int64_t>(1, nlat);
+  const std::int64_t by_lon = (nlon - 1) / 2 + 1;
+  const std::int64_t by_lat = kind == LatLonGrid::with_poles ? nlat - 1 : nlat;
+  return std::max<std::int64_t>(1, std::min(by_lon, by_lat));
+}
+
+Tensor regrid_latlon_harmonics(const Tensor& table, LatLonGrid from, std::int64_t new_nlat, std::int64_t new_nlon,
+                               LatLonGrid to, std::int64_t degree) {
+  const char* fn = "regrid_latlon_harmonics";
+  if (table.dimension() != 3 || table.shape()[2] == 0)
+    detail::fail(fn, "parameter 'table' must be [nlat, nlon, C], got ", shape_string(table));
+  const auto nlat = static_cast<std::int64_t>(table.shape()[0]), nlon = static_cast<std::int64_t>(table.shape()[1]);
+  check_grid(fn, nlat, nlon, from);
+  if (new_nlat < 1 || new_nlon < 1)
+    detail::fail(fn, "target grid must be non-empty, got ", new_nlat, " x ", new_nlon);
+  check_grid(fn, new_nlat, new_nlon, to);
+  const std::int64_t max_degree = max_regrid_degree(nlat, nlon, from);
+  if (degree < 0 || degree > max_degree)
+    detail::fail(fn, "parameter 'degree' (L) must be in [0, ", max_degree, "] for a ", nlat, " x ", nlon,
+                 " source grid (0 = the largest), got ", degree);
+  const auto L = static_cast<std::size_t>(degree == 0 ? max_degree : degree);
+  const std::size_t C = table.shape()[2], src_rings = static_cast<std::size_t>(nlat),
+                    src_cols = static_cast<std::size_t>(nlon);
+  const std::size_t orders = nlon == 1 ? 1 : L;  // zonal source: m = 0 only
+  const NormalisedLegendre legendre(L);
+  // pbar_l^m at every ring of a grid: [ring][(l, m) at l(l+1)/2 + m], colatitude convention.
+  auto ring_legendre = [&](const std::vector<double>& lats) {
+    std::vector<std::vector<double>> out(lats.size(), std::vector<double>(L * (L + 1) / 2));
+    std::vector<double> col(L);
+    for (std::size_t i = 0; i < lats.size(); ++i) {
+      const double x = std::sin(lats[i] * kDeg), u = std::cos(lats[i] * kDeg);
+      double pmm = 0;
+      for (std::size_t m = 0; m < L; ++m) {
+        pmm = legendre.next_diagonal(m, u, pmm);
+        legendre.column(m, x, pmm, col);
+        for (std::size_t l = m; l < L; ++l) out[i][l * (l + 1) / 2 + m] = col[l];
+      }
+    }
+    return out;
+  };
+  const auto src_p = ring_legendre(grid_latitudes(nlat, from));
+  const auto dst_p = ring_legendre(grid_latitudes(new_nlat, to));
+
+  // 1. Along each source ring, the Fourier coefficients of orders m < L (exact for band-limited rings):
+  //    four[ring][m][part][c], part 0 = cos, 1 = sin; longitudes lon_j = -180 + 360 j / nlon.
+  std::vector<double> four(src_rings * L * 2 * C, 0.0);
+  auto fidx = [&](std::size_t i, std::size_t m, std::size_t part, std::size_t c) {
+    return ((i * L + m) * 2 + part) * C + c;
+  };
+  for (std::size_t j = 0; j < src_cols; ++j) {
+    const double az = (-180.0 + 360.0 * static_cast<double>(j) / static_cast<double>(nlon)) * kDeg;
+    for (std::size_t m = 0; m < orders; ++m) {
+      const double w = (m == 0 ? 1.0 : 2.0) / static_cast<double>(nlon);
+      const double cm = w * std::cos(static_cast<double>(m) * az), sm = w * std::sin(static_cast<double>(m) * az);
+      for (std::size_t i = 0; i < src_rings; ++i) {
+        const float* t = table.data() + (i * src_cols + j) * C;
+        for (std::size_t c = 0; c < C; ++c) {
+          four[fidx(i, m, 0, c)] += cm * t[c];
+          four[fidx(i, m, 1, c)] += sm * t[c];
+        }
+      }
+    }
+  }
+  // 2. Per order m, least squares over the rings for the coefficients of pbar_l^m, l = m .. L-1
+  //    (column-pivoting Householder QR), then their values on the target rings: amp[ring][m][part][c].
+  const std::size_t dst_rings = static_cast<std::size_t>(new_nlat);
+  std::vector<double> amp(dst_rings * L * 2 * C, 0.0);
+  for (std::size_t m = 0; m < orders; ++m) {
+    const auto unknowns = static_cast<Eigen::Index>(L - m);
+    Eigen::MatrixXd P(static_cast<Eigen::Index>(src_rings), unknowns);
+    Eigen::MatrixXd rhs(static_cast<Eigen::Index>(src_rings), static_cast<Eigen::Index>(2 * C));
+    for (std::size_t i = 0; i < src_rings; ++i) {
+      for (std::size_t l = m; l < L; ++l)
+        P(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(l - m)) = src_p[i][l * (l + 1) / 2 + m];
+      for (std::size_t k = 0; k < 2 * C; ++k)
+        rhs(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(k)) = four[fidx(i, m, k / C, k % C)];
+    }
+    const Eigen::MatrixXd coef = P.colPivHouseholderQr().solve(rhs);  // [L - m, 2C]
+    for (std::size_t i = 0; i < dst_rings; ++i)
+      for (std::size_t k = 0; k < 2 * C; ++k) {
+        double a = 0;
+        for (std::size_t l = m; l < L; ++l)
+          a += dst_p[i][l * (l + 1) / 2 + m] * coef(static_cast<Eigen::Index>(l - m), static_cast<Eigen::Index>(k));
+        amp[fidx(i, m, k / C, k % C)] = a;
+      }
+  }
+  // 3. Synthesis on the target grid.
+  const std::size_t dst_cols = static_cast<std::size_t>(new_nlon);
+  Tensor out = Tensor::from_shape({dst_rings, dst_cols, C});
+  std::vector<double> acc(C);
+  for (std::size_t j = 0; j < dst_cols; ++j) {
+    const double az = (-180.0 + 360.0 * static_cast<double>(j) / static_cast<double>(new_nlon)) * kDeg;
+    for (std::size_t i = 0; i < dst_rings; ++i) {
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for (std::size_t m = 0; m < L; ++m) {
+        const double cm = std::cos(static_cast<double>(m) * az), sm = std::sin(static_cast<double>(m) * az);
+        for (std::size_t c = 0; c < C; ++c) acc[c] += cm * amp[fidx(i, m, 0, c)] + sm * amp[fidx(i, m, 1, c)];
+      }
+      float* dst = out.data() + (i * dst_cols + j) * C;
+      for (std::size_t c = 0; c < C; ++c) dst[c] = static_cast<float>(acc[c]);
+    }
+  }
   return out;
 }
 
