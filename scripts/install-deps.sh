@@ -9,9 +9,9 @@ packages=(
   libspectra-dev libeigen3-dev libboost-graph-dev
   libgtest-dev libcli11-dev libbenchmark-dev libstb-dev nlohmann-json3-dev
 )
-# The benchmark comparison script (bench/compare.sh) also wants PyTorch and NumPy.
+# The benchmark comparison scripts (bench/run.sh) also want PyTorch, NumPy and SciPy.
 if [[ "${POSENC_BENCH_DEPS:-0}" == 1 ]]; then
-  packages+=(python3-numpy python3-torch)
+  packages+=(python3-numpy python3-scipy python3-torch)
 fi
 
 missing=()

@@ -2,10 +2,12 @@
 // RoPE, 2D ALiBi and the Swin/BEiT relative position bias.
 #include "posenc/image.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
 #include "detail/check.hpp"
+#include "detail/memory.hpp"
 #include "posenc/text.hpp"
 
 namespace posenc {
@@ -51,19 +53,36 @@ Tensor sincos_2d_table(const SinCos2dOptions& o) {
   std::vector<double> w(q);
   for (std::size_t k = 0; k < q; ++k) w[k] = std::pow(o.temperature, -static_cast<double>(k) / static_cast<double>(q));
   const auto pre = static_cast<std::size_t>(o.prefix_tokens);
-  Tensor t = xt::zeros<float>(Shape{pre + static_cast<std::size_t>(o.height * o.width), static_cast<std::size_t>(o.dim)});
-  for (std::int64_t y = 0; y < o.height; ++y)
-    for (std::int64_t x = 0; x < o.width; ++x) {
-      float* row = t.data() + (pre + static_cast<std::size_t>(y * o.width + x)) * static_cast<std::size_t>(o.dim);
+  const auto H = static_cast<std::size_t>(o.height), W = static_cast<std::size_t>(o.width);
+  const auto D = static_cast<std::size_t>(o.dim);
+  // The table is separable: every row is four q-blocks, each a function of x or of y alone.
+  // Evaluate sin/cos once per (coordinate, frequency) in double, round once, then copy blocks.
+  auto axis = [&](std::size_t n) {
+    std::vector<float> sc(n * 2 * q);  // [coordinate][sin block | cos block]
+    for (std::size_t c = 0; c < n; ++c)
       for (std::size_t k = 0; k < q; ++k) {
-        const double sy = std::sin(y * w[k]), cy = std::cos(y * w[k]);
-        const double sx = std::sin(x * w[k]), cx = std::cos(x * w[k]);
-        // The four quarters in layout order.
-        const double mae[4] = {sx, cx, sy, cy}, timm[4] = {sy, sx, cy, cx}, inter[4] = {sy, cy, sx, cx};
-        const double* block = o.layout == SinCos2dLayout::mae ? mae : o.layout == SinCos2dLayout::timm ? timm : inter;
-        for (std::size_t b = 0; b < 4; ++b) row[b * q + k] = static_cast<float>(block[b]);
+        const double a = static_cast<double>(c) * w[k];
+        sc[c * 2 * q + k] = static_cast<float>(std::sin(a));
+        sc[c * 2 * q + q + k] = static_cast<float>(std::cos(a));
       }
-    }
+    return sc;
+  };
+  const std::vector<float> ax = axis(W), ay = axis(H);
+  Tensor t = detail::fresh_tensor<Tensor>(Shape{pre + H * W, D});
+  std::fill_n(t.data(), pre * D, 0.0f);
+#pragma omp parallel for schedule(static)
+  for (std::int64_t r = 0; r < static_cast<std::int64_t>(H * W); ++r) {
+    const std::size_t y = static_cast<std::size_t>(r) / W, x = static_cast<std::size_t>(r) % W;
+    const float* sx = ax.data() + x * 2 * q;  // sin x | cos x
+    const float* sy = ay.data() + y * 2 * q;  // sin y | cos y
+    // The four quarters in layout order.
+    const float* mae[4] = {sx, sx + q, sy, sy + q};
+    const float* timm[4] = {sy, sx, sy + q, sx + q};
+    const float* inter[4] = {sy, sy + q, sx, sx + q};
+    const float* const* block = o.layout == SinCos2dLayout::mae ? mae : o.layout == SinCos2dLayout::timm ? timm : inter;
+    float* row = t.data() + (pre + static_cast<std::size_t>(r)) * D;
+    for (std::size_t b = 0; b < 4; ++b) std::copy_n(block[b], q, row + b * q);
+  }
   return t;
 }
 

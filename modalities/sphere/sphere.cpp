@@ -198,6 +198,10 @@ class NormalisedLegendre {
   double next_diagonal(std::size_t m, double u, double previous) const {
     return m == 0 ? cmm_[0] : cmm_[m] * u * previous;
   }
+  double a(std::size_t l, std::size_t m) const { return ca_[l * (l + 1) / 2 + m]; }
+  double b(std::size_t l, std::size_t m) const { return cb_[l * (l + 1) / 2 + m]; }
+  /// pbar_{m+1}^m = first(m) x pbar_m^m.
+  double first(std::size_t m) const { return cm1_[m]; }
   /// col[l] = pbar_l^m(x) for l = m .. L-1, given pmm = pbar_m^m.
   void column(std::size_t m, double x, double pmm, std::vector<double>& col) const {
     col[m] = pmm;
@@ -227,40 +231,76 @@ Tensor spherical_harmonics(const DTensor& points, const SphericalHarmonicsOption
   const NormalisedLegendre legendre(L);
   const bool le = o.convention == SphericalConvention::locationencoder;
   const double sqrt2 = std::numbers::sqrt2;
-
+  // Points go in blocks of kLanes, the recurrence running across the lanes so that it vectorises;
+  // the last block is padded, so every point takes the same instruction path whatever the thread
+  // count (bitwise-deterministic results).
+  constexpr std::size_t kLanes = 16;
+  const std::size_t blocks = (n + kLanes - 1) / kLanes;
 #pragma omp parallel
   {
-    std::vector<double> pcol(L), cosm(L), sinm(L);
+    std::vector<double> buf(kLanes * (L + 9));
+    double* x = buf.data();
+    double* u = x + kLanes;
+    double* c1 = u + kLanes;
+    double* s1 = c1 + kLanes;
+    double* cm = s1 + kLanes;
+    double* sm = cm + kLanes;
+    double* pmm = sm + kLanes;
+    double* cosv = pmm + kLanes;
+    double* sinv = cosv + kLanes;
+    double* pl = sinv + kLanes;  // [l - m][lane], l = m .. L-1
 #pragma omp for schedule(static)
-    for (std::int64_t ii = 0; ii < static_cast<std::int64_t>(n); ++ii) {
-      const auto i = static_cast<std::size_t>(ii);
-      const double lon = points(i, 0), lat = points(i, 1);
-      // x = cos(theta): locationencoder theta = lat + 90 deg -> -sin(lat); colatitude -> sin(lat).
-      const double s = std::sin(lat * kDeg);
-      const double x = le ? -s : s;
-      const double u = std::cos(lat * kDeg);  // = sqrt((1-x)(1+x)) >= 0, exact at the poles' neighbours
-      const double az = (le ? lon + 180.0 : lon) * kDeg;
-      const double c1 = std::cos(az), s1 = std::sin(az);
-      cosm[0] = 1.0;
-      sinm[0] = 0.0;
-      for (std::size_t m = 1; m < L; ++m) {
-        cosm[m] = cosm[m - 1] * c1 - sinm[m - 1] * s1;
-        sinm[m] = sinm[m - 1] * c1 + cosm[m - 1] * s1;
+    for (std::int64_t bb = 0; bb < static_cast<std::int64_t>(blocks); ++bb) {
+      const std::size_t i0 = static_cast<std::size_t>(bb) * kLanes, nb = std::min(kLanes, n - i0);
+      for (std::size_t b = 0; b < kLanes; ++b) {
+        const std::size_t i = i0 + std::min(b, nb - 1);  // padding lanes repeat the last point
+        const double lon = points(i, 0), lat = points(i, 1);
+        // x = cos(theta): locationencoder theta = lat + 90 deg -> -sin(lat); colatitude -> sin(lat).
+        const double sl = std::sin(lat * kDeg);
+        x[b] = le ? -sl : sl;
+        u[b] = std::cos(lat * kDeg);  // = sqrt((1-x)(1+x)) >= 0
+        const double az = (le ? lon + 180.0 : lon) * kDeg;
+        c1[b] = std::cos(az);
+        s1[b] = std::sin(az);
+        cm[b] = 1.0;  // cos(m az), sin(m az) by angle addition
+        sm[b] = 0.0;
       }
-      float* row = out.data() + i * width;
-      double pmm = 0;
+      float* rows = out.data() + i0 * width;
       for (std::size_t m = 0; m < L; ++m) {
-        pmm = legendre.next_diagonal(m, u, pmm);
-        legendre.column(m, x, pmm, pcol);
-        const double sign = (o.cs_phase && (m % 2 == 1)) ? -1.0 : 1.0;
-        for (std::size_t l = m; l < L; ++l) {
-          const std::size_t centre = l * l + l;
-          if (m == 0) {
-            row[centre] = static_cast<float>(pcol[l]);
-          } else {
-            const double p = sign * sqrt2 * pcol[l];
-            row[centre + m] = static_cast<float>(p * cosm[m]);
-            row[centre - m] = static_cast<float>(p * sinm[m]);
+        if (m > 0)
+          for (std::size_t b = 0; b < kLanes; ++b) {
+            const double c = cm[b] * c1[b] - sm[b] * s1[b];
+            sm[b] = sm[b] * c1[b] + cm[b] * s1[b];
+            cm[b] = c;
+          }
+        for (std::size_t b = 0; b < kLanes; ++b) pmm[b] = legendre.next_diagonal(m, u[b], pmm[b]);
+        // The column pbar_l^m, l = m .. L-1, for all lanes.
+        for (std::size_t b = 0; b < kLanes; ++b) pl[b] = pmm[b];
+        if (m + 1 < L)
+          for (std::size_t b = 0; b < kLanes; ++b) pl[kLanes + b] = legendre.first(m) * x[b] * pmm[b];
+        for (std::size_t l = m + 2; l < L; ++l) {
+          const double ca = legendre.a(l, m), cb = legendre.b(l, m);
+          const double* p1 = pl + (l - m - 1) * kLanes;
+          const double* p2 = pl + (l - m - 2) * kLanes;
+          double* p0 = pl + (l - m) * kLanes;
+          for (std::size_t b = 0; b < kLanes; ++b) p0[b] = ca * (x[b] * p1[b] - cb * p2[b]);
+        }
+        const double scale = m == 0 ? 1.0 : ((o.cs_phase && (m % 2 == 1)) ? -sqrt2 : sqrt2);
+        for (std::size_t b = 0; b < kLanes; ++b) {
+          cosv[b] = scale * cm[b];
+          sinv[b] = scale * sm[b];
+        }
+        for (std::size_t b = 0; b < nb; ++b) {
+          float* row = rows + b * width;
+          for (std::size_t l = m; l < L; ++l) {
+            const double p = pl[(l - m) * kLanes + b];
+            const std::size_t centre = l * l + l;
+            if (m == 0) {
+              row[centre] = static_cast<float>(p);
+            } else {
+              row[centre + m] = static_cast<float>(p * cosv[b]);
+              row[centre - m] = static_cast<float>(p * sinv[b]);
+            }
           }
         }
       }
