@@ -6,6 +6,8 @@
 // through both attention cores; sphere RoPE invariants; regridding.
 #include <gtest/gtest.h>
 
+#include <omp.h>
+
 #include <cmath>
 #include <tuple>
 #include <numbers>
@@ -234,6 +236,22 @@ TEST(SphericalHarmonics, DegreeTwoHundredStaysFiniteAndOrthonormal) {
   EXPECT_LT(worst, 1e-4);
   EXPECT_EQ(spherical_harmonics(p, {.degree = 0}).shape()[1], 0u);
   expect_invalid([&] { spherical_harmonics(p, {.degree = -1}); }, {"spherical_harmonics", "'degree'", "-1"});
+}
+
+TEST(SphericalHarmonics, SameBitsForAnyThreadCount) {
+  // 1003 points: the lane blocks (16) do not divide them, so the padded last block is exercised.
+  DTensor p = DTensor::from_shape({1003, 2});
+  for (std::size_t i = 0; i < 1003; ++i) p(i, 0) = -180 + 0.359 * double(i), p(i, 1) = -90 + 0.1795 * double(i);
+  const int before = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const Tensor one = spherical_harmonics(p, {.degree = 12});
+  omp_set_num_threads(3);
+  const Tensor three = spherical_harmonics(p, {.degree = 12});
+  omp_set_num_threads(before);
+  EXPECT_EQ(test::max_abs_diff(one, three), 0.0);
+  // The last point (a padded block) equals the same point evaluated alone.
+  const Tensor alone = spherical_harmonics(xt::eval(xt::view(p, xt::range(1002, 1003), xt::all())), {.degree = 12});
+  for (std::size_t c = 0; c < 144; ++c) EXPECT_EQ(alone(0, c), one(1002, c)) << c;
 }
 
 TEST(SphericalHarmonics, AdditionTheorem) {
