@@ -15,22 +15,14 @@ PyTorch) plus mask, softmax and the two matmuls.
 import argparse
 import json
 import math
-import statistics
 import subprocess
 import sys
 import time
 
 import torch
 
+from timing import timed
 
-def timed(fn, repeats=7):
-    fn()
-    samples = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples) * 1e3
 
 
 def torch_workloads(threads):

@@ -17,25 +17,16 @@ and 2 threads through Google Benchmark (real time, fresh output tensors each ite
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 import scipy
 from scipy import special
 
+from timing import timed
 
-def timed(fn, repeats):
-    fn()
-    samples = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples) * 1e3
 
 
 # MAE util/pos_embed.py, the steps of get_2d_sincos_pos_embed (cls_token = False).

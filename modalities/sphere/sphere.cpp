@@ -466,16 +466,26 @@ Encoding sphere_rope(const DTensor& points, const SphereRopeOptions& o) { return
 
 // ====================================================================== regridding
 
-Tensor regrid_latlon(const Tensor& table, LatLonGrid from, std::int64_t new_nlat, std::int64_t new_nlon,
-                     LatLonGrid to) {
-  const char* fn = "regrid_latlon";
+namespace {
+
+/// A table [nlat, nlon, C] on a valid source grid, and a valid non-empty target grid.
+void check_regrid(const char* fn, const Tensor& table, LatLonGrid from, std::int64_t new_nlat, std::int64_t new_nlon,
+                  LatLonGrid to) {
   if (table.dimension() != 3 || table.shape()[2] == 0)
     detail::fail(fn, "parameter 'table' must be [nlat, nlon, C], got ", shape_string(table));
-  const auto nlat = static_cast<std::int64_t>(table.shape()[0]), nlon = static_cast<std::int64_t>(table.shape()[1]);
-  check_grid(fn, nlat, nlon, from);
+  check_grid(fn, static_cast<std::int64_t>(table.shape()[0]), static_cast<std::int64_t>(table.shape()[1]), from);
   if (new_nlat < 1 || new_nlon < 1)
     detail::fail(fn, "target grid must be non-empty, got ", new_nlat, " x ", new_nlon);
   check_grid(fn, new_nlat, new_nlon, to);
+}
+
+}  // namespace
+
+Tensor regrid_latlon(const Tensor& table, LatLonGrid from, std::int64_t new_nlat, std::int64_t new_nlon,
+                     LatLonGrid to) {
+  const char* fn = "regrid_latlon";
+  check_regrid(fn, table, from, new_nlat, new_nlon, to);
+  const auto nlat = static_cast<std::int64_t>(table.shape()[0]), nlon = static_cast<std::int64_t>(table.shape()[1]);
   const std::size_t C = table.shape()[2];
   if (nlat == new_nlat && nlon == new_nlon && from == to) return table;
   const auto src_lat = grid_latitudes(nlat, from), dst_lat = grid_latitudes(new_nlat, to);
@@ -536,13 +546,8 @@ std::int64_t max_regrid_degree(std::int64_t nlat, std::int64_t nlon, LatLonGrid 
 Tensor regrid_latlon_harmonics(const Tensor& table, LatLonGrid from, std::int64_t new_nlat, std::int64_t new_nlon,
                                LatLonGrid to, std::int64_t degree) {
   const char* fn = "regrid_latlon_harmonics";
-  if (table.dimension() != 3 || table.shape()[2] == 0)
-    detail::fail(fn, "parameter 'table' must be [nlat, nlon, C], got ", shape_string(table));
+  check_regrid(fn, table, from, new_nlat, new_nlon, to);
   const auto nlat = static_cast<std::int64_t>(table.shape()[0]), nlon = static_cast<std::int64_t>(table.shape()[1]);
-  check_grid(fn, nlat, nlon, from);
-  if (new_nlat < 1 || new_nlon < 1)
-    detail::fail(fn, "target grid must be non-empty, got ", new_nlat, " x ", new_nlon);
-  check_grid(fn, new_nlat, new_nlon, to);
   const std::int64_t max_degree = max_regrid_degree(nlat, nlon, from);
   if (degree < 0 || degree > max_degree)
     detail::fail(fn, "parameter 'degree' (L) must be in [0, ", max_degree, "] for a ", nlat, " x ", nlon,
