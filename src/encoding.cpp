@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <xtensor/xmanipulation.hpp>
 
@@ -137,6 +138,14 @@ void check_finite(const char* fn, const std::string& what, const Tensor& t) {
     if (!std::isfinite(v)) detail::fail(fn, what, " holds a non-finite value ", v);
 }
 
+/// Bias tables may hold -inf (the pair is masked, as Graphormer beyond spatial_pos_max); NaN and
+/// +inf are errors.
+void check_finite_or_masked(const char* fn, const std::string& what, const Tensor& t) {
+  for (float v : t)
+    if (std::isnan(v) || v == std::numeric_limits<float>::infinity())
+      detail::fail(fn, what, " holds ", v, " (only finite values or -inf, which masks the pair)");
+}
+
 void check_vectors(const char* fn, const std::string& what, const RelativeVectors& rv, std::size_t batch,
                    std::size_t heads, std::size_t nq, std::size_t nk, std::size_t dim) {
   check_relation(fn, what, rv.relation, batch, nq, nk, true);
@@ -240,7 +249,7 @@ void validate(const Encoding& e, std::size_t batch, std::size_t heads, std::size
         check_heads_table(fn, what + ".table", b.table, 2, heads);
         check_dim(fn, what + ".table", b.table.shape()[1], static_cast<std::size_t>(b.relation.size), false,
                   shape_of(b.table));
-        check_finite(fn, what + ".table", b.table);
+        check_finite_or_masked(fn, what + ".table", b.table);
         break;
       case BiasKind::dense:
         if (b.dense.dimension() != 4)

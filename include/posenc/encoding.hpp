@@ -159,7 +159,7 @@ struct Bias {
   BiasKind kind = BiasKind::table;
   Relation relation;  ///< slope, table
   Tensor slopes;      ///< slope: [H]
-  Tensor table;       ///< table: [H|1, R]
+  Tensor table;       ///< table: [H|1, R]; an entry of -inf masks the pairs that index it (Graphormer)
   Tensor dense;       ///< dense: [B|1, H|1, Nq, Nk]
 };
 

@@ -10,6 +10,7 @@
 #include "posenc/rotary.hpp"
 #include "posenc/sinusoid.hpp"
 #include "posenc/spectrogram.hpp"
+#include "posenc/graph.hpp"
 #include "posenc/sphere.hpp"
 #include "posenc/tensor.hpp"
 #include "posenc/text.hpp"

@@ -1,0 +1,226 @@
+// posenc/graph.hpp — positions from a graph's topology.
+//
+// A Graph holds N nodes 0 .. N-1 and an edge list (directed or not, optional
+// weights, self-loops and multi-edges kept as given). It is built from plain
+// edge lists, from any Boost.Graph graph (posenc/graph_boost.hpp), or read from
+// an edge-list CSV, GraphML or Graphviz DOT file (Boost's readers).
+//
+// Encodings: shortest-path distances (BFS for hops, Dijkstra for weights) and
+// Graphormer's spatial encoding as a per-tile table bias of the core; degree
+// (Graphormer centrality embeddings), betweenness, closeness, PageRank and
+// eigenvector centrality; Laplacian eigenvector encodings (combinatorial,
+// symmetric-normalised, random-walk; dense LAPACK or Spectra); random-walk
+// return probabilities; several small graphs packed into one sequence.
+// Formulas, reference behaviour and quirks: shared/reference/METHODS.md section 6.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "posenc/encoding.hpp"
+
+namespace posenc {
+
+// ------------------------------------------------------------------ graphs
+
+struct GraphEdge {
+  std::int64_t source = 0, target = 0;
+  double weight = 1.0;  ///< finite; Dijkstra also needs it >= 0
+};
+
+class Graph {
+ public:
+  Graph() = default;
+  /// N nodes and the edges between them. Throws std::invalid_argument for N < 0, an edge whose
+  /// end is not in [0, N) ("unknown node id"), or a non-finite weight. `names` (optional) gives
+  /// each node's id as read from a file; empty means "0" .. "N-1".
+  Graph(std::int64_t nodes, std::vector<GraphEdge> edges, bool directed = false,
+        std::vector<std::string> names = {});
+
+  std::int64_t nodes() const { return nodes_; }
+  bool directed() const { return directed_; }
+  /// True when some weight differs from 1.
+  bool weighted() const { return weighted_; }
+  const std::vector<GraphEdge>& edges() const { return edges_; }
+  /// Node ids: the names given, else "0" .. "N-1".
+  std::vector<std::string> names() const;
+
+  /// Out-neighbours in CSR form: the neighbours of u are adjacency()[offsets()[u] .. offsets()[u+1]),
+  /// in edge order. An undirected edge appears at both ends (a self-loop once).
+  const std::vector<std::int64_t>& offsets() const { return out_offsets_; }
+  const std::vector<std::int64_t>& adjacency() const { return out_targets_; }
+  const std::vector<double>& adjacency_weights() const { return out_weights_; }
+  /// In-neighbours (for directed graphs; equal to the out-neighbours for undirected ones).
+  const std::vector<std::int64_t>& in_offsets() const { return directed_ ? in_offsets_ : out_offsets_; }
+  const std::vector<std::int64_t>& in_adjacency() const { return directed_ ? in_sources_ : out_targets_; }
+  const std::vector<double>& in_adjacency_weights() const { return directed_ ? in_weights_ : out_weights_; }
+
+ private:
+  std::int64_t nodes_ = 0;
+  bool directed_ = false, weighted_ = false;
+  std::vector<GraphEdge> edges_;
+  std::vector<std::string> names_;
+  std::vector<std::int64_t> out_offsets_{0}, out_targets_, in_offsets_{0}, in_sources_;
+  std::vector<double> out_weights_, in_weights_;
+};
+
+// ------------------------------------------------------------------ files
+
+struct EdgeListCsvOptions {
+  bool directed = false;
+  /// First row: "auto" treats it as a header when one of its first two fields is not a node id
+  /// of the same kind as the rest or its weight field is not a number; "yes" / "no" force it.
+  std::string header = "auto";
+  char delimiter = ',';
+  std::int64_t nodes = 0;  ///< integer ids: at least this many nodes (isolated ones past the largest id)
+};
+/// Edge-list CSV: one edge per row, `source,target[,weight]`, optional header, quoted fields
+/// ("..." with "" for a quote), blank lines skipped. Node ids that are all non-negative integers
+/// are used as indices (N = largest + 1, so isolated nodes between them exist); otherwise ids are
+/// names numbered in order of first appearance. Errors name the file, the line and the column.
+Graph read_edge_list_csv(const std::string& path, const EdgeListCsvOptions& options = {});
+/// GraphML through boost::read_graphml: directedness from edgedefault, node ids kept as names,
+/// an edge attribute called `weight_key` (default "weight") used as weights when declared.
+Graph read_graphml(const std::string& path, const std::string& weight_key = "weight");
+/// Graphviz DOT through boost::read_graphviz (graph or digraph); node ids kept as names, the edge
+/// attribute `weight_key` used as weights when present.
+Graph read_dot(const std::string& path, const std::string& weight_key = "weight");
+/// By extension: .csv/.txt/.tsv (edge list), .graphml/.xml, .dot/.gv.
+Graph read_graph(const std::string& path, bool directed = false);
+
+// ------------------------------------------------------------------ shortest paths
+
+struct ShortestPathOptions {
+  std::int64_t max_distance = -1;  ///< >= 0: distances above it are clipped to it (unreachable stays unreachable)
+  std::int64_t unreachable = -1;   ///< value for pairs with no path (Graphormer: 510)
+  int threads = 0;                 ///< 0 = OpenMP default; the result does not depend on it
+};
+/// Hop counts [N, N] (edge direction followed for directed graphs; weights ignored): BFS from
+/// every source, 64 sources at a time with bit-parallel frontiers, threads over source blocks.
+ITensor shortest_path_hops(const Graph& graph, const ShortestPathOptions& options = {});
+
+/// Weighted shortest-path lengths [N, N] by Dijkstra from every source (Boost), threads over
+/// sources; `unreachable` for pairs with no path. Throws for a negative weight (naming the edge).
+DTensor shortest_path_lengths(const Graph& graph, double unreachable = std::numeric_limits<double>::infinity(),
+                              int threads = 0);
+
+// ------------------------------------------------------------------ Graphormer spatial encoding
+
+struct GraphormerSpatialOptions {
+  std::int64_t num_spatial = 512;     ///< table columns; index = min(SPD, num_spatial - 2) + 1, 0 is padding
+  std::int64_t unreachable = 510;     ///< SPD used for pairs with no path (Graphormer's Floyd-Warshall value)
+  std::int64_t spatial_pos_max = 20;  ///< pairs with SPD >= this get -inf (collator); < 0: no masking
+  bool hf_off_by_one = false;         ///< HF's variant: masks SPD >= spatial_pos_max - 1
+  bool graph_token = true;            ///< a leading graph token (index 0 of the sequence)
+};
+/// b_h(i, j) = table[h, SPD(i, j) + 1] over the nodes, -inf where the SPD reaches spatial_pos_max,
+/// and with the graph token the learned t_h on row 0 and column 0 ([0, 0] once). table
+/// [H|1, num_spatial], graph_token [H|1] (required when options.graph_token). A table bias over an
+/// explicit [P + N, P + N] index (no [H, N, N] tensor): the core evaluates it per tile.
+Encoding graphormer_spatial(const Graph& graph, const Tensor& table, const Tensor& graph_token = {},
+                            const GraphormerSpatialOptions& options = {});
+/// The index matrix [P + N, P + N] of graphormer_spatial; columns num_spatial (graph token) and
+/// num_spatial + 1 (masked) follow the table's.
+ITensor graphormer_spatial_index(const Graph& graph, const GraphormerSpatialOptions& options = {});
+/// Initial table [heads, num_spatial] (row 0 zero as padding_idx; N(0, 0.02) as Graphormer's init).
+Tensor graphormer_table_init(std::int64_t heads, std::int64_t num_spatial = 512, std::uint64_t seed = 0);
+
+// ------------------------------------------------------------------ centrality
+
+enum class DegreeKind { in, out, total };
+/// Degrees [N]: in / out for directed graphs (edge counts, weights ignored); for undirected graphs
+/// all three are the number of edge ends at the node (a self-loop counts twice, as networkx).
+ITensor degrees(const Graph& graph, DegreeKind kind = DegreeKind::total);
+
+struct GraphormerCentralityOptions {
+  std::int64_t max_degree = 510;  ///< degrees above it are clipped (table rows: max_degree + 2)
+  bool clip = true;               ///< false: a degree above max_degree throws
+  bool row_sum_compat = false;    ///< the reference's quirk: the out-degree (row sum) for both tables
+  std::int64_t prefix_tokens = 1; ///< zero rows first (the graph token)
+};
+/// Graphormer centrality: h_i += z_in[deg_in(i) + 1] + z_out[deg_out(i) + 1] (row 0 = padding),
+/// tables [max_degree + 2, D]; undirected graphs use the degree in both. input_add [1, P + N, D].
+Encoding graphormer_centrality(const Graph& graph, const Tensor& in_table, const Tensor& out_table,
+                               const GraphormerCentralityOptions& options = {});
+
+/// Betweenness (Brandes 2001, Boost; parallel edges count once, self-loops ignored): hop paths, or
+/// weighted (weights > 0) when the graph is; networkx's
+/// normalisation when `normalized` (1/((n-1)(n-2)), times 2 for undirected graphs), raw
+/// pair counts (undirected pairs once) otherwise. [N].
+std::vector<double> betweenness_centrality(const Graph& graph, bool normalized = true);
+/// Closeness (networkx, Wasserman-Faust improved): c(u) = (r - 1)/sum d(v, u) * (r - 1)/(N - 1) over
+/// the r nodes that reach u (incoming distances for directed graphs); 0 when none does. Hops (networkx's
+/// default), or Dijkstra lengths when `use_weights` and the graph is weighted. [N].
+std::vector<double> closeness_centrality(const Graph& graph, bool use_weights = false);
+/// PageRank (networkx `pagerank`): power iteration x <- alpha (x P + dangling mass / N) + (1 - alpha)/N,
+/// P row-normalised by weighted out-degree, until sum |dx| < N tol. Throws when max_iter is reached.
+std::vector<double> pagerank(const Graph& graph, double alpha = 0.85, double tol = 1e-6, int max_iter = 100);
+/// Eigenvector centrality (networkx `eigenvector_centrality`, weight=None): x <- (A^T + I) x / ||.||_2 from
+/// the uniform vector until sum |dx| < N tol; unit L2 norm; parallel edges count once. Throws when
+/// max_iter is reached.
+std::vector<double> eigenvector_centrality(const Graph& graph, double tol = 1e-6, int max_iter = 100);
+
+// ------------------------------------------------------------------ Laplacian eigenvectors
+
+enum class LaplacianKind {
+  combinatorial,  ///< L = D - A
+  symmetric,      ///< L = I - D^-1/2 A D^-1/2 (PyG 'sym'; a node of degree 0 keeps L_ii = 1)
+  random_walk,    ///< L = I - D^-1 A (eigenvectors D^-1/2 u of the symmetric ones, unit norm)
+};
+enum class EigenSolver { automatic, dense, sparse };
+
+struct LaplacianPeOptions {
+  std::int64_t k = 8;                     ///< non-trivial eigenvectors kept
+  LaplacianKind kind = LaplacianKind::symmetric;
+  /// Which vectors are trivial: true (default) every eigenvalue ~ 0, one per connected component
+  /// (isolated nodes under the normalised Laplacians have eigenvalue 1 and are not trivial);
+  /// false: only the first, as PyG.
+  bool drop_per_component = true;
+  bool pad = false;                       ///< k > available: zero columns (eigenvalue NaN) instead of an error
+  bool random_flip = false;               ///< seeded random sign per column (PyG's augmentation)
+  std::uint64_t seed = 0;
+  EigenSolver solver = EigenSolver::automatic;
+  std::int64_t dense_max_nodes = 1000;    ///< automatic: dense LAPACK up to this size, Spectra above
+};
+struct LaplacianPe {
+  Tensor vectors;                   ///< [N, k]: column c belongs to eigenvalues[c]
+  std::vector<double> eigenvalues;  ///< [k], ascending (NaN for padded columns)
+  std::int64_t components = 0;      ///< connected components (weakly, for directed input)
+  std::int64_t trivial = 0;         ///< eigenvectors skipped as trivial
+};
+/// The k smallest non-trivial eigenvectors of the Laplacian of the symmetrised graph (A + A^T)/2 for
+/// directed input, weights used, self-loops removed. Sign: the entry of largest magnitude is
+/// positive (entries within a relative 1e-6 of it tie; the lowest node decides), unless random_flip. Dense: LAPACK dsyevd; sparse: Spectra
+/// shift-invert Lanczos. Throws for k < 1, an empty graph, or k > available without pad.
+LaplacianPe laplacian_pe(const Graph& graph, const LaplacianPeOptions& options = {});
+
+// ------------------------------------------------------------------ random-walk structural encoding
+
+/// RWSE [N, steps]: column s-1 = (P^s)_ii, s = 1 .. steps, P = D^-1 A with degrees clamped to >= 1.
+/// Default P_ij = w_ij / deg_i with weighted degrees; `pyg_compat`: P_ij = 1/deg_i (PyG: weights
+/// only enter the degree).
+Tensor random_walk_pe(const Graph& graph, std::int64_t steps, bool pyg_compat = false);
+
+// ------------------------------------------------------------------ packing many small graphs
+
+/// Graphs laid end to end: node n of graph g is token offsets[g] + n; offsets has G + 1 entries.
+struct PackedGraphs {
+  std::vector<Graph> graphs;
+  std::vector<std::int64_t> offsets;
+  std::int64_t tokens() const { return offsets.empty() ? 0 : offsets.back(); }
+  /// Segment ids [1, tokens] (graph index per token) for AttentionOptions.mask, so that tokens
+  /// attend within their own graph only.
+  ITensor segments() const;
+};
+PackedGraphs pack_graphs(std::vector<Graph> graphs);
+/// Per-graph features [N_g, F] stacked to [tokens, F] (the same F for every graph).
+Tensor stack_packed(const PackedGraphs& packed, const std::vector<Tensor>& per_graph);
+/// The Laplacian encoding of each graph, stacked [tokens, k] (pad is forced so small graphs fit).
+Tensor laplacian_pe_packed(const PackedGraphs& packed, LaplacianPeOptions options);
+/// Hop distances within each graph on the packed sequence, [tokens, tokens]; pairs in different
+/// graphs get `unreachable`.
+ITensor shortest_path_hops_packed(const PackedGraphs& packed, const ShortestPathOptions& options = {});
+
+}  // namespace posenc
