@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "posenc/attention.hpp"
+#include "posenc/graph.hpp"
 #include "posenc/image.hpp"
 #include "posenc/npy.hpp"
 #include "posenc/relative.hpp"
@@ -219,6 +220,29 @@ TEST_F(Cli, SphereVideoAndSpectrogramEncodingsMatchTheLibrary) {
   pts(0, 1) = 95;
   save_npy((dir_ / "bad.npy").string(), pts);
   expect_error("encode geodesic_alibi --out x --points bad.npy", "latitude 95");
+  EXPECT_FALSE(fs::exists(dir_ / "x"));
+}
+
+TEST_F(Cli, GraphCommandWritesEncodingsAndReport) {
+  const std::string karate = std::string(POSENC_TEST_DATA) + "/graphs/karate.csv";
+  CliRun r = run("graph '" + karate + "' --out g --encodings spd,betweenness,lap:k=4,rwse:steps=3");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const ITensor spd = load_npy_int((dir_ / "g" / "spd.npy").string());
+  EXPECT_EQ(test::max_abs_diff(spd, load_npy_int(std::string(POSENC_TEST_DATA) + "/graphs/karate_spd.npy")), 0.0);
+  const Graph g = read_edge_list_csv(karate);
+  EXPECT_EQ(test::max_abs_diff(load_npy((dir_ / "g" / "lap.npy").string()), laplacian_pe(g, {.k = 4}).vectors), 0.0);
+  EXPECT_EQ(load_npy((dir_ / "g" / "rwse.npy").string()).shape()[1], 3u);
+  EXPECT_TRUE(fs::exists(dir_ / "g" / "report.json"));
+  EXPECT_TRUE(fs::exists(dir_ / "g" / "nodes.txt"));
+  // Malformed files and specs: one line naming the problem, nothing written.
+  {
+    std::ofstream bad_csv((dir_ / "bad.csv").string());
+    bad_csv << "0,1\n1,2,3\n";
+  }
+  expect_error("graph bad.csv --out x", "bad.csv:2");
+  expect_error("graph '" + karate + "' --out x --encodings lap:k=0", "'k'");
+  expect_error("graph '" + karate + "' --out x --encodings pagerak", "did you mean 'pagerank'");
+  expect_error("graph '" + karate + "' --out x --encodings lap:kk=2", "unknown option 'kk=2'");
   EXPECT_FALSE(fs::exists(dir_ / "x"));
 }
 

@@ -22,6 +22,7 @@
 #include "posenc/rotary.hpp"
 #include "posenc/text.hpp"
 #include "registry.hpp"
+#include "staging.hpp"
 
 namespace fs = std::filesystem;
 using namespace posenc;
@@ -69,43 +70,6 @@ const char* dtype_of(const Array& a) {
 
 /// Files are written into a hidden staging directory next to the target and
 /// moved in only when everything succeeded; otherwise nothing appears.
-class Staging {
- public:
-  explicit Staging(fs::path target) : target_(std::move(target)) {
-    const fs::path parent = target_.has_parent_path() ? target_.parent_path() : fs::path(".");
-    if (!fs::is_directory(parent)) bad("output directory's parent '" + parent.string() + "' does not exist");
-    if (fs::exists(target_) && !fs::is_directory(target_)) bad("output '" + target_.string() + "' exists and is not a directory");
-    staging_ = parent / ("." + target_.filename().string() + ".tmp-" + std::to_string(::getpid()));
-    fs::remove_all(staging_);
-    fs::create_directories(staging_);
-  }
-  ~Staging() {
-    std::error_code ec;
-    if (!committed_) fs::remove_all(staging_, ec);
-  }
-  fs::path file(const std::string& relative) {
-    const fs::path p = staging_ / relative;
-    fs::create_directories(p.parent_path());
-    files_.push_back(relative);
-    return p;
-  }
-  void commit() {
-    for (const auto& rel : files_) {
-      const fs::path dst = target_ / rel;
-      fs::create_directories(dst.parent_path());
-      fs::rename(staging_ / rel, dst);
-    }
-    committed_ = true;
-    std::error_code ec;
-    fs::remove_all(staging_, ec);
-  }
-
- private:
-  fs::path target_, staging_;
-  std::vector<std::string> files_;
-  bool committed_ = false;
-};
-
 void save_array(const fs::path& path, const Array& a) {
   std::visit([&](const auto& t) { save_npy(path.string(), t); }, a);
 }
@@ -440,16 +404,31 @@ int main(int argc, char** argv) {
   attend->add_flag("--reference", at.reference, "use the plain-loop reference implementation");
   attend->allow_extras();
 
+  GraphArgs ga;
+  auto* graph = app.add_subcommand("graph", "node encodings of a graph file (edge-list CSV, GraphML, DOT) as .npy");
+  graph->add_option("input", ga.input, "graph file: .csv/.tsv/.txt edge list (source,target[,weight]), .graphml, .dot")
+      ->required();
+  graph->add_option("--out", ga.out, "output directory")->required();
+  graph->add_option("--encodings", ga.encodings,
+                    "comma-separated: spd[:max=M:unreachable=U], dijkstra, degree[:kind=in|out|total], betweenness, "
+                    "closeness, pagerank[:alpha=A], eigenvector, lap[:k=K:kind=sym|rw|comb:pad=1:solver=dense|sparse"
+                    ":flip=1:seed=S:pyg=1], rwse[:steps=S:pyg=1]")
+      ->capture_default_str();
+  graph->add_flag("--directed", ga.directed, "edge-list CSV: edges are directed");
+  graph->add_option("--header", ga.header, "edge-list CSV: auto, yes or no")->capture_default_str();
+  graph->add_option("--weight-key", ga.weight_key, "GraphML/DOT edge attribute holding weights")->capture_default_str();
+  graph->add_option("--threads", ga.threads, "threads (0 = all); results do not depend on it");
+
   std::string demo_dir;
   auto* demo = app.add_subcommand("demo", "write every encoding's tables and one picture per modality");
   demo->add_option("dir", demo_dir, "output directory")->required();
 
   if (argc > 1 && argv[1][0] != '-') {
-    const std::vector<std::string> commands = {"list", "encode", "apply", "attend", "demo"};
+    const std::vector<std::string> commands = {"list", "encode", "apply", "attend", "graph", "demo"};
     if (std::find(commands.begin(), commands.end(), argv[1]) == commands.end()) {
       const std::string guess = closest(argv[1], commands);
       std::cerr << "posenc: unknown command '" << argv[1] << "'"
-                << (guess.empty() ? "" : "; did you mean '" + guess + "'?") << " (list, encode, apply, attend, demo)\n";
+                << (guess.empty() ? "" : "; did you mean '" + guess + "'?") << " (list, encode, apply, attend, graph, demo)\n";
       return 2;
     }
   }
@@ -469,6 +448,7 @@ int main(int argc, char** argv) {
     if (*apply) return cmd_apply(apply_name, apply_in, apply_out, side, apply->remaining());
     if (*attend) return cmd_attend(at, attend->remaining());
     if (*demo) return cmd_demo(demo_dir);
+    if (*graph) return cmd_graph(ga);
   } catch (const std::exception& e) {
     std::string msg = e.what();
     for (auto& c : msg)

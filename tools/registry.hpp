@@ -94,4 +94,15 @@ const EncodingSpec& find_encoding(const std::string& name);
 /// Check that every given parameter exists for the encoding (suggesting the closest).
 void check_params(const EncodingSpec& spec, const std::map<std::string, std::string>& given);
 
+/// `posenc graph FILE --out DIR ...` (tools/graph_cmd.cpp).
+struct GraphArgs {
+  std::string input, out;
+  std::string encodings = "spd,degree,pagerank,lap:k=8,rwse:steps=16";
+  bool directed = false;
+  std::string header = "auto";
+  std::string weight_key = "weight";
+  int threads = 0;
+};
+int cmd_graph(const GraphArgs& args);
+
 }  // namespace posenc::cli
