@@ -1,5 +1,10 @@
 #include "pictures.hpp"
 
+#include <boost/graph/adjacency_list.hpp>
+#include <boost/graph/circle_layout.hpp>
+#include <boost/graph/kamada_kawai_spring_layout.hpp>
+#include <boost/graph/topology.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -101,6 +106,49 @@ std::vector<double> geodesic_bias_on_grid(double lon, double lat, std::int64_t n
   std::vector<double> v(grid.shape()[0]);
   for (std::size_t i = 0; i < v.size(); ++i) v[i] = -m * d(0, i);
   return v;
+}
+
+Image graph_drawing(const Graph& graph, const std::vector<double>& values, int size) {
+  using UG = boost::adjacency_list<boost::vecS, boost::vecS, boost::undirectedS, boost::no_property,
+                                   boost::property<boost::edge_weight_t, double>>;
+  using Topology = boost::square_topology<>;
+  const auto n = static_cast<std::size_t>(graph.nodes());
+  UG g(n);
+  bool connected_hint = n > 0;
+  for (const auto& e : graph.edges())
+    if (e.source != e.target) boost::add_edge(static_cast<std::size_t>(e.source), static_cast<std::size_t>(e.target), 1.0, g);
+  std::vector<Topology::point_type> pos(n);
+  auto pmap = boost::make_iterator_property_map(pos.begin(), boost::get(boost::vertex_index, g));
+  boost::circle_graph_layout(g, pmap, 100.0);
+  const ITensor hops = shortest_path_hops(graph);
+  for (auto h : hops) connected_hint = connected_hint && h >= 0;
+  if (connected_hint && n > 1)
+    boost::kamada_kawai_spring_layout(g, pmap, boost::get(boost::edge_weight, g), Topology(), boost::side_length(200.0));
+  double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+  for (const auto& p : pos) {
+    x0 = std::min(x0, p[0]);
+    x1 = std::max(x1, p[0]);
+    y0 = std::min(y0, p[1]);
+    y1 = std::max(y1, p[1]);
+  }
+  const double margin = 16, span = std::max({x1 - x0, y1 - y0, 1e-9});
+  // Scale the longer side to the picture and centre the shorter one.
+  const double ox = (span - (x1 - x0)) / 2, oy = (span - (y1 - y0)) / 2;
+  auto px = [&](std::size_t v) { return margin + (pos[v][0] - x0 + ox) / span * (size - 2 * margin); };
+  auto py = [&](std::size_t v) { return margin + (pos[v][1] - y0 + oy) / span * (size - 2 * margin); };
+  Image img(size, size);
+  const std::uint8_t grey[3] = {170, 170, 170}, black[3] = {40, 40, 40};
+  for (const auto& e : graph.edges()) {
+    const auto a = static_cast<std::size_t>(e.source), b = static_cast<std::size_t>(e.target);
+    draw_line(img, px(a), py(a), px(b), py(b), grey);
+  }
+  const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
+  for (std::size_t v = 0; v < n; ++v) {
+    std::uint8_t c[3];
+    viridis(*hi > *lo ? (values[v] - *lo) / (*hi - *lo) : 0.5, c);
+    fill_disc(img, px(v), py(v), 7, c, black);
+  }
+  return img;
 }
 
 }  // namespace posenc::plot

@@ -38,4 +38,9 @@ std::vector<double> harmonic_on_grid(int l, int m, std::int64_t nlat, std::int64
 std::vector<double> geodesic_bias_on_grid(double lon, double lat, std::int64_t nlat, std::int64_t nlon,
                                           std::int64_t heads = 8, std::int64_t head = 0);
 
+/// A drawing of a connected graph (Kamada-Kawai spring layout from Boost, started on a circle; a
+/// disconnected graph keeps the circle), nodes coloured by `values` (viridis over their range),
+/// edges grey; `size` x `size` pixels.
+Image graph_drawing(const Graph& graph, const std::vector<double>& values, int size = 420);
+
 }  // namespace posenc::plot

@@ -39,6 +39,25 @@ void Image::set(int x, int y, const std::uint8_t c[3]) {
   p[2] = c[2];
 }
 
+void viridis(double t, std::uint8_t out[3]) { colour(t, out); }
+
+void draw_line(Image& img, double x0, double y0, double x1, double y1, const std::uint8_t c[3]) {
+  const int steps = static_cast<int>(std::ceil(std::max(std::abs(x1 - x0), std::abs(y1 - y0)))) + 1;
+  for (int s = 0; s <= steps; ++s) {
+    const double t = static_cast<double>(s) / steps;
+    img.set(static_cast<int>(std::lround(x0 + t * (x1 - x0))), static_cast<int>(std::lround(y0 + t * (y1 - y0))), c);
+  }
+}
+
+void fill_disc(Image& img, double cx, double cy, double r, const std::uint8_t fill[3], const std::uint8_t border[3]) {
+  for (int y = static_cast<int>(cy - r - 1); y <= static_cast<int>(cy + r + 1); ++y)
+    for (int x = static_cast<int>(cx - r - 1); x <= static_cast<int>(cx + r + 1); ++x) {
+      const double d = std::hypot(x - cx, y - cy);
+      if (d <= r - 1) img.set(x, y, fill);
+      else if (d <= r) img.set(x, y, border);
+    }
+}
+
 Image heatmap(const std::vector<double>& v, int rows, int cols, int cell, double lo, double hi) {
   if (lo == hi) {
     lo = INFINITY;

@@ -28,6 +28,13 @@ Image line_chart(const std::vector<double>& y, int width = 480, int height = 240
 /// Several series on shared axes, each in its own colour (first: blue, then orange, green, red, purple, ...).
 Image line_chart(const std::vector<std::vector<double>>& series, int width = 480, int height = 240);
 
+/// The viridis colour of t in [0, 1] (clamped).
+void viridis(double t, std::uint8_t out[3]);
+/// A line from (x0, y0) to (x1, y1) in pixels, one pixel wide.
+void draw_line(Image& image, double x0, double y0, double x1, double y1, const std::uint8_t colour[3]);
+/// A filled disc of radius r with a one-pixel border.
+void fill_disc(Image& image, double cx, double cy, double r, const std::uint8_t fill[3], const std::uint8_t border[3]);
+
 /// Panels left to right with a gap, on a white background.
 Image hstack(const std::vector<Image>& panels, int gap = 12);
 
