@@ -182,7 +182,7 @@ struct LaplacianPeOptions {
   bool random_flip = false;               ///< seeded random sign per column (PyG's augmentation)
   std::uint64_t seed = 0;
   EigenSolver solver = EigenSolver::automatic;
-  std::int64_t dense_max_nodes = 1000;    ///< automatic: dense LAPACK up to this size, Spectra above
+  std::int64_t dense_max_nodes = 200;     ///< automatic: dense LAPACK up to this size, Spectra above (docs/graph.md)
 };
 struct LaplacianPe {
   Tensor vectors;                   ///< [N, k]: column c belongs to eigenvalues[c]
@@ -192,8 +192,9 @@ struct LaplacianPe {
 };
 /// The k smallest non-trivial eigenvectors of the Laplacian of the symmetrised graph (A + A^T)/2 for
 /// directed input, weights used, self-loops removed. Sign: the entry of largest magnitude is
-/// positive (entries within a relative 1e-6 of it tie; the lowest node decides), unless random_flip. Dense: LAPACK dsyevd; sparse: Spectra
-/// shift-invert Lanczos. Throws for k < 1, an empty graph, or k > available without pad.
+/// positive (entries within a relative 1e-6 of it tie; the lowest node decides), unless random_flip.
+/// Dense: LAPACK dsyevd; sparse: Spectra Lanczos on c I - L (the flipped spectrum's largest
+/// eigenvalues, sparse products only). Throws for k < 1, an empty graph, or k > available without pad.
 LaplacianPe laplacian_pe(const Graph& graph, const LaplacianPeOptions& options = {});
 
 // ------------------------------------------------------------------ random-walk structural encoding
