@@ -340,6 +340,45 @@ TEST(Graphormer, CentralityEmbeddingsClipAndCompat) {
                  {"graphormer_centrality", "degree 5", "max_degree 3"});
 }
 
+TEST(Graphormer, EdgeEncodingFollowsTheReferencePathsAndMeans) {
+  const Graph g = read_edge_list_csv(kData + "gho_edges.csv", {.nodes = 13});
+  const ITensor ids = load_npy_int(kData + "gho_ids.npy");
+  const Tensor table = load_npy(kData + "gho_table.npy"), hops = load_npy(kData + "gho_hops.npy");
+  // The hop edges of Graphormer's Floyd-Warshall paths, and the bias from them.
+  EXPECT_EQ(test::max_abs_diff(shortest_path_edges(g, 5), load_npy_int(kData + "gho_path.npy")), 0.0);
+  const Encoding e = graphormer_edge_bias(g, ids, table, hops, {.graph_token = false});
+  Tensor got = e.biases[0].dense;
+  got.reshape({got.shape()[1], got.shape()[2], got.shape()[3]});
+  EXPECT_LT(test::max_abs_diff(got, load_npy_double(kData + "gho_bias.npy")), 1e-5);
+  // With the graph token: the same block shifted by one, zero row and column 0.
+  const Encoding t = graphormer_edge_bias(g, ids, table, hops);
+  EXPECT_EQ(t.biases[0].dense.shape()[2], 14u);
+  EXPECT_EQ(t.biases[0].dense(0, 1, 0, 3), 0.0f);
+  EXPECT_EQ(t.biases[0].dense(0, 1, 3, 5), got(1, 2, 4));
+  // BFS-tree paths: every pair's hops form a walk of SPD edges from i to j.
+  const ITensor bfs = shortest_path_edges(g, 12, PathChoice::bfs_tree);
+  const ITensor spd = shortest_path_hops(g);
+  for (std::size_t i = 0; i < 13; ++i)
+    for (std::size_t j = 0; j < 13; ++j) {
+      std::int64_t at = std::int64_t(i), len = 0;
+      for (std::size_t h = 0; h < 12 && bfs(i, j, h) >= 0; ++h, ++len) {
+        const GraphEdge& ed = g.edges()[std::size_t(bfs(i, j, h))];
+        ASSERT_TRUE(ed.source == at || ed.target == at) << i << " " << j;
+        at = ed.source == at ? ed.target : ed.source;
+      }
+      if (i != j && spd(i, j) > 0) {
+        EXPECT_EQ(at, std::int64_t(j));
+        EXPECT_EQ(len, spd(i, j));
+      }
+    }
+  expect_invalid([&] { graphormer_edge_bias(g, ids, table, xt::view(hops, xt::range(0, 3))); },
+                 {"graphormer_edge_bias", "'hop_weights'"});
+  ITensor bad = ids;
+  bad(0, 0) = 99;
+  expect_invalid([&] { graphormer_edge_bias(g, bad, table, hops); }, {"'edge_feature_ids'", "99"});
+  expect_invalid([&] { shortest_path_edges(g, 0); }, {"shortest_path_edges", "'max_hops'", "0"});
+}
+
 TEST(PackedGraphs, OffsetsSegmentsAndPerGraphEncodings) {
   const PackedGraphs p = pack_graphs({path_graph(3), cycle_graph(4), Graph(1, {})});
   EXPECT_EQ(p.tokens(), 8);

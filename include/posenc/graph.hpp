@@ -127,6 +127,34 @@ ITensor graphormer_spatial_index(const Graph& graph, const GraphormerSpatialOpti
 /// Initial table [heads, num_spatial] (row 0 zero as padding_idx; N(0, 0.02) as Graphormer's init).
 Tensor graphormer_table_init(std::int64_t heads, std::int64_t num_spatial = 512, std::uint64_t seed = 0);
 
+// ------------------------------------------------------------------ Graphormer edge encoding
+
+/// Which shortest path carries the edge features of a pair.
+enum class PathChoice {
+  floyd_warshall,  ///< Graphormer's: the path its Floyd-Warshall rebuilds (last strictly improving k, recursively)
+  bfs_tree,        ///< the BFS tree path from i (first-discovered parents)
+};
+struct GraphormerEdgeOptions {
+  std::int64_t max_hops = 5;  ///< multi_hop_max_dist D
+  PathChoice path = PathChoice::floyd_warshall;
+  bool graph_token = true;    ///< a leading row/column of zeros for the graph token
+};
+/// The edges along the chosen shortest path of every pair: [N, N, max_hops] ids into graph.edges()
+/// (hop n of the path from i to j), -1 past the path's end, on the diagonal and for unreachable
+/// pairs. Between two nodes joined by several edges, the last one in edge order (the reference
+/// writes a dense attribute matrix edge by edge). Undirected edges serve both directions.
+/// Floyd-Warshall is O(N^3): fine for molecules (the reference drops graphs above 512 nodes).
+ITensor shortest_path_edges(const Graph& graph, std::int64_t max_hops = 5, PathChoice path = PathChoice::floyd_warshall);
+
+/// Graphormer's multi-hop edge encoding (graphormer_layers.py, multi_hop): for a reachable pair
+/// i != j with SPD s, c_h(i, j) = (1 / min(s, D)) sum_{n < min(s, D)} (e_n W_n)[h], where e_n [H] is
+/// the mean over the C feature columns of edge_table[ids[edge_n, c]] and W_n = hop_weights[n] [H, H];
+/// 0 on the diagonal and for unreachable pairs. edge_feature_ids [E, C] are rows of edge_table
+/// [R, H] (Graphormer: value + 512 c + 2, row 0 = padding). A dense bias [1, H, P + N, P + N]
+/// (a per-pair sum over paths has no table form).
+Encoding graphormer_edge_bias(const Graph& graph, const ITensor& edge_feature_ids, const Tensor& edge_table,
+                              const Tensor& hop_weights, const GraphormerEdgeOptions& options = {});
+
 // ------------------------------------------------------------------ centrality
 
 enum class DegreeKind { in, out, total };
