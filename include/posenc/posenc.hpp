@@ -12,6 +12,7 @@
 #include "posenc/spectrogram.hpp"
 #include "posenc/graph.hpp"
 #include "posenc/sphere.hpp"
+#include "posenc/tabular.hpp"
 #include "posenc/tensor.hpp"
 #include "posenc/text.hpp"
 #include "posenc/video.hpp"

@@ -18,6 +18,7 @@
 #include <boost/property_map/dynamic_property_map.hpp>
 
 #include "detail/check.hpp"
+#include "detail/csv.hpp"
 
 namespace posenc {
 
@@ -80,54 +81,6 @@ std::vector<std::string> Graph::names() const {
 
 namespace {
 
-/// Splits one CSV line: quoted fields with "" escapes; returns false on an unterminated quote.
-bool split_csv(const std::string& line, char delim, std::vector<std::string>& fields, std::size_t& bad_col) {
-  fields.clear();
-  std::string cur;
-  bool quoted = false, was_quoted = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted) {
-      if (c == '"') {
-        if (i + 1 < line.size() && line[i + 1] == '"') {
-          cur += '"';
-          ++i;
-        } else {
-          quoted = false;
-        }
-      } else {
-        cur += c;
-      }
-    } else if (c == '"' && cur.find_first_not_of(" \t") == std::string::npos) {
-      quoted = was_quoted = true;
-      cur.clear();
-    } else if (c == delim) {
-      fields.push_back(was_quoted ? cur : std::string(cur));
-      cur.clear();
-      was_quoted = false;
-    } else if (c != '\r') {
-      cur += c;
-    }
-  }
-  if (quoted) {
-    bad_col = fields.size() + 1;
-    return false;
-  }
-  fields.push_back(cur);
-  for (auto& f : fields) {  // trim unquoted surrounding blanks
-    const auto a = f.find_first_not_of(" \t"), b = f.find_last_not_of(" \t");
-    f = a == std::string::npos ? std::string() : f.substr(a, b - a + 1);
-  }
-  return true;
-}
-
-bool parse_double(const std::string& s, double& out) {
-  if (s.empty()) return false;
-  char* end = nullptr;
-  out = std::strtod(s.c_str(), &end);
-  return end == s.c_str() + s.size();
-}
-
 bool parse_index(const std::string& s, std::int64_t& out) {
   if (s.empty() || !std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); })) return false;
   if (s.size() > 18) return false;
@@ -154,7 +107,7 @@ Graph read_edge_list_csv(const std::string& path, const EdgeListCsvOptions& o) {
   while (std::getline(in, line)) {
     ++lineno;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    if (!split_csv(line, o.delimiter, fields, bad_col))
+    if (!detail::split_csv(line, o.delimiter, fields, bad_col))
       detail::fail(fn, path, ":", lineno, ": column ", bad_col, ": unterminated quoted field");
     rows.push_back({lineno, fields});
   }
@@ -167,7 +120,7 @@ Graph read_edge_list_csv(const std::string& path, const EdgeListCsvOptions& o) {
     std::int64_t id = 0;
     const bool numeric_ids_later = rows.size() > 1 && rows[1].f.size() >= 2 && parse_index(rows[1].f[0], id) &&
                                    parse_index(rows[1].f[1], id);
-    header = (f.size() >= 3 && !parse_double(f[2], w)) ||
+    header = (f.size() >= 3 && !detail::parse_double(f[2], w)) ||
              (numeric_ids_later && f.size() >= 2 && (!parse_index(f[0], id) || !parse_index(f[1], id)));
     if (!header && f.size() >= 2) {  // common header words
       std::string a = f[0];
@@ -212,7 +165,7 @@ Graph read_edge_list_csv(const std::string& path, const EdgeListCsvOptions& o) {
     e.source = node(row.f[0]);
     e.target = node(row.f[1]);
     if (width == 3) {
-      if (!parse_double(row.f[2], e.weight) || !std::isfinite(e.weight))
+      if (!detail::parse_double(row.f[2], e.weight) || !std::isfinite(e.weight))
         detail::fail(fn, path, ":", row.line, ": column 3: weight '", row.f[2], "' is not a finite number");
     }
     edges.push_back(e);

@@ -1,0 +1,526 @@
+// Tab-PET: preprocessing, feature-graph estimation (Spearman, Pearson, Chow-Liu), the Laplacian
+// eigenvector encoding with the reference's automatic k, aggregation to columns, integration.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <numeric>
+#include <random>
+#include <set>
+#include <unordered_map>
+
+#include <xtensor-blas/xlinalg.hpp>
+
+#include "detail/check.hpp"
+#include "posenc/tabular.hpp"
+
+namespace posenc {
+
+// ====================================================================== preprocessing
+
+namespace {
+
+/// NumPy's pairwise summation (numpy/core/src/umath/loops_utils.h), which np.sum uses along a
+/// contiguous axis: blocks of up to 128 with eight running sums, halves above that.
+double pairwise_sum(const double* a, std::size_t n) {
+  if (n < 8) {
+    double r = 0.0;
+    for (std::size_t i = 0; i < n; ++i) r += a[i];
+    return r;
+  }
+  if (n <= 128) {
+    double r[8];
+    for (int j = 0; j < 8; ++j) r[j] = a[j];
+    std::size_t i = 8;
+    for (; i < n - (n % 8); i += 8)
+      for (int j = 0; j < 8; ++j) r[j] += a[i + static_cast<std::size_t>(j)];
+    double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    for (; i < n; ++i) res += a[i];
+    return res;
+  }
+  std::size_t n2 = n / 2;
+  n2 -= n2 % 8;
+  return pairwise_sum(a, n2) + pairwise_sum(a + n2, n - n2);
+}
+
+}  // namespace
+
+FeatureMatrix tabpet_preprocess(const Table& t, const TabularPreprocessOptions& o) {
+  const char* fn = "tabpet_preprocess";
+  if (o.max_levels < 1 || o.keep_levels < 1 || o.keep_levels > o.max_levels)
+    detail::fail(fn, "parameters 'max_levels' and 'keep_levels' must satisfy 1 <= keep_levels <= max_levels, got ",
+                 o.max_levels, " and ", o.keep_levels);
+  if (o.subsample < 0) detail::fail(fn, "parameter 'subsample' must be >= 0, got ", o.subsample);
+  // Candidate rows: the caller's, a seeded subsample, or all.
+  std::vector<std::size_t> rows;
+  if (!o.rows.empty()) {
+    for (auto r : o.rows) {
+      if (r < 0 || static_cast<std::size_t>(r) >= t.rows)
+        detail::fail(fn, "parameter 'rows' holds ", r, ", outside the table's ", t.rows, " rows");
+      rows.push_back(static_cast<std::size_t>(r));
+    }
+  } else {
+    rows.resize(t.rows);
+    std::iota(rows.begin(), rows.end(), 0);
+    if (o.subsample > 0 && static_cast<std::size_t>(o.subsample) < t.rows) {
+      std::mt19937_64 rng(o.seed);
+      std::shuffle(rows.begin(), rows.end(), rng);
+      rows.resize(static_cast<std::size_t>(o.subsample));
+      std::sort(rows.begin(), rows.end());
+    }
+  }
+  // Rows with a missing numeric value are dropped.
+  std::vector<std::size_t> kept;
+  kept.reserve(rows.size());
+  for (auto r : rows) {
+    bool ok = true;
+    for (const auto& c : t.columns)
+      if (c.type == ColumnType::numeric && c.missing[r]) ok = false;
+    if (ok) kept.push_back(r);
+  }
+  if (kept.empty()) detail::fail(fn, "no row is left after dropping rows with missing numeric values");
+  FeatureMatrix fm;
+  fm.rows_dropped = static_cast<std::int64_t>(rows.size() - kept.size());
+  for (const auto& c : t.columns) {
+    fm.columns.push_back(c.name);
+    fm.column_types.push_back(c.type);
+  }
+  // Feature columns as double vectors: numeric first, then one-hot blocks.
+  std::vector<std::vector<double>> cols;
+  for (std::size_t ci = 0; ci < t.columns.size(); ++ci) {
+    const auto& c = t.columns[ci];
+    if (c.type != ColumnType::numeric) continue;
+    std::vector<double> v(kept.size());
+    for (std::size_t i = 0; i < kept.size(); ++i) v[i] = c.values[kept[i]];
+    cols.push_back(std::move(v));
+    fm.names.push_back(c.name);
+    fm.source_column.push_back(static_cast<std::int64_t>(ci));
+  }
+  for (std::size_t ci = 0; ci < t.columns.size(); ++ci) {
+    const auto& c = t.columns[ci];
+    if (c.type == ColumnType::numeric) continue;
+    std::vector<std::string> cells(kept.size());
+    for (std::size_t i = 0; i < kept.size(); ++i) cells[i] = c.missing[kept[i]] ? "Missing" : c.cells[kept[i]];
+    // Level counts in order of first appearance; more than max_levels: top keep_levels + "Other".
+    std::vector<std::string> order;
+    std::unordered_map<std::string, std::size_t> count;
+    for (const auto& s : cells)
+      if (count[s]++ == 0) order.push_back(s);
+    if (static_cast<std::int64_t>(order.size()) > o.max_levels) {
+      std::vector<std::string> ranked = order;
+      std::stable_sort(ranked.begin(), ranked.end(), [&](const auto& a, const auto& b) { return count[a] > count[b]; });
+      const std::set<std::string> top(ranked.begin(), ranked.begin() + o.keep_levels);
+      for (auto& s : cells)
+        if (!top.count(s)) s = "Other";
+    }
+    std::vector<std::string> levels(cells.begin(), cells.end());
+    std::sort(levels.begin(), levels.end());
+    levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
+    for (const auto& level : levels) {
+      std::vector<double> v(kept.size());
+      for (std::size_t i = 0; i < kept.size(); ++i) v[i] = cells[i] == level ? 1.0 : 0.0;
+      cols.push_back(std::move(v));
+      fm.names.push_back(c.name + "_" + level);
+      fm.source_column.push_back(static_cast<std::int64_t>(ci));
+    }
+  }
+  // z-scores with the population std (sklearn StandardScaler); a constant feature becomes zeros.
+  const std::size_t n = kept.size(), F = cols.size();
+  fm.values = DTensor::from_shape({n, F});
+#pragma omp parallel for schedule(static)
+  for (std::int64_t ff = 0; ff < static_cast<std::int64_t>(F); ++ff) {
+    const auto f = static_cast<std::size_t>(ff);
+    const auto& v = cols[f];
+    // sklearn's StandardScaler operation for operation: NumPy's pairwise sums down each column (the
+    // table reaches it column-major), mean, the corrected two-pass variance. Bitwise-equal z-scores
+    // matter: a value on a Chow-Liu bin edge must land in the reference's bin.
+    const double mean = pairwise_sum(v.data(), n) / static_cast<double>(n);
+    std::vector<double> t(n), t2(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      t[i] = v[i] - mean;
+      t2[i] = t[i] * t[i];
+    }
+    const double corr = pairwise_sum(t.data(), n);
+    const double var = (pairwise_sum(t2.data(), n) - corr * corr / static_cast<double>(n)) / static_cast<double>(n);
+    const double sd = std::sqrt(var);
+    const double scale = sd > 0 ? sd : 1.0;
+    for (std::size_t i = 0; i < n; ++i) fm.values.data()[i * F + f] = (v[i] - mean) / scale;
+  }
+  return fm;
+}
+
+// ====================================================================== feature graph
+
+namespace {
+
+/// Average ranks (1-based) of one column, ties sharing their mean rank (scipy rankdata 'average').
+/// LSD radix sort on the order-preserving bit pattern of the doubles (16-bit digits).
+void average_ranks(const double* col, std::size_t stride, std::size_t n, std::vector<double>& ranks,
+                   std::vector<std::uint64_t>& keys, std::vector<std::uint32_t>& idx, std::vector<std::uint32_t>& tmp,
+                   std::vector<std::uint64_t>& ktmp) {
+  keys.resize(n);
+  idx.resize(n);
+  tmp.resize(n);
+  ktmp.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double x = col[i * stride] + 0.0;  // -0 -> +0
+    std::uint64_t u;
+    std::memcpy(&u, &x, 8);
+    keys[i] = (u >> 63) ? ~u : (u | (std::uint64_t{1} << 63));
+    idx[i] = static_cast<std::uint32_t>(i);
+  }
+  std::vector<std::uint32_t> counts(65536);
+  for (int pass = 0; pass < 4; ++pass) {
+    const int shift = 16 * pass;
+    std::fill(counts.begin(), counts.end(), 0);
+    for (std::size_t i = 0; i < n; ++i) ++counts[(keys[i] >> shift) & 0xFFFF];
+    std::uint32_t sum = 0;
+    for (auto& c : counts) {
+      const std::uint32_t c0 = c;
+      c = sum;
+      sum += c0;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint32_t d = counts[(keys[i] >> shift) & 0xFFFF]++;
+      ktmp[d] = keys[i];
+      tmp[d] = idx[i];
+    }
+    keys.swap(ktmp);
+    idx.swap(tmp);
+  }
+  ranks.resize(n);
+  for (std::size_t i = 0; i < n;) {
+    std::size_t j = i + 1;
+    while (j < n && keys[j] == keys[i]) ++j;
+    const double r = 0.5 * static_cast<double>(i + 1 + j);  // mean of ranks i+1 .. j
+    for (std::size_t k = i; k < j; ++k) ranks[idx[k]] = r;
+    i = j;
+  }
+}
+
+/// Correlation matrix of the columns of X [n, F] (row-major): centred, unit-norm columns, Gram.
+/// Columns with zero variance are reported and get zero weights.
+DTensor correlation(const std::vector<std::vector<double>>& cols, std::vector<std::int64_t>& constant) {
+  const std::size_t F = cols.size(), n = F ? cols[0].size() : 0;
+  std::vector<std::vector<double>> z(F);
+  std::vector<std::uint8_t> flat(F, 0);
+#pragma omp parallel for schedule(static)
+  for (std::int64_t ff = 0; ff < static_cast<std::int64_t>(F); ++ff) {
+    const auto f = static_cast<std::size_t>(ff);
+    const auto& v = cols[f];
+    double mean = 0;
+    for (double x : v) mean += x;
+    mean /= static_cast<double>(n);
+    double ss = 0;
+    z[f].resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      z[f][i] = v[i] - mean;
+      ss += z[f][i] * z[f][i];
+    }
+    if (!(ss > 1e-300)) {
+      flat[f] = 1;
+      std::fill(z[f].begin(), z[f].end(), 0.0);
+      continue;
+    }
+    const double inv = 1.0 / std::sqrt(ss);
+    for (auto& x : z[f]) x *= inv;
+  }
+  for (std::size_t f = 0; f < F; ++f)
+    if (flat[f]) constant.push_back(static_cast<std::int64_t>(f));
+  DTensor w = xt::zeros<double>(Shape{F, F});
+  const std::size_t pairs = F * (F - (F ? 1 : 0)) / 2;
+#pragma omp parallel for schedule(dynamic, 8)
+  for (std::int64_t pp = 0; pp < static_cast<std::int64_t>(pairs); ++pp) {
+    // pair index -> (a, b), a < b
+    std::size_t p = static_cast<std::size_t>(pp), a = 0;
+    while (p >= F - 1 - a) {
+      p -= F - 1 - a;
+      ++a;
+    }
+    const std::size_t b = a + 1 + p;
+    double s = 0;
+    const double* x = z[a].data();
+    const double* y = z[b].data();
+    for (std::size_t i = 0; i < n; ++i) s += x[i] * y[i];
+    s = std::clamp(s, -1.0, 1.0);
+    w(a, b) = s;
+    w(b, a) = s;
+  }
+  return w;
+}
+
+/// Mutual information (natural log) of two columns discretised into `bins` uniform bins each
+/// (sklearn KBinsDiscretizer 'uniform': edges linspace(min, max, bins + 1), bin = number of inner
+/// edges <= x; a constant column is one bin).
+std::vector<std::uint8_t> discretise(const std::vector<double>& v, std::int64_t bins) {
+  const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+  std::vector<std::uint8_t> d(v.size(), 0);
+  if (*hi == *lo) return d;
+  std::vector<double> inner(static_cast<std::size_t>(bins - 1));
+  for (std::int64_t k = 1; k < bins; ++k)  // numpy linspace: lo + k * step, step = (hi - lo) / bins
+    inner[static_cast<std::size_t>(k - 1)] = *lo + static_cast<double>(k) * ((*hi - *lo) / static_cast<double>(bins));
+  for (std::size_t i = 0; i < v.size(); ++i)
+    d[i] = static_cast<std::uint8_t>(std::upper_bound(inner.begin(), inner.end(), v[i]) - inner.begin());
+  return d;
+}
+
+double mutual_information(const std::vector<std::uint8_t>& x, const std::vector<std::uint8_t>& y, std::int64_t bins) {
+  const auto B = static_cast<std::size_t>(bins);
+  std::vector<double> joint(B * B, 0.0), px(B, 0.0), py(B, 0.0);
+  for (std::size_t i = 0; i < x.size(); ++i) joint[x[i] * B + y[i]] += 1;
+  const double n = static_cast<double>(x.size());
+  for (auto& j : joint) j /= n;
+  for (std::size_t a = 0; a < B; ++a)
+    for (std::size_t b = 0; b < B; ++b) {
+      px[a] += joint[a * B + b];
+      py[b] += joint[a * B + b];
+    }
+  double mi = 0;
+  for (std::size_t a = 0; a < B; ++a)
+    for (std::size_t b = 0; b < B; ++b) {
+      const double p = joint[a * B + b];
+      if (p > 0 && px[a] > 0 && py[b] > 0) mi += p * std::log(p / (px[a] * py[b]));
+    }
+  return mi;
+}
+
+}  // namespace
+
+FeatureGraph estimate_feature_graph(const DTensor& X, const FeatureGraphOptions& o) {
+  const char* fn = "estimate_feature_graph";
+  if (X.dimension() != 2 || X.shape()[0] < 2 || X.shape()[1] < 1)
+    detail::fail(fn, "parameter 'features' must be [rows >= 2, F >= 1], got ", shape_string(X));
+  if (!(o.threshold >= 0) || !std::isfinite(o.threshold))
+    detail::fail(fn, "parameter 'threshold' must be finite and >= 0, got ", o.threshold);
+  if (o.top_k < 0) detail::fail(fn, "parameter 'top_k' must be >= 0, got ", o.top_k);
+  if (o.bins < 2 || o.bins > 255) detail::fail(fn, "parameter 'bins' must be in [2, 255], got ", o.bins);
+  for (double v : X)
+    if (!std::isfinite(v)) detail::fail(fn, "parameter 'features' holds a non-finite value ", v);
+  const std::size_t n = X.shape()[0], F = X.shape()[1];
+  std::vector<std::vector<double>> cols(F, std::vector<double>(n));
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t f = 0; f < F; ++f) cols[f][i] = X(i, f);
+  FeatureGraph g;
+  switch (o.method) {
+    case FeatureGraphMethod::pearson:
+      g.weights = correlation(cols, g.constant);
+      break;
+    case FeatureGraphMethod::spearman: {
+#pragma omp parallel
+      {
+        std::vector<double> ranks;
+        std::vector<std::uint64_t> keys, ktmp;
+        std::vector<std::uint32_t> idx, tmp;
+#pragma omp for schedule(dynamic, 1)
+        for (std::int64_t f = 0; f < static_cast<std::int64_t>(F); ++f) {
+          auto& c = cols[static_cast<std::size_t>(f)];
+          average_ranks(c.data(), 1, n, ranks, keys, idx, tmp, ktmp);
+          c.swap(ranks);
+        }
+      }
+      g.weights = correlation(cols, g.constant);
+      break;
+    }
+    case FeatureGraphMethod::chowliu: {
+      std::vector<std::vector<std::uint8_t>> d(F);
+      for (std::size_t f = 0; f < F; ++f) d[f] = discretise(cols[f], o.bins);
+      for (std::size_t f = 0; f < F; ++f) {
+        const auto [lo, hi] = std::minmax_element(cols[f].begin(), cols[f].end());
+        if (*lo == *hi) g.constant.push_back(static_cast<std::int64_t>(f));
+      }
+      DTensor mi = xt::zeros<double>(Shape{F, F});
+#pragma omp parallel for schedule(dynamic, 1)
+      for (std::int64_t a = 0; a < static_cast<std::int64_t>(F); ++a)
+        for (std::size_t b = static_cast<std::size_t>(a) + 1; b < F; ++b) {
+          const double m = mutual_information(d[static_cast<std::size_t>(a)], d[b], o.bins);
+          mi(static_cast<std::size_t>(a), b) = mi(b, static_cast<std::size_t>(a)) = m;
+        }
+      // Kruskal on MI > 0, edges in descending (w, i, j) order (the reference sorts tuples, reverse).
+      struct E {
+        double w;
+        std::size_t i, j;
+      };
+      std::vector<E> edges;
+      for (std::size_t i = 0; i < F; ++i)
+        for (std::size_t j = i + 1; j < F; ++j)
+          if (mi(i, j) > 0) edges.push_back({mi(i, j), i, j});
+      std::sort(edges.begin(), edges.end(), [](const E& a, const E& b) {
+        if (a.w != b.w) return a.w > b.w;
+        if (a.i != b.i) return a.i > b.i;
+        return a.j > b.j;
+      });
+      std::vector<std::size_t> parent(F);
+      std::iota(parent.begin(), parent.end(), 0);
+      auto find = [&](std::size_t x) {
+        while (parent[x] != x) x = parent[x] = parent[parent[x]];
+        return x;
+      };
+      g.weights = xt::zeros<double>(Shape{F, F});
+      std::size_t used = 0;
+      for (const E& e : edges) {
+        const std::size_t a = find(e.i), b = find(e.j);
+        if (a == b) continue;
+        parent[b] = a;
+        g.weights(e.i, e.j) = g.weights(e.j, e.i) = e.w;
+        if (++used == F - 1) break;
+      }
+      break;
+    }
+  }
+  // Sparsification options.
+  if (o.threshold > 0)
+    for (auto& w : g.weights)
+      if (std::abs(w) < o.threshold) w = 0;
+  if (o.top_k > 0) {
+    DTensor keep = xt::zeros<double>(Shape{F, F});
+    std::vector<std::size_t> order(F);
+    for (std::size_t i = 0; i < F; ++i) {
+      std::iota(order.begin(), order.end(), 0);
+      std::stable_sort(order.begin(), order.end(),
+                       [&](auto a, auto b) { return std::abs(g.weights(i, a)) > std::abs(g.weights(i, b)); });
+      for (std::size_t r = 0, taken = 0; r < F && taken < static_cast<std::size_t>(o.top_k); ++r) {
+        const std::size_t j = order[r];
+        if (j == i || g.weights(i, j) == 0) continue;
+        keep(i, j) = keep(j, i) = 1;
+        ++taken;
+      }
+    }
+    g.weights *= keep;
+  }
+  return g;
+}
+
+// ====================================================================== the encoding
+
+std::int64_t tabpet_auto_k(const std::vector<double>& ev) {
+  std::vector<double> low;
+  for (std::size_t i = 1; i < ev.size(); ++i)
+    if (ev[i] <= 0.75) low.push_back(ev[i]);
+  auto count = static_cast<std::int64_t>(low.size());
+  if (low.size() > 3) {
+    std::vector<double> gaps(low.size() - 1);
+    for (std::size_t i = 0; i + 1 < low.size(); ++i) gaps[i] = low[i + 1] - low[i];
+    std::vector<double> sorted = gaps;
+    std::sort(sorted.begin(), sorted.end());
+    const std::size_t m = sorted.size();
+    const double median = m % 2 ? sorted[m / 2] : 0.5 * (sorted[m / 2 - 1] + sorted[m / 2]);
+    const double cut = std::max(10 * median, 0.5);
+    for (std::size_t i = 0; i < gaps.size(); ++i)
+      if (gaps[i] > cut) {
+        count = static_cast<std::int64_t>(i) + 1;
+        break;
+      }
+  }
+  return std::max<std::int64_t>(2, std::min<std::int64_t>(count, 10));
+}
+
+TabPetResult tabpet_pe(const DTensor& W, const std::vector<std::int64_t>& source, std::int64_t n_columns,
+                       const TabPetOptions& o) {
+  const char* fn = "tabpet_pe";
+  if (W.dimension() != 2 || W.shape()[0] != W.shape()[1] || W.shape()[0] == 0)
+    detail::fail(fn, "parameter 'weights' must be a non-empty square [F, F], got ", shape_string(W));
+  const std::size_t F = W.shape()[0];
+  if (source.size() != F) detail::fail(fn, "parameter 'source_column' must have F = ", F, " entries, got ", source.size());
+  for (auto s : source)
+    if (s < 0 || s >= n_columns) detail::fail(fn, "parameter 'source_column' holds ", s, ", outside [0, ", n_columns, ")");
+  if (o.k < 0) detail::fail(fn, "parameter 'k' must be >= 1 (or 0 for automatic), got ", o.k);
+  TabPetResult r;
+  r.adjacency = DTensor::from_shape({F, F});
+  for (std::size_t i = 0; i < F; ++i)
+    for (std::size_t j = 0; j < F; ++j) {
+      const double a = std::abs(W(i, j)), b = std::abs(W(j, i));
+      if (!std::isfinite(a) || !std::isfinite(b))
+        detail::fail(fn, "parameter 'weights' holds a non-finite value at (", i, ", ", j, ")");
+      r.adjacency(i, j) = i == j ? 0.0 : std::max(a, b);
+    }
+  // L = I - D^-1/2 A D^-1/2 with zero degrees replaced by 1.
+  std::vector<double> isq(F);
+  for (std::size_t i = 0; i < F; ++i) {
+    double d = 0;
+    for (std::size_t j = 0; j < F; ++j) d += r.adjacency(i, j);
+    isq[i] = 1.0 / std::sqrt(d == 0 ? 1.0 : d);
+  }
+  xt::xtensor<double, 2> L = xt::zeros<double>({F, F});
+  for (std::size_t i = 0; i < F; ++i)
+    for (std::size_t j = 0; j < F; ++j) L(i, j) = (i == j ? 1.0 : 0.0) - isq[i] * r.adjacency(i, j) * isq[j];
+  auto [w, v] = xt::linalg::eigh(L);
+  r.eigenvalues.assign(w.begin(), w.end());
+  r.k = o.k > 0 ? o.k : tabpet_auto_k(r.eigenvalues);
+  // numpy slicing: first = columns 1 .. min(k, F-1); last = columns max(F-k, 0) .. F-1.
+  std::vector<std::size_t> pick;
+  for (std::size_t c = 1; c <= static_cast<std::size_t>(r.k) && c < F; ++c) pick.push_back(c);
+  for (std::size_t c = F > static_cast<std::size_t>(r.k) ? F - static_cast<std::size_t>(r.k) : 0; c < F; ++c)
+    pick.push_back(c);
+  if (F <= 2 * static_cast<std::size_t>(r.k))
+    r.warnings.push_back("only " + std::to_string(F) + " feature nodes for k = " + std::to_string(r.k) +
+                         ": low and high eigenvectors overlap (columns repeat, as the reference)");
+  const std::size_t P = pick.size();
+  r.features_pe = Tensor::from_shape({F, P});
+  for (std::size_t c = 0; c < P; ++c) {
+    std::vector<double> col(F);
+    for (std::size_t i = 0; i < F; ++i) col[i] = v(i, pick[c]);
+    if (o.deterministic_sign) {
+      double top = 0;
+      for (double x : col) top = std::max(top, std::abs(x));
+      std::size_t arg = 0;
+      while (std::abs(col[arg]) < top * (1 - 1e-6)) ++arg;
+      if (col[arg] < 0)
+        for (auto& x : col) x = -x;
+    }
+    r.selected.push_back(r.eigenvalues[pick[c]]);
+    // z-score over the nodes in float32, unbiased std (torch.std), 0 -> 1.
+    std::vector<float> f32(col.begin(), col.end());
+    float mean = 0;
+    for (float x : f32) mean += x;
+    mean /= static_cast<float>(F);
+    float ss = 0;
+    for (float x : f32) ss += (x - mean) * (x - mean);
+    float sd = F > 1 ? std::sqrt(ss / static_cast<float>(F - 1)) : 0.0f;
+    if (sd == 0) sd = 1;
+    for (std::size_t i = 0; i < F; ++i) r.features_pe(i, c) = (f32[i] - mean) / sd;
+  }
+  // One row per original column: the mean of its feature rows (zeros when it has none).
+  r.columns_pe = xt::zeros<float>(Shape{static_cast<std::size_t>(n_columns), P});
+  std::vector<std::size_t> members(static_cast<std::size_t>(n_columns), 0);
+  for (std::size_t i = 0; i < F; ++i) {
+    const auto col = static_cast<std::size_t>(source[i]);
+    ++members[col];
+    for (std::size_t c = 0; c < P; ++c) r.columns_pe(col, c) += r.features_pe(i, c);
+  }
+  for (std::size_t col = 0; col < members.size(); ++col)
+    if (members[col] > 1)
+      for (std::size_t c = 0; c < P; ++c) r.columns_pe(col, c) /= static_cast<float>(members[col]);
+  return r;
+}
+
+TabPet tabpet(const Table& table, const TabPetPipelineOptions& o) {
+  TabPet t;
+  t.features = tabpet_preprocess(table, o.preprocess);
+  t.graph = estimate_feature_graph(t.features.values, o.graph);
+  t.pe = tabpet_pe(t.graph.weights, t.features.source_column, static_cast<std::int64_t>(t.features.columns.size()),
+                   o.pe);
+  for (auto f : t.graph.constant)
+    t.pe.warnings.push_back("feature '" + t.features.names[static_cast<std::size_t>(f)] +
+                            "' is constant: its graph weights are 0 (the reference would produce NaN)");
+  return t;
+}
+
+Encoding tabpet_encoding(const Tensor& pe, double alpha, std::int64_t prefix, std::int64_t pad) {
+  const char* fn = "tabpet_encoding";
+  if (!std::isfinite(alpha)) detail::fail(fn, "parameter 'alpha' must be finite, got ", alpha);
+  if (pe.dimension() != 2) detail::fail(fn, "parameter 'columns_pe' must be [C, p], got ", shape_string(pe));
+  if (prefix < 0) detail::fail(fn, "parameter 'prefix_tokens' must be >= 0, got ", prefix);
+  if (pad < 0) detail::fail(fn, "parameter 'pad' must be >= 0, got ", pad);
+  const std::size_t C = pe.shape()[0], p = pe.shape()[1], P = static_cast<std::size_t>(prefix);
+  Encoding e;
+  e.name = "tabpet";
+  e.input_concat = xt::zeros<float>(Shape{1, P + C, p + static_cast<std::size_t>(pad)});
+  for (std::size_t c = 0; c < C; ++c)
+    for (std::size_t j = 0; j < p; ++j)
+      e.input_concat(0, P + c, j) = static_cast<float>(alpha * std::clamp(pe(c, j), -10.0f, 10.0f));
+  return e;
+}
+
+}  // namespace posenc

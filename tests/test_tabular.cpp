@@ -1,0 +1,161 @@
+// Tab-PET against the official code run on committed tables (tests/data/gen_tabpet.py), hand cases
+// for the preprocessing and the automatic k, the departures from the reference, and bad input.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "posenc/npy.hpp"
+#include "posenc/tabular.hpp"
+#include "support/helpers.hpp"
+
+namespace posenc {
+namespace {
+
+using test::expect_invalid;
+
+const std::string kData = std::string(POSENC_TEST_DATA) + "/tabular/";
+
+std::vector<std::string> lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> out;
+  for (std::string l; std::getline(in, l);)
+    if (!l.empty()) out.push_back(l);
+  return out;
+}
+
+/// Columns equal up to one sign per column (the eigenvector sign is arbitrary in the reference).
+void expect_equal_up_to_sign(const Tensor& got, const Tensor& want, double tol, const std::string& what) {
+  ASSERT_EQ(got.shape(), want.shape()) << what;
+  for (std::size_t c = 0; c < got.shape()[1]; ++c) {
+    double same = 0, flip = 0;
+    for (std::size_t i = 0; i < got.shape()[0]; ++i) {
+      same = std::max(same, std::abs(double(got(i, c)) - want(i, c)));
+      flip = std::max(flip, std::abs(double(got(i, c)) + want(i, c)));
+    }
+    EXPECT_LT(std::min(same, flip), tol) << what << " column " << c;
+  }
+}
+
+TEST(TabPet, MatchesTheOfficialCodeOnWineAndAMixedTable) {
+  const std::pair<const char*, FeatureGraphMethod> methods[] = {{"spearman", FeatureGraphMethod::spearman},
+                                                                {"pearson", FeatureGraphMethod::pearson},
+                                                                {"chowliu", FeatureGraphMethod::chowliu}};
+  for (const char* table : {"wine", "mixed"}) {
+    const Table t = read_table_csv(kData + table + ".csv");
+    const FeatureMatrix fm = tabpet_preprocess(t);
+    EXPECT_EQ(fm.names, lines(kData + table + "_names.txt")) << table;
+    for (const auto& [name, method] : methods) {
+      const std::string stem = kData + table + "_" + name + "_", what = std::string(table) + " " + name;
+      const FeatureGraph g = estimate_feature_graph(fm.values, {.method = method});
+      EXPECT_LT(test::max_abs_diff(g.weights, load_npy_double(stem + "W.npy")), 1e-12) << what;
+      const TabPetResult r = tabpet_pe(g.weights, fm.source_column, std::int64_t(fm.columns.size()));
+      const DTensor eig = load_npy_double(stem + "eig.npy");
+      for (std::size_t i = 0; i < r.eigenvalues.size(); ++i) EXPECT_NEAR(r.eigenvalues[i], eig(i), 1e-10) << what;
+      EXPECT_EQ(r.k, load_npy_int(stem + "k.npy")(0)) << what;
+      expect_equal_up_to_sign(r.features_pe, load_npy(stem + "pe.npy"), 2e-5, what + " pe");
+      expect_equal_up_to_sign(r.columns_pe, load_npy(stem + "cols.npy"), 2e-5, what + " columns");
+    }
+  }
+}
+
+TEST(TabPet, ReadingTypesAndPreprocessingByHand) {
+  const Table t = make_table({"x", "c", "b", "y"}, {{"1", "2", "NA", "4", "5"},
+                                                   {"u", "", "v", "u", "w"},
+                                                   {"true", "False", "TRUE", "", "false"},
+                                                   {"3", "3", "3", "3", "3"}});
+  EXPECT_EQ(t.columns[0].type, ColumnType::numeric);
+  EXPECT_EQ(t.columns[1].type, ColumnType::categorical);
+  EXPECT_EQ(t.columns[2].type, ColumnType::boolean);
+  const FeatureMatrix fm = tabpet_preprocess(t);
+  EXPECT_EQ(fm.rows_dropped, 1);  // the NA in x
+  // Numeric first (x, y), then c's levels sorted (Missing, u, w: v was on the dropped row), then b's.
+  EXPECT_EQ(fm.names[0], "x");
+  EXPECT_EQ(fm.names[1], "y");
+  EXPECT_EQ(fm.names[2], "c_Missing");
+  EXPECT_EQ(fm.names[3], "c_u");
+  EXPECT_EQ(fm.names[4], "c_w");
+  EXPECT_EQ(fm.names[5], "b_False");
+  EXPECT_EQ(fm.names[6], "b_Missing");
+  EXPECT_EQ(fm.names[7], "b_false");
+  EXPECT_EQ(fm.names[8], "b_true");
+  // z-scores: x = 1, 2, 4, 5 -> mean 3, population std sqrt(2.5); the constant y -> zeros.
+  EXPECT_NEAR(fm.values(0, 0), -2 / std::sqrt(2.5), 1e-12);
+  EXPECT_EQ(fm.values(2, 1), 0.0);
+  // More than 10 levels: the 9 most frequent stay, the rest become "Other".
+  std::vector<std::string> cells;
+  for (int level = 0; level < 12; ++level)
+    for (int r = 0; r < 20 - level; ++r) cells.push_back("L" + std::to_string(10 + level));
+  std::vector<std::string> num(cells.size(), "1");
+  for (std::size_t i = 0; i < num.size(); ++i) num[i] = std::to_string(i % 7);
+  const FeatureMatrix many = tabpet_preprocess(make_table({"n", "k"}, {num, cells}));
+  EXPECT_EQ(many.names.size(), 1u + 10u);
+  EXPECT_EQ(many.names[1], "k_L10");
+  EXPECT_EQ(many.names.back(), "k_Other");
+}
+
+TEST(TabPet, AutomaticKRule) {
+  // Few low eigenvalues: k = max(2, count).
+  EXPECT_EQ(tabpet_auto_k({0, 0.2, 1.0, 1.5}), 2);
+  EXPECT_EQ(tabpet_auto_k({0, 0.1, 0.2, 0.3, 0.4, 0.5, 1.0}), 5);
+  // A gap > max(10 median gap, 0.5) among more than 3 low values cuts after it.
+  EXPECT_EQ(tabpet_auto_k({0, 0.01, 0.02, 0.03, 0.6, 0.61, 0.62, 1.0}), 3);
+  // Capped at 10.
+  std::vector<double> many(20);
+  for (int i = 0; i < 20; ++i) many[std::size_t(i)] = 0.03 * i;
+  EXPECT_EQ(tabpet_auto_k(many), 10);
+}
+
+TEST(TabPet, DeparturesConstantColumnsTwoColumnsAndSmallGraphs) {
+  // A constant column: finite output, zero weights, a warning (the reference gives NaN).
+  const Table t = make_table({"a", "b", "z"}, {{"1", "2", "3", "4", "6"}, {"2", "1", "4", "3", "5"},
+                                                {"7", "7", "7", "7", "7"}});
+  const TabPet r = tabpet(t);
+  for (float v : r.pe.features_pe) EXPECT_TRUE(std::isfinite(v));
+  EXPECT_EQ(r.graph.weights(0, 2), 0.0);
+  ASSERT_EQ(r.graph.constant.size(), 1u);
+  EXPECT_FALSE(r.pe.warnings.empty());
+  // Two columns: the full 2 x 2 Spearman matrix (the reference returns a 1 x 1 zero).
+  const FeatureGraph two = estimate_feature_graph(tabpet_preprocess(make_table({"a", "b"}, {{"1", "2", "3"}, {"3", "1", "2"}})).values);
+  EXPECT_NEAR(two.weights(0, 1), -0.5, 1e-12);
+  // n <= 2k: the columns repeat as numpy slicing gives them, with a warning.
+  DTensor w = {{0, 1, 0, 0}, {1, 0, 1, 0}, {0, 1, 0, 1}, {0, 0, 1, 0}};
+  const TabPetResult small = tabpet_pe(w, {0, 1, 2, 3}, 4, {.k = 2});
+  EXPECT_EQ(small.features_pe.shape()[1], 4u);
+  EXPECT_EQ(small.selected[1], small.selected[2]);  // columns 1, 2 | 2, 3
+  EXPECT_FALSE(small.warnings.empty());
+  // Integration: alpha * clip(PE, +-10), zeros for the CLS token and the pad.
+  Tensor pe = {{1.0f, 20.0f}, {-3.0f, 0.5f}};
+  const Encoding e = tabpet_encoding(pe, 0.5, 1, 2);
+  EXPECT_EQ(e.input_concat.shape()[1], 3u);
+  EXPECT_EQ(e.input_concat.shape()[2], 4u);
+  EXPECT_EQ(e.input_concat(0, 0, 0), 0.0f);
+  EXPECT_EQ(e.input_concat(0, 1, 1), 5.0f);
+  EXPECT_EQ(e.input_concat(0, 2, 0), -1.5f);
+  EXPECT_EQ(e.input_concat(0, 2, 3), 0.0f);
+}
+
+TEST(TabPet, BadInput) {
+  const auto dir = std::filesystem::temp_directory_path() / "posenc_tabular_test";
+  std::filesystem::create_directories(dir);
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream((dir / name).string()) << text;
+    return (dir / name).string();
+  };
+  expect_invalid([&] { read_table_csv(write("r.csv", "a,b\n1,2\n3\n")); }, {"r.csv:3", "ragged"});
+  expect_invalid([&] { read_table_csv(write("m.csv", "a,b\n1,NA\n2,\n")); }, {"column 'b'", "entirely missing"});
+  expect_invalid([&] { read_table_csv(write("d.csv", "a,a\n1,2\n")); }, {"d.csv:1", "duplicate"});
+  expect_invalid([&] { read_table_csv(write("q.csv", "a,b\n1,\"x\n")); }, {"q.csv:2", "unterminated"});
+  expect_invalid([&] { read_table_csv(write("t.csv", "a,b\n1,x\n"), {.types = {{"b", ColumnType::numeric}}}); },
+                 {"'b'", "declared numeric"});
+  expect_invalid([&] { read_table_csv(write("o.csv", "a\n1\n"), {.drop = {"zz"}}); }, {"'drop'", "zz"});
+  expect_invalid([&] { read_table_csv((dir / "none.csv").string()); }, {"cannot open"});
+  expect_invalid([] { tabpet_encoding(xt::ones<float>({1, 1}), NAN); }, {"tabpet_encoding", "'alpha'"});
+  expect_invalid([] { tabpet_pe(DTensor{{0, 1}, {1, 0}}, {0, 1}, 2, {.k = -1}); }, {"tabpet_pe", "'k'"});
+  expect_invalid([] { estimate_feature_graph(DTensor{{1, NAN}, {2, 3}}); }, {"estimate_feature_graph", "non-finite"});
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace posenc
