@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Build the benchmarks and run the side-by-side comparisons: PyTorch for the text workloads
-# (bench/compare.py), NumPy and SciPy for the grid and sphere ones (bench/compare_grids.py).
+# Build the benchmarks and run the side-by-side comparisons in one go: PyTorch for the text
+# workloads (compare.py), NumPy/SciPy for grids and the sphere (compare_grids.py), SciPy and
+# networkx for graphs (compare_graphs.py), and the Tab-PET reference pipeline (compare_tabular.py;
+# set TABPET=/path/to/Tab-PET/tabpet/ft-transformer_with_tabpet to time the official code itself).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 POSENC_BENCH_DEPS=1 scripts/install-deps.sh
@@ -8,3 +10,7 @@ scripts/build.sh
 /usr/bin/python3 bench/compare.py "$@"
 echo
 /usr/bin/python3 bench/compare_grids.py
+echo
+/usr/bin/python3 bench/compare_graphs.py
+echo
+/usr/bin/python3 bench/compare_tabular.py ${TABPET:+--tabpet "$TABPET"}

@@ -9,9 +9,9 @@ packages=(
   libspectra-dev libeigen3-dev libboost-graph-dev
   libgtest-dev libcli11-dev libbenchmark-dev libstb-dev nlohmann-json3-dev
 )
-# The benchmark comparison scripts (bench/run.sh) also want PyTorch, NumPy and SciPy.
+# The benchmark comparison scripts (bench/run.sh) also want PyTorch, NumPy, SciPy, networkx, pandas and scikit-learn.
 if [[ "${POSENC_BENCH_DEPS:-0}" == 1 ]]; then
-  packages+=(python3-numpy python3-scipy python3-torch)
+  packages+=(python3-numpy python3-scipy python3-torch python3-networkx python3-pandas python3-sklearn)
 fi
 
 missing=()

@@ -419,16 +419,31 @@ int main(int argc, char** argv) {
   graph->add_option("--weight-key", ga.weight_key, "GraphML/DOT edge attribute holding weights")->capture_default_str();
   graph->add_option("--threads", ga.threads, "threads (0 = all); results do not depend on it");
 
+  TabularArgs ta;
+  auto* tabular = app.add_subcommand("tabular", "Tab-PET encoding of a CSV table's columns (feature graph + Laplacian)");
+  tabular->add_option("input", ta.input, "CSV with a header row")->required();
+  tabular->add_option("--out", ta.out, "output directory")->required();
+  tabular->add_option("--graph", ta.graph, "spearman, pearson or chowliu")->capture_default_str();
+  tabular->add_option("--k", ta.k, "auto (the reference's eigenvalue-gap rule) or N")->capture_default_str();
+  tabular->add_option("--alpha", ta.alpha, "scale of the PE in pe.npy")->capture_default_str();
+  tabular->add_option("--drop", ta.drop, "columns to leave out, comma-separated (e.g. the target)");
+  tabular->add_option("--types", ta.types, "type overrides: NAME=numeric|categorical|boolean,...");
+  tabular->add_option("--delimiter", ta.delimiter, "field separator (one character, or 'tab')")->capture_default_str();
+  tabular->add_option("--threshold", ta.threshold, "zero |W| below this")->capture_default_str();
+  tabular->add_option("--top-k", ta.top_k, "keep each feature's top-k |W| (0 = all)")->capture_default_str();
+  tabular->add_option("--subsample", ta.subsample, "rows drawn for the graph (0 = all; the reference uses 5000)");
+  tabular->add_option("--seed", ta.seed, "subsampling seed")->capture_default_str();
+
   std::string demo_dir;
   auto* demo = app.add_subcommand("demo", "write every encoding's tables and one picture per modality");
   demo->add_option("dir", demo_dir, "output directory")->required();
 
   if (argc > 1 && argv[1][0] != '-') {
-    const std::vector<std::string> commands = {"list", "encode", "apply", "attend", "graph", "demo"};
+    const std::vector<std::string> commands = {"list", "encode", "apply", "attend", "graph", "tabular", "demo"};
     if (std::find(commands.begin(), commands.end(), argv[1]) == commands.end()) {
       const std::string guess = closest(argv[1], commands);
       std::cerr << "posenc: unknown command '" << argv[1] << "'"
-                << (guess.empty() ? "" : "; did you mean '" + guess + "'?") << " (list, encode, apply, attend, graph, demo)\n";
+                << (guess.empty() ? "" : "; did you mean '" + guess + "'?") << " (list, encode, apply, attend, graph, tabular, demo)\n";
       return 2;
     }
   }
@@ -449,6 +464,7 @@ int main(int argc, char** argv) {
     if (*attend) return cmd_attend(at, attend->remaining());
     if (*demo) return cmd_demo(demo_dir);
     if (*graph) return cmd_graph(ga);
+    if (*tabular) return cmd_tabular(ta);
   } catch (const std::exception& e) {
     std::string msg = e.what();
     for (auto& c : msg)

@@ -105,4 +105,18 @@ struct GraphArgs {
 };
 int cmd_graph(const GraphArgs& args);
 
+/// `posenc tabular TABLE.csv --out DIR ...` (tools/tabular_cmd.cpp).
+struct TabularArgs {
+  std::string input, out;
+  std::string graph = "spearman";
+  std::string k = "auto";
+  double alpha = 1.0;
+  std::string drop, types;
+  std::string delimiter = ",";
+  double threshold = 0.0;
+  std::int64_t top_k = 0, subsample = 0;
+  std::uint64_t seed = 42;
+};
+int cmd_tabular(const TabularArgs& args);
+
 }  // namespace posenc::cli

@@ -30,7 +30,6 @@ enum class ColumnType {
 struct TableColumn {
   std::string name;
   ColumnType type = ColumnType::numeric;
-  std::vector<double> values;        ///< numeric columns: one per row (NaN where missing)
   std::vector<std::string> cells;    ///< categorical and boolean columns: raw text, one per row
   std::vector<std::uint8_t> missing; ///< 1 where the cell is a missing token
 };
@@ -38,6 +37,7 @@ struct TableColumn {
 struct Table {
   std::vector<TableColumn> columns;
   std::size_t rows = 0;
+  DTensor values;  ///< [columns, rows]: the numeric value of every cell (NaN where missing or text)
   std::int64_t find(const std::string& name) const;  ///< column index or -1
 };
 

@@ -1,19 +1,22 @@
-// Tables for Tab-PET: a fast CSV reader (whole file in memory, rows split and parsed in
-// parallel, numbers with std::from_chars) and per-column type inference.
+// Tables for Tab-PET: a fast CSV reader (the file mapped into memory, rows split and parsed in
+// parallel, numbers by std::from_chars, large buffers on huge pages) and per-column type inference.
+#include <fcntl.h>
 #include <omp.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <functional>
 #include <set>
 #include <string_view>
 
 #include "detail/check.hpp"
+#include "detail/memory.hpp"
 #include "posenc/tabular.hpp"
 
 namespace posenc {
@@ -26,20 +29,49 @@ std::int64_t Table::find(const std::string& name) const {
 
 namespace {
 
+/// A read-only view of a whole file: mapped when possible, else read into memory.
+class FileBytes {
+ public:
+  FileBytes(const char* fn, const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY);
+    if (fd < 0) detail::fail(fn, "cannot open '", path, "'");
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && st.st_size > 0) {
+      size_ = static_cast<std::size_t>(st.st_size);
+      void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+      if (m != MAP_FAILED) {
+        map_ = static_cast<const char*>(m);
+      } else {
+        copy_.resize(size_);
+        std::size_t got = 0;
+        while (got < size_) {
+          const ssize_t r = ::read(fd, copy_.data() + got, size_ - got);
+          if (r <= 0) break;
+          got += static_cast<std::size_t>(r);
+        }
+        size_ = got;
+      }
+    }
+    ::close(fd);
+  }
+  ~FileBytes() {
+    if (map_) ::munmap(const_cast<char*>(map_), size_);
+  }
+  FileBytes(const FileBytes&) = delete;
+  FileBytes& operator=(const FileBytes&) = delete;
+  std::string_view view() const { return {map_ ? map_ : copy_.data(), size_}; }
+
+ private:
+  const char* map_ = nullptr;
+  std::string copy_;
+  std::size_t size_ = 0;
+};
+
 bool is_bool_word(std::string_view s) {
   if (s.size() != 4 && s.size() != 5) return false;
   std::string low(s);
   for (auto& ch : low) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   return low == "true" || low == "false";
-}
-
-bool parse_number(std::string_view s, double& out) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  if (s.empty()) return false;
-  if (s.front() == '+') s.remove_prefix(1);
-  const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-  return r.ec == std::errc() && r.ptr == s.data() + s.size() && std::isfinite(out);
 }
 
 std::string_view trim(std::string_view s) {
@@ -48,13 +80,21 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-/// Splits [begin, end) of one line into fields; quoted fields are unescaped into `scratch`
-/// (the views then point into it). Returns false on an unterminated quote.
+/// A finite number filling the whole (trimmed) field.
+bool parse_number(std::string_view s, double& out) {
+  s = trim(s);
+  if (s.empty()) return false;
+  if (s.front() == '+') s.remove_prefix(1);
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size() && std::isfinite(out);
+}
+
+/// Splits one line into fields; quoted fields are unescaped into `scratch` (the views then point
+/// into it). Returns false on an unterminated quote.
 bool split_line(std::string_view line, char delim, std::vector<std::string_view>& fields,
                 std::vector<std::string>& scratch) {
   fields.clear();
-  std::size_t used = 0;
-  std::size_t i = 0;
+  std::size_t used = 0, i = 0;
   while (true) {
     std::size_t j = i;
     while (j < line.size() && (line[j] == ' ' || line[j] == '\t')) ++j;
@@ -65,22 +105,20 @@ bool split_line(std::string_view line, char delim, std::vector<std::string_view>
       std::size_t k = j + 1;
       bool closed = false;
       for (; k < line.size(); ++k) {
-        if (line[k] == '"') {
-          if (k + 1 < line.size() && line[k + 1] == '"') {
-            s += '"';
-            ++k;
-          } else {
-            closed = true;
-            ++k;
-            break;
-          }
-        } else {
+        if (line[k] != '"') {
           s += line[k];
+        } else if (k + 1 < line.size() && line[k + 1] == '"') {
+          s += '"';
+          ++k;
+        } else {
+          closed = true;
+          ++k;
+          break;
         }
       }
       if (!closed) return false;
       fields.push_back(s);
-      while (k < line.size() && line[k] != delim) ++k;  // anything after the closing quote is ignored
+      while (k < line.size() && line[k] != delim) ++k;  // text after the closing quote is ignored
       if (k >= line.size()) break;
       i = k + 1;
     } else {
@@ -93,76 +131,88 @@ bool split_line(std::string_view line, char delim, std::vector<std::string_view>
   return true;
 }
 
-struct Builder {
-  std::vector<std::string> names;
-  std::size_t rows = 0;
-  std::vector<std::vector<double>> values;          // per column, NaN where missing or not a number
-  std::vector<std::vector<std::uint8_t>> missing;
-  std::vector<std::uint8_t> numeric_ok, bool_ok;   // per column: every present cell is a number / a bool word
-};
-
-Table finish(Builder& b, const TableCsvOptions& o, const char* fn, const std::string& where,
-             const std::function<std::vector<std::string>(std::size_t)>& texts) {
-  for (const auto& [name, type] : o.types)
-    if (std::find(b.names.begin(), b.names.end(), name) == b.names.end())
-      detail::fail(fn, where, "type override names no column: '", name, "'");
-  for (const auto& name : o.drop)
-    if (std::find(b.names.begin(), b.names.end(), name) == b.names.end())
-      detail::fail(fn, where, "parameter 'drop' names no column: '", name, "'");
-  Table t;
-  t.rows = b.rows;
-  for (std::size_t c = 0; c < b.names.size(); ++c) {
-    if (std::find(o.drop.begin(), o.drop.end(), b.names[c]) != o.drop.end()) continue;
-    TableColumn col;
-    col.name = b.names[c];
-    col.missing = std::move(b.missing[c]);
-    if (std::all_of(col.missing.begin(), col.missing.end(), [](std::uint8_t m) { return m != 0; }))
-      detail::fail(fn, where, "column '", col.name, "' is entirely missing");
-    auto it = o.types.find(col.name);
-    if (it != o.types.end()) {
-      col.type = it->second;
-      if (col.type == ColumnType::numeric && !b.numeric_ok[c])
-        detail::fail(fn, where, "column '", col.name, "' is declared numeric but holds text");
-    } else {
-      col.type = b.numeric_ok[c] ? ColumnType::numeric : b.bool_ok[c] ? ColumnType::boolean : ColumnType::categorical;
-    }
-    if (col.type == ColumnType::numeric)
-      col.values = std::move(b.values[c]);
-    else
-      col.cells = texts(c);
-    t.columns.push_back(std::move(col));
-  }
-  if (t.columns.empty()) detail::fail(fn, where, "no columns left");
-  return t;
-}
-
 bool is_missing(std::string_view s, const std::vector<std::string>& tokens) {
   for (const auto& m : tokens)
     if (s == m) return true;
   return false;
 }
 
+/// What parsing found per column, before types are decided.
+struct Parsed {
+  std::vector<std::string> names;
+  std::size_t rows = 0;
+  DTensor values;                                  // [C, R]
+  std::vector<std::vector<std::uint8_t>> missing;  // [C][R]
+  std::vector<std::uint8_t> numeric_ok, bool_ok;   // every present cell is a number / a bool word
+};
+
+/// One cell: a number, a missing token, or text (which clears the column's numeric flag).
+inline void classify(std::string_view s, const std::vector<std::string>& tokens, double& value, std::uint8_t& missing,
+                     std::uint8_t& num_ok, std::uint8_t& boo_ok) {
+  if (parse_number(s, value)) {
+    boo_ok = 0;
+    return;
+  }
+  value = NAN;
+  if (is_missing(trim(s), tokens)) {
+    missing = 1;
+    return;
+  }
+  num_ok = 0;
+  if (!is_bool_word(trim(s))) boo_ok = 0;
+}
+
+Table finish(Parsed& p, const TableCsvOptions& o, const char* fn, const std::string& where,
+             const std::function<std::vector<std::string>(std::size_t)>& texts) {
+  for (const auto& [name, type] : o.types)
+    if (std::find(p.names.begin(), p.names.end(), name) == p.names.end())
+      detail::fail(fn, where, "type override names no column: '", name, "'");
+  for (const auto& name : o.drop)
+    if (std::find(p.names.begin(), p.names.end(), name) == p.names.end())
+      detail::fail(fn, where, "parameter 'drop' names no column: '", name, "'");
+  std::vector<std::size_t> keep;
+  for (std::size_t c = 0; c < p.names.size(); ++c)
+    if (std::find(o.drop.begin(), o.drop.end(), p.names[c]) == o.drop.end()) keep.push_back(c);
+  if (keep.empty()) detail::fail(fn, where, "no columns left");
+  Table t;
+  t.rows = p.rows;
+  t.values = keep.size() == p.names.size() ? std::move(p.values)
+                                           : detail::fresh_tensor<DTensor>(Shape{keep.size(), p.rows});
+  for (std::size_t k = 0; k < keep.size(); ++k) {
+    const std::size_t c = keep[k];
+    if (keep.size() != p.names.size()) std::copy_n(p.values.data() + c * p.rows, p.rows, t.values.data() + k * p.rows);
+    TableColumn col;
+    col.name = p.names[c];
+    col.missing = std::move(p.missing[c]);
+    if (std::all_of(col.missing.begin(), col.missing.end(), [](std::uint8_t m) { return m != 0; }))
+      detail::fail(fn, where, "column '", col.name, "' is entirely missing");
+    auto it = o.types.find(col.name);
+    if (it != o.types.end()) {
+      col.type = it->second;
+      if (col.type == ColumnType::numeric && !p.numeric_ok[c])
+        detail::fail(fn, where, "column '", col.name, "' is declared numeric but holds text");
+    } else {
+      col.type = p.numeric_ok[c] ? ColumnType::numeric : p.bool_ok[c] ? ColumnType::boolean : ColumnType::categorical;
+    }
+    if (col.type != ColumnType::numeric) col.cells = texts(c);
+    t.columns.push_back(std::move(col));
+  }
+  return t;
+}
+
 }  // namespace
 
 Table read_table_csv(const std::string& path, const TableCsvOptions& o) {
   const char* fn = "read_table_csv";
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) detail::fail(fn, "cannot open '", path, "'");
-  std::string buf;
-  std::fseek(f, 0, SEEK_END);
-  const long size = std::ftell(f);
-  std::fseek(f, 0, SEEK_SET);
-  buf.resize(static_cast<std::size_t>(std::max(size, 0L)));
-  const std::size_t got = buf.empty() ? 0 : std::fread(buf.data(), 1, buf.size(), f);
-  std::fclose(f);
-  buf.resize(got);
-  // Lines (quotes may not span lines); blank lines skipped, their numbers kept for messages.
+  const FileBytes file(fn, path);
+  const std::string_view buf = file.view();
+  // Lines (a quoted field may not span lines); blank lines skipped, their numbers kept for messages.
   std::vector<std::size_t> starts, ends, numbers;
   for (std::size_t pos = 0, line = 1; pos < buf.size(); ++line) {
     const void* nl = std::memchr(buf.data() + pos, '\n', buf.size() - pos);
     const std::size_t end = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - buf.data()) : buf.size();
-    const std::string_view v = trim(std::string_view(buf).substr(pos, end - pos));
-    if (!v.empty()) {
+    const std::string_view v = buf.substr(pos, end - pos);
+    if (v.find_first_not_of(" \t\r") != std::string_view::npos) {
       starts.push_back(pos);
       ends.push_back(end);
       numbers.push_back(line);
@@ -170,8 +220,8 @@ Table read_table_csv(const std::string& path, const TableCsvOptions& o) {
     pos = end + 1;
   }
   if (starts.empty()) detail::fail(fn, path, ": the file is empty (a header row is needed)");
-  auto line_at = [&](std::size_t r) { return std::string_view(buf).substr(starts[r], ends[r] - starts[r]); };
-  Builder b;
+  auto line_at = [&](std::size_t r) { return buf.substr(starts[r], ends[r] - starts[r]); };
+  Parsed p;
   {
     std::vector<std::string_view> fields;
     std::vector<std::string> scratch;
@@ -180,18 +230,19 @@ Table read_table_csv(const std::string& path, const TableCsvOptions& o) {
     for (std::size_t c = 0; c < fields.size(); ++c) {
       const std::string name(fields[c]);
       if (name.empty()) detail::fail(fn, path, ":", numbers[0], ": column ", c + 1, ": empty header name");
-      if (std::find(b.names.begin(), b.names.end(), name) != b.names.end())
+      if (std::find(p.names.begin(), p.names.end(), name) != p.names.end())
         detail::fail(fn, path, ":", numbers[0], ": column ", c + 1, ": duplicate header name '", name, "'");
-      b.names.push_back(name);
+      p.names.push_back(name);
     }
   }
-  const std::size_t C = b.names.size(), R = starts.size() - 1;
-  b.rows = R;
-  b.values.assign(C, std::vector<double>(R));
-  b.missing.assign(C, std::vector<std::uint8_t>(R));
-  b.numeric_ok.assign(C, 1);
-  b.bool_ok.assign(C, 1);
+  const std::size_t C = p.names.size(), R = starts.size() - 1;
+  p.rows = R;
+  p.values = detail::fresh_tensor<DTensor>(Shape{C, R});
+  p.missing.assign(C, std::vector<std::uint8_t>(R, 0));
+  p.numeric_ok.assign(C, 1);
+  p.bool_ok.assign(C, 1);
   std::size_t bad_row = R, bad_kind = 0, bad_width = 0;  // the first bad row wins (deterministic)
+  double* values = p.values.data();
 #pragma omp parallel
   {
     std::vector<std::string_view> fields;
@@ -201,7 +252,31 @@ Table read_table_csv(const std::string& path, const TableCsvOptions& o) {
 #pragma omp for schedule(static)
     for (std::int64_t rr = 0; rr < static_cast<std::int64_t>(R); ++rr) {
       const auto r = static_cast<std::size_t>(rr);
-      const bool closed = split_line(line_at(r + 1), o.delimiter, fields, scratch);
+      const std::string_view line = line_at(r + 1);
+      // Fast path: no quotes, split at the delimiter while parsing.
+      if (line.find('"') == std::string_view::npos) {
+        std::size_t c = 0, i = 0;
+        while (c < C) {
+          std::size_t k = line.find(o.delimiter, i);
+          const bool last = k == std::string_view::npos;
+          if (last) k = line.size();
+          classify(line.substr(i, k - i), o.missing_tokens, values[c * R + r], p.missing[c][r], num_ok[c], boo_ok[c]);
+          ++c;
+          if (last) break;
+          i = k + 1;
+          if (c == C) {  // more fields than the header
+            c = C + 1 + static_cast<std::size_t>(std::count(line.begin() + static_cast<std::ptrdiff_t>(i), line.end(), o.delimiter));
+            break;
+          }
+        }
+        if (c != C && r < my_bad) {
+          my_bad = r;
+          my_kind = 2;
+          my_width = c;
+        }
+        continue;
+      }
+      const bool closed = split_line(line, o.delimiter, fields, scratch);
       if (!closed || fields.size() != C) {
         if (r < my_bad) {
           my_bad = r;
@@ -210,29 +285,14 @@ Table read_table_csv(const std::string& path, const TableCsvOptions& o) {
         }
         continue;
       }
-      for (std::size_t c = 0; c < C; ++c) {
-        const std::string_view s = fields[c];
-        if (is_missing(s, o.missing_tokens)) {
-          b.missing[c][r] = 1;
-          b.values[c][r] = NAN;
-          continue;
-        }
-        double v;
-        if (parse_number(s, v)) {
-          b.values[c][r] = v;
-          boo_ok[c] = 0;
-        } else {
-          b.values[c][r] = NAN;
-          num_ok[c] = 0;
-          if (!is_bool_word(s)) boo_ok[c] = 0;
-        }
-      }
+      for (std::size_t c = 0; c < C; ++c)
+        classify(fields[c], o.missing_tokens, values[c * R + r], p.missing[c][r], num_ok[c], boo_ok[c]);
     }
 #pragma omp critical
     {
       for (std::size_t c = 0; c < C; ++c) {
-        b.numeric_ok[c] &= num_ok[c];
-        b.bool_ok[c] &= boo_ok[c];
+        p.numeric_ok[c] &= num_ok[c];
+        p.bool_ok[c] &= boo_ok[c];
       }
       if (my_bad < bad_row) {
         bad_row = my_bad;
@@ -242,8 +302,7 @@ Table read_table_csv(const std::string& path, const TableCsvOptions& o) {
     }
   }
   if (bad_row < R) {
-    if (bad_kind == 1)
-      detail::fail(fn, path, ":", numbers[bad_row + 1], ": unterminated quoted field");
+    if (bad_kind == 1) detail::fail(fn, path, ":", numbers[bad_row + 1], ": unterminated quoted field");
     detail::fail(fn, path, ":", numbers[bad_row + 1], ": expected ", C, " columns like the header, got ", bad_width,
                  " (ragged row)");
   }
@@ -257,7 +316,7 @@ Table read_table_csv(const std::string& path, const TableCsvOptions& o) {
     }
     return out;
   };
-  return finish(b, o, fn, path + ": ", texts);
+  return finish(p, o, fn, path + ": ", texts);
 }
 
 Table make_table(const std::vector<std::string>& names, const std::vector<std::vector<std::string>>& columns,
@@ -266,36 +325,24 @@ Table make_table(const std::vector<std::string>& names, const std::vector<std::v
   if (names.size() != columns.size() || names.empty())
     detail::fail(fn, "parameters 'names' and 'columns' must have the same non-zero length, got ", names.size(),
                  " and ", columns.size());
-  Builder b;
-  b.names = names;
-  b.rows = columns[0].size();
-  const std::set<std::string> unique(names.begin(), names.end());
-  if (unique.size() != names.size()) detail::fail(fn, "parameter 'names' has a duplicate");
-  b.values.assign(names.size(), std::vector<double>(b.rows));
-  b.missing.assign(names.size(), std::vector<std::uint8_t>(b.rows));
-  b.numeric_ok.assign(names.size(), 1);
-  b.bool_ok.assign(names.size(), 1);
+  if (std::set<std::string>(names.begin(), names.end()).size() != names.size())
+    detail::fail(fn, "parameter 'names' has a duplicate");
+  Parsed p;
+  p.names = names;
+  p.rows = columns[0].size();
+  p.values = DTensor::from_shape({names.size(), p.rows});
+  p.missing.assign(names.size(), std::vector<std::uint8_t>(p.rows, 0));
+  p.numeric_ok.assign(names.size(), 1);
+  p.bool_ok.assign(names.size(), 1);
   for (std::size_t c = 0; c < names.size(); ++c) {
-    if (columns[c].size() != b.rows)
-      detail::fail(fn, "column '", names[c], "' has ", columns[c].size(), " cells, the first has ", b.rows);
-    for (std::size_t r = 0; r < b.rows; ++r) {
-      const std::string_view s = trim(columns[c][r]);
-      if (is_missing(s, o.missing_tokens)) {
-        b.missing[c][r] = 1;
-        b.values[c][r] = NAN;
-      } else if (double v; parse_number(s, v)) {
-        b.values[c][r] = v;
-        b.bool_ok[c] = 0;
-      } else {
-        b.values[c][r] = NAN;
-        b.numeric_ok[c] = 0;
-        if (!is_bool_word(s)) b.bool_ok[c] = 0;
-      }
-    }
+    if (columns[c].size() != p.rows)
+      detail::fail(fn, "column '", names[c], "' has ", columns[c].size(), " cells, the first has ", p.rows);
+    for (std::size_t r = 0; r < p.rows; ++r)
+      classify(columns[c][r], o.missing_tokens, p.values(c, r), p.missing[c][r], p.numeric_ok[c], p.bool_ok[c]);
   }
-  return finish(b, o, fn, "", [&](std::size_t c) {
-    std::vector<std::string> out(b.rows);
-    for (std::size_t r = 0; r < b.rows; ++r) out[r] = std::string(trim(columns[c][r]));
+  return finish(p, o, fn, "", [&](std::size_t c) {
+    std::vector<std::string> out(p.rows);
+    for (std::size_t r = 0; r < p.rows; ++r) out[r] = std::string(trim(columns[c][r]));
     return out;
   });
 }

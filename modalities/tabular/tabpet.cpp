@@ -14,6 +14,7 @@
 #include <xtensor-blas/xlinalg.hpp>
 
 #include "detail/check.hpp"
+#include "detail/memory.hpp"
 #include "posenc/tabular.hpp"
 
 namespace posenc {
@@ -74,10 +75,12 @@ FeatureMatrix tabpet_preprocess(const Table& t, const TabularPreprocessOptions& 
   // Rows with a missing numeric value are dropped.
   std::vector<std::size_t> kept;
   kept.reserve(rows.size());
+  std::vector<const std::uint8_t*> numeric_missing;
+  for (const auto& c : t.columns)
+    if (c.type == ColumnType::numeric) numeric_missing.push_back(c.missing.data());
   for (auto r : rows) {
     bool ok = true;
-    for (const auto& c : t.columns)
-      if (c.type == ColumnType::numeric && c.missing[r]) ok = false;
+    for (const auto* m : numeric_missing) ok = ok && !m[r];
     if (ok) kept.push_back(r);
   }
   if (kept.empty()) detail::fail(fn, "no row is left after dropping rows with missing numeric values");
@@ -87,22 +90,21 @@ FeatureMatrix tabpet_preprocess(const Table& t, const TabularPreprocessOptions& 
     fm.columns.push_back(c.name);
     fm.column_types.push_back(c.type);
   }
-  // Feature columns as double vectors: numeric first, then one-hot blocks.
-  std::vector<std::vector<double>> cols;
-  for (std::size_t ci = 0; ci < t.columns.size(); ++ci) {
-    const auto& c = t.columns[ci];
-    if (c.type != ColumnType::numeric) continue;
-    std::vector<double> v(kept.size());
-    for (std::size_t i = 0; i < kept.size(); ++i) v[i] = c.values[kept[i]];
-    cols.push_back(std::move(v));
-    fm.names.push_back(c.name);
-    fm.source_column.push_back(static_cast<std::int64_t>(ci));
-  }
+  // Feature columns, column-major [F][n]: numeric first, then the one-hot blocks.
+  const std::size_t n = kept.size();
+  std::vector<std::vector<double>> onehot;  // one-hot features (small count per level)
+  std::vector<std::size_t> numeric_cols;
+  for (std::size_t ci = 0; ci < t.columns.size(); ++ci)
+    if (t.columns[ci].type == ColumnType::numeric) {
+      numeric_cols.push_back(ci);
+      fm.names.push_back(t.columns[ci].name);
+      fm.source_column.push_back(static_cast<std::int64_t>(ci));
+    }
   for (std::size_t ci = 0; ci < t.columns.size(); ++ci) {
     const auto& c = t.columns[ci];
     if (c.type == ColumnType::numeric) continue;
-    std::vector<std::string> cells(kept.size());
-    for (std::size_t i = 0; i < kept.size(); ++i) cells[i] = c.missing[kept[i]] ? "Missing" : c.cells[kept[i]];
+    std::vector<std::string> cells(n);
+    for (std::size_t i = 0; i < n; ++i) cells[i] = c.missing[kept[i]] ? "Missing" : c.cells[kept[i]];
     // Level counts in order of first appearance; more than max_levels: top keep_levels + "Other".
     std::vector<std::string> order;
     std::unordered_map<std::string, std::size_t> count;
@@ -119,35 +121,52 @@ FeatureMatrix tabpet_preprocess(const Table& t, const TabularPreprocessOptions& 
     std::sort(levels.begin(), levels.end());
     levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
     for (const auto& level : levels) {
-      std::vector<double> v(kept.size());
-      for (std::size_t i = 0; i < kept.size(); ++i) v[i] = cells[i] == level ? 1.0 : 0.0;
-      cols.push_back(std::move(v));
+      std::vector<double> v(n);
+      for (std::size_t i = 0; i < n; ++i) v[i] = cells[i] == level ? 1.0 : 0.0;
+      onehot.push_back(std::move(v));
       fm.names.push_back(c.name + "_" + level);
       fm.source_column.push_back(static_cast<std::int64_t>(ci));
     }
   }
-  // z-scores with the population std (sklearn StandardScaler); a constant feature becomes zeros.
-  const std::size_t n = kept.size(), F = cols.size();
-  fm.values = DTensor::from_shape({n, F});
+  const std::size_t F = fm.names.size();
+  DTensor cm = detail::fresh_tensor<DTensor>(Shape{F, n});  // column-major staging
+  const bool all_rows = n == t.rows;
 #pragma omp parallel for schedule(static)
   for (std::int64_t ff = 0; ff < static_cast<std::int64_t>(F); ++ff) {
     const auto f = static_cast<std::size_t>(ff);
-    const auto& v = cols[f];
+    double* dst = cm.data() + f * n;
+    if (f < numeric_cols.size()) {
+      const double* src = t.values.data() + numeric_cols[f] * t.rows;
+      if (all_rows)
+        std::copy_n(src, n, dst);
+      else
+        for (std::size_t i = 0; i < n; ++i) dst[i] = src[kept[i]];
+    } else {
+      std::copy_n(onehot[f - numeric_cols.size()].data(), n, dst);
+    }
     // sklearn's StandardScaler operation for operation: NumPy's pairwise sums down each column (the
     // table reaches it column-major), mean, the corrected two-pass variance. Bitwise-equal z-scores
     // matter: a value on a Chow-Liu bin edge must land in the reference's bin.
-    const double mean = pairwise_sum(v.data(), n) / static_cast<double>(n);
-    std::vector<double> t(n), t2(n);
+    const double mean = pairwise_sum(dst, n) / static_cast<double>(n);
+    std::vector<double> tmp(n), sq(n);
     for (std::size_t i = 0; i < n; ++i) {
-      t[i] = v[i] - mean;
-      t2[i] = t[i] * t[i];
+      tmp[i] = dst[i] - mean;
+      sq[i] = tmp[i] * tmp[i];
     }
-    const double corr = pairwise_sum(t.data(), n);
-    const double var = (pairwise_sum(t2.data(), n) - corr * corr / static_cast<double>(n)) / static_cast<double>(n);
+    const double corr = pairwise_sum(tmp.data(), n);
+    const double var = (pairwise_sum(sq.data(), n) - corr * corr / static_cast<double>(n)) / static_cast<double>(n);
     const double sd = std::sqrt(var);
-    const double scale = sd > 0 ? sd : 1.0;
-    for (std::size_t i = 0; i < n; ++i) fm.values.data()[i * F + f] = (v[i] - mean) / scale;
+    const double scale = sd > 0 ? sd : 1.0;  // a constant feature becomes zeros
+    for (std::size_t i = 0; i < n; ++i) dst[i] = (dst[i] - mean) / scale;
   }
+  // Row-major [n, F] for the caller, transposed in cache-sized blocks.
+  fm.values = detail::fresh_tensor<DTensor>(Shape{n, F});
+  constexpr std::size_t kBlock = 64;
+#pragma omp parallel for schedule(static)
+  for (std::int64_t ib = 0; ib < static_cast<std::int64_t>((n + kBlock - 1) / kBlock); ++ib)
+    for (std::size_t f0 = 0; f0 < F; f0 += kBlock)
+      for (std::size_t i = static_cast<std::size_t>(ib) * kBlock; i < std::min(n, static_cast<std::size_t>(ib + 1) * kBlock); ++i)
+        for (std::size_t f = f0; f < std::min(F, f0 + kBlock); ++f) fm.values.data()[i * F + f] = cm.data()[f * n + i];
   return fm;
 }
 
@@ -156,7 +175,7 @@ FeatureMatrix tabpet_preprocess(const Table& t, const TabularPreprocessOptions& 
 namespace {
 
 /// Average ranks (1-based) of one column, ties sharing their mean rank (scipy rankdata 'average').
-/// LSD radix sort on the order-preserving bit pattern of the doubles (16-bit digits).
+/// LSD radix sort on the order-preserving bit pattern of the doubles (11-bit digits).
 void average_ranks(const double* col, std::size_t stride, std::size_t n, std::vector<double>& ranks,
                    std::vector<std::uint64_t>& keys, std::vector<std::uint32_t>& idx, std::vector<std::uint32_t>& tmp,
                    std::vector<std::uint64_t>& ktmp) {
@@ -171,19 +190,24 @@ void average_ranks(const double* col, std::size_t stride, std::size_t n, std::ve
     keys[i] = (u >> 63) ? ~u : (u | (std::uint64_t{1} << 63));
     idx[i] = static_cast<std::uint32_t>(i);
   }
-  std::vector<std::uint32_t> counts(65536);
-  for (int pass = 0; pass < 4; ++pass) {
-    const int shift = 16 * pass;
-    std::fill(counts.begin(), counts.end(), 0);
-    for (std::size_t i = 0; i < n; ++i) ++counts[(keys[i] >> shift) & 0xFFFF];
+  // Six 11-bit digits; all histograms in one read, and a digit shared by every key is skipped.
+  constexpr int kBits = 11, kPasses = 6;
+  constexpr std::size_t kBuckets = std::size_t{1} << kBits;
+  std::vector<std::uint32_t> counts(kPasses * kBuckets, 0);
+  for (std::size_t i = 0; i < n; ++i)
+    for (int pass = 0; pass < kPasses; ++pass) ++counts[pass * kBuckets + ((keys[i] >> (kBits * pass)) & (kBuckets - 1))];
+  for (int pass = 0; pass < kPasses; ++pass) {
+    std::uint32_t* c = counts.data() + pass * kBuckets;
+    if (std::any_of(c, c + kBuckets, [&](std::uint32_t v) { return v == n; })) continue;
     std::uint32_t sum = 0;
-    for (auto& c : counts) {
-      const std::uint32_t c0 = c;
-      c = sum;
+    for (std::size_t d = 0; d < kBuckets; ++d) {
+      const std::uint32_t c0 = c[d];
+      c[d] = sum;
       sum += c0;
     }
+    const int shift = kBits * pass;
     for (std::size_t i = 0; i < n; ++i) {
-      const std::uint32_t d = counts[(keys[i] >> shift) & 0xFFFF]++;
+      const std::uint32_t d = c[(keys[i] >> shift) & (kBuckets - 1)]++;
       ktmp[d] = keys[i];
       tmp[d] = idx[i];
     }
@@ -200,53 +224,51 @@ void average_ranks(const double* col, std::size_t stride, std::size_t n, std::ve
   }
 }
 
-/// Correlation matrix of the columns of X [n, F] (row-major): centred, unit-norm columns, Gram.
-/// Columns with zero variance are reported and get zero weights.
-DTensor correlation(const std::vector<std::vector<double>>& cols, std::vector<std::int64_t>& constant) {
-  const std::size_t F = cols.size(), n = F ? cols[0].size() : 0;
-  std::vector<std::vector<double>> z(F);
+/// Correlation matrix of the columns of cm [F, n] (column-major; centred and normalised in place):
+/// Gram matrix of the unit columns. Columns with zero variance are reported and get zero weights.
+DTensor correlation(DTensor& cm, std::vector<std::int64_t>& constant) {
+  const std::size_t F = cm.shape()[0], n = cm.shape()[1];
   std::vector<std::uint8_t> flat(F, 0);
 #pragma omp parallel for schedule(static)
   for (std::int64_t ff = 0; ff < static_cast<std::int64_t>(F); ++ff) {
     const auto f = static_cast<std::size_t>(ff);
-    const auto& v = cols[f];
+    double* z = cm.data() + f * n;
     double mean = 0;
-    for (double x : v) mean += x;
+    for (std::size_t i = 0; i < n; ++i) mean += z[i];
     mean /= static_cast<double>(n);
     double ss = 0;
-    z[f].resize(n);
     for (std::size_t i = 0; i < n; ++i) {
-      z[f][i] = v[i] - mean;
-      ss += z[f][i] * z[f][i];
+      z[i] -= mean;
+      ss += z[i] * z[i];
     }
     if (!(ss > 1e-300)) {
       flat[f] = 1;
-      std::fill(z[f].begin(), z[f].end(), 0.0);
+      std::fill(z, z + n, 0.0);
       continue;
     }
     const double inv = 1.0 / std::sqrt(ss);
-    for (auto& x : z[f]) x *= inv;
+    for (std::size_t i = 0; i < n; ++i) z[i] *= inv;
   }
   for (std::size_t f = 0; f < F; ++f)
     if (flat[f]) constant.push_back(static_cast<std::int64_t>(f));
   DTensor w = xt::zeros<double>(Shape{F, F});
-  const std::size_t pairs = F * (F - (F ? 1 : 0)) / 2;
-#pragma omp parallel for schedule(dynamic, 8)
-  for (std::int64_t pp = 0; pp < static_cast<std::int64_t>(pairs); ++pp) {
-    // pair index -> (a, b), a < b
-    std::size_t p = static_cast<std::size_t>(pp), a = 0;
-    while (p >= F - 1 - a) {
-      p -= F - 1 - a;
-      ++a;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (std::int64_t aa = 0; aa < static_cast<std::int64_t>(F); ++aa) {
+    const auto a = static_cast<std::size_t>(aa);
+    const double* x = cm.data() + a * n;
+    for (std::size_t b = a + 1; b < F; ++b) {
+      const double* y = cm.data() + b * n;
+      // Eight running sums in a fixed order: vectorisable, and the same result on any thread.
+      double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      std::size_t i = 0;
+      for (; i + 8 <= n; i += 8)
+        for (std::size_t j = 0; j < 8; ++j) acc[j] += x[i + j] * y[i + j];
+      double s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+      for (; i < n; ++i) s += x[i] * y[i];
+      s = std::clamp(s, -1.0, 1.0);
+      w(a, b) = s;
+      w(b, a) = s;
     }
-    const std::size_t b = a + 1 + p;
-    double s = 0;
-    const double* x = z[a].data();
-    const double* y = z[b].data();
-    for (std::size_t i = 0; i < n; ++i) s += x[i] * y[i];
-    s = std::clamp(s, -1.0, 1.0);
-    w(a, b) = s;
-    w(b, a) = s;
   }
   return w;
 }
@@ -254,14 +276,14 @@ DTensor correlation(const std::vector<std::vector<double>>& cols, std::vector<st
 /// Mutual information (natural log) of two columns discretised into `bins` uniform bins each
 /// (sklearn KBinsDiscretizer 'uniform': edges linspace(min, max, bins + 1), bin = number of inner
 /// edges <= x; a constant column is one bin).
-std::vector<std::uint8_t> discretise(const std::vector<double>& v, std::int64_t bins) {
-  const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
-  std::vector<std::uint8_t> d(v.size(), 0);
+std::vector<std::uint8_t> discretise(const double* v, std::size_t n, std::int64_t bins) {
+  const auto [lo, hi] = std::minmax_element(v, v + n);
+  std::vector<std::uint8_t> d(n, 0);
   if (*hi == *lo) return d;
   std::vector<double> inner(static_cast<std::size_t>(bins - 1));
   for (std::int64_t k = 1; k < bins; ++k)  // numpy linspace: lo + k * step, step = (hi - lo) / bins
     inner[static_cast<std::size_t>(k - 1)] = *lo + static_cast<double>(k) * ((*hi - *lo) / static_cast<double>(bins));
-  for (std::size_t i = 0; i < v.size(); ++i)
+  for (std::size_t i = 0; i < n; ++i)
     d[i] = static_cast<std::uint8_t>(std::upper_bound(inner.begin(), inner.end(), v[i]) - inner.begin());
   return d;
 }
@@ -299,13 +321,18 @@ FeatureGraph estimate_feature_graph(const DTensor& X, const FeatureGraphOptions&
   for (double v : X)
     if (!std::isfinite(v)) detail::fail(fn, "parameter 'features' holds a non-finite value ", v);
   const std::size_t n = X.shape()[0], F = X.shape()[1];
-  std::vector<std::vector<double>> cols(F, std::vector<double>(n));
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t f = 0; f < F; ++f) cols[f][i] = X(i, f);
+  // Column-major copy [F, n], transposed in blocks.
+  DTensor cm = detail::fresh_tensor<DTensor>(Shape{F, n});
+  constexpr std::size_t kBlock = 64;
+#pragma omp parallel for schedule(static)
+  for (std::int64_t ib = 0; ib < static_cast<std::int64_t>((n + kBlock - 1) / kBlock); ++ib)
+    for (std::size_t f0 = 0; f0 < F; f0 += kBlock)
+      for (std::size_t i = static_cast<std::size_t>(ib) * kBlock; i < std::min(n, static_cast<std::size_t>(ib + 1) * kBlock); ++i)
+        for (std::size_t f = f0; f < std::min(F, f0 + kBlock); ++f) cm.data()[f * n + i] = X.data()[i * F + f];
   FeatureGraph g;
   switch (o.method) {
     case FeatureGraphMethod::pearson:
-      g.weights = correlation(cols, g.constant);
+      g.weights = correlation(cm, g.constant);
       break;
     case FeatureGraphMethod::spearman: {
 #pragma omp parallel
@@ -315,19 +342,20 @@ FeatureGraph estimate_feature_graph(const DTensor& X, const FeatureGraphOptions&
         std::vector<std::uint32_t> idx, tmp;
 #pragma omp for schedule(dynamic, 1)
         for (std::int64_t f = 0; f < static_cast<std::int64_t>(F); ++f) {
-          auto& c = cols[static_cast<std::size_t>(f)];
-          average_ranks(c.data(), 1, n, ranks, keys, idx, tmp, ktmp);
-          c.swap(ranks);
+          double* c = cm.data() + static_cast<std::size_t>(f) * n;
+          average_ranks(c, 1, n, ranks, keys, idx, tmp, ktmp);
+          std::copy(ranks.begin(), ranks.end(), c);
         }
       }
-      g.weights = correlation(cols, g.constant);
+      g.weights = correlation(cm, g.constant);
       break;
     }
     case FeatureGraphMethod::chowliu: {
       std::vector<std::vector<std::uint8_t>> d(F);
-      for (std::size_t f = 0; f < F; ++f) d[f] = discretise(cols[f], o.bins);
       for (std::size_t f = 0; f < F; ++f) {
-        const auto [lo, hi] = std::minmax_element(cols[f].begin(), cols[f].end());
+        const double* c = cm.data() + f * n;
+        d[f] = discretise(c, n, o.bins);
+        const auto [lo, hi] = std::minmax_element(c, c + n);
         if (*lo == *hi) g.constant.push_back(static_cast<std::int64_t>(f));
       }
       DTensor mi = xt::zeros<double>(Shape{F, F});
