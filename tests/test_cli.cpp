@@ -12,6 +12,7 @@
 #include "posenc/image.hpp"
 #include "posenc/npy.hpp"
 #include "posenc/relative.hpp"
+#include "posenc/tabular.hpp"
 #include "posenc/spectrogram.hpp"
 #include "posenc/sphere.hpp"
 #include "posenc/video.hpp"
@@ -243,6 +244,29 @@ TEST_F(Cli, GraphCommandWritesEncodingsAndReport) {
   expect_error("graph '" + karate + "' --out x --encodings lap:k=0", "'k'");
   expect_error("graph '" + karate + "' --out x --encodings pagerak", "did you mean 'pagerank'");
   expect_error("graph '" + karate + "' --out x --encodings lap:kk=2", "unknown option 'kk=2'");
+  EXPECT_FALSE(fs::exists(dir_ / "x"));
+}
+
+TEST_F(Cli, TabularCommandWritesTheEncodingAndReport) {
+  const std::string wine = std::string(POSENC_TEST_DATA) + "/tabular/wine.csv";
+  CliRun r = run("tabular '" + wine + "' --out t --graph chowliu --alpha 0.5");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const TabPet ref = tabpet(read_table_csv(wine), {.graph = {.method = FeatureGraphMethod::chowliu}});
+  Tensor want = tabpet_encoding(ref.pe.columns_pe, 0.5, 0).input_concat;
+  want.reshape({want.shape()[1], want.shape()[2]});
+  EXPECT_EQ(test::max_abs_diff(load_npy((dir_ / "t" / "pe.npy").string()), want), 0.0);
+  EXPECT_EQ(test::max_abs_diff(load_npy_double((dir_ / "t" / "graph.npy").string()), ref.graph.weights), 0.0);
+  for (const char* f : {"eigenvalues.npy", "features.txt", "columns.txt", "report.json", "adjacency.npy"})
+    EXPECT_TRUE(fs::exists(dir_ / "t" / f)) << f;
+  expect_error("tabular '" + wine + "' --out x --alpha inf", "'alpha'");
+  expect_error("tabular '" + wine + "' --out x --k 0", "'k'");
+  expect_error("tabular '" + wine + "' --out x --graph lingam", "'graph'");
+  expect_error("tabular '" + wine + "' --out x --drop nosuch", "nosuch");
+  {
+    std::ofstream bad_csv((dir_ / "bad.csv").string());
+    bad_csv << "a,b\n1,2\n3\n";
+  }
+  expect_error("tabular bad.csv --out x", "bad.csv:3");
   EXPECT_FALSE(fs::exists(dir_ / "x"));
 }
 
