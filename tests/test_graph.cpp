@@ -10,6 +10,9 @@
 
 #include "posenc/attention.hpp"
 #include "posenc/graph.hpp"
+#include "posenc/graph_boost.hpp"
+
+#include <boost/graph/adjacency_list.hpp>
 #include "posenc/npy.hpp"
 #include "support/helpers.hpp"
 
@@ -112,6 +115,34 @@ TEST(GraphBasics, UnknownIdsWeightsAndDegrees) {
   EXPECT_EQ(degrees(dg, DegreeKind::in)(1), 2);
   EXPECT_EQ(degrees(dg, DegreeKind::out)(0), 2);
   EXPECT_EQ(degrees(dg, DegreeKind::total)(2), 2);
+}
+
+TEST(GraphBasics, FromBoostGraphsAndSelfLoopsMultiEdges) {
+  // An undirected weighted Boost graph and a directed one.
+  using UG = boost::adjacency_list<boost::vecS, boost::vecS, boost::undirectedS, boost::no_property,
+                                   boost::property<boost::edge_weight_t, double>>;
+  UG ug(4);
+  boost::add_edge(0, 1, 2.0, ug);
+  boost::add_edge(1, 2, 3.0, ug);
+  boost::add_edge(2, 3, 1.0, ug);
+  const Graph g = graph_from_boost(ug, boost::get(boost::edge_weight, ug));
+  EXPECT_FALSE(g.directed());
+  EXPECT_EQ(shortest_path_lengths(g)(0, 3), 6.0);
+  EXPECT_EQ(shortest_path_hops(graph_from_boost(ug))(3, 0), 3);
+  boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS> dg(3);
+  boost::add_edge(0, 1, dg);
+  boost::add_edge(1, 2, dg);
+  const Graph d = graph_from_boost(dg);
+  EXPECT_TRUE(d.directed());
+  EXPECT_EQ(shortest_path_hops(d)(0, 2), 2);
+  EXPECT_EQ(shortest_path_hops(d)(2, 0), -1);
+  // Self-loops and parallel edges change neither hop distances nor the Laplacian encoding
+  // (self-loops are removed there; the parallel edges double one weight, so compare with that).
+  const Graph plain(4, {{0, 1}, {1, 2}, {2, 3}});
+  const Graph noisy(4, {{0, 1}, {1, 1}, {1, 2}, {1, 2}, {2, 3}, {3, 3}});
+  EXPECT_EQ(test::max_abs_diff(shortest_path_hops(noisy), shortest_path_hops(plain)), 0.0);
+  const Graph doubled(4, {{0, 1}, {1, 2, 2.0}, {2, 3}});
+  EXPECT_LT(test::max_abs_diff(laplacian_pe(noisy, {.k = 2}).vectors, laplacian_pe(doubled, {.k = 2}).vectors), 1e-6);
 }
 
 TEST(ShortestPaths, HandGraphsAndNetworkx) {
