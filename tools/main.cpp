@@ -16,6 +16,7 @@
 #include "pictures.hpp"
 #include "plot.hpp"
 #include "posenc/attention.hpp"
+#include "posenc/graph.hpp"
 #include "posenc/image.hpp"
 #include "posenc/npy.hpp"
 #include "posenc/relative.hpp"
@@ -348,8 +349,21 @@ int cmd_demo(const std::string& dir) {
   plot::write_png(out.file("sphere.png").string(), plot::hstack({panel_sh, panel_geo}));
   plot::write_png(out.file("sphere_harmonics.png").string(), panel_sh);
   plot::write_png(out.file("sphere_geodesic_bias.png").string(), panel_geo);
+
+  // Graph: the karate club drawn by a spring layout, coloured by the first non-trivial eigenvector of
+  // the symmetric Laplacian | its hop-distance matrix.
+  const Graph karate = plot::karate_club();
+  const LaplacianPe lap = laplacian_pe(karate, {.k = 2});
+  std::vector<double> fiedler(34);
+  for (std::size_t i = 0; i < 34; ++i) fiedler[i] = lap.vectors(i, 0);
+  const ITensor hops = shortest_path_hops(karate);
+  const auto panel_graph = plot::graph_drawing(karate, fiedler, 272);
+  const auto panel_hops = plot::heatmap(std::vector<double>(hops.begin(), hops.end()), 34, 34, 8);
+  plot::write_png(out.file("graph.png").string(), plot::hstack({panel_graph, panel_hops}));
   out.commit();
   for (const auto& l : lines) std::cout << l << "\n";
+  std::cout << "graph: pictures " << (fs::path(dir) / "graph.png").string()
+            << " (karate club coloured by the Fiedler vector | hop distances)\n";
   std::cout << "video: pictures " << (fs::path(dir) / "video.png").string()
             << " (M-RoPE ids t/h/w of text | image | text | video | text)\n";
   std::cout << "spectrogram: pictures " << (fs::path(dir) / "spectrogram.png").string()

@@ -43,4 +43,7 @@ std::vector<double> geodesic_bias_on_grid(double lon, double lat, std::int64_t n
 /// edges grey; `size` x `size` pixels.
 Image graph_drawing(const Graph& graph, const std::vector<double>& values, int size = 420);
 
+/// Zachary's karate club (34 members, 78 friendships; Zachary 1977), built in for the demo.
+Graph karate_club();
+
 }  // namespace posenc::plot
