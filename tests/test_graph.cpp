@@ -330,19 +330,11 @@ TEST(Graphormer, SpatialBiasThroughTheCoreEqualsTheDenseDefinition) {
   // Dense oracle: -inf where masked, table[h, SPD + 1], token on row 0 and column 0.
   const std::size_t n = 6, d = 4;
   const ITensor spd = shortest_path_hops(g, {.unreachable = 510});
-  Encoding dense;
-  dense.biases.push_back({});
-  dense.biases[0].kind = BiasKind::dense;
-  dense.biases[0].dense = Tensor::from_shape({1, H, n, n});
-  for (std::size_t h = 0; h < H; ++h)
-    for (std::size_t i = 0; i < n; ++i)
-      for (std::size_t j = 0; j < n; ++j) {
-        float v;
-        if (i == 0 || j == 0) v = token(h);
-        else if (spd(i - 1, j - 1) >= 3) v = -INFINITY;
-        else v = table(h, spd(i - 1, j - 1) + 1);
-        dense.biases[0].dense(0, h, i, j) = v;
-      }
+  const Encoding dense = test::dense_bias_encoding(H, n, n, [&](std::size_t h, std::size_t i, std::size_t j) {
+    if (i == 0 || j == 0) return double(token(h));
+    if (spd(i - 1, j - 1) >= 3) return -double(INFINITY);
+    return double(table(h, std::size_t(spd(i - 1, j - 1) + 1)));
+  });
   const Tensor q = test::random_tensor({1, H, n, d}, 1), k = test::random_tensor({1, H, n, d}, 2),
                v = test::random_tensor({1, H, n, d}, 3);
   const Tensor want = attention_reference(q, k, v, dense);

@@ -299,13 +299,8 @@ TEST(Geodesic, AlibiBiasThroughBothCores) {
   const Encoding e = geodesic_alibi(p, p, H);
   const DTensor dist = geodesic_distances(p, p);
   const auto slopes = alibi_slopes(H);
-  Encoding dense;
-  dense.biases.push_back({});
-  dense.biases[0].kind = BiasKind::dense;
-  dense.biases[0].dense = Tensor::from_shape({1, H, n, n});
-  for (std::size_t h = 0; h < H; ++h)
-    for (std::size_t i = 0; i < n; ++i)
-      for (std::size_t j = 0; j < n; ++j) dense.biases[0].dense(0, h, i, j) = float(-slopes[h] * dist(i, j));
+  const Encoding dense = test::dense_bias_encoding(
+      H, n, n, [&](std::size_t h, std::size_t i, std::size_t j) { return -slopes[h] * dist(i, j); });
   const AttentionOptions small{.query_block = 7, .key_block = 5};
   const Tensor want = attention_reference(q, k, v, dense);
   EXPECT_LT(test::max_abs_diff(attention_reference(q, k, v, e), want), 1e-5);
@@ -334,13 +329,8 @@ TEST(Geodesic, BucketsByHandAndTableBias) {
   const Tensor table = random_tensor({H, 8}, 9);
   const Encoding e = geodesic_bucket_bias(p, p, table, g);
   const ITensor all = geodesic_bucket_indices(p, p, g);
-  Encoding dense;
-  dense.biases.push_back({});
-  dense.biases[0].kind = BiasKind::dense;
-  dense.biases[0].dense = Tensor::from_shape({1, H, n, n});
-  for (std::size_t h = 0; h < H; ++h)
-    for (std::size_t i = 0; i < n; ++i)
-      for (std::size_t j = 0; j < n; ++j) dense.biases[0].dense(0, h, i, j) = table(h, all(i, j));
+  const Encoding dense = test::dense_bias_encoding(
+      H, n, n, [&](std::size_t h, std::size_t i, std::size_t j) { return double(table(h, std::size_t(all(i, j)))); });
   const Tensor q = random_tensor({1, H, n, d}, 1), k = random_tensor({1, H, n, d}, 2), v = random_tensor({1, H, n, d}, 3);
   const Tensor want_out = attention_reference(q, k, v, dense);
   EXPECT_LT(test::max_abs_diff(attention(q, k, v, e, {.query_block = 5, .key_block = 7}), want_out), 1e-5);

@@ -83,6 +83,8 @@ TEST(TabPet, ReadingTypesAndPreprocessingByHand) {
   // z-scores: x = 1, 2, 4, 5 -> mean 3, population std sqrt(2.5); the constant y -> zeros.
   EXPECT_NEAR(fm.values(0, 0), -2 / std::sqrt(2.5), 1e-12);
   EXPECT_EQ(fm.values(2, 1), 0.0);
+  // FT-Transformer tokens: numeric columns (x, y) first, then c and b.
+  EXPECT_EQ(ftt_token_order(fm), (std::vector<std::int64_t>{0, 3, 1, 2}));
   // More than 10 levels: the 9 most frequent stay, the rest become "Other".
   std::vector<std::string> cells;
   for (int level = 0; level < 12; ++level)

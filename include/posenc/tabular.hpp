@@ -145,6 +145,13 @@ struct TabPet {
 /// preprocess -> estimate_feature_graph -> tabpet_pe.
 TabPet tabpet(const Table& table, const TabPetPipelineOptions& options = {});
 
+/// FT-Transformer's token order: the numeric columns first, then the categorical and boolean ones
+/// (each group in table order), as indices into FeatureMatrix::columns. The reference hands the
+/// PE over in table order, so tokens and PE rows disagree whenever a categorical column precedes a
+/// numeric one; take the rows of columns_pe in this order before tabpet_encoding
+/// (xt::view(pe, xt::keep(order), xt::all())). Table order is the reference's (misaligned) behaviour.
+std::vector<std::int64_t> ftt_token_order(const FeatureMatrix& features);
+
 /// The integration (FT-Transformer "concat_fixed"): input_concat [1, P + C, pe_dim + pad] =
 /// alpha * clip(PE, -10, 10) per column token, zeros for the P leading tokens (CLS) and the pad.
 /// Throws for a non-finite alpha.

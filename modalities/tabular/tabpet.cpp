@@ -535,6 +535,14 @@ TabPet tabpet(const Table& table, const TabPetPipelineOptions& o) {
   return t;
 }
 
+std::vector<std::int64_t> ftt_token_order(const FeatureMatrix& fm) {
+  std::vector<std::int64_t> order;
+  for (int pass = 0; pass < 2; ++pass)
+    for (std::size_t c = 0; c < fm.column_types.size(); ++c)
+      if ((fm.column_types[c] == ColumnType::numeric) == (pass == 0)) order.push_back(static_cast<std::int64_t>(c));
+  return order;
+}
+
 Encoding tabpet_encoding(const Tensor& pe, double alpha, std::int64_t prefix, std::int64_t pad) {
   const char* fn = "tabpet_encoding";
   if (!std::isfinite(alpha)) detail::fail(fn, "parameter 'alpha' must be finite, got ", alpha);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "posenc/encoding.hpp"
 #include "posenc/tensor.hpp"
 
 namespace posenc::test {
@@ -60,6 +61,20 @@ inline DTensor positions(std::size_t n, double offset = 0) {
   DTensor p = DTensor::from_shape({1, n, 1});
   for (std::size_t i = 0; i < n; ++i) p.data()[i] = offset + static_cast<double>(i);
   return p;
+}
+
+/// An encoding with one dense bias [1, H, nq, nk] whose entries come from value(h, i, j): the
+/// oracle the per-tile biases of the core are compared with.
+template <class F>
+Encoding dense_bias_encoding(std::size_t heads, std::size_t nq, std::size_t nk, F value) {
+  Encoding e;
+  e.biases.push_back({});
+  e.biases[0].kind = BiasKind::dense;
+  e.biases[0].dense = Tensor::from_shape({1, heads, nq, nk});
+  for (std::size_t h = 0; h < heads; ++h)
+    for (std::size_t i = 0; i < nq; ++i)
+      for (std::size_t j = 0; j < nk; ++j) e.biases[0].dense(0, h, i, j) = static_cast<float>(value(h, i, j));
+  return e;
 }
 
 }  // namespace posenc::test
