@@ -5,6 +5,7 @@
 #include <random>
 
 #include "detail/check.hpp"
+#include "detail/init.hpp"
 #include "posenc/image.hpp"
 
 namespace posenc {
@@ -77,12 +78,7 @@ Tensor fourier_features(const FourierFeaturesOptions& o) {
 }
 
 Encoding fourier_features_encoding(const FourierFeaturesOptions& o) {
-  Tensor t = fourier_features(o);
-  Encoding e;
-  e.name = "fourier_features";
-  e.input_concat = t;
-  e.input_concat.reshape({1, t.shape()[0], t.shape()[1]});
-  return e;
+  return detail::table_part("fourier_features", fourier_features(o), /*concat=*/true);
 }
 
 // ====================================================================== RoPE-Mixed

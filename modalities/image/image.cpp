@@ -7,6 +7,7 @@
 #include <random>
 
 #include "detail/check.hpp"
+#include "detail/init.hpp"
 #include "detail/memory.hpp"
 #include "posenc/text.hpp"
 
@@ -87,11 +88,7 @@ Tensor sincos_2d_table(const SinCos2dOptions& o) {
 }
 
 Encoding sincos_2d(const SinCos2dOptions& o) {
-  Encoding e;
-  e.name = "sincos_2d";
-  e.input_add = sincos_2d_table(o);
-  e.input_add.reshape({1, e.input_add.shape()[0], e.input_add.shape()[1]});
-  return e;
+  return detail::table_part("sincos_2d", sincos_2d_table(o));
 }
 
 // ====================================================================== DETR sine
@@ -251,14 +248,7 @@ Tensor relative_bias_table_init(std::int64_t heads, std::int64_t wh, std::int64_
   const std::int64_t rows = relative_bias_table_rows(wh, ww, cls);
   // Truncated normal at +-2 std, as timm's trunc_normal_(std=.02).
   Tensor t = Tensor::from_shape({static_cast<std::size_t>(heads), static_cast<std::size_t>(rows)});
-  std::mt19937_64 gen(seed);
-  std::normal_distribution<double> d(0.0, std);
-  for (auto& v : t) {
-    double x;
-    do x = d(gen);
-    while (std::abs(x) > 2 * std);
-    v = static_cast<float>(x);
-  }
+  detail::fill_trunc_normal(t, std, seed);
   return t;
 }
 

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "detail/check.hpp"
+#include "detail/init.hpp"
 #include "posenc/image.hpp"
 
 namespace posenc {
@@ -132,12 +133,7 @@ Tensor spectrogram_sincos_table(const SpectrogramGrid& g, const SpectrogramAxis&
 
 Encoding spectrogram_sincos(const SpectrogramGrid& g, const SpectrogramAxis& fa, const SpectrogramAxis& ta,
                             std::int64_t prefix) {
-  Tensor t = spectrogram_sincos_table(g, fa, ta, prefix);
-  Encoding e;
-  e.name = "spectrogram_sincos";
-  e.input_add = t;
-  e.input_add.reshape({1, t.shape()[0], t.shape()[1]});
-  return e;
+  return detail::table_part("spectrogram_sincos", spectrogram_sincos_table(g, fa, ta, prefix));
 }
 
 Encoding spectrogram_rope(const SpectrogramGrid& g, const SpectrogramAxis& fa, const SpectrogramAxis& ta,

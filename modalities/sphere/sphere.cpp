@@ -10,6 +10,7 @@
 #include <Eigen/QR>
 
 #include "detail/check.hpp"
+#include "detail/init.hpp"
 #include "detail/memory.hpp"
 #include "detail/parallel.hpp"
 #include "posenc/text.hpp"
@@ -315,11 +316,7 @@ Encoding sphere_features_encoding(const Tensor& features, const std::string& nam
   if (features.dimension() != 2 || features.shape()[0] == 0)
     detail::fail("sphere_features_encoding", "parameter 'features' must be [N, F] with N > 0, got ",
                  shape_string(features));
-  Encoding e;
-  e.name = name;
-  e.input_concat = features;
-  e.input_concat.reshape({1, features.shape()[0], features.shape()[1]});
-  return e;
+  return detail::table_part(name, features, /*concat=*/true);
 }
 
 Encoding latitude_table_encoding(const Tensor& table, std::int64_t nlon) {
@@ -340,11 +337,7 @@ Encoding latitude_table_encoding(const Tensor& table, std::int64_t nlon) {
 Encoding latlon_table_encoding(const Tensor& table) {
   if (table.dimension() != 2 || table.shape()[0] == 0 || table.shape()[1] == 0)
     detail::fail("latlon_table_encoding", "parameter 'table' must be [nlat * nlon, D], got ", shape_string(table));
-  Encoding e;
-  e.name = "sphere_latlon_table";
-  e.input_add = table;
-  e.input_add.reshape({1, table.shape()[0], table.shape()[1]});
-  return e;
+  return detail::table_part("sphere_latlon_table", table);
 }
 
 Tensor sphere_table_init(std::int64_t rows, std::int64_t dim, double std, std::uint64_t seed) {
@@ -353,15 +346,7 @@ Tensor sphere_table_init(std::int64_t rows, std::int64_t dim, double std, std::u
   if (dim < 1) detail::fail(fn, "parameter 'dim' must be positive, got ", dim);
   if (!(std >= 0) || !std::isfinite(std)) detail::fail(fn, "parameter 'std' must be finite and >= 0, got ", std);
   Tensor t = xt::zeros<float>(Shape{static_cast<std::size_t>(rows), static_cast<std::size_t>(dim)});
-  if (std == 0) return t;
-  std::mt19937_64 gen(seed);
-  std::normal_distribution<double> d(0.0, std);
-  for (auto& v : t) {
-    double x;
-    do x = d(gen);
-    while (std::abs(x) > 2 * std);
-    v = static_cast<float>(x);
-  }
+  if (std > 0) detail::fill_trunc_normal(t, std, seed);
   return t;
 }
 

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "detail/check.hpp"
+#include "detail/init.hpp"
 #include "posenc/sinusoid.hpp"
 #include "posenc/video.hpp"
 
@@ -204,24 +205,14 @@ Tensor sincos_3d_table(const SinCos3dOptions& o) {
 }
 
 Encoding sincos_3d(const SinCos3dOptions& o) {
-  Tensor t = sincos_3d_table(o);
-  Encoding e;
-  e.name = "sincos_3d";
-  e.input_add = t;
-  e.input_add.reshape({1, t.shape()[0], t.shape()[1]});
-  return e;
+  return detail::table_part("sincos_3d", sincos_3d_table(o));
 }
 
 Encoding videomae_sinusoid(const VideoGrid& g, std::int64_t dim) {
   const char* fn = "videomae_sinusoid";
   check_video_grid(fn, g);
   if (dim <= 0) detail::fail(fn, "parameter 'dim' must be positive, got ", dim);
-  Tensor t = sinusoid_table(g.tokens(), SinusoidOptions{.dim = dim});
-  Encoding e;
-  e.name = "videomae_sinusoid";
-  e.input_add = t;
-  e.input_add.reshape({1, t.shape()[0], t.shape()[1]});
-  return e;
+  return detail::table_part("videomae_sinusoid", sinusoid_table(g.tokens(), SinusoidOptions{.dim = dim}));
 }
 
 // ====================================================================== 3D axial RoPE
