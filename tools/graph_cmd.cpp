@@ -101,14 +101,10 @@ DTensor vec(const std::vector<double>& v) {
 }  // namespace
 
 int cmd_graph(const GraphArgs& a) {
-  EdgeListCsvOptions csv{.directed = a.directed, .header = a.header};
-  const auto dot = a.input.find_last_of('.');
-  std::string ext = dot == std::string::npos ? "" : a.input.substr(dot + 1);
-  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (ext == "tsv") csv.delimiter = '\t';
-  const Graph g = (ext == "graphml" || ext == "xml") ? read_graphml(a.input, a.weight_key)
-                  : (ext == "dot" || ext == "gv")     ? read_dot(a.input, a.weight_key)
-                                                      : read_edge_list_csv(a.input, csv);
+  // Files with an unknown extension are read as edge lists.
+  const EdgeListCsvOptions csv{.directed = a.directed, .header = a.header};
+  const Graph g = graph_format(a.input) == GraphFormat::unknown ? read_edge_list_csv(a.input, csv)
+                                                                : read_graph(a.input, csv, a.weight_key);
   if (g.nodes() == 0) bad("graph: '" + a.input + "' has no nodes");
   const std::vector<Spec> specs = parse_specs(a.encodings);
   Staging out(a.out);

@@ -87,8 +87,13 @@ Graph read_graphml(const std::string& path, const std::string& weight_key = "wei
 /// Graphviz DOT through boost::read_graphviz (graph or digraph); node ids kept as names, the edge
 /// attribute `weight_key` used as weights when present.
 Graph read_dot(const std::string& path, const std::string& weight_key = "weight");
-/// By extension: .csv/.txt/.tsv (edge list), .graphml/.xml, .dot/.gv.
-Graph read_graph(const std::string& path, bool directed = false);
+/// The format a file's extension names: .csv/.txt/.tsv/.edges (edge list; .tsv tab-separated),
+/// .graphml/.xml, .dot/.gv; unknown otherwise (case-insensitive).
+enum class GraphFormat { edge_list, graphml, dot, unknown };
+GraphFormat graph_format(const std::string& path);
+/// By extension (graph_format); an unknown extension is an error. `csv` applies to edge lists (a
+/// .tsv file gets a tab delimiter), `weight_key` to GraphML and DOT.
+Graph read_graph(const std::string& path, const EdgeListCsvOptions& csv = {}, const std::string& weight_key = "weight");
 
 // ------------------------------------------------------------------ shortest paths
 

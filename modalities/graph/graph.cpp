@@ -102,14 +102,15 @@ Graph read_edge_list_csv(const std::string& path, const EdgeListCsvOptions& o) {
   };
   std::vector<Row> rows;
   std::string line;
-  std::size_t lineno = 0, bad_col = 0;
-  std::vector<std::string> fields;
+  std::size_t lineno = 0;
+  std::vector<std::string_view> fields;
+  std::vector<std::string> scratch;
   while (std::getline(in, line)) {
     ++lineno;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    if (!detail::split_csv(line, o.delimiter, fields, bad_col))
-      detail::fail(fn, path, ":", lineno, ": column ", bad_col, ": unterminated quoted field");
-    rows.push_back({lineno, fields});
+    if (!detail::split_fields(line, o.delimiter, fields, scratch))
+      detail::fail(fn, path, ":", lineno, ": column ", fields.size() + 1, ": unterminated quoted field");
+    rows.push_back({lineno, std::vector<std::string>(fields.begin(), fields.end())});
   }
   if (rows.empty()) detail::fail(fn, path, ": no edges (the file is empty)");
   // Header: forced, or detected from the first row against the second.
@@ -253,14 +254,28 @@ Graph read_dot(const std::string& path, const std::string& weight_key) {
   return read_with_boost<boost::undirectedS>(fn, path, text, weight_key, has_weight, read);
 }
 
-Graph read_graph(const std::string& path, bool directed) {
+GraphFormat graph_format(const std::string& path) {
   const auto dot = path.find_last_of('.');
   std::string ext = dot == std::string::npos ? "" : path.substr(dot + 1);
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (ext == "graphml" || ext == "xml") return read_graphml(path);
-  if (ext == "dot" || ext == "gv") return read_dot(path);
-  if (ext == "csv" || ext == "txt" || ext == "tsv" || ext == "edges")
-    return read_edge_list_csv(path, {.directed = directed, .delimiter = ext == "tsv" ? '\t' : ','});
+  if (ext == "graphml" || ext == "xml") return GraphFormat::graphml;
+  if (ext == "dot" || ext == "gv") return GraphFormat::dot;
+  if (ext == "csv" || ext == "txt" || ext == "tsv" || ext == "edges") return GraphFormat::edge_list;
+  return GraphFormat::unknown;
+}
+
+Graph read_graph(const std::string& path, const EdgeListCsvOptions& csv, const std::string& weight_key) {
+  switch (graph_format(path)) {
+    case GraphFormat::graphml: return read_graphml(path, weight_key);
+    case GraphFormat::dot: return read_dot(path, weight_key);
+    case GraphFormat::edge_list: {
+      EdgeListCsvOptions o = csv;
+      const bool tsv = path.size() >= 4 && (path.ends_with(".tsv") || path.ends_with(".TSV"));
+      if (tsv && o.delimiter == ',') o.delimiter = '\t';
+      return read_edge_list_csv(path, o);
+    }
+    case GraphFormat::unknown: break;
+  }
   detail::fail("read_graph", "cannot tell the format of '", path,
                "' from its extension (csv, txt, tsv, edges, graphml, xml, dot, gv)");
 }

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "detail/check.hpp"
+#include "detail/csv.hpp"
 #include "detail/memory.hpp"
 #include "posenc/tabular.hpp"
 
@@ -74,61 +75,13 @@ bool is_bool_word(std::string_view s) {
   return low == "true" || low == "false";
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
-
 /// A finite number filling the whole (trimmed) field.
 bool parse_number(std::string_view s, double& out) {
-  s = trim(s);
+  s = detail::trim(s);
   if (s.empty()) return false;
   if (s.front() == '+') s.remove_prefix(1);
   const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
   return r.ec == std::errc() && r.ptr == s.data() + s.size() && std::isfinite(out);
-}
-
-/// Splits one line into fields; quoted fields are unescaped into `scratch` (the views then point
-/// into it). Returns false on an unterminated quote.
-bool split_line(std::string_view line, char delim, std::vector<std::string_view>& fields,
-                std::vector<std::string>& scratch) {
-  fields.clear();
-  std::size_t used = 0, i = 0;
-  while (true) {
-    std::size_t j = i;
-    while (j < line.size() && (line[j] == ' ' || line[j] == '\t')) ++j;
-    if (j < line.size() && line[j] == '"') {
-      if (scratch.size() <= used) scratch.emplace_back();
-      std::string& s = scratch[used++];
-      s.clear();
-      std::size_t k = j + 1;
-      bool closed = false;
-      for (; k < line.size(); ++k) {
-        if (line[k] != '"') {
-          s += line[k];
-        } else if (k + 1 < line.size() && line[k + 1] == '"') {
-          s += '"';
-          ++k;
-        } else {
-          closed = true;
-          ++k;
-          break;
-        }
-      }
-      if (!closed) return false;
-      fields.push_back(s);
-      while (k < line.size() && line[k] != delim) ++k;  // text after the closing quote is ignored
-      if (k >= line.size()) break;
-      i = k + 1;
-    } else {
-      const std::size_t k = line.find(delim, i);
-      fields.push_back(trim(line.substr(i, k == std::string_view::npos ? std::string_view::npos : k - i)));
-      if (k == std::string_view::npos) break;
-      i = k + 1;
-    }
-  }
-  return true;
 }
 
 bool is_missing(std::string_view s, const std::vector<std::string>& tokens) {
@@ -154,12 +107,12 @@ inline void classify(std::string_view s, const std::vector<std::string>& tokens,
     return;
   }
   value = NAN;
-  if (is_missing(trim(s), tokens)) {
+  if (is_missing(detail::trim(s), tokens)) {
     missing = 1;
     return;
   }
   num_ok = 0;
-  if (!is_bool_word(trim(s))) boo_ok = 0;
+  if (!is_bool_word(detail::trim(s))) boo_ok = 0;
 }
 
 Table finish(Parsed& p, const TableCsvOptions& o, const char* fn, const std::string& where,
@@ -225,7 +178,7 @@ Table read_table_csv(const std::string& path, const TableCsvOptions& o) {
   {
     std::vector<std::string_view> fields;
     std::vector<std::string> scratch;
-    if (!split_line(line_at(0), o.delimiter, fields, scratch))
+    if (!detail::split_fields(line_at(0), o.delimiter, fields, scratch))
       detail::fail(fn, path, ":", numbers[0], ": unterminated quoted field in the header");
     for (std::size_t c = 0; c < fields.size(); ++c) {
       const std::string name(fields[c]);
@@ -276,7 +229,7 @@ Table read_table_csv(const std::string& path, const TableCsvOptions& o) {
         }
         continue;
       }
-      const bool closed = split_line(line, o.delimiter, fields, scratch);
+      const bool closed = detail::split_fields(line, o.delimiter, fields, scratch);
       if (!closed || fields.size() != C) {
         if (r < my_bad) {
           my_bad = r;
@@ -311,7 +264,7 @@ Table read_table_csv(const std::string& path, const TableCsvOptions& o) {
     std::vector<std::string_view> fields;
     std::vector<std::string> scratch;
     for (std::size_t r = 0; r < R; ++r) {
-      split_line(line_at(r + 1), o.delimiter, fields, scratch);
+      detail::split_fields(line_at(r + 1), o.delimiter, fields, scratch);
       out[r] = std::string(fields[c]);
     }
     return out;
@@ -342,7 +295,7 @@ Table make_table(const std::vector<std::string>& names, const std::vector<std::v
   }
   return finish(p, o, fn, "", [&](std::size_t c) {
     std::vector<std::string> out(p.rows);
-    for (std::size_t r = 0; r < p.rows; ++r) out[r] = std::string(trim(columns[c][r]));
+    for (std::size_t r = 0; r < p.rows; ++r) out[r] = std::string(detail::trim(columns[c][r]));
     return out;
   });
 }

@@ -3,51 +3,61 @@
 
 #include <cstdlib>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace posenc::detail {
 
-/// Splits one CSV line: quoted fields with "" escapes; returns false on an unterminated quote.
-inline bool split_csv(const std::string& line, char delim, std::vector<std::string>& fields, std::size_t& bad_col) {
+/// Without surrounding blanks (and a trailing carriage return).
+inline std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+/// Splits one line into fields; quoted fields are unescaped into `scratch` (the views then point
+/// into it). Returns false on an unterminated quote.
+inline bool split_fields(std::string_view line, char delim, std::vector<std::string_view>& fields,
+                std::vector<std::string>& scratch) {
   fields.clear();
-  std::string cur;
-  bool quoted = false, was_quoted = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted) {
-      if (c == '"') {
-        if (i + 1 < line.size() && line[i + 1] == '"') {
-          cur += '"';
-          ++i;
+  std::size_t used = 0, i = 0;
+  while (true) {
+    std::size_t j = i;
+    while (j < line.size() && (line[j] == ' ' || line[j] == '\t')) ++j;
+    if (j < line.size() && line[j] == '"') {
+      if (scratch.size() <= used) scratch.emplace_back();
+      std::string& s = scratch[used++];
+      s.clear();
+      std::size_t k = j + 1;
+      bool closed = false;
+      for (; k < line.size(); ++k) {
+        if (line[k] != '"') {
+          s += line[k];
+        } else if (k + 1 < line.size() && line[k + 1] == '"') {
+          s += '"';
+          ++k;
         } else {
-          quoted = false;
+          closed = true;
+          ++k;
+          break;
         }
-      } else {
-        cur += c;
       }
-    } else if (c == '"' && cur.find_first_not_of(" \t") == std::string::npos) {
-      quoted = was_quoted = true;
-      cur.clear();
-    } else if (c == delim) {
-      fields.push_back(was_quoted ? cur : std::string(cur));
-      cur.clear();
-      was_quoted = false;
-    } else if (c != '\r') {
-      cur += c;
+      if (!closed) return false;
+      fields.push_back(s);
+      while (k < line.size() && line[k] != delim) ++k;  // text after the closing quote is ignored
+      if (k >= line.size()) break;
+      i = k + 1;
+    } else {
+      const std::size_t k = line.find(delim, i);
+      fields.push_back(trim(line.substr(i, k == std::string_view::npos ? std::string_view::npos : k - i)));
+      if (k == std::string_view::npos) break;
+      i = k + 1;
     }
-  }
-  if (quoted) {
-    bad_col = fields.size() + 1;
-    return false;
-  }
-  fields.push_back(cur);
-  for (auto& f : fields) {  // trim unquoted surrounding blanks
-    const auto a = f.find_first_not_of(" \t"), b = f.find_last_not_of(" \t");
-    f = a == std::string::npos ? std::string() : f.substr(a, b - a + 1);
   }
   return true;
 }
 
+/// A number filling the whole field (strtod syntax).
 inline bool parse_double(const std::string& s, double& out) {
   if (s.empty()) return false;
   char* end = nullptr;
