@@ -88,7 +88,7 @@ TEST(TabPet, ReadingTypesAndPreprocessingByHand) {
   // More than 10 levels: the 9 most frequent stay, the rest become "Other".
   std::vector<std::string> cells;
   for (int level = 0; level < 12; ++level)
-    for (int r = 0; r < 20 - level; ++r) cells.push_back("L" + std::to_string(10 + level));
+    for (int r = 0; r < 20 - level; ++r) cells.push_back(std::string("L").append(std::to_string(10 + level)));
   std::vector<std::string> num(cells.size(), "1");
   for (std::size_t i = 0; i < num.size(); ++i) num[i] = std::to_string(i % 7);
   const FeatureMatrix many = tabpet_preprocess(make_table({"n", "k"}, {num, cells}));

@@ -22,7 +22,12 @@ class Staging {
       throw std::invalid_argument("output directory's parent '" + parent.string() + "' does not exist");
     if (fs::exists(target_) && !fs::is_directory(target_))
       throw std::invalid_argument("output '" + target_.string() + "' exists and is not a directory");
-    staging_ = parent / ("." + target_.filename().string() + ".tmp-" + std::to_string(::getpid()));
+    // Appended piecewise: GCC 12 warns falsely (-Wrestrict) on chained string operator+.
+    std::string name = ".";
+    name += target_.filename().string();
+    name += ".tmp-";
+    name += std::to_string(::getpid());
+    staging_ = parent / name;
     fs::remove_all(staging_);
     fs::create_directories(staging_);
   }

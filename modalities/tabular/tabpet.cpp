@@ -46,9 +46,23 @@ double pairwise_sum(const double* a, std::size_t n) {
   return pairwise_sum(a, n2) + pairwise_sum(a + n2, n - n2);
 }
 
+/// dst [cols, rows] = the transpose of src [rows, cols], in cache-sized blocks, threads over rows.
+void transpose(const double* src, std::size_t rows, std::size_t cols, double* dst) {
+  constexpr std::size_t kBlock = 64;
+#pragma omp parallel for schedule(static)
+  for (std::int64_t ib = 0; ib < static_cast<std::int64_t>((rows + kBlock - 1) / kBlock); ++ib)
+    for (std::size_t c0 = 0; c0 < cols; c0 += kBlock)
+      for (std::size_t r = static_cast<std::size_t>(ib) * kBlock; r < std::min(rows, static_cast<std::size_t>(ib + 1) * kBlock); ++r)
+        for (std::size_t c = c0; c < std::min(cols, c0 + kBlock); ++c) dst[c * rows + r] = src[r * cols + c];
+}
+
 }  // namespace
 
-FeatureMatrix tabpet_preprocess(const Table& t, const TabularPreprocessOptions& o) {
+namespace {
+
+/// The preprocessing; also leaves the z-scored features column-major in cm [F, rows] (the layout
+/// the graph estimation works in, so the pipeline does not transpose back).
+FeatureMatrix preprocess_columns(const Table& t, const TabularPreprocessOptions& o, DTensor& cm) {
   const char* fn = "tabpet_preprocess";
   if (o.max_levels < 1 || o.keep_levels < 1 || o.keep_levels > o.max_levels)
     detail::fail(fn, "parameters 'max_levels' and 'keep_levels' must satisfy 1 <= keep_levels <= max_levels, got ",
@@ -129,7 +143,7 @@ FeatureMatrix tabpet_preprocess(const Table& t, const TabularPreprocessOptions& 
     }
   }
   const std::size_t F = fm.names.size();
-  DTensor cm = detail::fresh_tensor<DTensor>(Shape{F, n});  // column-major staging
+  cm = detail::fresh_tensor<DTensor>(Shape{F, n});
   const bool all_rows = n == t.rows;
 #pragma omp parallel for schedule(static)
   for (std::int64_t ff = 0; ff < static_cast<std::int64_t>(F); ++ff) {
@@ -159,15 +173,17 @@ FeatureMatrix tabpet_preprocess(const Table& t, const TabularPreprocessOptions& 
     const double scale = sd > 0 ? sd : 1.0;  // a constant feature becomes zeros
     for (std::size_t i = 0; i < n; ++i) dst[i] = (dst[i] - mean) / scale;
   }
-  // Row-major [n, F] for the caller, transposed in cache-sized blocks.
+  // Row-major [n, F] for the caller.
   fm.values = detail::fresh_tensor<DTensor>(Shape{n, F});
-  constexpr std::size_t kBlock = 64;
-#pragma omp parallel for schedule(static)
-  for (std::int64_t ib = 0; ib < static_cast<std::int64_t>((n + kBlock - 1) / kBlock); ++ib)
-    for (std::size_t f0 = 0; f0 < F; f0 += kBlock)
-      for (std::size_t i = static_cast<std::size_t>(ib) * kBlock; i < std::min(n, static_cast<std::size_t>(ib + 1) * kBlock); ++i)
-        for (std::size_t f = f0; f < std::min(F, f0 + kBlock); ++f) fm.values.data()[i * F + f] = cm.data()[f * n + i];
+  transpose(cm.data(), F, n, fm.values.data());
   return fm;
+}
+
+}  // namespace
+
+FeatureMatrix tabpet_preprocess(const Table& t, const TabularPreprocessOptions& o) {
+  DTensor cm;
+  return preprocess_columns(t, o, cm);
 }
 
 // ====================================================================== feature graph
@@ -176,7 +192,7 @@ namespace {
 
 /// Average ranks (1-based) of one column, ties sharing their mean rank (scipy rankdata 'average').
 /// LSD radix sort on the order-preserving bit pattern of the doubles (11-bit digits).
-void average_ranks(const double* col, std::size_t stride, std::size_t n, std::vector<double>& ranks,
+void average_ranks(const double* col, std::size_t n, std::vector<double>& ranks,
                    std::vector<std::uint64_t>& keys, std::vector<std::uint32_t>& idx, std::vector<std::uint32_t>& tmp,
                    std::vector<std::uint64_t>& ktmp) {
   keys.resize(n);
@@ -184,7 +200,7 @@ void average_ranks(const double* col, std::size_t stride, std::size_t n, std::ve
   tmp.resize(n);
   ktmp.resize(n);
   for (std::size_t i = 0; i < n; ++i) {
-    const double x = col[i * stride] + 0.0;  // -0 -> +0
+    const double x = col[i] + 0.0;  // -0 -> +0
     std::uint64_t u;
     std::memcpy(&u, &x, 8);
     keys[i] = (u >> 63) ? ~u : (u | (std::uint64_t{1} << 63));
@@ -310,25 +326,15 @@ double mutual_information(const std::vector<std::uint8_t>& x, const std::vector<
 
 }  // namespace
 
-FeatureGraph estimate_feature_graph(const DTensor& X, const FeatureGraphOptions& o) {
+/// The graph from z-scored features held column-major, cm [F, n] (overwritten with ranks or
+/// normalised columns).
+static FeatureGraph graph_from_columns(DTensor& cm, const FeatureGraphOptions& o) {
   const char* fn = "estimate_feature_graph";
-  if (X.dimension() != 2 || X.shape()[0] < 2 || X.shape()[1] < 1)
-    detail::fail(fn, "parameter 'features' must be [rows >= 2, F >= 1], got ", shape_string(X));
   if (!(o.threshold >= 0) || !std::isfinite(o.threshold))
     detail::fail(fn, "parameter 'threshold' must be finite and >= 0, got ", o.threshold);
   if (o.top_k < 0) detail::fail(fn, "parameter 'top_k' must be >= 0, got ", o.top_k);
   if (o.bins < 2 || o.bins > 255) detail::fail(fn, "parameter 'bins' must be in [2, 255], got ", o.bins);
-  for (double v : X)
-    if (!std::isfinite(v)) detail::fail(fn, "parameter 'features' holds a non-finite value ", v);
-  const std::size_t n = X.shape()[0], F = X.shape()[1];
-  // Column-major copy [F, n], transposed in blocks.
-  DTensor cm = detail::fresh_tensor<DTensor>(Shape{F, n});
-  constexpr std::size_t kBlock = 64;
-#pragma omp parallel for schedule(static)
-  for (std::int64_t ib = 0; ib < static_cast<std::int64_t>((n + kBlock - 1) / kBlock); ++ib)
-    for (std::size_t f0 = 0; f0 < F; f0 += kBlock)
-      for (std::size_t i = static_cast<std::size_t>(ib) * kBlock; i < std::min(n, static_cast<std::size_t>(ib + 1) * kBlock); ++i)
-        for (std::size_t f = f0; f < std::min(F, f0 + kBlock); ++f) cm.data()[f * n + i] = X.data()[i * F + f];
+  const std::size_t F = cm.shape()[0], n = cm.shape()[1];
   FeatureGraph g;
   switch (o.method) {
     case FeatureGraphMethod::pearson:
@@ -343,7 +349,7 @@ FeatureGraph estimate_feature_graph(const DTensor& X, const FeatureGraphOptions&
 #pragma omp for schedule(dynamic, 1)
         for (std::int64_t f = 0; f < static_cast<std::int64_t>(F); ++f) {
           double* c = cm.data() + static_cast<std::size_t>(f) * n;
-          average_ranks(c, 1, n, ranks, keys, idx, tmp, ktmp);
+          average_ranks(c, n, ranks, keys, idx, tmp, ktmp);
           std::copy(ranks.begin(), ranks.end(), c);
         }
       }
@@ -418,6 +424,17 @@ FeatureGraph estimate_feature_graph(const DTensor& X, const FeatureGraphOptions&
     g.weights *= keep;
   }
   return g;
+}
+
+FeatureGraph estimate_feature_graph(const DTensor& X, const FeatureGraphOptions& o) {
+  const char* fn = "estimate_feature_graph";
+  if (X.dimension() != 2 || X.shape()[0] < 2 || X.shape()[1] < 1)
+    detail::fail(fn, "parameter 'features' must be [rows >= 2, F >= 1], got ", shape_string(X));
+  for (double v : X)
+    if (!std::isfinite(v)) detail::fail(fn, "parameter 'features' holds a non-finite value ", v);
+  DTensor cm = detail::fresh_tensor<DTensor>(Shape{X.shape()[1], X.shape()[0]});
+  transpose(X.data(), X.shape()[0], X.shape()[1], cm.data());
+  return graph_from_columns(cm, o);
 }
 
 // ====================================================================== the encoding
@@ -525,8 +542,12 @@ TabPetResult tabpet_pe(const DTensor& W, const std::vector<std::int64_t>& source
 
 TabPet tabpet(const Table& table, const TabPetPipelineOptions& o) {
   TabPet t;
-  t.features = tabpet_preprocess(table, o.preprocess);
-  t.graph = estimate_feature_graph(t.features.values, o.graph);
+  DTensor cm;  // the z-scored features, column-major: the graph works on them without a transpose
+  t.features = preprocess_columns(table, o.preprocess, cm);
+  if (cm.shape()[1] < 2)
+    detail::fail("estimate_feature_graph", "parameter 'features' must be [rows >= 2, F >= 1], got [",
+                 cm.shape()[1], ", ", cm.shape()[0], "]");
+  t.graph = graph_from_columns(cm, o.graph);
   t.pe = tabpet_pe(t.graph.weights, t.features.source_column, static_cast<std::int64_t>(t.features.columns.size()),
                    o.pe);
   for (auto f : t.graph.constant)
