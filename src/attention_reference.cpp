@@ -7,6 +7,7 @@
 
 #include "detail/attention_common.hpp"
 #include "detail/check.hpp"
+#include "detail/reference.hpp"
 #include "detail/relation_eval.hpp"
 
 namespace posenc {
@@ -165,47 +166,69 @@ std::vector<double> reference_logits(const Tensor& q, const Tensor& k, const Enc
   return s;
 }
 
-void softmax_rows(std::vector<double>& s, std::size_t rows, std::size_t cols) {
+// Softmax of each row in place; lse (when given) receives log sum_j exp(row_j).
+void softmax_rows(std::vector<double>& s, std::size_t rows, std::size_t cols, double* lse = nullptr) {
   for (std::size_t i = 0; i < rows; ++i) {
     double* row = s.data() + i * cols;
     double mx = -std::numeric_limits<double>::infinity();
     for (std::size_t j = 0; j < cols; ++j) mx = std::max(mx, row[j]);
     if (mx == -std::numeric_limits<double>::infinity()) {  // every key hidden: zeros, not NaN
       std::fill(row, row + cols, 0.0);
+      if (lse) lse[i] = mx;
       continue;
     }
     double sum = 0;
     for (std::size_t j = 0; j < cols; ++j) sum += (row[j] = std::exp(row[j] - mx));
     for (std::size_t j = 0; j < cols; ++j) row[j] /= sum;
+    if (lse) lse[i] = mx + std::log(sum);
   }
 }
 
 }  // namespace
 
-Tensor attention_reference(const Tensor& q, const Tensor& k, const Tensor& v, const Encoding& e,
-                           const AttentionOptions& opts) {
-  const Dims dm = detail::check_attention("attention_reference", q, k, &v, e, opts);
-  Tensor out = xt::zeros<float>({dm.batch, dm.heads, dm.nq, dm.dv});
+namespace detail {
+
+std::vector<double> attention_reference_f64(const Tensor& q, const Tensor& k, const Tensor& v, const Encoding& e,
+                                            const AttentionOptions& opts, std::vector<double>* lse_out) {
+  const Dims dm = check_attention("attention_reference", q, k, &v, e, opts);
+  std::vector<double> out(dm.batch * dm.heads * dm.nq * dm.dv, 0.0);
+  if (lse_out) lse_out->assign(dm.batch * dm.heads * dm.nq, 0.0);
+  std::vector<double> lse(dm.nq);
   for (std::size_t b = 0; b < dm.batch; ++b)
     for (std::size_t h = 0; h < dm.heads; ++h) {
       std::vector<double> p = reference_logits(q, k, e, dm, opts.mask, b, h, true);
-      softmax_rows(p, dm.nq, dm.nk);
+      softmax_rows(p, dm.nq, dm.nk, lse.data());
+      if (lse_out) std::copy(lse.begin(), lse.end(), lse_out->begin() + static_cast<std::ptrdiff_t>((b * dm.heads + h) * dm.nq));
       const std::size_t kvh = h / (dm.heads / dm.kv_heads);
       const float* vb = v.data() + (b * dm.kv_heads + kvh) * dm.nk * dm.dv;
       for (std::size_t i = 0; i < dm.nq; ++i) {
-        std::vector<double> acc(dm.dv, 0.0);
+        double* acc = out.data() + ((b * dm.heads + h) * dm.nq + i) * dm.dv;
         for (std::size_t j = 0; j < dm.nk; ++j) {
           const double pij = p[i * dm.nk + j];
           if (pij == 0) continue;
           for (std::size_t c = 0; c < dm.dv; ++c) acc[c] += pij * vb[j * dm.dv + c];
           for (const auto& vt : e.value) {
-            const auto r = static_cast<std::size_t>(detail::relation_index(vt.relation, b, i, j));
+            const auto r = static_cast<std::size_t>(relation_index(vt.relation, b, i, j));
             for (std::size_t c = 0; c < dm.dv; ++c) acc[c] += pij * vt.table(head_of(vt.table, h), r, c);
           }
         }
-        for (std::size_t c = 0; c < dm.dv; ++c) out(b, h, i, c) = static_cast<float>(acc[c]);
       }
     }
+  return out;
+}
+
+}  // namespace detail
+
+Tensor attention_reference(const Tensor& q, const Tensor& k, const Tensor& v, const Encoding& e,
+                           const AttentionOptions& opts, AttentionStats* stats) {
+  std::vector<double> lse;
+  const std::vector<double> o = detail::attention_reference_f64(q, k, v, e, opts, stats ? &lse : nullptr);
+  Tensor out = Tensor::from_shape({q.shape()[0], q.shape()[1], q.shape()[2], v.shape()[3]});
+  std::transform(o.begin(), o.end(), out.data(), [](double x) { return static_cast<float>(x); });
+  if (stats) {
+    stats->log_sum_exp = Tensor::from_shape({q.shape()[0], q.shape()[1], q.shape()[2]});
+    std::transform(lse.begin(), lse.end(), stats->log_sum_exp.data(), [](double x) { return static_cast<float>(x); });
+  }
   return out;
 }
 

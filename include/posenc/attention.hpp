@@ -48,14 +48,21 @@ struct AttentionOptions {
   std::size_t key_block = 256;
 };
 
+/// What the forward can keep for the backward (posenc/gradients.hpp).
+struct AttentionStats {
+  Tensor log_sum_exp;  ///< [B, H, Nq]: log sum_j exp(s_ij + mask_ij); -inf for a fully masked row
+};
+
 /// Streaming attention: out [B, H, Nq, dv]. Throws std::invalid_argument on
-/// inconsistent shapes or encodings (the message names the argument).
+/// inconsistent shapes or encodings (the message names the argument). When
+/// `stats` is given, the per-row log-sum-exp is written there for
+/// attention_backward (B H Nq floats, nothing else is kept).
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Encoding& encoding = {},
-                 const AttentionOptions& options = {});
+                 const AttentionOptions& options = {}, AttentionStats* stats = nullptr);
 
 /// Reference attention: the same definition in plain double-accumulated loops.
 Tensor attention_reference(const Tensor& q, const Tensor& k, const Tensor& v, const Encoding& encoding = {},
-                           const AttentionOptions& options = {});
+                           const AttentionOptions& options = {}, AttentionStats* stats = nullptr);
 
 /// The attention weights softmax_j(s_ij + mask_ij): [B, H, Nq, Nk]. Builds
 /// the full matrix: for plots and tests only.

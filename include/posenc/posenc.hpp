@@ -3,6 +3,7 @@
 
 #include "posenc/attention.hpp"
 #include "posenc/encoding.hpp"
+#include "posenc/gradients.hpp"
 #include "posenc/image.hpp"
 #include "posenc/layer.hpp"
 #include "posenc/npy.hpp"

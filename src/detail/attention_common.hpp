@@ -32,3 +32,20 @@ inline bool visible(const Mask& m, const Dims& dm, std::size_t b, std::size_t i,
 }
 
 }  // namespace posenc::detail
+
+namespace posenc {
+struct GradRequest;
+struct AttentionGrads;
+struct AttentionStats;
+}  // namespace posenc
+
+namespace posenc::detail {
+
+/// Validate the backward's extra arguments (out, stats, d_out, request) against dims; fn names the caller.
+void check_backward(const char* fn, const Dims& dm, const Encoding& enc, const Tensor& out,
+                    const AttentionStats& stats, const Tensor& d_out, const GradRequest& request, bool need_stats);
+
+/// Zero-filled gradients with the requested parts' shapes (dq/dk/dv and the EncodingGrad).
+AttentionGrads zero_grads(const Dims& dm, const Encoding& enc, const GradRequest& request);
+
+}  // namespace posenc::detail

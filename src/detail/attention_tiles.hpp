@@ -1,0 +1,113 @@
+// The tile machinery shared by the streaming forward (attention.cpp) and the
+// streaming backward (attention_backward.cpp): one plan per call, the rotated
+// query rows and content-position tables of a query block, and the logits of
+// one [query block x key tile]. Forward and backward compute the logits with
+// the very same operations, so the backward's recomputed probabilities are
+// the forward's.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "detail/attention_common.hpp"
+#include "posenc/rotary.hpp"
+
+namespace posenc::detail {
+
+// C[m x n] = alpha * A[m x k] B[n x k]^T + beta * C
+void gemm_nt(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a, std::size_t lda,
+             const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc);
+// C[m x n] = alpha * A[m x k] B[k x n] + beta * C
+void gemm_nn(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a, std::size_t lda,
+             const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc);
+// C[m x n] = alpha * A[k x m]^T B[k x n] + beta * C
+void gemm_tn(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a, std::size_t lda,
+             const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc);
+
+template <class T>
+std::size_t head_of(const xt::xarray<T>& t, std::size_t h) {
+  return t.shape()[0] == 1 ? 0 : h;
+}
+
+/// BLAS is called from inside OpenMP threads: single-threaded while alive, the caller's setting restored after.
+class SingleThreadedBlas {
+ public:
+  SingleThreadedBlas();
+  ~SingleThreadedBlas();
+  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
+  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
+
+ private:
+  int saved_ = 0;
+};
+
+/// Everything the per-block kernels read, prepared once per call.
+struct Plan {
+  Dims dm{};
+  const Encoding* enc = nullptr;
+  const Mask* mask = nullptr;
+  const float* q = nullptr;
+  const float* k = nullptr;
+  const float* v = nullptr;
+  bool rotated = false;
+  RotaryTable tq, tk;
+  Tensor k_rot;               ///< [B, Hr, Nk, d]
+  std::size_t rot_heads = 0;  ///< Hr: H when key angles differ per head, else Hk
+  std::size_t bq = 128, bk = 256;
+};
+
+/// Build the plan (rotated keys included, threads over rows).
+Plan make_plan(const Dims& dm, const Tensor& q, const Tensor& k, const Tensor* v, const Encoding& e,
+               const AttentionOptions& opts, int threads);
+
+/// Per-(b, h) data shared by the query blocks of that head.
+struct HeadContext {
+  std::vector<std::vector<float>> ka;  ///< position-content tables [Nk, R_p]
+};
+void build_head_context(const Plan& p, std::size_t b, std::size_t h, HeadContext& ctx);
+
+/// Scratch of one thread.
+struct Scratch {
+  std::vector<float> qrot, qbias, s, tmp, o, m, l, wrow;
+  std::vector<std::int32_t> idx, cw;
+  std::vector<std::vector<float>> qa;  ///< content-position tables [bq, R_c] (pre-scaled)
+  std::vector<std::vector<float>> wv;  ///< value-term histograms [bq, R_v]
+};
+
+/// The rows of one query block as the tiles read them.
+struct BlockRows {
+  std::size_t b = 0, h = 0, kvh = 0, i0 = 0, i1 = 0;
+  const float* qraw = nullptr;  ///< [nb, d] unrotated queries
+  const float* qrow = nullptr;  ///< [nb, d] rotated (== qraw without rotation)
+  const float* kraw = nullptr;  ///< [Nk, d] keys of the head
+  const float* krot = nullptr;  ///< [Nk, d] rotated keys (== kraw without rotation)
+  const float* ubias = nullptr; ///< [d] content bias u_h or null
+  std::size_t nb() const { return i1 - i0; }
+};
+
+/// Rotate the block's queries and build its content-position tables (into w.qrot, w.qa).
+BlockRows prepare_block(const Plan& p, std::size_t b, std::size_t h, std::size_t i0, std::size_t i1, Scratch& w);
+
+/// The key range [0, end) the mask can leave visible to the block.
+std::size_t visible_key_end(const Plan& p, const BlockRows& r);
+
+/// Whether a key tile [j0, j1) shares no document with the block (segments), so it can be skipped.
+bool tile_hidden_by_segments(const Plan& p, const BlockRows& r, std::size_t j0, std::size_t j1);
+
+/// Logits of the tile [i0, i1) x [j0, j1) into s (row stride j1 - j0), hidden entries -inf.
+/// When `pre` is given it receives the logits before the ReLU and the multipliers
+/// (scaled content terms plus biases; unmasked).
+void score_tile(const Plan& p, const HeadContext& ctx, const BlockRows& r, std::size_t j0, std::size_t j1,
+                Scratch& w, float* s, float* pre = nullptr);
+
+}  // namespace posenc::detail
+
+namespace posenc::detail {
+/// Rotate one row (src/rotary.cpp): pair k -> (a c_k - b s_k, a s_k + b c_k); channels past 2 pairs copied.
+void rotate_row(const float* x, float* out, const float* c, const float* s, std::size_t pairs, std::size_t dim,
+                PairLayout layout);
+/// The transpose of rotate_row: out = R^T g for one row (c, s already carry magnitude and log-scale).
+void unrotate_row(const float* g, float* out, const float* c, const float* s, std::size_t pairs, std::size_t dim,
+                  PairLayout layout);
+}  // namespace posenc::detail
