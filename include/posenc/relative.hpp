@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "posenc/encoding.hpp"
+#include "posenc/gradients.hpp"
 
 namespace posenc {
 
@@ -61,6 +62,13 @@ ShawTables shaw_init(const ShawOptions& options, std::int64_t heads, std::int64_
 Encoding shaw(const DTensor& query_positions, const DTensor& key_positions, const ShawTables& tables,
               const ShawOptions& options);
 
+/// Backward of shaw: the tables are the parts, so d key [H|1, rows, d] =
+/// grad.content_position[0].table and d value [H|1, rows, dv] = grad.value[0].table
+/// (each summed over heads when the table is shared and the gradient is per head);
+/// a term that is off stays empty.
+ShawTables shaw_backward(const DTensor& query_positions, const DTensor& key_positions, const ShawTables& tables,
+                         const ShawOptions& options, const EncodingGrad& grad);
+
 // ------------------------------------------------------------------ Transformer-XL
 
 /// Dai et al. 2019, kimiyoung/transformer-xl RelPartialLearnableMultiHeadAttn:
@@ -89,6 +97,14 @@ Tensor transformer_xl_sinusoid(std::int64_t rows, std::int64_t d_model);
 Encoding transformer_xl(const DTensor& query_positions, const DTensor& key_positions,
                         const TransformerXLParams& params, const TransformerXLOptions& options);
 
+/// Backward of transformer_xl. With A = grad.content_position[0].table [H, rows, d_h]
+/// (the gradient of a[h, r] = (W_R R_r)[h d_h : (h + 1) d_h]) and R = transformer_xl_sinusoid:
+///   d W_R[h d_h + c, m] = sum_r A[h, r, c] R[r, m]      [H d_h, d_model]
+///   d u = grad.content_bias [H, d_h],  d v = grad.content_position[0].query_bias [H, d_h]
+TransformerXLParams transformer_xl_backward(const DTensor& query_positions, const DTensor& key_positions,
+                                            const TransformerXLParams& params, const TransformerXLOptions& options,
+                                            const EncodingGrad& grad);
+
 // ------------------------------------------------------------------ TENER
 
 /// Yan et al. 2019 (TENER), fastnlp/TENER modules/relative_transformer.py:
@@ -115,6 +131,12 @@ Tensor tener_sinusoid(std::int64_t from, std::int64_t to, std::int64_t head_dim)
 Encoding tener(const DTensor& query_positions, const DTensor& key_positions, const TenerParams& params,
                const TenerOptions& options);
 
+/// Backward of tener (the sinusoid tables are fixed): code form d v = grad.content_bias,
+/// d u = grad.content_position[0].query_bias; paper form d u = grad.content_bias,
+/// d v = grad.content_position[0].query_bias. Each [H, d_h].
+TenerParams tener_backward(const DTensor& query_positions, const DTensor& key_positions, const TenerParams& params,
+                           const TenerOptions& options, const EncodingGrad& grad);
+
 // ------------------------------------------------------------------ Huang et al. 2020
 
 /// Huang, Liang, Xu & Xiang, "Improve Transformer Models with Better Relative
@@ -138,6 +160,12 @@ Tensor huang_init(const HuangOptions& options, std::int64_t heads, std::int64_t 
 Encoding huang(const DTensor& query_positions, const DTensor& key_positions, const Tensor& table,
                const HuangOptions& options);
 
+/// Backward of huang, d table with the table's shape: method 1 / 2 grad.multipliers[0].table,
+/// 3 grad.content_weights[0].table, 4 grad.content_position[0].table +
+/// grad.position_content[0].table (one table feeds both terms). Summed over heads for a shared table.
+Tensor huang_backward(const DTensor& query_positions, const DTensor& key_positions, const Tensor& table,
+                      const HuangOptions& options, const EncodingGrad& grad);
+
 // ------------------------------------------------------------------ DA-Transformer
 
 /// Wu, Wu & Huang, "DA-Transformer: Distance-aware Transformer" (NAACL 2021):
@@ -153,6 +181,13 @@ DaParams da_init(std::int64_t heads, std::uint64_t seed = 0);  ///< v ~ U(-1, 1)
 Tensor da_rescaling(const DaParams& params, std::int64_t max_distance);
 Encoding da_transformer(const DTensor& query_positions, const DTensor& key_positions, const DaParams& params);
 
+/// Backward of da_transformer through the tabulated R^ (G = grad.multipliers[0].table [H, D + 1]):
+/// with ln R^_d = softplus(v) - softplus(v - w d) and sigma the logistic function,
+///   dR^_d/dv = R^_d (sigma(v) - sigma(v - w d)),   dR^_d/dw = R^_d d sigma(v - w d)
+///   d v_h = sum_d G[h, d] dR^_d/dv_h,   d w_h = sum_d G[h, d] dR^_d/dw_h      ([H] each)
+DaParams da_transformer_backward(const DTensor& query_positions, const DTensor& key_positions, const DaParams& params,
+                                 const EncodingGrad& grad);
+
 // ------------------------------------------------------------------ Reformer axial
 
 /// Kitaev et al. 2020, HF ReformerAxialPositionEmbeddings: factor tables
@@ -162,10 +197,20 @@ std::vector<Tensor> reformer_axial_init(const std::vector<std::int64_t>& shape, 
                                         double std = 1.0, std::uint64_t seed = 0);
 Encoding reformer_axial(const std::vector<Tensor>& tables, const DTensor& positions);
 
+/// Backward of reformer_axial: G = grad.input_add [B|1, N, sum d_a] is split by factor and
+/// scatter-added: d E_a[digit_a(p)] += G[b, n, slice a]. Returns one [n_a, d_a] per table.
+std::vector<Tensor> reformer_axial_backward(const std::vector<Tensor>& tables, const DTensor& positions,
+                                            const EncodingGrad& grad);
+
 // ------------------------------------------------------------------ continuous MLP
 
 enum class Activation { gelu, relu, tanh };
 enum class PositionScaling { divide, none, minus1to1 };
+
+/// Parameter gradients of ContinuousMlp (shapes of w1, b1, w2, b2).
+struct ContinuousMlpGrads {
+  Tensor w1, b1, w2, b2;
+};
 
 /// A learnable absolute encoding for real positions x in R^M:
 ///   P(x) = W_2 act(W_1 phi(x) + b_1) + b_2, phi: x / L_ref (divide), x, or 2x/L_ref - 1.
@@ -186,6 +231,11 @@ class ContinuousMlp {
   /// positions [B|1, N, M] -> [B|1, N, d]
   Tensor encode(const DTensor& positions) const;
   Encoding encoding(const DTensor& positions) const;
+  /// Backward of encode: d_encoding = grad.input_add [B|1, N, d] (B rows also for shared
+  /// positions [1, N, M]). With z = W_1 phi(x) + b_1, a = act(z), g = d_encoding[b, n]:
+  ///   d W_2 += g a^T, d b_2 += g, dz = (W_2^T g) act'(z), d W_1 += dz phi(x)^T, d b_1 += dz
+  /// act' of the exact (erf) GELU x Phi(x) is Phi(x) + x phi(x); ReLU' is 1 for x > 0, else 0.
+  ContinuousMlpGrads backward(const DTensor& positions, const Tensor& d_encoding) const;
   const Config& config() const { return config_; }
   Tensor w1, b1, w2, b2;  ///< [hidden, M], [hidden], [d, hidden], [d]
 
@@ -195,6 +245,11 @@ class ContinuousMlp {
 };
 
 // ------------------------------------------------------------------ learned Fourier features
+
+/// Parameter gradients of LearnedFourier (shapes of w_r, w1, b1, w2, b2).
+struct LearnedFourierGrads {
+  Tensor w_r, w1, b1, w2, b2;
+};
 
 /// Li et al., "Learnable Fourier Features for Multi-Dimensional Spatial
 /// Positional Encoding" (NeurIPS 2021). Per positional group g of M coordinates:
@@ -219,6 +274,11 @@ class LearnedFourier {
   /// positions [B|1, N, G*M] -> [B|1, N, d]
   Tensor encode(const DTensor& positions) const;
   Encoding encoding(const DTensor& positions) const;
+  /// Backward of encode: d_encoding [B|1, N, d]. Per group, with t = x W_r^T, F as above,
+  /// z = W_1 F + b_1 and g the group's slice of d_encoding: the MLP as in ContinuousMlp
+  /// (exact GELU), then dF = W_1^T dz and
+  ///   d W_r[k, :] += F_dim^(-1/2) (-sin(t_k) dF[k] + cos(t_k) dF[F_dim/2 + k]) x.
+  LearnedFourierGrads backward(const DTensor& positions, const Tensor& d_encoding) const;
   const Config& config() const { return config_; }
   Tensor w_r;             ///< [G, F/2, M]
   Tensor w1, b1, w2, b2;  ///< [G, hidden, F], [G, hidden], [G, d/G, hidden], [G, d/G]

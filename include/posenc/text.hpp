@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "posenc/encoding.hpp"
+#include "posenc/gradients.hpp"
 #include "posenc/rotary.hpp"
 #include "posenc/sinusoid.hpp"
 
@@ -52,6 +53,12 @@ Tensor learned_table_init(std::int64_t max_positions, std::int64_t dim, double s
 /// integers in [0, L_max); a position past the table throws (no silent clamp).
 Encoding learned_absolute(const Tensor& table, const DTensor& positions);
 
+/// Backward of learned_absolute: grad.input_add G [B|1, N, d] (or [B, N, d] for
+/// shared positions [1, N, 1]) scatter-added into the rows it read:
+/// d_table[r] = sum_{b, n : positions[b, n] = r} G[b, n], [max_positions, d]; rows never
+/// read get 0. Sums in double.
+Tensor learned_absolute_backward(const Tensor& table, const DTensor& positions, const EncodingGrad& grad);
+
 // ------------------------------------------------------------------ ALiBi
 
 /// ALiBi slopes (Press et al. 2022; ofirpress/attention_with_linear_biases):
@@ -73,6 +80,16 @@ struct AlibiOptions {
 Encoding alibi(const DTensor& query_positions, const DTensor& key_positions, const AlibiOptions& options);
 Encoding alibi(const DTensor& positions, const AlibiOptions& options);
 
+/// Learnable ALiBi: the same bias with given slopes [H] instead of the geometric
+/// sequence (b_h(i, j) = -slopes[h] * rho(i, j), rho as above). options.heads must be
+/// 0 or H; options.max_bias is unused.
+Encoding alibi(const DTensor& query_positions, const DTensor& key_positions, const Tensor& slopes,
+               const AlibiOptions& options);
+
+/// Backward of the slope bias: d slopes [H] = grad.biases[0].slopes, which the core
+/// computes as d m_h = -sum_{b, i, j} dS_bhij rho(i, j). Throws when the part is missing.
+Tensor alibi_backward(const EncodingGrad& grad);
+
 // ------------------------------------------------------------------ T5 relative buckets
 
 struct T5Options {
@@ -93,5 +110,28 @@ Tensor t5_table_init(std::int64_t heads, std::int64_t num_buckets = 32, double s
 Encoding t5_bias(const DTensor& query_positions, const DTensor& key_positions, const Tensor& table,
                  const T5Options& options);
 Encoding t5_bias(const DTensor& positions, const Tensor& table, const T5Options& options);
+
+/// Backward of t5_bias: the bias table is the parameter, so d table [H|1, num_buckets]
+/// = grad.biases[0].table (the core's d table[h, r] = sum_{i, j : bucket(i, j) = r} dS_hij),
+/// summed over heads when the table is shared ([1, num_buckets]) and the gradient is per head.
+Tensor t5_bias_backward(const DTensor& query_positions, const DTensor& key_positions, const Tensor& table,
+                        const T5Options& options, const EncodingGrad& grad);
+
+// ------------------------------------------------------------------ learnable relative bias
+
+/// A learnable per-head bias over clipped offsets (nn.Embedding(2K + 1, H)):
+///   b_h(i, j) = weight[clip(p_j - p_i, -K, K) + K, h],  added to the scaled logits.
+/// relative_bias_init: weight [2K + 1, H] ~ N(0, std^2), seeded like learned_table_init.
+Tensor relative_bias_init(std::int64_t max_distance, std::int64_t heads, double std = 0.02, std::uint64_t seed = 0);
+
+/// A BiasKind::table bias: table = weight^T [H, 2K + 1], relation Relation::offset(+1, -K, K, clip).
+/// Requires K = max_distance >= 1 and weight [2K + 1, H].
+Encoding relative_bias(const DTensor& query_positions, const DTensor& key_positions, const Tensor& weight,
+                       std::int64_t max_distance);
+
+/// Backward: d weight [2K + 1, H] = (grad.biases[0].table [H, 2K + 1])^T, i.e.
+/// d weight[r, h] = sum_{i, j : clip(p_j - p_i, -K, K) + K = r} dS_hij.
+Tensor relative_bias_backward(const DTensor& query_positions, const DTensor& key_positions, const Tensor& weight,
+                              std::int64_t max_distance, const EncodingGrad& grad);
 
 }  // namespace posenc
