@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "posenc/encoding.hpp"
+#include "posenc/gradients.hpp"
 #include "posenc/rotary.hpp"
 
 namespace posenc {
@@ -46,6 +47,19 @@ Tensor resample_grid(const Tensor& grid, std::int64_t new_height, std::int64_t n
 Tensor resample_abs_pos_embed(const Tensor& table, std::int64_t height, std::int64_t width, std::int64_t new_height,
                               std::int64_t new_width, std::int64_t prefix_tokens = 1,
                               const ResampleOptions& options = {});
+
+/// Adjoint (vector-Jacobian product) of resample_grid: d_out [new_h, new_w, C] -> d_grid [H, W, C],
+/// the exact transpose of the forward's linear map with the same taps and weights:
+///   d_grid[i, j] = sum_{y, x} wy[y](i) wx[x](j) d_out[y, x]   (wy, wx the per-axis weights above).
+/// Every kernel and option; the same size is the identity. Accumulated in double, stored as float.
+Tensor resample_grid_backward(const Tensor& d_out, std::int64_t height, std::int64_t width,
+                              const ResampleOptions& options = {});
+
+/// Adjoint of resample_abs_pos_embed: d_out [P + new_h*new_w, C] -> d_table [P + H*W, C]; the P
+/// prefix rows pass through, the grid rows go through resample_grid_backward.
+Tensor resample_abs_pos_embed_backward(const Tensor& d_out, std::int64_t height, std::int64_t width,
+                                       std::int64_t new_height, std::int64_t new_width,
+                                       std::int64_t prefix_tokens = 1, const ResampleOptions& options = {});
 
 // ------------------------------------------------------------------ 2D sin-cos
 
@@ -112,6 +126,12 @@ Encoding rope_2d(const DTensor& positions, const Rope2dOptions& options);
 /// b_h(i, j) = -m_h * || p_i - p_j ||_2 with the ALiBi slopes (alibi_slopes), evaluated per tile.
 Encoding alibi_2d(const DTensor& query_positions, const DTensor& key_positions, std::int64_t heads,
                   double max_bias = 8.0);
+/// The same bias with given (learnable) slopes [H] instead of the ALiBi ones: b_h = -slopes[h] ||p_i - p_j||.
+Encoding alibi_2d(const DTensor& query_positions, const DTensor& key_positions, const Tensor& slopes);
+/// Backward of the slopes overload: b_h is linear in slopes[h], so d slopes [H] = grad.biases[0].slopes
+/// (the core already forms -sum_ij dS_hij ||p_i - p_j||). grad must hold exactly the one slope bias.
+Tensor alibi_2d_backward(const DTensor& query_positions, const DTensor& key_positions, const Tensor& slopes,
+                         const EncodingGrad& grad);
 
 // ------------------------------------------------------------------ Swin / BEiT relative position bias
 
@@ -130,6 +150,12 @@ Encoding relative_bias_2d(std::int64_t window_height, std::int64_t window_width,
                           bool class_token = false);
 Tensor relative_bias_table_init(std::int64_t heads, std::int64_t window_height, std::int64_t window_width,
                                 bool class_token = false, double std = 0.02, std::uint64_t seed = 0);
+/// Backward of relative_bias_2d: b_h(i, j) = table[h, index(i, j)] is a lookup, so the core's
+/// table gradient (the scatter-sum of dS over the pairs sharing an index, class-token entries
+/// T, T+1, T+2 included) is already d table: returns grad.biases[0].table [H|1, rows] (summed
+/// down to table's shape if it came broadcast). grad must hold exactly the one table bias.
+Tensor relative_bias_2d_backward(std::int64_t window_height, std::int64_t window_width, const Tensor& table,
+                                 const EncodingGrad& grad, bool class_token = false);
 
 // ------------------------------------------------------------------ timm Fourier features
 
@@ -169,6 +195,15 @@ Tensor rope_mixed_init(std::int64_t heads, std::int64_t head_dim, double theta =
 /// pairs, per head. Positions [B|1, N, 2] (y, x); freqs [2, H, head_dim/2].
 Encoding rope_mixed(const DTensor& query_positions, const DTensor& key_positions, const Tensor& freqs);
 Encoding rope_mixed(const DTensor& positions, const Tensor& freqs);
+/// Backward of rope_mixed: with G = grad.rotation.query_angles [B|1, H, Nq, P] and K =
+/// grad.rotation.key_angles [B|1, H, Nk, P] (both depend on freqs and are summed),
+///   d f_x[h, k] = sum_{b, i} G[b, h, i, k] x_i + sum_{b, j} K[b, h, j, k] x_j,
+///   d f_y[h, k] = the same with the rows y.
+/// Returns d freqs [2, H, P] (double sums, rounded once). Throws when an angle gradient is
+/// missing or not of the forward's angle shape.
+Tensor rope_mixed_backward(const DTensor& query_positions, const DTensor& key_positions, const Tensor& freqs,
+                           const EncodingGrad& grad);
+Tensor rope_mixed_backward(const DTensor& positions, const Tensor& freqs, const EncodingGrad& grad);
 
 // ------------------------------------------------------------------ relative table resizing
 
@@ -177,5 +212,10 @@ Encoding rope_mixed(const DTensor& positions, const Tensor& freqs);
 /// antialias); the extra rows (BEiT's 3 class-token entries) are kept at the end.
 Tensor resize_relative_bias_table(const Tensor& table, std::int64_t window_height, std::int64_t window_width,
                                   std::int64_t new_window_height, std::int64_t new_window_width);
+/// Adjoint of resize_relative_bias_table: d_out [H, (2Wh'-1)(2Ww'-1) + extra] -> d table
+/// [H, (2Wh-1)(2Ww-1) + extra]: each head's grid through resample_grid_backward (bicubic, no
+/// antialias), the extra rows passed through.
+Tensor resize_relative_bias_table_backward(const Tensor& d_out, std::int64_t window_height, std::int64_t window_width,
+                                           std::int64_t new_window_height, std::int64_t new_window_width);
 
 }  // namespace posenc

@@ -13,6 +13,7 @@
 #include <cstdint>
 
 #include "posenc/encoding.hpp"
+#include "posenc/gradients.hpp"
 
 namespace posenc {
 
@@ -49,6 +50,14 @@ enum class TableAdaptation {
 Tensor adapt_spectrogram_table(const Tensor& table, const SpectrogramGrid& from, const SpectrogramGrid& to,
                                std::int64_t prefix_tokens = 2,
                                TableAdaptation mode = TableAdaptation::crop_or_interpolate);
+/// Adjoint of adapt_spectrogram_table: d_out [P + to.f_dim * to.t_dim, D] -> d table
+/// [P + from.f_dim * from.t_dim, D]. The axes are undone in reverse order (frequency, then time):
+/// a centre crop scatters the gradient back into zeros at the crop offset, a bilinear stretch goes
+/// through resample_grid_backward (bilinear, no antialias); the P prefix rows pass through.
+/// With the learned table fed as input_add, d_out is grad.input_add [1, P + tokens, D] as [P + tokens, D].
+Tensor adapt_spectrogram_table_backward(const Tensor& d_out, const SpectrogramGrid& from, const SpectrogramGrid& to,
+                                        std::int64_t prefix_tokens = 2,
+                                        TableAdaptation mode = TableAdaptation::crop_or_interpolate);
 
 /// Settings of one axis of a spectrogram encoding.
 struct SpectrogramAxis {

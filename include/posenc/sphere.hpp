@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "posenc/encoding.hpp"
+#include "posenc/gradients.hpp"
 
 namespace posenc {
 
@@ -111,6 +112,11 @@ Encoding latlon_table_encoding(const Tensor& table);
 /// Initial tables: std = 0 gives zeros (makani's default); std > 0 a normal truncated at +-2 std
 /// (AFNO's trunc_normal(0.02)), seeded.
 Tensor sphere_table_init(std::int64_t rows, std::int64_t dim, double std = 0.0, std::uint64_t seed = 0);
+/// Backward of latitude_table_encoding: d table[i] = sum_j G[0, i*nlon + j] over the ring, with
+/// G = grad.input_add [1, nlat*nlon, D]. Returns [nlat, D] (double sums, rounded once).
+Tensor latitude_table_encoding_backward(const Tensor& table, std::int64_t nlon, const EncodingGrad& grad);
+/// Backward of latlon_table_encoding: d table = grad.input_add [1, N, D] as [N, D].
+Tensor latlon_table_encoding_backward(const Tensor& table, const EncodingGrad& grad);
 
 // ------------------------------------------------------------------ relative encodings
 
@@ -121,6 +127,12 @@ DTensor geodesic_distances(const DTensor& query_points, const DTensor& key_point
 /// (alibi_slopes(heads, max_bias)) times `slope_scale`; evaluated per tile in the streaming core.
 Encoding geodesic_alibi(const DTensor& query_points, const DTensor& key_points, std::int64_t heads,
                         double max_bias = 8.0, double slope_scale = 1.0);
+/// The same bias with given (learnable) slopes [H]: b_h(i, j) = -slopes[h] d_ij.
+Encoding geodesic_alibi(const DTensor& query_points, const DTensor& key_points, const Tensor& slopes);
+/// Backward of the slopes overload: b_h is linear in slopes[h], so d slopes [H] = grad.biases[0].slopes
+/// (the core forms -sum_ij dS_hij d_ij). grad must hold exactly the one slope bias.
+Tensor geodesic_alibi_backward(const DTensor& query_points, const DTensor& key_points, const Tensor& slopes,
+                               const EncodingGrad& grad);
 
 /// Log buckets of the great-circle angle (T5-style, in degrees): with B buckets, e = B/2 and
 /// m = d / resolution, m < e gives floor(m), else min(B-1, e + floor(ln(m/e)/ln(max/(e res)) (B-e))).
@@ -132,6 +144,11 @@ struct GeodesicBuckets {
 /// b_h(i, j) = table[h, bucket(d_ij)]; table [H|1, num_buckets] (learned; init with sphere_table_init).
 Encoding geodesic_bucket_bias(const DTensor& query_points, const DTensor& key_points, const Tensor& table,
                               const GeodesicBuckets& buckets = {});
+/// Backward of geodesic_bucket_bias: a lookup, so the core's table gradient (dS summed over the
+/// pairs in each bucket) is d table: returns grad.biases[0].table [H|1, num_buckets] (summed down
+/// to table's shape if it came broadcast). grad must hold exactly the one table bias.
+Tensor geodesic_bucket_bias_backward(const DTensor& query_points, const DTensor& key_points, const Tensor& table,
+                                     const GeodesicBuckets& buckets, const EncodingGrad& grad);
 /// The bucket matrix [Nq, Nk] of geodesic_bucket_bias (plots and tests).
 ITensor geodesic_bucket_indices(const DTensor& query_points, const DTensor& key_points,
                                 const GeodesicBuckets& buckets = {});
@@ -156,6 +173,11 @@ Encoding sphere_rope(const DTensor& points, const SphereRopeOptions& options);
 /// on source cells copy them, so regridding to the same grid is the identity.
 Tensor regrid_latlon(const Tensor& table, LatLonGrid from, std::int64_t new_nlat, std::int64_t new_nlon,
                      LatLonGrid to);
+/// Adjoint of regrid_latlon: d_out [new_nlat, new_nlon, C] -> d table [nlat, nlon, C]; each target
+/// cell hands its bilinear weights (1-a)(1-b), (1-a)b, a(1-b), ab back to the four source cells it
+/// read (the same taps: periodic longitude, clamped latitude). Double sums, rounded once.
+Tensor regrid_latlon_backward(const Tensor& d_out, std::int64_t nlat, std::int64_t nlon, LatLonGrid from,
+                              LatLonGrid to);
 
 /// Spectral regridding [posenc]: the table [nlat, nlon, C] is fitted by real spherical harmonics of
 /// degree l < L (a DFT along each ring for the orders m < L, then per order a least-squares fit of
@@ -167,6 +189,14 @@ Tensor regrid_latlon(const Tensor& table, LatLonGrid from, std::int64_t new_nlat
 /// table) is zonal: only the orders m = 0 are fitted, L <= nlat. Cost O(nlat nlon L C + nlat L^3).
 Tensor regrid_latlon_harmonics(const Tensor& table, LatLonGrid from, std::int64_t new_nlat, std::int64_t new_nlon,
                                LatLonGrid to, std::int64_t degree = 0);
+/// Adjoint of regrid_latlon_harmonics (a linear map: ring DFT, per-order least squares, synthesis):
+/// d_out [new_nlat, new_nlon, C] -> d table [nlat, nlon, C]. Each step is transposed in reverse:
+/// the synthesis by a DFT of d_out on the target rings, the evaluation by pbar on the target rings,
+/// the least-squares solve x = Pi [R11^-1 (Q^T b)_{:r}; 0] (column-pivoting QR of the same pbar
+/// matrix, rank r) by b = Q [R11^-T (Pi^T x)_{:r}; 0], and the analysis by a weighted synthesis on
+/// the source rings. Same degree rule as the forward; double throughout, rounded once.
+Tensor regrid_latlon_harmonics_backward(const Tensor& d_out, std::int64_t nlat, std::int64_t nlon, LatLonGrid from,
+                                        LatLonGrid to, std::int64_t degree = 0);
 /// The largest L regrid_latlon_harmonics accepts for a source grid.
 std::int64_t max_regrid_degree(std::int64_t nlat, std::int64_t nlon, LatLonGrid kind);
 

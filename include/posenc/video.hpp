@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "posenc/encoding.hpp"
+#include "posenc/gradients.hpp"
 #include "posenc/image.hpp"
 
 namespace posenc {
@@ -53,6 +54,19 @@ struct TimesformerOptions {
 ///   token 0 (class) = space[0]; or with space_only [1, 1 + H*W, D] = space (added to every frame).
 Encoding timesformer(const Tensor& space_table, const Tensor& time_table, const TimesformerOptions& options);
 
+/// Gradients of TimeSformer's two tables, with their shapes.
+struct TimesformerGrad {
+  Tensor space_table;  ///< [1 + Hs*Ws, D]
+  Tensor time_table;   ///< [Ft, D]; with space_only (time unused) zeros of its shape, or empty when it is empty
+};
+/// Backward of timesformer from G = grad.input_add [1, 1 + H*W*F, D] (or [1, 1 + H*W, D] with space_only):
+///   d space[0] = G[0],  d grid[n] = sum_t G[1 + n F + t],  d time'[t] = sum_n G[1 + n F + t],
+/// and, where the forward resized, d grid and d time' go back through the adjoint of the nearest
+/// resampling (resample_grid_backward / resample_time_backward): an old cell gathers the gradients
+/// of every new cell that copied it.
+TimesformerGrad timesformer_backward(const Tensor& space_table, const Tensor& time_table,
+                                     const TimesformerOptions& options, const EncodingGrad& grad);
+
 // ------------------------------------------------------------------ ViViT
 
 enum class VivitInit {
@@ -73,6 +87,15 @@ Tensor vivit_table_from_image(const Tensor& image_table, std::int64_t height, st
 /// 1D linear interpolation of a table [T, D] to [new_T, D] with corners aligned (scenic's temporal
 /// tables, scipy.ndimage.zoom order = 1).
 Tensor interpolate_time_aligned(const Tensor& table, std::int64_t new_frames);
+
+/// Adjoint of vivit_table_from_image: d_out [P + T'*h'*w', D] -> d image_table [P + h*w, D]. The
+/// prefix rows pass through; the T' frames are summed, then the two linear zooms are transposed
+/// (each new cell hands (1 - a) and a of its gradient to the two source cells it interpolated).
+Tensor vivit_table_from_image_backward(const Tensor& d_out, std::int64_t height, std::int64_t width,
+                                       const VideoGrid& target, std::int64_t prefix_tokens = 1,
+                                       VivitInit init = VivitInit::resize_tile);
+/// Adjoint of interpolate_time_aligned: d_out [new_T, D] -> d table [T, D] (frames = T).
+Tensor interpolate_time_aligned_backward(const Tensor& d_out, std::int64_t frames);
 
 // ------------------------------------------------------------------ 3D sin-cos and VideoMAE
 
@@ -120,6 +143,9 @@ Encoding rope_3d(const DTensor& positions, const Rope3dOptions& options);
 /// A per-frame table [T, D] resampled to [new_T, D] with PyTorch's 1D kernels
 /// (align_corners = False): nearest (legacy, TimeSformer), bilinear (= linear), bicubic.
 Tensor resample_time(const Tensor& table, std::int64_t new_frames, const ResampleOptions& options = {});
+/// Adjoint of resample_time: d_out [new_T, D] -> d table [T, D] (frames = T), the transpose of the
+/// 1D kernel (resample_grid_backward on a [new_T, 1, D] grid).
+Tensor resample_time_backward(const Tensor& d_out, std::int64_t frames, const ResampleOptions& options = {});
 
 // ------------------------------------------------------------------ Qwen2-VL M-RoPE
 

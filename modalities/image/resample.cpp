@@ -1,4 +1,5 @@
-// Resampling of position tables with PyTorch's interpolation kernels (align_corners = False).
+// Resampling of position tables with PyTorch's interpolation kernels (align_corners = False),
+// and the exact adjoints of those linear maps (same taps and weights, transposed).
 #include <algorithm>
 #include <cmath>
 
@@ -69,6 +70,34 @@ std::vector<Taps> axis_weights(std::size_t in, std::size_t out, const ResampleOp
   return w;
 }
 
+/// The separable map out[y, x] = sum_i wy[y](i) sum_j wx[x](j) in[i, j] (rows first, as the
+/// forward) transposed: in[i, j] = sum_y wy[y](i) sum_x wx[x](j) out[y, x]. Double throughout.
+Tensor separable_transpose(const Tensor& d_out, std::size_t h, std::size_t w, const std::vector<Taps>& wy,
+                           const std::vector<Taps>& wx) {
+  const std::size_t oh = d_out.shape()[0], ow = d_out.shape()[1], c = d_out.shape()[2];
+  // Adjoint of the column pass: [oh, ow, C] -> [h, ow, C].
+  std::vector<double> tmp(h * ow * c, 0.0);
+  for (std::size_t y = 0; y < oh; ++y)
+    for (const auto& [i, v] : wy[y])
+      for (std::size_t x = 0; x < ow; ++x) {
+        const float* g = d_out.data() + (y * ow + x) * c;
+        double* t = tmp.data() + (i * ow + x) * c;
+        for (std::size_t ch = 0; ch < c; ++ch) t[ch] += v * static_cast<double>(g[ch]);
+      }
+  // Adjoint of the row pass: [h, ow, C] -> [h, w, C].
+  std::vector<double> acc(h * w * c, 0.0);
+  for (std::size_t y = 0; y < h; ++y)
+    for (std::size_t x = 0; x < ow; ++x)
+      for (const auto& [j, v] : wx[x]) {
+        const double* t = tmp.data() + (y * ow + x) * c;
+        double* a = acc.data() + (y * w + j) * c;
+        for (std::size_t ch = 0; ch < c; ++ch) a[ch] += v * t[ch];
+      }
+  Tensor out = Tensor::from_shape({h, w, c});
+  std::transform(acc.begin(), acc.end(), out.data(), [](double v) { return static_cast<float>(v); });
+  return out;
+}
+
 }  // namespace
 
 Tensor resample_grid(const Tensor& grid, std::int64_t nh, std::int64_t nw, const ResampleOptions& o) {
@@ -113,6 +142,38 @@ Tensor resample_abs_pos_embed(const Tensor& table, std::int64_t h, std::int64_t 
   const Tensor r = resample_grid(grid, nh, nw, o);
   Tensor out = Tensor::from_shape({p + static_cast<std::size_t>(nh * nw), c});
   std::copy(table.data(), table.data() + p * c, out.data());
+  std::copy(r.data(), r.data() + r.size(), out.data() + p * c);
+  return out;
+}
+
+// ====================================================================== adjoints
+
+Tensor resample_grid_backward(const Tensor& d_out, std::int64_t height, std::int64_t width, const ResampleOptions& o) {
+  const char* fn = "resample_grid_backward";
+  if (d_out.dimension() != 3 || d_out.size() == 0)
+    detail::fail(fn, "parameter 'd_out' must be a non-empty [new_h, new_w, C] tensor, got ", shape_string(d_out));
+  if (height <= 0 || width <= 0) detail::fail(fn, "old size must be positive, got ", height, "x", width);
+  const auto h = static_cast<std::size_t>(height), w = static_cast<std::size_t>(width);
+  const std::size_t oh = d_out.shape()[0], ow = d_out.shape()[1];
+  if (oh == h && ow == w) return d_out;  // the forward is the identity
+  return separable_transpose(d_out, h, w, axis_weights(h, oh, o), axis_weights(w, ow, o));
+}
+
+Tensor resample_abs_pos_embed_backward(const Tensor& d_out, std::int64_t h, std::int64_t w, std::int64_t nh,
+                                       std::int64_t nw, std::int64_t prefix, const ResampleOptions& o) {
+  const char* fn = "resample_abs_pos_embed_backward";
+  if (h <= 0 || w <= 0) detail::fail(fn, "old grid must be positive, got ", h, "x", w);
+  if (nh <= 0 || nw <= 0) detail::fail(fn, "new grid must be positive, got ", nh, "x", nw);
+  if (prefix < 0) detail::fail(fn, "parameter 'prefix_tokens' must be >= 0, got ", prefix);
+  if (d_out.dimension() != 2 || d_out.shape()[0] != static_cast<std::size_t>(prefix + nh * nw) || d_out.shape()[1] == 0)
+    detail::fail(fn, "parameter 'd_out' must be [prefix_tokens + new_h*new_w = ", prefix + nh * nw, ", C], got ",
+                 shape_string(d_out));
+  const std::size_t c = d_out.shape()[1], p = static_cast<std::size_t>(prefix);
+  Tensor grid = Tensor::from_shape({static_cast<std::size_t>(nh), static_cast<std::size_t>(nw), c});
+  std::copy(d_out.data() + p * c, d_out.data() + d_out.size(), grid.data());
+  const Tensor r = resample_grid_backward(grid, h, w, o);
+  Tensor out = Tensor::from_shape({p + static_cast<std::size_t>(h * w), c});
+  std::copy(d_out.data(), d_out.data() + p * c, out.data());  // prefix rows pass through
   std::copy(r.data(), r.data() + r.size(), out.data() + p * c);
   return out;
 }
