@@ -1,9 +1,11 @@
 // The multi-head attention layer: projections through BLAS, attention through the shared core.
 #include "posenc/layer.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <random>
+#include <vector>
 
 #include <cblas.h>
 
@@ -58,6 +60,53 @@ Tensor split_heads(const Tensor& y, std::size_t batch, std::size_t n, std::size_
       for (std::size_t h = 0; h < heads; ++h)
         std::copy_n(y.data() + ((b * n + t) * heads + h) * dh, dh, out.data() + ((b * heads + h) * n + t) * dh);
   return out;
+}
+
+// [B, heads, N, dh] -> [B*N, heads*dh]
+Tensor merge_heads(const Tensor& t) {
+  const std::size_t batch = t.shape()[0], heads = t.shape()[1], n = t.shape()[2], dh = t.shape()[3];
+  Tensor out = Tensor::from_shape({batch * n, heads * dh});
+  for (std::size_t b = 0; b < batch; ++b)
+    for (std::size_t h = 0; h < heads; ++h)
+      for (std::size_t i = 0; i < n; ++i)
+        std::copy_n(t.data() + ((b * heads + h) * n + i) * dh, dh, out.data() + ((b * n + i) * heads + h) * dh);
+  return out;
+}
+
+/// Backward of y[rows, out] = x[rows, in] W^T + b for dy [rows, out]: dW = dy^T x and
+/// db = column sums of dy (when `db` is non-null); dx = dy W, added to dx when accumulate.
+void linear_backward(const float* dy, const float* x, std::size_t rows, const Tensor& w, Tensor& dw, Tensor* db,
+                     Tensor& dx, bool accumulate) {
+  const std::size_t out = w.shape()[0], in = w.shape()[1];
+  dw = Tensor::from_shape({out, in});
+  if (!accumulate) dx = Tensor::from_shape({rows, in});
+  if (rows == 0) {
+    std::fill(dw.begin(), dw.end(), 0.0f);
+  } else {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<int>(out), static_cast<int>(in),
+                static_cast<int>(rows), 1.0f, dy, static_cast<int>(out), x, static_cast<int>(in), 0.0f, dw.data(),
+                static_cast<int>(in));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(rows), static_cast<int>(in),
+                static_cast<int>(out), 1.0f, dy, static_cast<int>(out), w.data(), static_cast<int>(in),
+                accumulate ? 1.0f : 0.0f, dx.data(), static_cast<int>(in));
+  }
+  if (db) {
+    std::vector<double> acc(out, 0.0);
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t o = 0; o < out; ++o) acc[o] += dy[r * out + o];
+    *db = Tensor::from_shape({out});
+    std::transform(acc.begin(), acc.end(), db->data(), [](double v) { return static_cast<float>(v); });
+  }
+}
+
+void require_shape(const char* fn, const char* name, const Tensor& t, const Shape& want) {
+  if (Shape(t.shape().begin(), t.shape().end()) != want)
+    detail::fail(fn, "parameter '", name, "' must be ", shape_string(want), ", got ", shape_string(t));
+}
+
+void require_finite(const char* fn, const char* name, const Tensor& t) {
+  for (std::size_t i = 0; i < t.size(); ++i)
+    if (!std::isfinite(t.data()[i])) detail::fail(fn, "parameter '", name, "' holds a non-finite value at flat index ", i);
 }
 
 }  // namespace
@@ -136,32 +185,117 @@ void MultiHeadAttention::save(const std::string& dir) const {
 }
 
 Tensor MultiHeadAttention::forward(const Tensor& xq, const Tensor& xkv, const Encoding& enc,
-                                   const AttentionOptions& opts) const {
+                                   const AttentionOptions& opts, Cache* cache) const {
   const char* fn = "MultiHeadAttention::forward";
+  check_inputs(fn, xq, xkv);
+  const auto d = static_cast<std::size_t>(config_.model_dim);
+  const std::size_t batch = xq.shape()[0], nq = xq.shape()[1], nk = xkv.shape()[1];
+  const auto h = static_cast<std::size_t>(config_.heads), hk = static_cast<std::size_t>(config_.kv_heads);
+  const auto dh = static_cast<std::size_t>(config_.head_dim);
+  Tensor q = split_heads(linear(xq, batch * nq, w_q, b_q), batch, nq, h, dh);
+  Tensor k = split_heads(linear(xkv, batch * nk, w_k, b_k), batch, nk, hk, dh);
+  Tensor v = split_heads(linear(xkv, batch * nk, w_v, b_v), batch, nk, hk, dh);
+  Tensor o = attention(q, k, v, enc, opts, cache ? &cache->stats : nullptr);  // [B, H, Nq, dh]
+  Tensor merged = merge_heads(o);
+  Tensor y = linear(merged, batch * nq, w_o, b_o);
+  y.reshape({batch, nq, d});
+  if (cache) {
+    cache->q = std::move(q);
+    cache->k = std::move(k);
+    cache->v = std::move(v);
+    cache->attn = std::move(o);
+    merged.reshape({batch, nq, h * dh});
+    cache->attn_out_merged = std::move(merged);
+  }
+  return y;
+}
+
+Tensor MultiHeadAttention::forward(const Tensor& x, const Encoding& enc, const AttentionOptions& opts,
+                                   Cache* cache) const {
+  return forward(x, x, enc, opts, cache);
+}
+
+void MultiHeadAttention::check_inputs(const char* fn, const Tensor& xq, const Tensor& xkv) const {
   const auto d = static_cast<std::size_t>(config_.model_dim);
   if (xq.dimension() != 3 || xq.shape()[2] != d)
     detail::fail(fn, "parameter 'x_q' must be [B, Nq, ", d, "], got ", shape_string(xq));
   if (xkv.dimension() != 3 || xkv.shape()[2] != d || xkv.shape()[0] != xq.shape()[0])
     detail::fail(fn, "parameter 'x_kv' must be [", xq.shape()[0], ", Nk, ", d, "], got ", shape_string(xkv));
-  const std::size_t batch = xq.shape()[0], nq = xq.shape()[1], nk = xkv.shape()[1];
-  const auto h = static_cast<std::size_t>(config_.heads), hk = static_cast<std::size_t>(config_.kv_heads);
-  const auto dh = static_cast<std::size_t>(config_.head_dim);
-  const Tensor q = split_heads(linear(xq, batch * nq, w_q, b_q), batch, nq, h, dh);
-  const Tensor k = split_heads(linear(xkv, batch * nk, w_k, b_k), batch, nk, hk, dh);
-  const Tensor v = split_heads(linear(xkv, batch * nk, w_v, b_v), batch, nk, hk, dh);
-  const Tensor o = attention(q, k, v, enc, opts);  // [B, H, Nq, dh]
-  Tensor merged = Tensor::from_shape({batch * nq, h * dh});
-  for (std::size_t b = 0; b < batch; ++b)
-    for (std::size_t hh = 0; hh < h; ++hh)
-      for (std::size_t t = 0; t < nq; ++t)
-        std::copy_n(o.data() + ((b * h + hh) * nq + t) * dh, dh, merged.data() + ((b * nq + t) * h + hh) * dh);
-  Tensor y = linear(merged, batch * nq, w_o, b_o);
-  y.reshape({batch, nq, d});
-  return y;
 }
 
-Tensor MultiHeadAttention::forward(const Tensor& x, const Encoding& enc, const AttentionOptions& opts) const {
-  return forward(x, x, enc, opts);
+// ====================================================================== backward
+
+Tensor MultiHeadAttention::output_backward(const Cache& cache, const Tensor& dy, Grads& grads) const {
+  const char* fn = "MultiHeadAttention::output_backward";
+  const auto d = static_cast<std::size_t>(config_.model_dim);
+  const auto h = static_cast<std::size_t>(config_.heads), dh = static_cast<std::size_t>(config_.head_dim);
+  if (dy.dimension() != 3 || dy.shape()[2] != d)
+    detail::fail(fn, "parameter 'dy' must be [B, Nq, ", d, "], got ", shape_string(dy));
+  const std::size_t batch = dy.shape()[0], nq = dy.shape()[1];
+  require_shape(fn, "cache.attn_out_merged", cache.attn_out_merged, {batch, nq, h * dh});
+  require_finite(fn, "dy", dy);
+  Tensor d_merged;
+  linear_backward(dy.data(), cache.attn_out_merged.data(), batch * nq, w_o, grads.w_o,
+                  config_.bias ? &grads.b_o : nullptr, d_merged, false);
+  return split_heads(d_merged, batch, nq, h, dh);
+}
+
+void MultiHeadAttention::projection_backward(const Tensor& xq, const Tensor& xkv, const Tensor& dq, const Tensor& dk,
+                                             const Tensor& dv, Grads& grads) const {
+  const char* fn = "MultiHeadAttention::projection_backward";
+  check_inputs(fn, xq, xkv);
+  const std::size_t batch = xq.shape()[0], nq = xq.shape()[1], nk = xkv.shape()[1];
+  const auto d = static_cast<std::size_t>(config_.model_dim);
+  const auto h = static_cast<std::size_t>(config_.heads), hk = static_cast<std::size_t>(config_.kv_heads);
+  const auto dh = static_cast<std::size_t>(config_.head_dim);
+  require_shape(fn, "dq", dq, {batch, h, nq, dh});
+  require_shape(fn, "dk", dk, {batch, hk, nk, dh});
+  require_shape(fn, "dv", dv, {batch, hk, nk, dh});
+  const bool bias = config_.bias;
+  linear_backward(merge_heads(dq).data(), xq.data(), batch * nq, w_q, grads.w_q, bias ? &grads.b_q : nullptr,
+                  grads.dx_q, false);
+  linear_backward(merge_heads(dk).data(), xkv.data(), batch * nk, w_k, grads.w_k, bias ? &grads.b_k : nullptr,
+                  grads.dx_kv, false);
+  linear_backward(merge_heads(dv).data(), xkv.data(), batch * nk, w_v, grads.w_v, bias ? &grads.b_v : nullptr,
+                  grads.dx_kv, true);
+  grads.dx_q.reshape({batch, nq, d});
+  grads.dx_kv.reshape({batch, nk, d});
+}
+
+MultiHeadAttention::Grads MultiHeadAttention::backward(const Tensor& xq, const Tensor& xkv, const Encoding& enc,
+                                                       const AttentionOptions& opts, const Cache& cache,
+                                                       const Tensor& dy, const GradRequest& request) const {
+  const char* fn = "MultiHeadAttention::backward";
+  check_inputs(fn, xq, xkv);
+  const std::size_t batch = xq.shape()[0], nq = xq.shape()[1], nk = xkv.shape()[1];
+  const auto d = static_cast<std::size_t>(config_.model_dim);
+  const auto h = static_cast<std::size_t>(config_.heads), hk = static_cast<std::size_t>(config_.kv_heads);
+  const auto dh = static_cast<std::size_t>(config_.head_dim);
+  require_shape(fn, "dy", dy, {batch, nq, d});
+  require_shape(fn, "cache.q", cache.q, {batch, h, nq, dh});
+  require_shape(fn, "cache.k", cache.k, {batch, hk, nk, dh});
+  require_shape(fn, "cache.v", cache.v, {batch, hk, nk, dh});
+  require_shape(fn, "cache.attn", cache.attn, {batch, h, nq, dh});
+  Grads grads;
+  const Tensor d_attn = output_backward(cache, dy, grads);
+  GradRequest req = request;
+  req.inputs = true;  // the projections need dq, dk, dv
+  AttentionGrads core =
+      attention_backward(cache.q, cache.k, cache.v, enc, opts, cache.attn, cache.stats, d_attn, req);
+  projection_backward(xq, xkv, core.dq, core.dk, core.dv, grads);
+  grads.encoding = std::move(core.encoding);
+  return grads;
+}
+
+MultiHeadAttention::Grads MultiHeadAttention::backward(const Tensor& x, const Encoding& enc,
+                                                       const AttentionOptions& opts, const Cache& cache,
+                                                       const Tensor& dy, const GradRequest& request) const {
+  Grads grads = backward(x, x, enc, opts, cache, dy, request);
+  float* dst = grads.dx_q.data();
+  const float* src = grads.dx_kv.data();
+  for (std::size_t i = 0; i < grads.dx_q.size(); ++i) dst[i] += src[i];
+  grads.dx_kv = Tensor();
+  return grads;
 }
 
 }  // namespace posenc

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "posenc/encoding.hpp"
+#include "posenc/gradients.hpp"
 
 namespace posenc {
 
@@ -194,6 +195,57 @@ std::vector<double> pagerank(const Graph& graph, double alpha = 0.85, double tol
 /// the uniform vector until sum |dx| < N tol; unit L2 norm; parallel edges count once. Throws when
 /// max_iter is reached.
 std::vector<double> eigenvector_centrality(const Graph& graph, double tol = 1e-6, int max_iter = 100);
+
+// ------------------------------------------------------------------ Graphormer backward
+//
+// Each takes the forward's arguments and the EncodingGrad that the core (attention_backward,
+// or apply_input_backward for input_add) returned for the forward's Encoding, part for part
+// (for a combine()d encoding, pass an EncodingGrad holding only this builder's parts). The
+// results have the parameters' shapes; sums run in double. Entries that are -inf in the forward
+// (masked table entries and graph tokens) get exactly zero gradient. Throws
+// std::invalid_argument when a needed part of `grad` is missing or has the wrong shape.
+
+struct GraphormerSpatialGrad {
+  Tensor table;        ///< [H|1, num_spatial], as the forward's table
+  Tensor graph_token;  ///< [H|1], as the forward's graph_token; empty without options.graph_token
+};
+/// Backward of graphormer_spatial. With G = grad.biases[0].table [H|1, num_spatial + 2] (the
+/// forward's table rows):
+///   d table[h, c]     = G[h, c]                         c < num_spatial (column 0, padding, too)
+///   d graph_token[h]  = G[h, num_spatial]               graph_token [H] (options.graph_token only)
+///   d graph_token[0]  = sum_h G[h, num_spatial]         graph_token [1] shared by the heads
+/// The masked column num_spatial + 1 and parameter entries at -inf get no gradient.
+GraphormerSpatialGrad graphormer_spatial_backward(const Graph& graph, const Tensor& table, const Tensor& graph_token,
+                                                  const GraphormerSpatialOptions& options, const EncodingGrad& grad);
+
+struct GraphormerCentralityGrad {
+  Tensor in_table;   ///< [max_degree + 2, D]
+  Tensor out_table;  ///< [max_degree + 2, D]
+};
+/// Backward of graphormer_centrality. With G = grad.input_add [1, P + N, D]:
+///   d in_table[r]  = sum_{i : row(deg_in(i)) = r} G[0, P + i]
+///   d out_table[r] = sum_{i : row(deg_out(i)) = r} G[0, P + i]
+/// row(d) = min(d, max_degree) + 1 (clip), deg_in = deg_out = the out-degree with
+/// row_sum_compat; the P prefix rows carry no parameter. Row 0 (padding) gets zero.
+GraphormerCentralityGrad graphormer_centrality_backward(const Graph& graph, const Tensor& in_table,
+                                                        const Tensor& out_table,
+                                                        const GraphormerCentralityOptions& options,
+                                                        const EncodingGrad& grad);
+
+struct GraphormerEdgeGrad {
+  Tensor edge_table;   ///< [R, H]
+  Tensor hop_weights;  ///< [>= max_hops, H, H] (rows past max_hops zero)
+};
+/// Backward of graphormer_edge_bias. With G = grad.biases[0].dense [1, H, P + N, P + N], for each
+/// reachable pair i != j with L = min(SPD, D) hops along edges e_0 .. e_{L-1}:
+///   dproj[n, e_n, h] += G[0, h, P + i, P + j] / L            n < L
+///   d hop_weights[n, a, h] = sum_e emb[e, a] dproj[n, e, h]  emb[e, a] = (1/C) sum_c edge_table[ids[e, c], a]
+///   d emb[e, a]     = sum_n sum_h dproj[n, e, h] hop_weights[n, a, h]
+///   d edge_table[r, a] = (1/C) sum_{(e, c) : ids[e, c] = r} d emb[e, a]
+/// The graph token's row and column, the diagonal and unreachable pairs carry no parameter.
+GraphormerEdgeGrad graphormer_edge_bias_backward(const Graph& graph, const ITensor& edge_feature_ids,
+                                                 const Tensor& edge_table, const Tensor& hop_weights,
+                                                 const GraphormerEdgeOptions& options, const EncodingGrad& grad);
 
 // ------------------------------------------------------------------ Laplacian eigenvectors
 

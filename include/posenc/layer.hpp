@@ -9,12 +9,25 @@
 // The encoding's score terms (rotation, relative terms, biases, multipliers)
 // act inside the core. Its input-side parts belong to the embeddings and are
 // applied by the caller with apply_input() before the first layer.
+//
+// Backward: forward(..., &cache) keeps q, k, v, the core's output and its
+// statistics; backward(...) then runs, with o the core's output merged to
+// [B Nq, H dh] and dO, dQ, dK, dV the gradients of o, q, k, v in the same
+// merged layouts ([rows, heads * dh]):
+//   dW_o = dy^T o          db_o = sum_rows dy       dO = dy W_o
+//   dq, dk, dv = attention_backward(q, k, v, encoding, dO)   (GQA: dk, dv summed over the group)
+//   dW_q = dQ^T x_q        db_q = sum_rows dQ       dx_q  = dQ W_q
+//   dW_k = dK^T x_kv       db_k = sum_rows dK       dx_kv = dK W_k + dV W_v
+//   dW_v = dV^T x_kv       db_v = sum_rows dV
+// For self-attention (x_q and x_kv the same tensor) the input gradient is
+// dx_q + dx_kv; the single-input backward() returns that sum.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
 #include "posenc/attention.hpp"
+#include "posenc/gradients.hpp"
 
 namespace posenc {
 
@@ -37,10 +50,53 @@ class MultiHeadAttention {
   /// Save the same files (atomically).
   void save(const std::string& directory) const;
 
-  /// Cross- or self-attention: x_q [B, Nq, D], x_kv [B, Nk, D] -> [B, Nq, D].
+  /// What forward() keeps for backward().
+  struct Cache {
+    Tensor q;                ///< [B, H, Nq, dh]   projected queries
+    Tensor k;                ///< [B, Hk, Nk, dh]  projected keys
+    Tensor v;                ///< [B, Hk, Nk, dh]  projected values
+    Tensor attn;             ///< [B, H, Nq, dh]   the core's output
+    Tensor attn_out_merged;  ///< [B, Nq, H*dh]    the core's output with heads merged (input of W_o)
+    AttentionStats stats;    ///< the core's log-sum-exp for attention_backward
+  };
+
+  /// Gradients of backward(): the weights' and biases' shapes (biases empty when config.bias
+  /// is false), the inputs' shapes, and the encoding's parts that GradRequest asked for.
+  struct Grads {
+    Tensor w_q, w_k, w_v, w_o;  ///< [out, in]
+    Tensor b_q, b_k, b_v, b_o;  ///< [out]
+    Tensor dx_q;                ///< [B, Nq, D]
+    Tensor dx_kv;               ///< [B, Nk, D] (empty from the single-input backward: dx_q holds the sum)
+    EncodingGrad encoding;
+  };
+
+  /// Cross- or self-attention: x_q [B, Nq, D], x_kv [B, Nk, D] -> [B, Nq, D]. With `cache`,
+  /// the intermediates for backward() are kept there (the output is the same bits either way).
   Tensor forward(const Tensor& x_q, const Tensor& x_kv, const Encoding& encoding = {},
-                 const AttentionOptions& options = {}) const;
-  Tensor forward(const Tensor& x, const Encoding& encoding = {}, const AttentionOptions& options = {}) const;
+                 const AttentionOptions& options = {}, Cache* cache = nullptr) const;
+  Tensor forward(const Tensor& x, const Encoding& encoding = {}, const AttentionOptions& options = {},
+                 Cache* cache = nullptr) const;
+
+  /// Backward of forward(x_q, x_kv, encoding, options, &cache) for the loss gradient dy
+  /// [B, Nq, D]: the formulas at the top of this file. Pass the forward's arguments and its
+  /// cache unchanged. `request` chooses the encoding's gradients (request.inputs is implied:
+  /// the weights need dq, dk, dv). For self-attention with x_q == x_kv the input gradient is
+  /// dx_q + dx_kv (the caller sums them; or use the single-input overload). Throws
+  /// std::invalid_argument for shapes that do not match the config or the cache.
+  Grads backward(const Tensor& x_q, const Tensor& x_kv, const Encoding& encoding, const AttentionOptions& options,
+                 const Cache& cache, const Tensor& dy, const GradRequest& request = {}) const;
+  /// Self-attention: as above with x_q = x_kv = x; grads.dx_q is the whole dx (dx_q + dx_kv)
+  /// and grads.dx_kv is empty.
+  Grads backward(const Tensor& x, const Encoding& encoding, const AttentionOptions& options, const Cache& cache,
+                 const Tensor& dy, const GradRequest& request = {}) const;
+
+  /// The output projection's part of backward(): fills grads.w_o and grads.b_o from dy
+  /// [B, Nq, D] and cache.attn_out_merged, and returns the core's output gradient [B, H, Nq, dh].
+  Tensor output_backward(const Cache& cache, const Tensor& dy, Grads& grads) const;
+  /// The input projections' part of backward(): from dq [B, H, Nq, dh], dk and dv [B, Hk, Nk, dh]
+  /// fills grads.w_q, w_k, w_v, b_q, b_k, b_v, dx_q and dx_kv.
+  void projection_backward(const Tensor& x_q, const Tensor& x_kv, const Tensor& dq, const Tensor& dk,
+                           const Tensor& dv, Grads& grads) const;
 
   const Config& config() const { return config_; }
 
@@ -50,6 +106,7 @@ class MultiHeadAttention {
  private:
   MultiHeadAttention() = default;
   void check() const;
+  void check_inputs(const char* fn, const Tensor& x_q, const Tensor& x_kv) const;
   Config config_;
 };
 
