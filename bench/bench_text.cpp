@@ -8,7 +8,11 @@
 // BLAS sgemm. Every workload takes the thread count as its argument (1, 2).
 // Counters: W2 and Copy report bytes moved per second; W3, W4 and Sgemm report
 // useful GFLOP/s (W3: 4 d per visible (i, j) pair; W4: 4 d N^2 per head).
-// Run: build/bench/posenc_bench  (bench/compare.py puts PyTorch beside it).
+// Backward (issue: gradients): W3B / W4B time attention_backward after a forward
+// that kept its log-sum-exp; "/inputs" asks for dq, dk, dv only, "/all" adds the
+// slopes (W3) or the bucket table (W4). W3F / W4F are the forwards with stats.
+// Run: build/bench/posenc_bench  (bench/compare.py puts PyTorch beside it;
+// bench/compare_backward.py does the same for the backward).
 #include <benchmark/benchmark.h>
 
 #include <cblas.h>
@@ -18,6 +22,7 @@
 #include <random>
 
 #include "posenc/attention.hpp"
+#include "posenc/gradients.hpp"
 #include "posenc/relative.hpp"
 #include "posenc/rotary.hpp"
 #include "posenc/sinusoid.hpp"
@@ -161,6 +166,59 @@ void W7_DaTransformer(benchmark::State& st) {
   st.counters["GFLOPs"] = benchmark::Counter(4.0 * d * h * n * n * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+
+// ------------------------------------------------------------------ backward
+struct BackwardSetup {
+  Tensor q, k, v, d_out;
+  Encoding e;
+  AttentionOptions o;
+};
+
+BackwardSetup w3_setup(int threads) {
+  const std::size_t h = 8, n = 2048, d = 64;
+  BackwardSetup s{random({1, h, n, d}, 3), random({1, h, n, d}, 4), random({1, h, n, d}, 5), random({1, h, n, d}, 16),
+                  alibi(text_positions(n), AlibiOptions{.heads = 8}), {}};
+  s.o.mask.causal = true;
+  s.o.threads = threads;
+  return s;
+}
+
+BackwardSetup w4_setup(int threads) {
+  const std::size_t h = 12, n = 1024, d = 64;
+  BackwardSetup s{random({1, h, n, d}, 6), random({1, h, n, d}, 7), random({1, h, n, d}, 8), random({1, h, n, d}, 17),
+                  t5_bias(text_positions(n), t5_table_init(12, 32, 1.0, 9), T5Options{}), {}};
+  s.o.threads = threads;
+  return s;
+}
+
+// range(0) = threads, range(1) = 0: forward with stats, 1: backward dq/dk/dv, 2: backward with the tables.
+void run_backward(benchmark::State& st, const BackwardSetup& s, double flops) {
+  AttentionStats stats;
+  const Tensor out = attention(s.q, s.k, s.v, s.e, s.o, &stats);
+  const GradRequest req = st.range(1) == 2 ? GradRequest::all(s.e) : GradRequest{};
+  for (auto _ : st) {
+    if (st.range(1) == 0)
+      benchmark::DoNotOptimize(attention(s.q, s.k, s.v, s.e, s.o, &stats).data());
+    else
+      benchmark::DoNotOptimize(attention_backward(s.q, s.k, s.v, s.e, s.o, out, stats, s.d_out, req).dq.data());
+  }
+  // useful work: forward 4 d per visible pair; backward 2.5x that (FlashAttention-2's count: 5 products of 2d)
+  const double scale = st.range(1) == 0 ? 1.0 : 2.5;
+  st.counters["GFLOPs"] = benchmark::Counter(scale * flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void W3B_AlibiCausal(benchmark::State& st) {
+  threads(st);
+  const auto s = w3_setup(static_cast<int>(st.range(0)));
+  run_backward(st, s, 4.0 * 64 * 8 * 2048.0 * 2049 / 2);
+}
+
+void W4B_T5Bias(benchmark::State& st) {
+  threads(st);
+  const auto s = w4_setup(static_cast<int>(st.range(0)));
+  run_backward(st, s, 4.0 * 64 * 12 * 1024.0 * 1024);
+}
+
 void Sgemm(benchmark::State& st) {
   const int t = static_cast<int>(st.range(0));
   if (openblas_set_num_threads) openblas_set_num_threads(t);
@@ -184,6 +242,8 @@ BENCHMARK(W4_T5Bias)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime
 BENCHMARK(W5_Shaw)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(W6_TransformerXL)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(W7_DaTransformer)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(W3B_AlibiCausal)->ArgsProduct({{1, 2}, {0, 1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(W4B_T5Bias)->ArgsProduct({{1, 2}, {0, 1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(Sgemm)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace

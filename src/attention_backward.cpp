@@ -140,6 +140,29 @@ void add_to(std::vector<double>& dst, const float* src, std::size_t n) {
   for (std::size_t x = 0; x < n; ++x) dst[x] += src[x];
 }
 
+/// slot[idx[x]] += val[x] * (factor ? factor[x] : 1) over a tile. Four interleaved float histograms
+/// break the chains of dependent updates when neighbours share an index (T5 buckets, offsets);
+/// the tile's partial sums then go to the double slot.
+void scatter_add(const std::int32_t* idx, const float* val, const float* factor, std::size_t n, std::size_t rows,
+                 std::vector<float>& work, std::vector<double>& slot) {
+  work.assign(4 * rows, 0.0f);
+  float* h = work.data();
+  std::size_t x = 0;
+  if (factor) {
+    for (; x < n; ++x) h[(x & 3) * rows + static_cast<std::size_t>(idx[x])] += val[x] * factor[x];
+  } else {
+    for (; x + 4 <= n; x += 4) {
+      h[static_cast<std::size_t>(idx[x])] += val[x];
+      h[rows + static_cast<std::size_t>(idx[x + 1])] += val[x + 1];
+      h[2 * rows + static_cast<std::size_t>(idx[x + 2])] += val[x + 2];
+      h[3 * rows + static_cast<std::size_t>(idx[x + 3])] += val[x + 3];
+    }
+    for (; x < n; ++x) h[static_cast<std::size_t>(idx[x])] += val[x];
+  }
+  for (std::size_t r = 0; r < rows; ++r)
+    slot[r] += static_cast<double>(h[r]) + h[rows + r] + h[2 * rows + r] + h[3 * rows + r];
+}
+
 /// The gradients one call accumulates.
 struct State {
   const Plan& p;
@@ -158,7 +181,7 @@ struct State {
 /// Per-task buffers.
 struct TaskBuffers {
   Scratch w;
-  std::vector<float> gq, gk, dqraw, dkraw, pre, mprod, dp, da, tmp, colsum;
+  std::vector<float> gq, gk, dqraw, dkraw, pre, mprod, dp, tmp, colsum, hist;
   std::vector<std::vector<float>> gc, wv, tv, hp;  // per part: G_c [nb, R], W_v [nb, R], dO aV^T [nb, R], H_p [Nk, R]
   std::vector<std::int32_t> idx;
 };
@@ -196,11 +219,13 @@ void tile_softmax_backward(State& st, const BlockRows& r, std::size_t j0, std::s
   }
   if (st.req.inputs)
     gemm_tn(nt, dv, nb, 1.0f, s, nt, dO, dv, 1.0f, st.dv_h + ((r.b * dm.heads + r.h) * dm.nk + j0) * dv, dv);
-  for (std::size_t i = 0; i < nb; ++i)
-    for (std::size_t j = 0; j < nt; ++j) {
-      const std::size_t x = i * nt + j;
-      dp[x] = s[x] == 0.0f ? 0.0f : s[x] * (dp[x] - D[i]);
-    }
+  for (std::size_t i = 0; i < nb; ++i) {  // P = 0 gives 0: dP is finite (d_out and v are)
+    float* dpi = dp + i * nt;
+    const float* pi = s + i * nt;
+    const float di = D[i];
+#pragma omp simd
+    for (std::size_t j = 0; j < nt; ++j) dpi[j] = pi[j] * (dpi[j] - di);
+  }
 }
 
 /// From dS (tb.dp) to dpre (in place) through the multipliers and the ReLU, then the bias gradients.
@@ -230,9 +255,9 @@ void tile_score_backward(State& st, const BlockRows& r, std::size_t j0, std::siz
         for (std::size_t x = 0; x < n; ++x) others[x] *= tab[tb.idx[x]];
       }
       relation_index_tile(e.multipliers[t].relation, r.b, r.i0, r.i1, j0, j1, tb.idx.data());
-      auto& slot = st.mul[t].task[task];
       for (std::size_t x = 0; x < n; ++x)
-        if (P[x] != 0.0f) slot[tb.idx[x]] += double(dp[x]) * others[x];
+        if (P[x] == 0.0f) others[x] = 0.0f;  // hidden or masked entries: no gradient (and no 0 * inf)
+      scatter_add(tb.idx.data(), dp, others, n, rel_size(e.multipliers[t].relation), tb.hist, st.mul[t].task[task]);
     }
     for (std::size_t x = 0; x < n; ++x)
       dp[x] = P[x] == 0.0f || (e.score_relu && !(pre[x] > 0.0f)) ? 0.0f : dp[x] * tb.mprod[x];
@@ -248,7 +273,7 @@ void tile_score_backward(State& st, const BlockRows& r, std::size_t j0, std::siz
       slot[0] -= acc;
     } else if (bs.kind == BiasKind::table) {
       relation_index_tile(bs.relation, r.b, r.i0, r.i1, j0, j1, tb.idx.data());
-      for (std::size_t x = 0; x < n; ++x) slot[tb.idx[x]] += dp[x];
+      scatter_add(tb.idx.data(), dp, nullptr, n, rel_size(bs.relation), tb.hist, slot);
     } else {
       for (std::size_t i = 0; i < nb; ++i)
         for (std::size_t j = 0; j < nt; ++j) slot[(r.i0 + i) * p.dm.nk + j0 + j] += dp[i * nt + j];
@@ -256,18 +281,19 @@ void tile_score_backward(State& st, const BlockRows& r, std::size_t j0, std::siz
   }
 }
 
-/// From dA = scale dpre (tb.da) to the content terms: rotated rows, content weights, relative histograms.
+/// From dpre (tb.dp) and dA = scale dpre to the content terms: rotated rows, content weights, relative
+/// histograms (the scale is folded into the products).
 void tile_content_backward(State& st, const BlockRows& r, std::size_t j0, std::size_t j1, TaskBuffers& tb,
-                           std::size_t task) {
+                           float scale, std::size_t task) {
   const Plan& p = st.p;
   const Encoding& e = *p.enc;
   const std::size_t nb = r.nb(), nt = j1 - j0, d = p.dm.d;
-  const float* da = tb.da.data();
+  const float* dpre = tb.dp.data();
   float* gq = tb.gq.data() + r.i0 * d;
   float* gk = tb.gk.data() + j0 * d;
   if (e.content_weights.empty()) {
-    gemm_nn(nb, d, nt, 1.0f, da, nt, r.krot + j0 * d, d, 1.0f, gq, d);
-    gemm_tn(nt, d, nb, 1.0f, da, nt, r.qrow, d, 1.0f, gk, d);
+    gemm_nn(nb, d, nt, scale, dpre, nt, r.krot + j0 * d, d, 1.0f, gq, d);
+    gemm_tn(nt, d, nb, scale, dpre, nt, r.qrow, d, 1.0f, gk, d);
   } else {
     const std::size_t nw = e.content_weights.size();
     std::vector<std::int32_t> ids(nw * nb * nt);
@@ -276,7 +302,7 @@ void tile_content_backward(State& st, const BlockRows& r, std::size_t j0, std::s
     std::vector<const float*> rows(nw);
     for (std::size_t i = 0; i < nb; ++i)
       for (std::size_t j = 0; j < nt; ++j) {
-        const float a = da[i * nt + j];
+        const float a = scale * dpre[i * nt + j];
         if (a == 0.0f) continue;
         for (std::size_t t = 0; t < nw; ++t) {
           const auto& cw = e.content_weights[t];
@@ -304,18 +330,18 @@ void tile_content_backward(State& st, const BlockRows& r, std::size_t j0, std::s
     relation_index_tile(e.content_position[t].relation, r.b, r.i0, r.i1, j0, j1, tb.idx.data());
     float* gc = tb.gc[t].data();
     for (std::size_t i = 0; i < nb; ++i)
-      for (std::size_t j = 0; j < nt; ++j) gc[i * rr + tb.idx[i * nt + j]] += da[i * nt + j];
+      for (std::size_t j = 0; j < nt; ++j) gc[i * rr + tb.idx[i * nt + j]] += scale * dpre[i * nt + j];
   }
   for (std::size_t t = 0; t < e.position_content.size(); ++t) {
     const std::size_t rr = rel_size(e.position_content[t].relation);
     relation_index_tile(e.position_content[t].relation, r.b, r.i0, r.i1, j0, j1, tb.idx.data());
     float* hp = tb.hp[t].data();
     for (std::size_t i = 0; i < nb; ++i)
-      for (std::size_t j = 0; j < nt; ++j) hp[(j0 + j) * rr + tb.idx[i * nt + j]] += da[i * nt + j];
+      for (std::size_t j = 0; j < nt; ++j) hp[(j0 + j) * rr + tb.idx[i * nt + j]] += scale * dpre[i * nt + j];
   }
   if (r.ubias)
     for (std::size_t i = 0; i < nb; ++i)
-      for (std::size_t j = 0; j < nt; ++j) tb.colsum[j0 + j] += da[i * nt + j];
+      for (std::size_t j = 0; j < nt; ++j) tb.colsum[j0 + j] += scale * dpre[i * nt + j];
 }
 
 
@@ -387,7 +413,6 @@ void backward_block(State& st, const HeadContext& ctx, const BlockRows& r, TaskB
   const bool need_pre = e.score_relu || !e.multipliers.empty();
   tb.w.s.resize(nb * bk);
   tb.dp.resize(nb * bk);
-  tb.da.resize(nb * bk);
   tb.idx.resize(nb * bk);
   if (need_pre) tb.pre.resize(nb * bk);
   const float scale = static_cast<float>(dm.scale);
@@ -399,8 +424,7 @@ void backward_block(State& st, const HeadContext& ctx, const BlockRows& r, TaskB
     score_tile(p, ctx, r, j0, j1, tb.w, s, need_pre ? tb.pre.data() : nullptr);
     tile_softmax_backward(st, r, j0, j1, tb, s, dO, D.data());
     tile_score_backward(st, r, j0, j1, tb, s, task);
-    for (std::size_t x = 0; x < nb * (j1 - j0); ++x) tb.da[x] = scale * tb.dp[x];
-    tile_content_backward(st, r, j0, j1, tb, task);
+    tile_content_backward(st, r, j0, j1, tb, scale, task);
   }
   block_epilogue(st, r, tb, dO, task);
 }
