@@ -5,7 +5,9 @@
 // figure includes q, k, v and the output.
 //
 //   posenc_bench_memory [method] [tokens] [heads] [dim] [threads]
-//   method: alibi (causal; default, 32768 tokens, 8 heads, dim 64), shaw, transformer_xl (causal), da_transformer
+//   method: alibi (causal; default, 32768 tokens, 8 heads, dim 64), shaw, transformer_xl (causal), da_transformer,
+//           alibi_backward (forward keeping the log-sum-exp, then attention_backward for q, k, v and the slopes;
+//           the figure then also holds d_out, dq, dk and dv)
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +16,7 @@
 #include <string>
 
 #include "posenc/attention.hpp"
+#include "posenc/gradients.hpp"
 #include "posenc/relative.hpp"
 #include "posenc/text.hpp"
 
@@ -37,7 +40,8 @@ int main(int argc, char** argv) {
   AttentionOptions o;
   o.threads = threads;
   Encoding e;
-  if (method == "alibi") {
+  const bool backward = method == "alibi_backward";
+  if (method == "alibi" || backward) {
     e = alibi(pos, AlibiOptions{.heads = heads});
     o.mask.causal = true;
   } else if (method == "shaw") {
@@ -50,12 +54,19 @@ int main(int argc, char** argv) {
   } else if (method == "da_transformer") {
     e = da_transformer(pos, pos, da_init(heads, 4));
   } else {
-    std::fprintf(stderr, "posenc_bench_memory: unknown method '%s' (alibi, shaw, transformer_xl, da_transformer)\n",
+    std::fprintf(stderr, "posenc_bench_memory: unknown method '%s' (alibi, alibi_backward, shaw, transformer_xl, da_transformer)\n",
                  method.c_str());
     return 2;
   }
   const auto t0 = std::chrono::steady_clock::now();
-  const Tensor out = attention(q, k, v, e, o);
+  AttentionStats stats;
+  const Tensor out = attention(q, k, v, e, o, backward ? &stats : nullptr);
+  double grad_check = 0;
+  if (backward) {
+    const Tensor d_out = random({1, h, n, d});
+    const AttentionGrads g = attention_backward(q, k, v, e, o, out, stats, d_out, GradRequest::all(e));
+    for (std::size_t i = 0; i < g.dq.size(); i += 4099) grad_check += g.dq.data()[i] + g.dk.data()[i] + g.dv.data()[i];
+  }
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   double peak_mib = 0;
   std::ifstream status("/proc/self/status");
@@ -63,7 +74,7 @@ int main(int argc, char** argv) {
     if (line.rfind("VmHWM:", 0) == 0) peak_mib = std::strtod(line.c_str() + 6, nullptr) / 1024.0;  // kB
   double check = 0;
   for (std::size_t i = 0; i < out.size(); i += 4099) check += out.data()[i];
-  std::printf("memory: %s attention tokens=%zu heads=%zu dim=%zu time=%.3f s peak_rss=%.1f MiB checksum=%.4f\n",
-              method.c_str(), n, h, d, s, peak_mib, check);
+  std::printf("memory: %s attention tokens=%zu heads=%zu dim=%zu time=%.3f s peak_rss=%.1f MiB checksum=%.4f%s\n",
+              method.c_str(), n, h, d, s, peak_mib, check + grad_check, backward ? " (forward + backward)" : "");
   return 0;
 }
