@@ -10,9 +10,11 @@
 #include <complex>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <unistd.h>
 
+#include "grads.hpp"
 #include "pictures.hpp"
 #include "plot.hpp"
 #include "posenc/attention.hpp"
@@ -148,6 +150,7 @@ int cmd_list(bool verbose) {
       if (verbose) std::cout << "  " << p.help;
       std::cout << "\n";
     }
+    if (verbose) std::cout << "    grads: " << s.grads << "\n";
   }
   return 0;
 }
@@ -198,22 +201,37 @@ int cmd_apply(const std::string& name, const std::string& input, const std::stri
 }
 
 struct AttendArgs {
-  std::string q, k, v, out, weights, encoding = "nope", key_lengths;
+  std::string q, k, v, out, weights, encoding = "nope", key_lengths, grad_output, grads;
   bool causal = false, reference = false;
   double scale = 0;
   int threads = 0;
 };
 
 int cmd_attend(const AttendArgs& a, const std::vector<std::string>& extras) {
+  if (a.grad_output.empty() != a.grads.empty())
+    bad(a.grads.empty() ? "attend: --grad-output '" + a.grad_output + "' needs --grads DIR (where the gradients go)"
+                        : "attend: --grads '" + a.grads + "' needs --grad-output dO.npy (the loss gradient of --out)");
+  const bool with_grads = !a.grads.empty();
+  const std::string grads_dir = with_grads ? grads_directory(a.grads) : std::string();
   const Tensor q = load_finite(a.q, "--q"), k = load_finite(a.k, "--k"), v = load_finite(a.v, "--v");
   if (q.dimension() != 4) bad("attend: --q must be [B, H, Nq, d], got " + shape_string(q));
   if (k.dimension() != 4) bad("attend: --k must be [B, Hk, Nk, d], got " + shape_string(k));
+  Tensor d_out;
+  if (with_grads) {
+    if (v.dimension() != 4) bad("attend: --v must be [B, Hk, Nk, dv], got " + shape_string(v));
+    d_out = load_finite(a.grad_output, "--grad-output");
+    const Shape want{q.shape()[0], q.shape()[1], q.shape()[2], v.shape()[3]};
+    if (Shape(d_out.shape().begin(), d_out.shape().end()) != want)
+      bad("attend: --grad-output '" + a.grad_output + "' must have the output's shape [B, H, Nq, dv] = " +
+          shape_string(want) + ", got " + shape_string(d_out));
+  }
   auto given = parse_extras(extras);
   if (given.count("tokens") || given.count("query_tokens"))
     bad("attend: token counts come from --q and --k; do not pass 'tokens' or 'query_tokens'");
   Job job = build_job(a.encoding, given,
                       {{"heads", std::to_string(q.shape()[1])}, {"head_dim", std::to_string(q.shape()[3])},
-                       {"dim", std::to_string(q.shape()[3])}},
+                       {"dim", std::to_string(q.shape()[3])},
+                       {"value_dim", std::to_string(v.dimension() == 4 ? v.shape()[3] : q.shape()[3])}},
                       q.shape()[2], k.shape()[2]);
   AttentionOptions o;
   o.mask.causal = a.causal;
@@ -234,12 +252,32 @@ int cmd_attend(const AttendArgs& a, const std::vector<std::string>& extras) {
     }
   }
   const auto t0 = std::chrono::steady_clock::now();
-  const Tensor out = a.reference ? attention_reference(q, k, v, job.built.encoding, o) : attention(q, k, v, job.built.encoding, o);
+  AttentionStats stats;
+  AttentionStats* keep = with_grads ? &stats : nullptr;
+  const Tensor out = a.reference ? attention_reference(q, k, v, job.built.encoding, o, keep)
+                                 : attention(q, k, v, job.built.encoding, o, keep);
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  // The backward runs and every gradient is staged before anything is written, so a failure leaves
+  // neither --out nor the --grads directory behind.
+  std::optional<Staging> staged;
+  std::string grads_line;
+  if (with_grads) {
+    const auto t1 = std::chrono::steady_clock::now();
+    const AttendGrads g = attend_backward(*job.spec, job.params, job.context, job.built, q, k, v, o, out, stats, d_out,
+                                          a.reference);
+    const double bms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count();
+    staged.emplace(grads_dir);
+    write_grads(*staged, *job.spec, g, {{"q", a.q}, {"k", a.k}, {"v", a.v}, {"grad_output", a.grad_output}, {"out", a.out}});
+    grads_line = "; grads -> " + grads_dir + ": dq dk dv";
+    for (const auto& pg : g.parameters) grads_line += " " + pg.file;
+    grads_line += " in " + std::to_string(std::lround(bms)) + " ms";
+  }
   if (!a.weights.empty()) save_npy(a.weights, attention_weights(q, k, job.built.encoding, o));
   save_npy(a.out, out);
+  if (staged) staged->commit();
   std::cout << "attend: " << job.spec->name << " " << shape_string(q) << " x " << shape_string(k) << " -> " << a.out
-            << " " << shape_string(out) << (o.mask.causal ? " causal" : "") << " in " << std::lround(ms) << " ms\n";
+            << " " << shape_string(out) << (o.mask.causal ? " causal" : "") << " in " << std::lround(ms) << " ms"
+            << grads_line << "\n";
   return 0;
 }
 
@@ -416,6 +454,10 @@ int main(int argc, char** argv) {
   attend->add_option("--threads", at.threads, "threads (0 = all); results do not depend on it");
   attend->add_option("--weights", at.weights, "also write the attention weights [B, H, Nq, Nk]");
   attend->add_flag("--reference", at.reference, "use the plain-loop reference implementation");
+  attend->add_option("--grad-output", at.grad_output, "loss gradient dL/d out [B, H, Nq, dv] (.npy); needs --grads");
+  attend->add_option("--grads", at.grads,
+                     "write dq, dk, dv, the gradients of the encoding's learnable score-term parameters (one "
+                     "<parameter>.npy each, see posenc list -v; input-side tables get none) and grads.json into DIR");
   attend->allow_extras();
 
   GraphArgs ga;

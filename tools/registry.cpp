@@ -199,14 +199,14 @@ Context Context::make(std::size_t n_query, std::size_t n_key, double offset) {
 
 // ====================================================================== the text encodings
 
-namespace {
-
 std::vector<ParamSpec> with_positions(std::vector<ParamSpec> p) {
   p.push_back({"tokens", "16", "key tokens N (positions offset .. offset+N-1); attend/apply take it from the tensors"});
   p.push_back({"query_tokens", "", "query tokens (the last ones of the N; default N)"});
   p.push_back({"offset", "0", "position of the first token (cached tokens before it)"});
   return p;
 }
+
+namespace {
 
 
 
@@ -341,9 +341,11 @@ Built build_alibi(const Params& p, const Context& c) {
   o.causal = p.flag("causal");
   o.max_bias = p.num("max_bias");
   o.fairseq_compat = p.flag("fairseq_compat");
+  // Given slopes use the learnable overload (the same bias with other slopes; attend --grads differentiates them).
+  const Tensor slopes = to_float(p.has("slopes") ? p.list("slopes") : alibi_slopes(o.heads, o.max_bias));
   Built b;
-  b.encoding = alibi(c.query_positions, c.key_positions, o);
-  b.arrays.emplace_back("slopes", to_float(alibi_slopes(o.heads, o.max_bias)));
+  b.encoding = p.has("slopes") ? alibi(c.query_positions, c.key_positions, slopes, o) : alibi(c.query_positions, c.key_positions, o);
+  b.arrays.emplace_back("slopes", slopes);
   ITensor rel = relation_matrix(c, -1);  // p_i - p_j
   if (!o.causal) rel = xt::abs(rel);
   b.arrays.emplace_back("relation", rel);
@@ -644,9 +646,10 @@ Built build_rope_2d(const Params& p, const Context& c) {
 Built build_alibi_2d(const Params& p, const Context& c) {
   const DTensor g = grid_of(p);
   const DTensor qg = xt::view(g, xt::all(), xt::range(c.n_key - c.n_query, c.n_key), xt::all());
+  const Tensor slopes = to_float(p.has("slopes") ? p.list("slopes") : alibi_slopes(p.integer("heads"), p.num("max_bias")));
   Built b;
-  b.encoding = alibi_2d(qg, g, p.integer("heads"), p.num("max_bias"));
-  b.arrays.emplace_back("slopes", to_float(alibi_slopes(p.integer("heads"), p.num("max_bias"))));
+  b.encoding = p.has("slopes") ? alibi_2d(qg, g, slopes) : alibi_2d(qg, g, p.integer("heads"), p.num("max_bias"));
+  b.arrays.emplace_back("slopes", slopes);
   DTensor dist = relation_values(b.encoding.biases[0].relation);
   dist.reshape({dist.shape()[1], dist.shape()[2]});
   b.arrays.emplace_back("relation", dist);
@@ -817,7 +820,8 @@ std::vector<EncodingSpec> make_registry() {
                with_positions({{"heads", "8", "number of heads (any; non-powers of two follow the reference)"},
                                {"causal", "true", "causal -m(i-j) (with a causal mask) or symmetric -m|i-j|"},
                                {"max_bias", "8", "the 8 in 2^(-8(h+1)/H)"},
-                               {"fairseq_compat", "false", "causal: +m*j per row as fairseq (same softmax)"}}),
+                               {"fairseq_compat", "false", "causal: +m*j per row as fairseq (same softmax)"},
+                               {"slopes", "", "learnable slopes [heads] (comma-separated or .npy) instead of 2^(-8(h+1)/H)"}}),
                build_alibi});
   r.push_back({"t5", "learned per-head bias over log-spaced relative buckets", "position-position bias (table[rho])",
                "Raffel et al. 2020; HF T5Attention._relative_position_bucket",
@@ -829,6 +833,7 @@ std::vector<EncodingSpec> make_registry() {
                                {"seed", "0", "initialisation seed"},
                                {"table", "", "load the table [heads, num_buckets] from this .npy instead"}}),
                build_t5});
+  r.push_back(relative_bias_encoding());
   r.push_back({"shaw", "learned relative key/value vectors over clipped offsets", "content-position + value (table[rho])",
                "Shaw et al. 2018; tensor2tensor dot_product_attention_relative; HF BERT relative_key",
                with_positions({{"heads", "8", "heads (tables per head when per_head)"},
@@ -951,7 +956,8 @@ std::vector<EncodingSpec> make_registry() {
   r.push_back({"alibi_2d", "ALiBi with the Euclidean patch distance", "position-position bias (slope x distance)",
                "ALiBi slopes (Press et al. 2022) on 2D distances",
                with_grid({{"heads", "8", "number of heads"},
-                          {"max_bias", "8", "the 8 in 2^(-8(h+1)/H)"}}),
+                          {"max_bias", "8", "the 8 in 2^(-8(h+1)/H)"},
+                          {"slopes", "", "learnable slopes [heads] (comma-separated or .npy) instead of ALiBi's"}}),
                build_alibi_2d, grid_tokens});
   r.push_back({"relative_bias_2d", "Swin / BEiT learned relative position bias of a window",
                "position-position bias (table[index])", "Swin, BEiT; timm layers/pos_embed_rel.py",
@@ -976,6 +982,7 @@ std::vector<EncodingSpec> make_registry() {
   for (auto& spec : grid_and_sphere_encodings()) r.push_back(std::move(spec));
   r.push_back({"nope", "no positional encoding (an explicit choice)", "nothing",
                "Haviv et al. 2022; Kazemnejad et al. 2023", with_positions({}), build_nope});
+  attach_backwards(r);
   return r;
 }
 

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "posenc/encoding.hpp"
+#include "posenc/gradients.hpp"
 
 namespace posenc::cli {
 
@@ -63,6 +64,17 @@ struct Built {
   nlohmann::json scalars = nlohmann::json::object();
 };
 
+/// The gradient of one learnable parameter, as `attend --grads` writes it: DIR/<file>.npy.
+struct ParamGrad {
+  std::string file;  ///< the parameter's name (its --NAME option), e.g. "table", "key_table", "slopes"
+  Tensor grad;       ///< the parameter's shape
+  std::string of;    ///< what it is the gradient of (for grads.json)
+};
+
+/// Maps the core's EncodingGrad of the built Encoding to the gradients of the learnable parameters
+/// through the builder's backward function (tools/grads.cpp).
+using BackwardFn = std::function<std::vector<ParamGrad>(const Params&, const Context&, const Built&, const EncodingGrad&)>;
+
 struct EncodingSpec {
   std::string name;
   std::string summary;
@@ -72,6 +84,10 @@ struct EncodingSpec {
   std::function<Built(const Params&, const Context&)> build;
   /// Token count implied by the parameters (grids: prefix + height * width); empty: the 'tokens' parameter.
   std::function<std::size_t(const Params&)> token_count = {};
+  /// Set for encodings whose learnable parameters enter the scores (attend --grads writes their gradients).
+  BackwardFn backward = {};
+  /// `posenc list -v`: the files attend --grads writes, or why it writes none (set by attach_backwards).
+  std::string grads = {};
 };
 
 // ---------------------------------------------------------------- shared by the builders (internal)
@@ -83,9 +99,16 @@ Tensor to_float(const std::vector<double>& v);
 ITensor relation_2d(const Relation& r);                      ///< index matrix [1, Nq, Nk] -> [Nq, Nk]
 Tensor table_or(const Params& p, const std::string& name, const std::function<Tensor()>& init);
 std::vector<std::int64_t> int_list(const Params& p, const std::string& name);
+/// Appends the text position parameters tokens, query_tokens and offset.
+std::vector<ParamSpec> with_positions(std::vector<ParamSpec> p);
 
 /// The video, spectrogram, sphere and extra image entries (registry_grids.cpp).
 std::vector<EncodingSpec> grid_and_sphere_encodings();
+
+/// The learnable relative bias over clipped offsets, nn.Embedding(2K + 1, H) (tools/grads.cpp).
+EncodingSpec relative_bias_encoding();
+/// Fill EncodingSpec::backward and ::grads for the learnable encodings (tools/grads.cpp).
+void attach_backwards(std::vector<EncodingSpec>& registry);
 
 /// Every encoding the command line knows, in display order.
 const std::vector<EncodingSpec>& registry();

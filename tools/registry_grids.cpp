@@ -310,7 +310,9 @@ Built build_spherical_harmonics(const Params& p, const Context&) {
 Built build_geodesic_alibi(const Params& p, const Context& c) {
   const DTensor pts = points_of(p);
   Built b;
-  b.encoding = geodesic_alibi(query_points(pts, c), pts, p.integer("heads"), p.num("max_bias"), p.num("slope_scale"));
+  b.encoding = p.has("slopes") ? geodesic_alibi(query_points(pts, c), pts, to_float(p.list("slopes")))
+                               : geodesic_alibi(query_points(pts, c), pts, p.integer("heads"), p.num("max_bias"),
+                                                p.num("slope_scale"));
   b.arrays.emplace_back("slopes", b.encoding.biases[0].slopes);
   b.arrays.emplace_back("relation", geodesic_distances(query_points(pts, c), pts));
   b.scalars["bias_rule"] = "b[h,i,j] = -slopes[h] * relation[i,j] (great-circle angle, radians)";
@@ -464,7 +466,8 @@ std::vector<EncodingSpec> grid_and_sphere_encodings() {
                "posenc (METHODS.md 5.6)",
                sphere({{"heads", "8", "number of heads"},
                        {"max_bias", "8", "ALiBi slopes 2^(-max_bias (h+1)/H)"},
-                       {"slope_scale", "1", "multiplies every slope (the angle is in radians)"}}),
+                       {"slope_scale", "1", "multiplies every slope (the angle is in radians)"},
+                       {"slopes", "", "learnable slopes [heads] (comma-separated or .npy); max_bias, slope_scale unused"}}),
                build_geodesic_alibi, sphere_tokens});
   r.push_back({"geodesic_bias", "learned bias table over log buckets of the great-circle angle",
                "position-position bias (table[bucket])", "posenc (METHODS.md 5.6), T5-style buckets",

@@ -1,0 +1,47 @@
+// `posenc attend ... --grad-output dO.npy --grads DIR`: the backward of the
+// shared core and, for encodings whose learnable parameters enter the scores,
+// the gradients of those parameters through the builders' backward functions.
+//
+// Only score-term parameters get gradients here (bias tables and slopes,
+// relative key/value tables, Transformer-XL / TENER biases, Huang tables,
+// DA-Transformer's v and w, RoPE-Mixed frequencies). Input-side tables
+// (learned absolute, Reformer axial, the position MLPs, learned 2D / video /
+// spectrogram / sphere tables) are added to the token embeddings, which
+// attend never sees: for those --grads writes dq, dk and dv only, and
+// grads.json says why.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "posenc/attention.hpp"
+#include "posenc/gradients.hpp"
+#include "registry.hpp"
+#include "staging.hpp"
+
+namespace posenc::cli {
+
+/// What attend --grads computes.
+struct AttendGrads {
+  AttentionGrads core;               ///< dq, dk, dv and the encoding's part gradients
+  std::vector<ParamGrad> parameters;  ///< one per learnable score-term parameter (spec.backward)
+};
+
+/// The core's backward (attention_backward, or attention_backward_reference when `reference`)
+/// for L = sum(d_out * out), asking for the part gradients only when the encoding has a
+/// backward mapping, then that mapping.
+AttendGrads attend_backward(const EncodingSpec& spec, const Params& params, const Context& context, const Built& built,
+                            const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& options,
+                            const Tensor& out, const AttentionStats& stats, const Tensor& d_out, bool reference);
+
+/// Stages dq.npy, dk.npy, dv.npy, one <parameter>.npy per learnable parameter and grads.json
+/// (each file's shape and what it is the gradient of; `inputs` names the files read).
+void write_grads(Staging& dir, const EncodingSpec& spec, const AttendGrads& grads, const nlohmann::json& inputs);
+
+/// The --grads value as a directory path: "DIR/" -> "DIR". Throws a one-line error naming the
+/// option when it is empty, names an existing non-directory, or its parent does not exist.
+std::string grads_directory(const std::string& value);
+
+}  // namespace posenc::cli
