@@ -229,35 +229,36 @@ void tile_softmax_backward(State& st, const BlockRows& r, std::size_t j0, std::s
 }
 
 /// From dS (tb.dp) to dpre (in place) through the multipliers and the ReLU, then the bias gradients.
+/// The relation indices and values are the ones score_tile left in the scratch.
 void tile_score_backward(State& st, const BlockRows& r, std::size_t j0, std::size_t j1, TaskBuffers& tb,
                          const float* P, std::size_t task) {
   const Plan& p = st.p;
   const Encoding& e = *p.enc;
+  const Scratch& w = tb.w;
   const std::size_t nb = r.nb(), nt = j1 - j0, n = nb * nt;
   float* dp = tb.dp.data();
+  auto table_of = [&](const Multiplier& m) { return m.table.data() + head_of(m.table, r.h) * rel_size(m.relation); };
   if (e.score_relu || !e.multipliers.empty()) {
     const float* pre = tb.pre.data();
     tb.mprod.assign(n, 1.0f);
     tb.tmp.resize(std::max(tb.tmp.size(), n));
-    for (const auto& m : e.multipliers) {
-      const float* tab = m.table.data() + head_of(m.table, r.h) * rel_size(m.relation);
-      relation_index_tile(m.relation, r.b, r.i0, r.i1, j0, j1, tb.idx.data());
-      for (std::size_t x = 0; x < n; ++x) tb.mprod[x] *= tab[tb.idx[x]];
+    for (std::size_t t = 0; t < e.multipliers.size(); ++t) {
+      const float* tab = table_of(e.multipliers[t]);
+      const std::int32_t* idx = w.mul_idx[t].data();
+      for (std::size_t x = 0; x < n; ++x) tb.mprod[x] *= tab[idx[x]];
     }
     for (std::size_t t = 0; t < e.multipliers.size() && st.req.multipliers; ++t) {
       float* others = tb.tmp.data();
       for (std::size_t x = 0; x < n; ++x) others[x] = e.score_relu ? std::max(pre[x], 0.0f) : pre[x];
       for (std::size_t u = 0; u < e.multipliers.size(); ++u) {
         if (u == t) continue;
-        const auto& m = e.multipliers[u];
-        const float* tab = m.table.data() + head_of(m.table, r.h) * rel_size(m.relation);
-        relation_index_tile(m.relation, r.b, r.i0, r.i1, j0, j1, tb.idx.data());
-        for (std::size_t x = 0; x < n; ++x) others[x] *= tab[tb.idx[x]];
+        const float* tab = table_of(e.multipliers[u]);
+        const std::int32_t* idx = w.mul_idx[u].data();
+        for (std::size_t x = 0; x < n; ++x) others[x] *= tab[idx[x]];
       }
-      relation_index_tile(e.multipliers[t].relation, r.b, r.i0, r.i1, j0, j1, tb.idx.data());
       for (std::size_t x = 0; x < n; ++x)
         if (P[x] == 0.0f) others[x] = 0.0f;  // hidden or masked entries: no gradient (and no 0 * inf)
-      scatter_add(tb.idx.data(), dp, others, n, rel_size(e.multipliers[t].relation), tb.hist, st.mul[t].task[task]);
+      scatter_add(w.mul_idx[t].data(), dp, others, n, rel_size(e.multipliers[t].relation), tb.hist, st.mul[t].task[task]);
     }
     for (std::size_t x = 0; x < n; ++x)
       dp[x] = P[x] == 0.0f || (e.score_relu && !(pre[x] > 0.0f)) ? 0.0f : dp[x] * tb.mprod[x];
@@ -266,14 +267,12 @@ void tile_score_backward(State& st, const BlockRows& r, std::size_t j0, std::siz
     const Bias& bs = e.biases[t];
     auto& slot = st.bias[t].task[task];
     if (bs.kind == BiasKind::slope) {
-      tb.tmp.resize(std::max(tb.tmp.size(), n));
-      relation_value_tile(bs.relation, r.b, r.i0, r.i1, j0, j1, tb.tmp.data());
+      const float* val = w.bias_val[t].data();
       double acc = 0;
-      for (std::size_t x = 0; x < n; ++x) acc += double(dp[x]) * tb.tmp[x];
+      for (std::size_t x = 0; x < n; ++x) acc += double(dp[x]) * val[x];
       slot[0] -= acc;
     } else if (bs.kind == BiasKind::table) {
-      relation_index_tile(bs.relation, r.b, r.i0, r.i1, j0, j1, tb.idx.data());
-      scatter_add(tb.idx.data(), dp, nullptr, n, rel_size(bs.relation), tb.hist, slot);
+      scatter_add(w.bias_idx[t].data(), dp, nullptr, n, rel_size(bs.relation), tb.hist, slot);
     } else {
       for (std::size_t i = 0; i < nb; ++i)
         for (std::size_t j = 0; j < nt; ++j) slot[(r.i0 + i) * p.dm.nk + j0 + j] += dp[i * nt + j];

@@ -199,11 +199,15 @@ void weighted_content(const Plan& p, const BlockRows& r, std::size_t j0, std::si
 void add_biases(const Plan& p, const BlockRows& r, std::size_t j0, std::size_t j1, Scratch& w, float* s) {
   const Encoding& e = *p.enc;
   const std::size_t nb = r.nb(), nt = j1 - j0;
-  for (const auto& bias : e.biases) {
+  w.bias_idx.resize(e.biases.size());
+  w.bias_val.resize(e.biases.size());
+  for (std::size_t t = 0; t < e.biases.size(); ++t) {
+    const Bias& bias = e.biases[t];
     switch (bias.kind) {
       case BiasKind::slope: {
         const float slope = bias.slopes(head_of(bias.slopes, r.h));
-        float* val = w.tmp.data();
+        w.bias_val[t].resize(std::max(w.bias_val[t].size(), nb * nt));
+        float* val = w.bias_val[t].data();
         relation_value_tile(bias.relation, r.b, r.i0, r.i1, j0, j1, val);
         for (std::size_t x = 0; x < nb * nt; ++x) s[x] -= slope * val[x];
         break;
@@ -211,8 +215,10 @@ void add_biases(const Plan& p, const BlockRows& r, std::size_t j0, std::size_t j
       case BiasKind::table: {
         const std::size_t rr = static_cast<std::size_t>(bias.relation.size);
         const float* tab = bias.table.data() + head_of(bias.table, r.h) * rr;
-        relation_index_tile(bias.relation, r.b, r.i0, r.i1, j0, j1, w.idx.data());
-        for (std::size_t x = 0; x < nb * nt; ++x) s[x] += tab[w.idx[x]];
+        w.bias_idx[t].resize(std::max(w.bias_idx[t].size(), nb * nt));
+        std::int32_t* idx = w.bias_idx[t].data();
+        relation_index_tile(bias.relation, r.b, r.i0, r.i1, j0, j1, idx);
+        for (std::size_t x = 0; x < nb * nt; ++x) s[x] += tab[idx[x]];
         break;
       }
       case BiasKind::dense: {
@@ -292,11 +298,15 @@ void score_tile(const Plan& p, const HeadContext& ctx, const BlockRows& r, std::
   // multiplicative terms
   if (e.score_relu)
     for (std::size_t x = 0; x < nb * nt; ++x) s[x] = std::max(s[x], 0.0f);
-  for (const auto& mul : e.multipliers) {
+  w.mul_idx.resize(e.multipliers.size());
+  for (std::size_t t = 0; t < e.multipliers.size(); ++t) {
+    const Multiplier& mul = e.multipliers[t];
     const std::size_t rr = static_cast<std::size_t>(mul.relation.size);
     const float* tab = mul.table.data() + head_of(mul.table, r.h) * rr;
-    relation_index_tile(mul.relation, r.b, r.i0, r.i1, j0, j1, w.idx.data());
-    for (std::size_t x = 0; x < nb * nt; ++x) s[x] *= tab[w.idx[x]];
+    w.mul_idx[t].resize(std::max(w.mul_idx[t].size(), nb * nt));
+    std::int32_t* idx = w.mul_idx[t].data();
+    relation_index_tile(mul.relation, r.b, r.i0, r.i1, j0, j1, idx);
+    for (std::size_t x = 0; x < nb * nt; ++x) s[x] *= tab[idx[x]];
   }
   apply_mask(p, r, j0, j1, s);
 }

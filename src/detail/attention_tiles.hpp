@@ -71,6 +71,8 @@ void build_head_context(const Plan& p, std::size_t b, std::size_t h, HeadContext
 struct Scratch {
   std::vector<float> qrot, qbias, s, tmp, o, m, l, wrow;
   std::vector<std::int32_t> idx, cw;
+  std::vector<std::vector<std::int32_t>> bias_idx, mul_idx;  ///< per bias / multiplier: the tile's relation indices
+  std::vector<std::vector<float>> bias_val;                   ///< per slope bias: the tile's relation values
   std::vector<std::vector<float>> qa;  ///< content-position tables [bq, R_c] (pre-scaled)
   std::vector<std::vector<float>> wv;  ///< value-term histograms [bq, R_v]
 };
@@ -97,7 +99,9 @@ bool tile_hidden_by_segments(const Plan& p, const BlockRows& r, std::size_t j0, 
 
 /// Logits of the tile [i0, i1) x [j0, j1) into s (row stride j1 - j0), hidden entries -inf.
 /// When `pre` is given it receives the logits before the ReLU and the multipliers
-/// (scaled content terms plus biases; unmasked).
+/// (scaled content terms plus biases; unmasked). The relation indices (values for
+/// slope biases) of every bias and multiplier stay in w.bias_idx / w.bias_val / w.mul_idx
+/// for the backward.
 void score_tile(const Plan& p, const HeadContext& ctx, const BlockRows& r, std::size_t j0, std::size_t j1,
                 Scratch& w, float* s, float* pre = nullptr);
 
