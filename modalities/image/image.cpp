@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 
+#include "detail/bias_part.hpp"
 #include "detail/check.hpp"
 #include "detail/init.hpp"
 #include "detail/memory.hpp"
@@ -186,15 +187,9 @@ Encoding alibi_2d(const DTensor& qp, const DTensor& kp, std::int64_t heads, doub
   check_grid_positions(fn, qp, "query_positions");
   check_grid_positions(fn, kp, "key_positions");
   const auto slopes = alibi_slopes(heads, max_bias);
-  Bias b;
-  b.kind = BiasKind::slope;
-  b.relation = Relation::euclidean(qp, kp);
-  b.slopes = Tensor::from_shape({slopes.size()});
-  for (std::size_t h = 0; h < slopes.size(); ++h) b.slopes(h) = static_cast<float>(slopes[h]);
-  Encoding e;
-  e.name = "alibi_2d";
-  e.biases.push_back(std::move(b));
-  return e;
+  Tensor t = Tensor::from_shape({slopes.size()});
+  for (std::size_t h = 0; h < slopes.size(); ++h) t(h) = static_cast<float>(slopes[h]);
+  return detail::bias_part("alibi_2d", BiasKind::slope, Relation::euclidean(qp, kp), std::move(t));
 }
 
 // ====================================================================== Swin / BEiT
@@ -231,14 +226,7 @@ Encoding relative_bias_2d(std::int64_t wh, std::int64_t ww, const Tensor& table,
                  cls ? " with a class token" : "", ", got ", shape_string(table));
   ITensor idx = relative_position_index_2d(wh, ww, cls);
   idx.reshape({1, idx.shape()[0], idx.shape()[1]});
-  Bias b;
-  b.kind = BiasKind::table;
-  b.relation = Relation::explicit_index(idx, rows);
-  b.table = table;
-  Encoding e;
-  e.name = "relative_bias_2d";
-  e.biases.push_back(std::move(b));
-  return e;
+  return detail::bias_part("relative_bias_2d", BiasKind::table, Relation::explicit_index(idx, rows), table);
 }
 
 Tensor relative_bias_table_init(std::int64_t heads, std::int64_t wh, std::int64_t ww, bool cls, double std,

@@ -4,7 +4,9 @@
 // forward in resample.cpp (they share its taps).
 #include <cmath>
 
+#include "detail/bias_part.hpp"
 #include "detail/check.hpp"
+#include "detail/grad_parts.hpp"
 #include "posenc/gradients.hpp"
 #include "posenc/image.hpp"
 
@@ -15,24 +17,6 @@ namespace {
 void check_positions(const char* fn, const DTensor& p, const char* name) {
   if (p.dimension() != 3 || p.shape()[2] != 2 || p.shape()[1] == 0)
     detail::fail(fn, "parameter '", name, "' must be [B|1, tokens, 2] (y, x), got ", shape_string(p));
-}
-
-/// The one bias gradient of a single-bias encoding.
-const BiasGrad& single_bias(const char* fn, const EncodingGrad& grad) {
-  if (grad.biases.size() != 1)
-    detail::fail(fn, "parameter 'grad' must hold exactly the encoding's one bias gradient, got ",
-                 grad.biases.size(), " (request biases in the backward)");
-  return grad.biases[0];
-}
-
-/// A bias-table gradient of the table's shape (or broadcast over its head axis) as d table.
-Tensor table_grad(const char* fn, const Tensor& g, const Tensor& table) {
-  if (!is_set(g)) detail::fail(fn, "parameter 'grad' has no bias table gradient (grad.biases[0].table is empty)");
-  const Shape want(table.shape().begin(), table.shape().end()), got(g.shape().begin(), g.shape().end());
-  if (got == want) return g;
-  if (g.dimension() == 2 && want.size() == 2 && want[0] == 1 && got[1] == want[1]) return reduce_to_shape(g, want);
-  detail::fail(fn, "parameter 'grad': bias table gradient must be ", shape_string(want), " like the table, got ",
-               shape_string(got));
 }
 
 /// sum_{b, i} G[b, h, i, k] p[b, i, axis] into acc[h * P + k]; G [B, H, N, P] (the forward's angle shape).
@@ -69,7 +53,7 @@ Tensor relative_bias_2d_backward(std::int64_t wh, std::int64_t ww, const Tensor&
   if (table.dimension() != 2 || table.shape()[1] != static_cast<std::size_t>(rows) || table.shape()[0] == 0)
     detail::fail(fn, "parameter 'table' must be [H|1, ", rows, "] for a ", wh, "x", ww, " window",
                  cls ? " with a class token" : "", ", got ", shape_string(table));
-  return table_grad(fn, single_bias(fn, grad).table, table);
+  return detail::table_grad(fn, grad, table);
 }
 
 // ====================================================================== 2D ALiBi with learnable slopes
@@ -78,18 +62,8 @@ Encoding alibi_2d(const DTensor& qp, const DTensor& kp, const Tensor& slopes) {
   const char* fn = "alibi_2d";
   check_positions(fn, qp, "query_positions");
   check_positions(fn, kp, "key_positions");
-  if (slopes.dimension() != 1 || slopes.size() == 0)
-    detail::fail(fn, "parameter 'slopes' must be [H] with H > 0, got ", shape_string(slopes));
-  for (float v : slopes)
-    if (!std::isfinite(v)) detail::fail(fn, "parameter 'slopes' holds a non-finite value ", v);
-  Bias b;
-  b.kind = BiasKind::slope;
-  b.relation = Relation::euclidean(qp, kp);
-  b.slopes = slopes;
-  Encoding e;
-  e.name = "alibi_2d";
-  e.biases.push_back(std::move(b));
-  return e;
+  detail::check_slopes(fn, slopes);
+  return detail::bias_part("alibi_2d", BiasKind::slope, Relation::euclidean(qp, kp), slopes);
 }
 
 Tensor alibi_2d_backward(const DTensor& qp, const DTensor& kp, const Tensor& slopes, const EncodingGrad& grad) {
@@ -98,11 +72,7 @@ Tensor alibi_2d_backward(const DTensor& qp, const DTensor& kp, const Tensor& slo
   check_positions(fn, kp, "key_positions");
   if (slopes.dimension() != 1 || slopes.size() == 0)
     detail::fail(fn, "parameter 'slopes' must be [H] with H > 0, got ", shape_string(slopes));
-  const Tensor& g = single_bias(fn, grad).slopes;
-  if (!is_set(g)) detail::fail(fn, "parameter 'grad' has no slope gradient (grad.biases[0].slopes is empty)");
-  if (g.dimension() != 1 || g.size() != slopes.size())
-    detail::fail(fn, "parameter 'grad': slope gradient must be [", slopes.size(), "], got ", shape_string(g));
-  return g;
+  return detail::slope_grad(fn, grad, slopes.size());
 }
 
 // ====================================================================== RoPE-Mixed

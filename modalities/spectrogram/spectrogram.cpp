@@ -6,6 +6,7 @@
 
 #include "detail/check.hpp"
 #include "detail/init.hpp"
+#include "detail/linear_taps.hpp"
 #include "posenc/image.hpp"
 
 namespace posenc {
@@ -43,16 +44,11 @@ Tensor adapt_axis(const Tensor& g, int axis, std::int64_t n, TableAdaptation mod
   const std::int64_t old = axis == 0 ? rows : cols;
   if (n == old) return g;
   if (mode == TableAdaptation::crop_or_interpolate && n < old) {
-    const std::int64_t start = old / 2 - n / 2;
     const std::size_t C = g.shape()[2];
-    const std::int64_t R = axis == 0 ? n : rows, W = axis == 0 ? cols : n;
-    Tensor out = Tensor::from_shape({static_cast<std::size_t>(R), static_cast<std::size_t>(W), C});
-    for (std::int64_t r = 0; r < R; ++r)
-      for (std::int64_t c = 0; c < W; ++c) {
-        const std::int64_t sr = axis == 0 ? r + start : r, sc = axis == 0 ? c : c + start;
-        std::copy_n(g.data() + static_cast<std::size_t>(sr * cols + sc) * C, C,
-                    out.data() + static_cast<std::size_t>(r * W + c) * C);
-      }
+    const auto cells = detail::centre_crop_cells(rows, cols, axis, n);  // shared with the adjoint
+    Tensor out = Tensor::from_shape({axis == 0 ? static_cast<std::size_t>(n) : g.shape()[0],
+                                     axis == 0 ? g.shape()[1] : static_cast<std::size_t>(n), C});
+    for (std::size_t k = 0; k < cells.size(); ++k) std::copy_n(g.data() + cells[k] * C, C, out.data() + k * C);
     return out;
   }
   const ResampleOptions bilinear{.interpolation = Interpolation::bilinear, .antialias = false};

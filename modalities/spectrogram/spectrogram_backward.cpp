@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "detail/check.hpp"
+#include "detail/linear_taps.hpp"
 #include "posenc/image.hpp"
 #include "posenc/spectrogram.hpp"
 
@@ -23,16 +24,11 @@ Tensor adapt_axis_adjoint(const Tensor& d, int axis, std::int64_t old, TableAdap
   if (n == old) return d;
   const std::int64_t R = axis == 0 ? old : rows, W = axis == 0 ? cols : old;
   if (mode == TableAdaptation::crop_or_interpolate && n < old) {
-    // The forward copied [start, start + n) of the old axis: scatter back, zeros elsewhere.
-    const std::int64_t start = old / 2 - n / 2;
+    // The forward copied the centre window of the old axis: scatter back, zeros elsewhere.
     const std::size_t C = d.shape()[2];
+    const auto cells = detail::centre_crop_cells(R, W, axis, n);
     Tensor out = xt::zeros<float>(Shape{static_cast<std::size_t>(R), static_cast<std::size_t>(W), C});
-    for (std::int64_t r = 0; r < rows; ++r)
-      for (std::int64_t c = 0; c < cols; ++c) {
-        const std::int64_t sr = axis == 0 ? r + start : r, sc = axis == 0 ? c : c + start;
-        std::copy_n(d.data() + static_cast<std::size_t>(r * cols + c) * C, C,
-                    out.data() + static_cast<std::size_t>(sr * W + sc) * C);
-      }
+    for (std::size_t k = 0; k < cells.size(); ++k) std::copy_n(d.data() + k * C, C, out.data() + cells[k] * C);
     return out;
   }
   return resample_grid_backward(d, R, W, {.interpolation = Interpolation::bilinear, .antialias = false});

@@ -9,8 +9,10 @@
 
 #include <Eigen/QR>
 
+#include "detail/bias_part.hpp"
 #include "detail/check.hpp"
 #include "detail/init.hpp"
+#include "detail/latlon.hpp"
 #include "detail/memory.hpp"
 #include "detail/parallel.hpp"
 #include "posenc/text.hpp"
@@ -22,39 +24,16 @@ namespace {
 constexpr double kPi = std::numbers::pi;
 constexpr double kDeg = kPi / 180.0;
 
-/// Checks [N, 2] (lon, lat) degrees: finite, latitude in [-90, 90].
-void check_points(const char* fn, const char* name, const DTensor& p) {
-  if (p.dimension() != 2 || p.shape()[1] != 2 || p.shape()[0] == 0)
-    detail::fail(fn, "parameter '", name, "' must be [N, 2] (lon, lat) in degrees with N > 0, got ", shape_string(p));
-  for (std::size_t i = 0; i < p.shape()[0]; ++i) {
-    const double lon = p(i, 0), lat = p(i, 1);
-    if (!std::isfinite(lon) || !std::isfinite(lat))
-      detail::fail(fn, "parameter '", name, "' row ", i, " is not finite: (", lon, ", ", lat, ")");
-    if (lat < -90.0 || lat > 90.0)
-      detail::fail(fn, "parameter '", name, "' row ", i, " has latitude ", lat, " outside [-90, 90]");
-  }
-}
-
-void check_grid(const char* fn, std::int64_t nlat, std::int64_t nlon, LatLonGrid kind) {
-  if (nlat < (kind == LatLonGrid::with_poles ? 2 : 1))
-    detail::fail(fn, "parameter 'nlat' must be >= ", kind == LatLonGrid::with_poles ? 2 : 1,
-                 kind == LatLonGrid::with_poles ? " for a grid with poles" : "", ", got ", nlat);
-  if (nlon < 1) detail::fail(fn, "parameter 'nlon' must be positive, got ", nlon);
-}
-
-DTensor unit_vectors_3d(const char* fn, const DTensor& points, const char* name) {
-  check_points(fn, name, points);
-  DTensor u = unit_vectors(points);
-  u.reshape({1, u.shape()[0], 3});
-  return u;
-}
+using detail::check_latlon_grid;
+using detail::check_latlon_points;
+using detail::latlon_unit_vectors;
 
 }  // namespace
 
 // ====================================================================== points and grids
 
 std::vector<double> grid_latitudes(std::int64_t nlat, LatLonGrid kind) {
-  check_grid("grid_latitudes", nlat, 1, kind);
+  check_latlon_grid("grid_latitudes", nlat, 1, kind);
   std::vector<double> lat(static_cast<std::size_t>(nlat));
   for (std::int64_t i = 0; i < nlat; ++i)
     lat[static_cast<std::size_t>(i)] =
@@ -65,7 +44,7 @@ std::vector<double> grid_latitudes(std::int64_t nlat, LatLonGrid kind) {
 }
 
 DTensor latlon_grid(std::int64_t nlat, std::int64_t nlon, LatLonGrid kind) {
-  check_grid("latlon_grid", nlat, nlon, kind);
+  check_latlon_grid("latlon_grid", nlat, nlon, kind);
   const auto lat = grid_latitudes(nlat, kind);
   DTensor p = DTensor::from_shape({static_cast<std::size_t>(nlat * nlon), 2});
   for (std::int64_t i = 0; i < nlat; ++i)
@@ -78,7 +57,7 @@ DTensor latlon_grid(std::int64_t nlat, std::int64_t nlon, LatLonGrid kind) {
 }
 
 DTensor unit_vectors(const DTensor& points) {
-  check_points("unit_vectors", "points", points);
+  check_latlon_points("unit_vectors", "points", points);
   DTensor u = DTensor::from_shape({points.shape()[0], 3});
   for (std::size_t i = 0; i < points.shape()[0]; ++i) {
     const double lon = points(i, 0) * kDeg, lat = points(i, 1) * kDeg;
@@ -90,7 +69,7 @@ DTensor unit_vectors(const DTensor& points) {
 }
 
 Tensor wrap_features(const DTensor& points) {
-  check_points("wrap_features", "points", points);
+  check_latlon_points("wrap_features", "points", points);
   Tensor f = Tensor::from_shape({points.shape()[0], 4});
   for (std::size_t i = 0; i < points.shape()[0]; ++i) {
     const double lon = points(i, 0) * kDeg, lat = points(i, 1) * kDeg;
@@ -124,7 +103,7 @@ std::vector<double> sphere2vec_frequencies(const Sphere2VecOptions& o) {
 
 Tensor sphere2vec_features(const DTensor& points, const Sphere2VecOptions& o) {
   const char* fn = "sphere2vec";
-  check_points(fn, "points", points);
+  check_latlon_points(fn, "points", points);
   const auto freq = sphere2vec_frequencies(o);
   const std::size_t n = points.shape()[0], S = freq.size(), width = static_cast<std::size_t>(sphere2vec_width(o));
   const double unit = o.degrees_as_radians ? 1.0 : kDeg;
@@ -176,60 +155,16 @@ Tensor sphere2vec_features(const DTensor& points, const Sphere2VecOptions& o) {
 
 // ====================================================================== spherical harmonics
 
-namespace {
-
-/// The normalised associated Legendre functions pbar_l^m = N_l^m P_l^m (no Condon-Shortley phase)
-/// by the recurrence of Schaeffer 2013, for l < L; coefficients precomputed once.
-class NormalisedLegendre {
- public:
-  explicit NormalisedLegendre(std::size_t L) : L_(L), ca_(L * (L + 1) / 2), cb_(L * (L + 1) / 2), cmm_(L), cm1_(L) {
-    for (std::size_t l = 0; l < L; ++l)
-      for (std::size_t m = 0; m + 2 <= l; ++m) {
-        const double dl = static_cast<double>(l), dm = static_cast<double>(m);
-        ca_[l * (l + 1) / 2 + m] = std::sqrt((4 * dl * dl - 1) / (dl * dl - dm * dm));
-        cb_[l * (l + 1) / 2 + m] = std::sqrt(((dl - 1) * (dl - 1) - dm * dm) / (4 * (dl - 1) * (dl - 1) - 1));
-      }
-    for (std::size_t m = 0; m < L; ++m) {
-      const double dm = static_cast<double>(m);
-      cmm_[m] = m == 0 ? 1.0 / std::sqrt(4 * kPi) : std::sqrt((2 * dm + 1) / (2 * dm));
-      cm1_[m] = std::sqrt(2 * dm + 3);
-    }
-  }
-  /// pbar_m^m from pbar_{m-1}^{m-1} (ignored for m = 0); u = sin(theta) >= 0.
-  double next_diagonal(std::size_t m, double u, double previous) const {
-    return m == 0 ? cmm_[0] : cmm_[m] * u * previous;
-  }
-  double a(std::size_t l, std::size_t m) const { return ca_[l * (l + 1) / 2 + m]; }
-  double b(std::size_t l, std::size_t m) const { return cb_[l * (l + 1) / 2 + m]; }
-  /// pbar_{m+1}^m = first(m) x pbar_m^m.
-  double first(std::size_t m) const { return cm1_[m]; }
-  /// col[l] = pbar_l^m(x) for l = m .. L-1, given pmm = pbar_m^m.
-  void column(std::size_t m, double x, double pmm, std::vector<double>& col) const {
-    col[m] = pmm;
-    if (m + 1 < L_) col[m + 1] = cm1_[m] * x * pmm;
-    for (std::size_t l = m + 2; l < L_; ++l) {
-      const std::size_t k = l * (l + 1) / 2 + m;
-      col[l] = ca_[k] * (x * col[l - 1] - cb_[k] * col[l - 2]);
-    }
-  }
-
- private:
-  std::size_t L_;
-  std::vector<double> ca_, cb_, cmm_, cm1_;
-};
-
-}  // namespace
-
 Tensor spherical_harmonics(const DTensor& points, const SphericalHarmonicsOptions& o) {
   const char* fn = "spherical_harmonics";
   if (o.degree < 0) detail::fail(fn, "parameter 'degree' (L) must be >= 0, got ", o.degree);
-  check_points(fn, "points", points);
+  check_latlon_points(fn, "points", points);
   const auto L = static_cast<std::size_t>(o.degree);
   const std::size_t n = points.shape()[0], width = L * L;
   Tensor out = detail::fresh_tensor<Tensor>(Shape{n, width});
   if (width == 0) return out;
 
-  const NormalisedLegendre legendre(L);
+  const detail::NormalisedLegendre legendre(L);
   const bool le = o.convention == SphericalConvention::locationencoder;
   const double sqrt2 = std::numbers::sqrt2;
   // Points go in blocks of kLanes, the recurrence running across the lanes so that it vectorises;
@@ -354,7 +289,7 @@ Tensor sphere_table_init(std::int64_t rows, std::int64_t dim, double std, std::u
 
 DTensor geodesic_distances(const DTensor& qp, const DTensor& kp) {
   const char* fn = "geodesic_distances";
-  const DTensor uq = unit_vectors_3d(fn, qp, "query_points"), uk = unit_vectors_3d(fn, kp, "key_points");
+  const DTensor uq = latlon_unit_vectors(fn, qp, "query_points"), uk = latlon_unit_vectors(fn, kp, "key_points");
   DTensor d = relation_values(Relation::geodesic(uq, uk));
   d.reshape({qp.shape()[0], kp.shape()[0]});
   return d;
@@ -363,24 +298,18 @@ DTensor geodesic_distances(const DTensor& qp, const DTensor& kp) {
 Encoding geodesic_alibi(const DTensor& qp, const DTensor& kp, std::int64_t heads, double max_bias, double slope_scale) {
   const char* fn = "geodesic_alibi";
   detail::require_positive(fn, "slope_scale", slope_scale);
-  const DTensor uq = unit_vectors_3d(fn, qp, "query_points"), uk = unit_vectors_3d(fn, kp, "key_points");
+  const DTensor uq = latlon_unit_vectors(fn, qp, "query_points"), uk = latlon_unit_vectors(fn, kp, "key_points");
   const auto slopes = alibi_slopes(heads, max_bias);
-  Bias b;
-  b.kind = BiasKind::slope;
-  b.relation = Relation::geodesic(uq, uk);
-  b.slopes = Tensor::from_shape({slopes.size()});
-  for (std::size_t h = 0; h < slopes.size(); ++h) b.slopes(h) = static_cast<float>(slopes[h] * slope_scale);
-  Encoding e;
-  e.name = "geodesic_alibi";
-  e.biases.push_back(std::move(b));
-  return e;
+  Tensor t = Tensor::from_shape({slopes.size()});
+  for (std::size_t h = 0; h < slopes.size(); ++h) t(h) = static_cast<float>(slopes[h] * slope_scale);
+  return detail::bias_part("geodesic_alibi", BiasKind::slope, Relation::geodesic(uq, uk), std::move(t));
 }
 
 namespace {
 Relation bucket_relation(const char* fn, const DTensor& qp, const DTensor& kp, const GeodesicBuckets& g) {
   if (g.num_buckets < 2) detail::fail(fn, "parameter 'num_buckets' must be >= 2, got ", g.num_buckets);
   detail::require_positive(fn, "resolution_degrees", g.resolution_degrees);
-  const DTensor uq = unit_vectors_3d(fn, qp, "query_points"), uk = unit_vectors_3d(fn, kp, "key_points");
+  const DTensor uq = latlon_unit_vectors(fn, qp, "query_points"), uk = latlon_unit_vectors(fn, kp, "key_points");
   const double e = static_cast<double>(g.num_buckets / 2) * g.resolution_degrees;
   if (!(g.max_degrees > e) || !std::isfinite(g.max_degrees))
     detail::fail(fn, "parameter 'max_degrees' (", g.max_degrees, ") must exceed num_buckets/2 * resolution = ", e);
@@ -393,14 +322,7 @@ Encoding geodesic_bucket_bias(const DTensor& qp, const DTensor& kp, const Tensor
   Relation r = bucket_relation(fn, qp, kp, g);
   if (table.dimension() != 2 || table.shape()[0] == 0 || table.shape()[1] != static_cast<std::size_t>(g.num_buckets))
     detail::fail(fn, "parameter 'table' must be [H|1, ", g.num_buckets, "], got ", shape_string(table));
-  Bias b;
-  b.kind = BiasKind::table;
-  b.relation = std::move(r);
-  b.table = table;
-  Encoding e;
-  e.name = "geodesic_bucket_bias";
-  e.biases.push_back(std::move(b));
-  return e;
+  return detail::bias_part("geodesic_bucket_bias", BiasKind::table, std::move(r), table);
 }
 
 ITensor geodesic_bucket_indices(const DTensor& qp, const DTensor& kp, const GeodesicBuckets& g) {
@@ -430,8 +352,8 @@ Encoding sphere_rope(const DTensor& qp, const DTensor& kp, const SphereRopeOptio
   const char* fn = "sphere_rope";
   if (o.head_dim <= 0 || o.head_dim % 4 != 0)
     detail::fail(fn, "parameter 'head_dim' must be a positive multiple of 4 (two axes of pairs), got ", o.head_dim);
-  check_points(fn, "query_points", qp);
-  check_points(fn, "key_points", kp);
+  check_latlon_points(fn, "query_points", qp);
+  check_latlon_points(fn, "key_points", kp);
   const auto q = static_cast<std::size_t>(o.head_dim / 4);
   const double F = o.max_frequency == 0 ? static_cast<double>(q) : o.max_frequency;
   if (!(F >= 1) || !std::isfinite(F)) detail::fail(fn, "parameter 'max_frequency' must be >= 1 and finite, got ", F);
@@ -458,10 +380,10 @@ void check_regrid(const char* fn, const Tensor& table, LatLonGrid from, std::int
                   LatLonGrid to) {
   if (table.dimension() != 3 || table.shape()[2] == 0)
     detail::fail(fn, "parameter 'table' must be [nlat, nlon, C], got ", shape_string(table));
-  check_grid(fn, static_cast<std::int64_t>(table.shape()[0]), static_cast<std::int64_t>(table.shape()[1]), from);
+  check_latlon_grid(fn, static_cast<std::int64_t>(table.shape()[0]), static_cast<std::int64_t>(table.shape()[1]), from);
   if (new_nlat < 1 || new_nlon < 1)
     detail::fail(fn, "target grid must be non-empty, got ", new_nlat, " x ", new_nlon);
-  check_grid(fn, new_nlat, new_nlon, to);
+  check_latlon_grid(fn, new_nlat, new_nlon, to);
 }
 
 }  // namespace
@@ -473,33 +395,13 @@ Tensor regrid_latlon(const Tensor& table, LatLonGrid from, std::int64_t new_nlat
   const auto nlat = static_cast<std::int64_t>(table.shape()[0]), nlon = static_cast<std::int64_t>(table.shape()[1]);
   const std::size_t C = table.shape()[2];
   if (nlat == new_nlat && nlon == new_nlon && from == to) return table;
-  const auto src_lat = grid_latitudes(nlat, from), dst_lat = grid_latitudes(new_nlat, to);
-
-  // Latitude: the source rings are decreasing; find the bracketing pair and clamp outside.
-  struct Tap { std::size_t a, b; double wb; };
-  std::vector<Tap> lat_taps(static_cast<std::size_t>(new_nlat));
-  for (std::size_t o = 0; o < lat_taps.size(); ++o) {
-    const double t = dst_lat[o];
-    if (t >= src_lat.front()) { lat_taps[o] = {0, 0, 0.0}; continue; }
-    if (t <= src_lat.back()) { lat_taps[o] = {src_lat.size() - 1, src_lat.size() - 1, 0.0}; continue; }
-    std::size_t a = 0;
-    while (src_lat[a + 1] > t) ++a;
-    lat_taps[o] = {a, a + 1, (src_lat[a] - t) / (src_lat[a] - src_lat[a + 1])};
-  }
-  // Longitude: periodic, lon_j = -180 + 360 j / n in both grids.
-  std::vector<Tap> lon_taps(static_cast<std::size_t>(new_nlon));
-  for (std::size_t o = 0; o < lon_taps.size(); ++o) {
-    const double u = static_cast<double>(o) * static_cast<double>(nlon) / static_cast<double>(new_nlon);
-    const double fl = std::floor(u);
-    const auto a = static_cast<std::size_t>(fl) % static_cast<std::size_t>(nlon);
-    lon_taps[o] = {a, (a + 1) % static_cast<std::size_t>(nlon), u - fl};
-  }
+  const auto [lat_taps, lon_taps] = detail::latlon_regrid_taps(nlat, nlon, from, new_nlat, new_nlon, to);
   Tensor out = Tensor::from_shape({static_cast<std::size_t>(new_nlat), static_cast<std::size_t>(new_nlon), C});
   const std::size_t W = static_cast<std::size_t>(nlon);
   for (std::size_t i = 0; i < lat_taps.size(); ++i)
     for (std::size_t j = 0; j < lon_taps.size(); ++j) {
-      const Tap& y = lat_taps[i];
-      const Tap& x = lon_taps[j];
+      const detail::LinearTap& y = lat_taps[i];
+      const detail::LinearTap& x = lon_taps[j];
       float* dst = out.data() + (i * lon_taps.size() + j) * C;
       const float* p00 = table.data() + (y.a * W + x.a) * C;
       const float* p01 = table.data() + (y.a * W + x.b) * C;
@@ -533,53 +435,19 @@ Tensor regrid_latlon_harmonics(const Tensor& table, LatLonGrid from, std::int64_
   const char* fn = "regrid_latlon_harmonics";
   check_regrid(fn, table, from, new_nlat, new_nlon, to);
   const auto nlat = static_cast<std::int64_t>(table.shape()[0]), nlon = static_cast<std::int64_t>(table.shape()[1]);
-  const std::int64_t max_degree = max_regrid_degree(nlat, nlon, from);
-  if (degree < 0 || degree > max_degree)
-    detail::fail(fn, "parameter 'degree' (L) must be in [0, ", max_degree, "] for a ", nlat, " x ", nlon,
-                 " source grid (0 = the largest), got ", degree);
-  const auto L = static_cast<std::size_t>(degree == 0 ? max_degree : degree);
+  const std::size_t L = detail::regrid_degree(fn, nlat, nlon, from, degree);
   const std::size_t C = table.shape()[2], src_rings = static_cast<std::size_t>(nlat),
                     src_cols = static_cast<std::size_t>(nlon);
   const std::size_t orders = nlon == 1 ? 1 : L;  // zonal source: m = 0 only
-  const NormalisedLegendre legendre(L);
-  // pbar_l^m at every ring of a grid: [ring][(l, m) at l(l+1)/2 + m], colatitude convention.
-  auto ring_legendre = [&](const std::vector<double>& lats) {
-    std::vector<std::vector<double>> out(lats.size(), std::vector<double>(L * (L + 1) / 2));
-    std::vector<double> col(L);
-    for (std::size_t i = 0; i < lats.size(); ++i) {
-      const double x = std::sin(lats[i] * kDeg), u = std::cos(lats[i] * kDeg);
-      double pmm = 0;
-      for (std::size_t m = 0; m < L; ++m) {
-        pmm = legendre.next_diagonal(m, u, pmm);
-        legendre.column(m, x, pmm, col);
-        for (std::size_t l = m; l < L; ++l) out[i][l * (l + 1) / 2 + m] = col[l];
-      }
-    }
-    return out;
-  };
-  const auto src_p = ring_legendre(grid_latitudes(nlat, from));
-  const auto dst_p = ring_legendre(grid_latitudes(new_nlat, to));
+  const auto src_p = detail::ring_legendre(grid_latitudes(nlat, from), L);
+  const auto dst_p = detail::ring_legendre(grid_latitudes(new_nlat, to), L);
 
   // 1. Along each source ring, the Fourier coefficients of orders m < L (exact for band-limited rings):
   //    four[ring][m][part][c], part 0 = cos, 1 = sin; longitudes lon_j = -180 + 360 j / nlon.
-  std::vector<double> four(src_rings * L * 2 * C, 0.0);
+  const auto four = detail::ring_analysis(table.data(), src_rings, src_cols, C, L, orders, /*dft=*/true);
   auto fidx = [&](std::size_t i, std::size_t m, std::size_t part, std::size_t c) {
     return ((i * L + m) * 2 + part) * C + c;
   };
-  for (std::size_t j = 0; j < src_cols; ++j) {
-    const double az = (-180.0 + 360.0 * static_cast<double>(j) / static_cast<double>(nlon)) * kDeg;
-    for (std::size_t m = 0; m < orders; ++m) {
-      const double w = (m == 0 ? 1.0 : 2.0) / static_cast<double>(nlon);
-      const double cm = w * std::cos(static_cast<double>(m) * az), sm = w * std::sin(static_cast<double>(m) * az);
-      for (std::size_t i = 0; i < src_rings; ++i) {
-        const float* t = table.data() + (i * src_cols + j) * C;
-        for (std::size_t c = 0; c < C; ++c) {
-          four[fidx(i, m, 0, c)] += cm * t[c];
-          four[fidx(i, m, 1, c)] += sm * t[c];
-        }
-      }
-    }
-  }
   // 2. Per order m, least squares over the rings for the coefficients of pbar_l^m, l = m .. L-1
   //    (column-pivoting Householder QR), then their values on the target rings: amp[ring][m][part][c].
   const std::size_t dst_rings = static_cast<std::size_t>(new_nlat);
@@ -603,23 +471,8 @@ Tensor regrid_latlon_harmonics(const Tensor& table, LatLonGrid from, std::int64_
         amp[fidx(i, m, k / C, k % C)] = a;
       }
   }
-  // 3. Synthesis on the target grid.
-  const std::size_t dst_cols = static_cast<std::size_t>(new_nlon);
-  Tensor out = Tensor::from_shape({dst_rings, dst_cols, C});
-  std::vector<double> acc(C);
-  for (std::size_t j = 0; j < dst_cols; ++j) {
-    const double az = (-180.0 + 360.0 * static_cast<double>(j) / static_cast<double>(new_nlon)) * kDeg;
-    for (std::size_t i = 0; i < dst_rings; ++i) {
-      std::fill(acc.begin(), acc.end(), 0.0);
-      for (std::size_t m = 0; m < L; ++m) {
-        const double cm = std::cos(static_cast<double>(m) * az), sm = std::sin(static_cast<double>(m) * az);
-        for (std::size_t c = 0; c < C; ++c) acc[c] += cm * amp[fidx(i, m, 0, c)] + sm * amp[fidx(i, m, 1, c)];
-      }
-      float* dst = out.data() + (i * dst_cols + j) * C;
-      for (std::size_t c = 0; c < C; ++c) dst[c] = static_cast<float>(acc[c]);
-    }
-  }
-  return out;
+  // 3. Synthesis on the target grid (every order; those not fitted are zero).
+  return detail::ring_synthesis(amp, dst_rings, static_cast<std::size_t>(new_nlon), C, L, L, /*dft=*/false);
 }
 
 }  // namespace posenc

@@ -9,6 +9,7 @@
 
 #include <cblas.h>
 
+#include "detail/activation.hpp"
 #include "detail/check.hpp"
 #include "posenc/npy.hpp"
 #include "posenc/sinusoid.hpp"
@@ -74,9 +75,8 @@ void check_heads_dim(const char* fn, const char* name, const Tensor& t, std::int
     detail::fail(fn, "parameter '", name, "' must be [", heads, ", ", dim, "], got ", shape_string(t));
 }
 
-double gelu(double x) { return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))); }
-
-double softplus(double x) { return std::max(x, 0.0) + std::log1p(std::exp(-std::abs(x))); }
+using detail::gelu;
+using detail::softplus;
 
 DTensor integer_positions(std::int64_t from, std::int64_t to) {
   DTensor p = DTensor::from_shape({1, static_cast<std::size_t>(to - from + 1), 1});
@@ -398,13 +398,7 @@ Encoding reformer_axial(const std::vector<Tensor>& tables, const DTensor& positi
 
 namespace {
 
-double activate(Activation a, double x) {
-  switch (a) {
-    case Activation::relu: return std::max(x, 0.0);
-    case Activation::tanh: return std::tanh(x);
-    default: return gelu(x);
-  }
-}
+using detail::activate;
 
 // y = W x + b for one vector (double accumulation), W [out, in] row-major.
 void affine(const float* w, const float* b, const double* x, std::size_t in, std::size_t out, double* y) {

@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "detail/activation.hpp"
 #include "detail/check.hpp"
+#include "detail/grad_parts.hpp"
 #include "posenc/gradients.hpp"
 #include "posenc/relative.hpp"
 
@@ -16,67 +18,14 @@ namespace posenc {
 
 namespace {
 
-Shape shape_of(const Tensor& t) { return Shape(t.shape().begin(), t.shape().end()); }
-
-/// The gradient of a part of shape `part`: `g` itself when the shapes agree, or `g` summed over
-/// the axes where the part has size 1 (a part shared by batch rows or heads). Throws when `g` is
-/// missing or has another shape.
-Tensor part_grad(const char* fn, const std::string& what, const Tensor& g, const Shape& part) {
-  if (!is_set(g))
-    detail::fail(fn, "parameter 'grad': part ", what, " is missing (expected shape ", shape_string(part), ")");
-  bool ok = g.dimension() == part.size();
-  for (std::size_t a = 0; ok && a < part.size(); ++a) ok = g.shape()[a] == part[a] || part[a] == 1;
-  if (!ok)
-    detail::fail(fn, "parameter 'grad': part ", what, " has shape ", shape_string(g), ", expected ",
-                 shape_string(part));
-  return reduce_to_shape(g, part);
-}
-
-/// The i-th entry of a part list of the gradient, or a throw naming it.
-template <class T>
-const T& entry(const char* fn, const char* list, const std::vector<T>& parts, std::size_t i = 0) {
-  if (parts.size() <= i)
-    detail::fail(fn, "parameter 'grad': part ", list, "[", i, "] is missing (grad.", list, " has ", parts.size(),
-                 " entries)");
-  return parts[i];
-}
-
-Tensor to_float(const std::vector<double>& acc, const Shape& shape) {
-  Tensor out = Tensor::from_shape(shape);
-  std::transform(acc.begin(), acc.end(), out.data(), [](double x) { return static_cast<float>(x); });
-  return out;
-}
-
-double sigmoid(double x) { return x >= 0 ? 1.0 / (1.0 + std::exp(-x)) : std::exp(x) / (1.0 + std::exp(x)); }
-
-double softplus(double x) { return std::max(x, 0.0) + std::log1p(std::exp(-std::abs(x))); }
-
-double gelu(double x) { return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))); }
-
-/// d/dx of the exact GELU x Phi(x): Phi(x) + x phi(x).
-double gelu_grad(double x) {
-  constexpr double inv_sqrt_2pi = 0.39894228040143267794;
-  return 0.5 * (1.0 + std::erf(x / std::sqrt(2.0))) + x * inv_sqrt_2pi * std::exp(-0.5 * x * x);
-}
-
-double activate(Activation a, double x) {
-  switch (a) {
-    case Activation::relu: return std::max(x, 0.0);
-    case Activation::tanh: return std::tanh(x);
-    default: return gelu(x);
-  }
-}
-
-double activate_grad(Activation a, double x) {
-  switch (a) {
-    case Activation::relu: return x > 0 ? 1.0 : 0.0;
-    case Activation::tanh: {
-      const double t = std::tanh(x);
-      return 1.0 - t * t;
-    }
-    default: return gelu_grad(x);
-  }
-}
+using detail::activate;
+using detail::activate_grad;
+using detail::float_grad;
+using detail::part_entry;
+using detail::part_grad;
+using detail::part_shape;
+using detail::sigmoid;
+using detail::softplus;
 
 /// Positions [B|1, N, m] (finite) and d_encoding [B'|1, N, d] with B' = B or positions shared
 /// (B = 1). Returns d_encoding summed down to the positions' batch: [B, N, d].
@@ -145,10 +94,10 @@ ShawTables shaw_backward(const DTensor& qp, const DTensor& kp, const ShawTables&
   const Encoding e = shaw(qp, kp, tables, options);  // validates the arguments
   ShawTables d;
   if (!e.content_position.empty())
-    d.key = part_grad(fn, "content_position[0].table", entry(fn, "content_position", grad.content_position).table,
-                      shape_of(e.content_position[0].table));
+    d.key = part_grad(fn, "content_position[0].table", part_entry(fn, "content_position", grad.content_position).table,
+                      part_shape(e.content_position[0].table));
   if (!e.value.empty())
-    d.value = part_grad(fn, "value[0].table", entry(fn, "value", grad.value).table, shape_of(e.value[0].table));
+    d.value = part_grad(fn, "value[0].table", part_entry(fn, "value", grad.value).table, part_shape(e.value[0].table));
   return d;
 }
 
@@ -159,11 +108,11 @@ TransformerXLParams transformer_xl_backward(const DTensor& qp, const DTensor& kp
   const char* fn = "transformer_xl_backward";
   const Encoding e = transformer_xl(qp, kp, params, options);  // validates; gives the table's rows
   const RelativeVectors& part = e.content_position[0];
-  const RelativeVectorsGrad& g = entry(fn, "content_position", grad.content_position);
-  const Tensor da = part_grad(fn, "content_position[0].table", g.table, shape_of(part.table));
+  const RelativeVectorsGrad& g = part_entry(fn, "content_position", grad.content_position);
+  const Tensor da = part_grad(fn, "content_position[0].table", g.table, part_shape(part.table));
   TransformerXLParams d;
-  d.v = part_grad(fn, "content_position[0].query_bias", g.query_bias, shape_of(part.query_bias));
-  d.u = part_grad(fn, "content_bias", grad.content_bias, shape_of(e.content_bias));
+  d.v = part_grad(fn, "content_position[0].query_bias", g.query_bias, part_shape(part.query_bias));
+  d.u = part_grad(fn, "content_bias", grad.content_bias, part_shape(e.content_bias));
   const auto h = static_cast<std::size_t>(options.heads), dh = static_cast<std::size_t>(options.head_dim),
              dm = static_cast<std::size_t>(options.d_model), rows = part.table.shape()[1];
   const Tensor r = transformer_xl_sinusoid(static_cast<std::int64_t>(rows), options.d_model);
@@ -179,7 +128,7 @@ TransformerXLParams transformer_xl_backward(const DTensor& qp, const DTensor& kp
         for (std::size_t m = 0; m < dm; ++m) out[m] += gc * rr[m];
       }
     }
-  d.w_r = to_float(acc, {h * dh, dm});
+  d.w_r = float_grad(acc, {h * dh, dm});
   return d;
 }
 
@@ -189,10 +138,10 @@ TenerParams tener_backward(const DTensor& qp, const DTensor& kp, const TenerPara
                            const EncodingGrad& grad) {
   const char* fn = "tener_backward";
   const Encoding e = tener(qp, kp, params, options);  // validates the arguments
-  const RelativeVectorsGrad& g = entry(fn, "content_position", grad.content_position);
-  const Tensor d_content = part_grad(fn, "content_bias", grad.content_bias, shape_of(e.content_bias));
+  const RelativeVectorsGrad& g = part_entry(fn, "content_position", grad.content_position);
+  const Tensor d_content = part_grad(fn, "content_bias", grad.content_bias, part_shape(e.content_bias));
   const Tensor d_query = part_grad(fn, "content_position[0].query_bias", g.query_bias,
-                                   shape_of(e.content_position[0].query_bias));
+                                   part_shape(e.content_position[0].query_bias));
   // Code form: content_bias = v, query bias = u. Paper form: content_bias = u, query bias = v.
   if (options.paper_form) return {d_content, d_query};
   return {d_query, d_content};
@@ -204,17 +153,18 @@ Tensor huang_backward(const DTensor& qp, const DTensor& kp, const Tensor& table,
                       const EncodingGrad& grad) {
   const char* fn = "huang_backward";
   const Encoding e = huang(qp, kp, table, options);  // validates the arguments
-  const Shape s = shape_of(table);
+  const Shape s = part_shape(table);
   switch (options.method) {
     case 1:
-    case 2: return part_grad(fn, "multipliers[0].table", entry(fn, "multipliers", grad.multipliers).table, s);
+    case 2: return part_grad(fn, "multipliers[0].table", part_entry(fn, "multipliers", grad.multipliers).table, s);
     case 3:
-      return part_grad(fn, "content_weights[0].table", entry(fn, "content_weights", grad.content_weights).table, s);
+      return part_grad(fn, "content_weights[0].table",
+                       part_entry(fn, "content_weights", grad.content_weights).table, s);
     default: {
       const Tensor a = part_grad(fn, "content_position[0].table",
-                                 entry(fn, "content_position", grad.content_position).table, s);
+                                 part_entry(fn, "content_position", grad.content_position).table, s);
       const Tensor b = part_grad(fn, "position_content[0].table",
-                                 entry(fn, "position_content", grad.position_content).table, s);
+                                 part_entry(fn, "position_content", grad.position_content).table, s);
       Tensor out = Tensor::from_shape(s);
       for (std::size_t t = 0; t < out.size(); ++t)
         out.data()[t] = static_cast<float>(static_cast<double>(a.data()[t]) + static_cast<double>(b.data()[t]));
@@ -229,8 +179,8 @@ DaParams da_transformer_backward(const DTensor& qp, const DTensor& kp, const DaP
                                  const EncodingGrad& grad) {
   const char* fn = "da_transformer_backward";
   const Encoding e = da_transformer(qp, kp, params);  // validates; gives the tabulated distances
-  const Tensor g = part_grad(fn, "multipliers[0].table", entry(fn, "multipliers", grad.multipliers).table,
-                             shape_of(e.multipliers[0].table));
+  const Tensor g = part_grad(fn, "multipliers[0].table", part_entry(fn, "multipliers", grad.multipliers).table,
+                             part_shape(e.multipliers[0].table));
   const std::size_t heads = g.shape()[0], rows = g.shape()[1];
   DaParams d{Tensor::from_shape({heads}), Tensor::from_shape({heads})};
   for (std::size_t h = 0; h < heads; ++h) {
@@ -256,7 +206,7 @@ std::vector<Tensor> reformer_axial_backward(const std::vector<Tensor>& tables, c
                                             const EncodingGrad& grad) {
   const char* fn = "reformer_axial_backward";
   const Encoding e = reformer_axial(tables, positions);  // validates the tables and the positions
-  const Tensor g = part_grad(fn, "input_add", grad.input_add, shape_of(e.input_add));
+  const Tensor g = part_grad(fn, "input_add", grad.input_add, part_shape(e.input_add));
   const std::size_t width = g.shape()[2];
   std::vector<std::vector<double>> acc;
   for (const auto& t : tables) acc.emplace_back(t.size(), 0.0);
@@ -276,7 +226,7 @@ std::vector<Tensor> reformer_axial_backward(const std::vector<Tensor>& tables, c
     }
   }
   std::vector<Tensor> out;
-  for (std::size_t a = 0; a < tables.size(); ++a) out.push_back(to_float(acc[a], shape_of(tables[a])));
+  for (std::size_t a = 0; a < tables.size(); ++a) out.push_back(float_grad(acc[a], part_shape(tables[a])));
   return out;
 }
 
@@ -301,8 +251,8 @@ ContinuousMlpGrads ContinuousMlp::backward(const DTensor& positions, const Tenso
     affine(w1.data(), b1.data(), x.data(), m, h, z.data());
     mlp_row_backward(s, config_.activation, x.data(), z.data(), g.data() + r * d, m, h, d, a_z, dz, nullptr);
   }
-  return {to_float(dw1, shape_of(w1)), to_float(db1, shape_of(b1)), to_float(dw2, shape_of(w2)),
-          to_float(db2, shape_of(b2))};
+  return {float_grad(dw1, part_shape(w1)), float_grad(db1, part_shape(b1)), float_grad(dw2, part_shape(w2)),
+          float_grad(db2, part_shape(b2))};
 }
 
 // ====================================================================== learned Fourier features
@@ -342,8 +292,8 @@ LearnedFourierGrads LearnedFourier::backward(const DTensor& positions, const Ten
       }
     }
   }
-  return {to_float(dwr, shape_of(w_r)), to_float(dw1, shape_of(w1)), to_float(db1, shape_of(b1)),
-          to_float(dw2, shape_of(w2)), to_float(db2, shape_of(b2))};
+  return {float_grad(dwr, part_shape(w_r)), float_grad(dw1, part_shape(w1)), float_grad(db1, part_shape(b1)),
+          float_grad(dw2, part_shape(w2)), float_grad(db2, part_shape(b2))};
 }
 
 }  // namespace posenc

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <random>
 
+#include "detail/bias_part.hpp"
 #include "detail/check.hpp"
 
 namespace posenc {
@@ -164,13 +165,8 @@ Encoding t5_bias(const DTensor& qp, const DTensor& kp, const Tensor& table, cons
   const char* fn = "t5_bias";
   if (table.dimension() != 2 || table.shape()[1] != static_cast<std::size_t>(o.num_buckets))
     detail::fail(fn, "parameter 'table' must be [H|1, num_buckets = ", o.num_buckets, "], got ", shape_string(table));
-  Bias b;
-  b.kind = BiasKind::table;
-  b.relation = Relation::t5(qp, kp, o.bidirectional, o.num_buckets, o.max_distance);
-  b.table = table;
-  Encoding e;
-  e.name = "t5";
-  e.biases.push_back(std::move(b));
+  Encoding e = detail::bias_part("t5", BiasKind::table,
+                                 Relation::t5(qp, kp, o.bidirectional, o.num_buckets, o.max_distance), table);
   e.scale = 1.0;
   return e;
 }

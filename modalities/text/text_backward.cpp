@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "detail/bias_part.hpp"
 #include "detail/check.hpp"
+#include "detail/grad_parts.hpp"
 #include "posenc/gradients.hpp"
 #include "posenc/text.hpp"
 
@@ -17,26 +19,9 @@ namespace posenc {
 
 namespace {
 
-/// The gradient of a part of shape `part`: `g` itself when the shapes agree, or `g` summed over
-/// the axes where the part has size 1 (a part shared by batch rows or heads). Throws when `g` is
-/// missing or has another shape.
-Tensor part_grad(const char* fn, const std::string& what, const Tensor& g, const Shape& part) {
-  if (!is_set(g))
-    detail::fail(fn, "parameter 'grad': part ", what, " is missing (expected shape ", shape_string(part), ")");
-  bool ok = g.dimension() == part.size();
-  for (std::size_t a = 0; ok && a < part.size(); ++a) ok = g.shape()[a] == part[a] || part[a] == 1;
-  if (!ok)
-    detail::fail(fn, "parameter 'grad': part ", what, " has shape ", shape_string(g), ", expected ",
-                 shape_string(part));
-  return reduce_to_shape(g, part);
-}
-
-Shape shape_of(const Tensor& t) { return Shape(t.shape().begin(), t.shape().end()); }
-
-const BiasGrad& first_bias(const char* fn, const EncodingGrad& grad) {
-  if (grad.biases.empty()) detail::fail(fn, "parameter 'grad': part biases[0] is missing (grad.biases is empty)");
-  return grad.biases[0];
-}
+using detail::first_bias_grad;
+using detail::part_grad;
+using detail::part_shape;
 
 void check_relative_bias_args(const char* fn, const Tensor& weight, std::int64_t k) {
   if (k < 1) detail::fail(fn, "parameter 'max_distance' must be >= 1, got ", k);
@@ -55,7 +40,7 @@ void check_relative_bias_args(const char* fn, const Tensor& weight, std::int64_t
 Tensor learned_absolute_backward(const Tensor& table, const DTensor& positions, const EncodingGrad& grad) {
   const char* fn = "learned_absolute_backward";
   const Encoding e = learned_absolute(table, positions);  // validates the table and the positions
-  const Tensor g = part_grad(fn, "input_add", grad.input_add, shape_of(e.input_add));
+  const Tensor g = part_grad(fn, "input_add", grad.input_add, part_shape(e.input_add));
   const std::size_t dim = table.shape()[1];
   std::vector<double> acc(table.size(), 0.0);
   for (std::size_t r = 0; r < positions.size(); ++r) {
@@ -64,7 +49,7 @@ Tensor learned_absolute_backward(const Tensor& table, const DTensor& positions, 
     double* dst = acc.data() + row * dim;
     for (std::size_t c = 0; c < dim; ++c) dst[c] += src[c];
   }
-  Tensor out = Tensor::from_shape(shape_of(table));
+  Tensor out = Tensor::from_shape(part_shape(table));
   for (std::size_t t = 0; t < acc.size(); ++t) out.data()[t] = static_cast<float>(acc[t]);
   return out;
 }
@@ -91,7 +76,7 @@ Encoding alibi(const DTensor& qp, const DTensor& kp, const Tensor& slopes, const
 
 Tensor alibi_backward(const EncodingGrad& grad) {
   const char* fn = "alibi_backward";
-  const BiasGrad& b = first_bias(fn, grad);
+  const BiasGrad& b = first_bias_grad(fn, grad);
   if (!is_set(b.slopes))
     detail::fail(fn, "parameter 'grad': part biases[0].slopes is missing (request biases for a slope bias)");
   if (b.slopes.dimension() != 1)
@@ -105,7 +90,7 @@ Tensor t5_bias_backward(const DTensor& qp, const DTensor& kp, const Tensor& tabl
                         const EncodingGrad& grad) {
   const char* fn = "t5_bias_backward";
   const Encoding e = t5_bias(qp, kp, table, options);  // validates the arguments
-  return part_grad(fn, "biases[0].table", first_bias(fn, grad).table, shape_of(e.biases[0].table));
+  return part_grad(fn, "biases[0].table", first_bias_grad(fn, grad).table, part_shape(e.biases[0].table));
 }
 
 // ------------------------------------------------------------------ learnable relative bias
@@ -122,16 +107,11 @@ Tensor relative_bias_init(std::int64_t max_distance, std::int64_t heads, double 
 Encoding relative_bias(const DTensor& qp, const DTensor& kp, const Tensor& weight, std::int64_t max_distance) {
   check_relative_bias_args("relative_bias", weight, max_distance);
   const std::size_t rows = weight.shape()[0], heads = weight.shape()[1];
-  Bias b;
-  b.kind = BiasKind::table;
-  b.relation = Relation::offset(qp, kp, +1, -max_distance, max_distance, /*clip=*/true);
-  b.table = Tensor::from_shape({heads, rows});
+  Tensor table = Tensor::from_shape({heads, rows});
   for (std::size_t r = 0; r < rows; ++r)
-    for (std::size_t h = 0; h < heads; ++h) b.table(h, r) = weight(r, h);
-  Encoding e;
-  e.name = "relative_bias";
-  e.biases.push_back(std::move(b));
-  return e;
+    for (std::size_t h = 0; h < heads; ++h) table(h, r) = weight(r, h);
+  return detail::bias_part("relative_bias", BiasKind::table,
+                           Relation::offset(qp, kp, +1, -max_distance, max_distance, /*clip=*/true), std::move(table));
 }
 
 Tensor relative_bias_backward(const DTensor& qp, const DTensor& kp, const Tensor& weight, std::int64_t max_distance,
@@ -139,7 +119,7 @@ Tensor relative_bias_backward(const DTensor& qp, const DTensor& kp, const Tensor
   const char* fn = "relative_bias_backward";
   check_relative_bias_args(fn, weight, max_distance);
   const Encoding e = relative_bias(qp, kp, weight, max_distance);  // validates the positions
-  const Tensor g = part_grad(fn, "biases[0].table", first_bias(fn, grad).table, shape_of(e.biases[0].table));
+  const Tensor g = part_grad(fn, "biases[0].table", first_bias_grad(fn, grad).table, part_shape(e.biases[0].table));
   const std::size_t rows = weight.shape()[0], heads = weight.shape()[1];
   Tensor out = Tensor::from_shape({rows, heads});
   for (std::size_t r = 0; r < rows; ++r)

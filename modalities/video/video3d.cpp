@@ -4,6 +4,7 @@
 
 #include "detail/check.hpp"
 #include "detail/init.hpp"
+#include "detail/linear_taps.hpp"
 #include "posenc/sinusoid.hpp"
 #include "posenc/video.hpp"
 
@@ -17,16 +18,13 @@ void check_video_grid(const char* fn, const VideoGrid& g) {
 }
 
 /// Linear interpolation with corners aligned (scipy.ndimage.zoom, order 1) along one axis of a
-/// row-major [outer, n, inner] array.
+/// row-major [outer, n, inner] array -> [outer, m, inner] (taps shared with the adjoint).
 std::vector<double> zoom_axis(const std::vector<double>& in, std::size_t outer, std::size_t n, std::size_t inner,
                               std::size_t m) {
   std::vector<double> out(outer * m * inner);
-  const double step = m > 1 ? static_cast<double>(n - 1) / static_cast<double>(m - 1) : 0.0;
+  const auto taps = detail::aligned_zoom_taps(n, m);
   for (std::size_t o = 0; o < m; ++o) {
-    const double u = static_cast<double>(o) * step;
-    const auto a = std::min(static_cast<std::size_t>(u), n - 1);
-    const std::size_t b = std::min(a + 1, n - 1);
-    const double wb = u - static_cast<double>(a);
+    const auto [a, b, wb] = taps[o];
     for (std::size_t r = 0; r < outer; ++r)
       for (std::size_t c = 0; c < inner; ++c)
         out[(r * m + o) * inner + c] = (1 - wb) * in[(r * n + a) * inner + c] + wb * in[(r * n + b) * inner + c];

@@ -5,6 +5,8 @@
 #include <cmath>
 
 #include "detail/check.hpp"
+#include "detail/grad_parts.hpp"
+#include "detail/linear_taps.hpp"
 #include "posenc/gradients.hpp"
 #include "posenc/video.hpp"
 
@@ -18,17 +20,13 @@ void check_video_grid(const char* fn, const VideoGrid& g) {
 }
 
 /// Adjoint of the forward's aligned-corner linear zoom (scipy.ndimage.zoom order 1) along the
-/// middle axis of a row-major [outer, m, inner] array -> [outer, n, inner]. Same taps as the forward:
-/// new sample o sits at u = o (n - 1)/(m - 1) between a = floor(u) and b = min(a + 1, n - 1).
+/// middle axis of a row-major [outer, m, inner] array -> [outer, n, inner], with the forward's taps.
 std::vector<double> zoom_axis_adjoint(const std::vector<double>& d_out, std::size_t outer, std::size_t n,
                                       std::size_t inner, std::size_t m) {
   std::vector<double> d_in(outer * n * inner, 0.0);
-  const double step = m > 1 ? static_cast<double>(n - 1) / static_cast<double>(m - 1) : 0.0;
+  const auto taps = detail::aligned_zoom_taps(n, m);
   for (std::size_t o = 0; o < m; ++o) {
-    const double u = static_cast<double>(o) * step;
-    const auto a = std::min(static_cast<std::size_t>(u), n - 1);
-    const std::size_t b = std::min(a + 1, n - 1);
-    const double wb = u - static_cast<double>(a);
+    const auto [a, b, wb] = taps[o];
     for (std::size_t r = 0; r < outer; ++r)
       for (std::size_t c = 0; c < inner; ++c) {
         const double g = d_out[(r * m + o) * inner + c];
@@ -37,12 +35,6 @@ std::vector<double> zoom_axis_adjoint(const std::vector<double>& d_out, std::siz
       }
   }
   return d_in;
-}
-
-Tensor to_float(const std::vector<double>& v, const Shape& shape) {
-  Tensor t = Tensor::from_shape(shape);
-  std::transform(v.begin(), v.end(), t.data(), [](double x) { return static_cast<float>(x); });
-  return t;
 }
 
 }  // namespace
@@ -60,11 +52,7 @@ TimesformerGrad timesformer_backward(const Tensor& space, const Tensor& time, co
   const std::size_t F = o.space_only ? 1 : static_cast<std::size_t>(o.frames);
   if (!o.space_only && (time.dimension() != 2 || time.shape()[0] == 0 || time.shape()[1] != D))
     detail::fail(fn, "parameter 'time_table' must be [F, ", D, "], got ", shape_string(time));
-  const Tensor& g = grad.input_add;
-  if (!is_set(g)) detail::fail(fn, "parameter 'grad' has no input_add gradient (grad.input_add is empty)");
-  const Shape want{1, 1 + Ns * F, D};
-  if (Shape(g.shape().begin(), g.shape().end()) != want)
-    detail::fail(fn, "parameter 'grad': grad.input_add must be ", shape_string(want), ", got ", shape_string(g));
+  const Tensor& g = detail::input_add_grad(fn, grad, 1 + Ns * F, D);
   // Token 1 + n F + t = grid[n] + time'[t]; token 0 = space[0].
   std::vector<double> dgrid(Ns * D, 0.0), dtime(F * D, 0.0);
   for (std::size_t n = 0; n < Ns; ++n)
@@ -79,7 +67,7 @@ TimesformerGrad timesformer_backward(const Tensor& space, const Tensor& time, co
   TimesformerGrad out;
   out.space_table = Tensor::from_shape({1 + ns_old, D});
   std::copy_n(g.data(), D, out.space_table.data());
-  Tensor dg = to_float(dgrid, {H, W, D});
+  Tensor dg = detail::float_grad(dgrid, {H, W, D});
   if (ns_old != Ns) {
     const auto side = static_cast<std::size_t>(std::llround(std::sqrt(static_cast<double>(ns_old))));
     if (side * side != ns_old)
@@ -92,7 +80,7 @@ TimesformerGrad timesformer_backward(const Tensor& space, const Tensor& time, co
     if (is_set(time)) out.time_table = xt::zeros<float>(Shape(time.shape().begin(), time.shape().end()));
     return out;
   }
-  const Tensor dt = to_float(dtime, {F, D});
+  const Tensor dt = detail::float_grad(dtime, {F, D});
   out.time_table = time.shape()[0] == F ? dt : resample_time_backward(dt, static_cast<std::int64_t>(time.shape()[0]), nearest);
   return out;
 }
@@ -106,7 +94,7 @@ Tensor interpolate_time_aligned_backward(const Tensor& d_out, std::int64_t frame
   if (frames < 1) detail::fail(fn, "parameter 'frames' must be positive, got ", frames);
   const std::size_t M = d_out.shape()[0], D = d_out.shape()[1], T = static_cast<std::size_t>(frames);
   const std::vector<double> g(d_out.begin(), d_out.end());
-  return to_float(zoom_axis_adjoint(g, 1, T, D, M), {T, D});
+  return detail::float_grad(zoom_axis_adjoint(g, 1, T, D, M), {T, D});
 }
 
 Tensor vivit_table_from_image_backward(const Tensor& d_out, std::int64_t h, std::int64_t w, const VideoGrid& g,
