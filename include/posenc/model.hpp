@@ -1,0 +1,392 @@
+// posenc/model.hpp — trainable layers, positional encodings as trainable
+// modules, and small transformer models (the training component above the
+// core: it uses only the public API — MultiHeadAttention, the builders and
+// their _backward functions, apply_input / apply_input_backward).
+//
+// Conventions. Tensors are float32 row-major; token ids are int64 [B, N];
+// `lengths` [B] are valid tokens per row (padding at the end; empty = all N),
+// passed to the attention core as Mask::key_lengths. Every layer keeps what
+// its backward needs from its latest forward (one forward, then one backward,
+// as PyTorch autograd), and backward() *accumulates* parameter gradients until
+// zero_grad(). Reductions that matter (LayerNorm statistics, bias and pooling
+// sums, losses) are in double. Products go through sgemm. For a given seed and
+// thread count every result is bit-identical from run to run.
+//
+// Layers (shapes; initialisation as PyTorch):
+//   Embedding     ids [B, N] -> [B, N, D];   weight [V, D] ~ N(0, 1)                       (nn.Embedding)
+//   Linear        [..., in] -> [..., out];   y = x W^T + b, W [out, in], b [out] ~ U(-k, k), k = 1/sqrt(in)
+//   LayerNorm     [..., D];  y = (x - mu) / sqrt(var + eps) * gamma + beta, biased var, eps 1e-5,
+//                 gamma = 1, beta = 0; backward with xh = normalised x, g = dy gamma:
+//                 dx = rstd (g - mean(g) - xh mean(g xh)),  dgamma = sum dy xh,  dbeta = sum dy
+//   FeedForward   Linear(D, mD) -> act -> Dropout -> Linear(mD, D), act = exact GELU
+//                 x Phi(x) (default; derivative Phi(x) + x phi(x)) or ReLU          (nn.TransformerEncoderLayer)
+//   Dropout       inverted: y = x b / (1 - p), b ~ Bernoulli(1 - p) from a seeded mt19937_64 that
+//                 advances with every training forward; identity in eval mode or for p = 0
+//   EncoderBlock  pre-LN (default):  x1 = x + Drop(Attn(LN1(x))),   y = x1 + Drop(FFN(LN2(x1)))
+//                 post-LN:           x1 = LN1(x + Drop(Attn(x))),   y = LN2(x1 + Drop(FFN(x1)))
+//                 Attn = posenc::MultiHeadAttention with its forward Cache and backward.
+//   mean_pool     [B, N, D] -> [B, D]: mean over the first lengths[b] tokens (padding excluded)
+//   cls_pool      [B, N, D] -> [B, D]: token 0 (the class token the classifier prepends)
+//   cross_entropy logits [M, C] (or [B, N, C]), targets [M] (or [B, N]) int64; entries equal to
+//                 ignore_index (-100) are skipped: loss = mean_m (logsumexp(z_m) - z_m[t_m]),
+//                 dlogits = (softmax(z_m) - onehot(t_m)) / M_valid     (F.cross_entropy, mean)
+//   mse           loss = mean (y - t)^2, dy = 2 (y - t) / numel               (F.mse_loss, mean)
+//
+// Positional encodings as trainable modules (PositionModule): one per model
+// (shared by every layer, the default) or one per layer (PositionConfig::per_layer).
+// A module builds the Encoding for positions 0..N-1 ([1, N, 1]) from its
+// parameters; its input-side part is added to the block input with apply_input
+// (the token embeddings for a shared module; each block's input for per-layer
+// modules), its score terms go to every MultiHeadAttention. After the backward
+// it maps each EncodingGrad (from apply_input_backward and from every layer's
+// attention backward) to its parameters through the builder's _backward.
+//
+//   kind             parameters (init)                               parts          export files (posenc encode ...)
+//   nope / none      -                                               -              -
+//   sinusoidal       - (Vaswani et al. 2017, interleaved)            input_add      -
+//   learned          table [max_len, D] ~ N(0, 0.02^2)               input_add      table.npy
+//   relative_bias    weight [2K+1, H] ~ N(0, 0.02^2), K = max_distance  bias         weight.npy
+//   t5               table [H, num_buckets] ~ N(0, 0.02^2); scale 1  bias           table.npy
+//   continuous_mlp   w1 [hidden, 1], b1, w2 [D, hidden], b2 (PyTorch)  input_add    w1.npy b1.npy w2.npy b2.npy
+//   rope             - (head_dim = D/H, base rope_base)              rotation       -
+//   alibi            - or, learnable_slopes, slopes [H] (ALiBi's)    slope bias     slopes.npy
+//   shaw             key_table, value_table [H|1, 2K+1, D/H]         content_position + value   key_table.npy value_table.npy
+//   transformer_xl   w_r [D, D], u, v [H, D/H] ~ N(0, 0.02^2)        content_position + content_bias   w_r.npy u.npy v.npy
+//   da_transformer   v, w [H] ~ U(-1, 1)                             ReLU + multiplier  v.npy w.npy
+//   learned_fourier  w_r [1, F/2, 1], w1, b1, w2, b2 (LearnedFourier)  input_add    w_r.npy w1.npy b1.npy w2.npy b2.npy
+//
+// ALiBi and T5 are symmetric in an encoder (classifier) and causal in the LM.
+// Transformer-XL's distance i - j is clipped at 0 for future keys in an encoder.
+//
+// Models. TransformerClassifier: Embedding -> [class token] -> position input part ->
+// Dropout -> L EncoderBlocks -> final LayerNorm (pre-LN only) -> mean or class-token
+// pooling -> Linear(D, C). TransformerLM: the same trunk with a causal mask (no class
+// token, no pooling) and a Linear(D, V) head: per-token logits [B, N, V].
+//
+// Checkpoints: a directory with one <parameter name>.npy per parameter (float32)
+// and config.json (the ModelConfig and the model type), written through a hidden
+// staging directory renamed into place (a failed save leaves nothing behind).
+// Sources: PyTorch nn.Embedding / nn.Linear / nn.LayerNorm / nn.TransformerEncoderLayer
+// (norm_first for pre-LN; Xiong et al. 2020, arXiv 2002.04745), F.cross_entropy.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "posenc/attention.hpp"
+#include "posenc/encoding.hpp"
+#include "posenc/gradients.hpp"
+#include "posenc/layer.hpp"
+#include "posenc/optim.hpp"
+
+namespace posenc::train {
+
+// ====================================================================== layers
+
+/// nn.Embedding(V, D): weight [V, D] ~ N(0, 1).
+class Embedding {
+ public:
+  Embedding() = default;
+  Embedding(std::int64_t vocab, std::int64_t dim, std::uint64_t seed);
+  /// ids [B, N] in [0, V) -> [B, N, D]. An id outside [0, V) throws naming the position and value.
+  Tensor forward(const ITensor& ids);
+  /// Scatter-adds dy [B, N, D] into grad rows of the ids of the last forward.
+  void backward(const Tensor& dy);
+  void parameters(const std::string& prefix, std::vector<Parameter>& out);
+  Tensor weight, grad;
+
+ private:
+  ITensor ids_;
+};
+
+/// nn.Linear(in, out): W [out, in], b [out] ~ U(-1/sqrt(in), 1/sqrt(in)) (kaiming_uniform(a = sqrt 5)).
+class Linear {
+ public:
+  Linear() = default;
+  Linear(std::int64_t in, std::int64_t out, std::uint64_t seed, bool bias = true);
+  /// x [..., in] -> [..., out]; keeps x.
+  Tensor forward(const Tensor& x);
+  /// dy [..., out] -> dx [..., in]; accumulates dW = dy^T x, db = sum dy.
+  Tensor backward(const Tensor& dy);
+  void parameters(const std::string& prefix, std::vector<Parameter>& out);
+  Tensor weight, bias, grad_weight, grad_bias;
+
+ private:
+  Tensor input_;
+};
+
+/// nn.LayerNorm(D) over the last axis, eps 1e-5, weight 1, bias 0.
+class LayerNorm {
+ public:
+  LayerNorm() = default;
+  explicit LayerNorm(std::int64_t dim, double eps = 1e-5);
+  Tensor forward(const Tensor& x);
+  Tensor backward(const Tensor& dy);
+  void parameters(const std::string& prefix, std::vector<Parameter>& out);
+  Tensor weight, bias, grad_weight, grad_bias;
+
+ private:
+  double eps_ = 1e-5;
+  Tensor xhat_;               ///< normalised input
+  std::vector<double> rstd_;  ///< 1 / sqrt(var + eps) per row
+};
+
+/// Inverted dropout with a seeded generator (advances with each training forward).
+class Dropout {
+ public:
+  Dropout() = default;
+  Dropout(double p, std::uint64_t seed);
+  Tensor forward(const Tensor& x, bool training);
+  Tensor backward(const Tensor& dy) const;
+  double p() const { return p_; }
+
+ private:
+  double p_ = 0.0;
+  std::mt19937_64 gen_;
+  std::vector<float> mask_;  ///< empty: identity in the last forward
+};
+
+enum class FfnActivation { gelu, relu };
+
+/// Linear(D, hidden) -> act -> Dropout -> Linear(hidden, D).
+class FeedForward {
+ public:
+  FeedForward() = default;
+  FeedForward(std::int64_t dim, std::int64_t hidden, FfnActivation act, double dropout, std::uint64_t seed);
+  Tensor forward(const Tensor& x, bool training);
+  Tensor backward(const Tensor& dy);
+  void parameters(const std::string& prefix, std::vector<Parameter>& out);
+  Linear fc1, fc2;
+
+ private:
+  FfnActivation act_ = FfnActivation::gelu;
+  Dropout drop_;
+  Tensor pre_;  ///< fc1 output (activation input)
+};
+
+/// One transformer encoder block around posenc::MultiHeadAttention (formulas at the top).
+class EncoderBlock {
+ public:
+  struct Config {
+    std::int64_t d_model = 128, heads = 8, ff_hidden = 512;
+    FfnActivation activation = FfnActivation::gelu;
+    double dropout = 0.1;
+    bool pre_ln = true;
+  };
+  EncoderBlock(const Config& config, std::uint64_t seed);
+  /// x [B, N, D]; `encoding` holds score terms only (input-side parts are the caller's).
+  Tensor forward(const Tensor& x, const Encoding& encoding, const AttentionOptions& options, bool training);
+  /// dy [B, N, D] -> dx; accumulates parameter gradients. Pass the forward's encoding and
+  /// options; the attention's encoding gradient (the groups of `request`) goes to `encoding_grad`.
+  Tensor backward(const Tensor& dy, const Encoding& encoding, const AttentionOptions& options,
+                  const GradRequest& request, EncodingGrad& encoding_grad);
+  void parameters(const std::string& prefix, std::vector<Parameter>& out);
+
+  MultiHeadAttention attn;
+  LayerNorm ln1, ln2;
+  FeedForward ffn;
+  Tensor grad_w_q, grad_w_k, grad_w_v, grad_w_o, grad_b_q, grad_b_k, grad_b_v, grad_b_o;
+
+ private:
+  Config config_;
+  Dropout drop1_, drop2_;
+  MultiHeadAttention::Cache cache_;
+  Tensor attn_input_;
+};
+
+/// Mean over the first lengths[b] tokens: [B, N, D] -> [B, D] (lengths empty = N).
+Tensor mean_pool(const Tensor& x, const std::vector<std::int64_t>& lengths);
+Tensor mean_pool_backward(const Tensor& dy, std::size_t tokens, const std::vector<std::int64_t>& lengths);
+/// Token 0: [B, N, D] -> [B, D], and its backward (zeros elsewhere).
+Tensor cls_pool(const Tensor& x);
+Tensor cls_pool_backward(const Tensor& dy, std::size_t tokens);
+
+struct Loss {
+  double value = 0.0;  ///< the mean loss
+  Tensor grad;         ///< d value / d input, the input's shape
+};
+/// Softmax cross-entropy (F.cross_entropy, reduction mean, ignore_index).
+Loss cross_entropy(const Tensor& logits, const ITensor& targets, std::int64_t ignore_index = -100);
+/// Mean-squared error (F.mse_loss, reduction mean).
+Loss mse(const Tensor& prediction, const Tensor& target);
+
+// ====================================================================== position modules
+
+/// Options of the position modules (the table at the top says which kind reads which).
+struct PositionConfig {
+  std::string kind = "nope";
+  bool per_layer = false;            ///< one module per layer instead of one shared module
+  std::int64_t max_len = 512;        ///< learned: table rows; continuous_mlp: reference length
+  std::int64_t max_distance = 16;    ///< relative_bias, shaw: K (offsets clipped to [-K, K])
+  std::int64_t num_buckets = 32;     ///< t5
+  std::int64_t bucket_max_distance = 128;  ///< t5
+  double rope_base = 10000.0;        ///< rope
+  bool learnable_slopes = false;     ///< alibi
+  bool per_head = false;             ///< shaw: one table per head (default shared, as the paper)
+  std::int64_t hidden = 64;          ///< continuous_mlp, learned_fourier: MLP width
+  std::int64_t fourier_dim = 0;      ///< learned_fourier: F (0 = D)
+  double gamma = 1.0;                ///< learned_fourier: W_r ~ N(0, 1/gamma^2)
+  double init_std = 0.02;            ///< learned, relative_bias, t5, shaw, transformer_xl
+};
+
+/// Sizes a module needs from its model.
+struct PositionContext {
+  std::int64_t d_model = 0, heads = 0;
+  bool causal = false;  ///< LM: ALiBi and T5 take their causal forms
+};
+
+/// A positional encoding with state (its parameters and their gradients).
+class PositionModule {
+ public:
+  virtual ~PositionModule() = default;
+  const std::string& kind() const { return kind_; }
+  /// The Encoding for queries and keys at positions [1, N, 1] (input-side parts and score terms).
+  virtual Encoding build(const DTensor& positions) const = 0;
+  /// The attention-gradient groups the parameters need (none for fixed encodings).
+  virtual GradRequest request() const { return GradRequest{}; }
+  /// Accumulate parameter gradients from one EncodingGrad of build(positions)'s encoding
+  /// (parts that are empty in `grad` are skipped; call once per layer and once for the input).
+  virtual void backward(const DTensor& positions, const EncodingGrad& grad);
+  virtual void parameters(const std::string& prefix, std::vector<Parameter>& out);
+  /// Write the parameters as the command line's parameter files into an existing directory.
+  virtual void export_parameters(const std::string& directory) const;
+
+ protected:
+  explicit PositionModule(std::string kind) : kind_(std::move(kind)) {}
+  std::string kind_;
+};
+
+/// The kinds make_position_module accepts.
+std::vector<std::string> position_kinds();
+/// Build a module; an unknown kind throws std::invalid_argument with the closest kind.
+std::unique_ptr<PositionModule> make_position_module(const PositionConfig& config, const PositionContext& context,
+                                                     std::uint64_t seed);
+
+// ====================================================================== models
+
+enum class Pooling { mean, cls };
+
+struct ModelConfig {
+  std::int64_t vocab = 0;          ///< V, required
+  std::int64_t d_model = 128;      ///< D
+  std::int64_t heads = 8;          ///< H (D divisible by H)
+  std::int64_t layers = 3;         ///< L
+  std::int64_t ff_multiplier = 4;  ///< FFN hidden = ff_multiplier * D
+  double dropout = 0.1;
+  bool pre_ln = true;
+  FfnActivation activation = FfnActivation::gelu;
+  Pooling pooling = Pooling::mean; ///< classifier only
+  std::int64_t classes = 2;        ///< classifier only: C
+  PositionConfig position;
+  std::uint64_t seed = 0;
+  int threads = 0;                 ///< attention threads (0 = OpenMP default)
+};
+
+/// Embedding, position modules, blocks and final LayerNorm: shared by both models.
+class TransformerTrunk {
+ public:
+  TransformerTrunk(const ModelConfig& config, bool causal);
+  /// x0 [B, N', D] (embedded tokens, N' = N or N + 1 with a class token) -> [B, N', D].
+  Tensor forward(const Tensor& x0, const std::vector<std::int64_t>& lengths, bool training);
+  /// dy [B, N', D] -> d x0; accumulates every parameter gradient.
+  Tensor backward(const Tensor& dy);
+  void parameters(std::vector<Parameter>& out);
+  const ModelConfig& config() const { return config_; }
+  PositionModule& position(std::size_t layer = 0) { return *positions_.at(positions_.size() == 1 ? 0 : layer); }
+  const PositionModule& position(std::size_t layer = 0) const {
+    return *positions_.at(positions_.size() == 1 ? 0 : layer);
+  }
+  std::size_t position_modules() const { return positions_.size(); }
+
+ private:
+  ModelConfig config_;
+  bool causal_;
+  std::vector<std::unique_ptr<PositionModule>> positions_;
+  std::vector<EncoderBlock> blocks_;
+  LayerNorm final_ln_;
+  Dropout drop_;
+  // forward state
+  DTensor pos_;
+  std::vector<Encoding> input_enc_, score_enc_;  ///< per module
+  std::vector<Tensor> input_x_;                  ///< block inputs before apply_input, per module applied
+  AttentionOptions options_;
+};
+
+/// Sequence classifier (formulas at the top). forward() returns logits [B, C].
+class TransformerClassifier {
+ public:
+  explicit TransformerClassifier(const ModelConfig& config);
+  /// tokens [B, N] int64 in [0, V), lengths [B] in [1, N] (empty = all N) -> logits [B, C].
+  Tensor forward(const ITensor& tokens, const std::vector<std::int64_t>& lengths = {});
+  /// dlogits [B, C] (e.g. cross_entropy(...).grad); accumulates gradients.
+  void backward(const Tensor& dlogits);
+  std::vector<Parameter> parameters();
+  void zero_grad();
+  void set_training(bool training) { training_ = training; }
+  bool training() const { return training_; }
+  const ModelConfig& config() const { return trunk_.config(); }
+  TransformerTrunk& trunk() { return trunk_; }
+
+  /// Save every parameter and config.json into `directory` (replaced atomically).
+  void save(const std::string& directory);
+  /// Rebuild from config.json and load every parameter (shapes and names checked).
+  static TransformerClassifier load(const std::string& directory);
+
+ private:
+  TransformerTrunk trunk_;
+  Embedding embedding_;
+  Tensor cls_token_, grad_cls_token_;  ///< [D] (pooling = cls)
+  Linear head_;
+  bool training_ = true;
+  std::vector<std::int64_t> lengths_;
+  std::size_t tokens_ = 0;
+};
+
+/// Causal language model (formulas at the top). forward() returns logits [B, N, V].
+class TransformerLM {
+ public:
+  explicit TransformerLM(const ModelConfig& config);
+  Tensor forward(const ITensor& tokens, const std::vector<std::int64_t>& lengths = {});
+  /// dlogits [B, N, V]; accumulates gradients.
+  void backward(const Tensor& dlogits);
+  /// Next-token targets [B, N]: tokens[b, n + 1] for n + 1 < lengths[b], else ignore_index.
+  static ITensor next_token_targets(const ITensor& tokens, const std::vector<std::int64_t>& lengths = {},
+                                    std::int64_t ignore_index = -100);
+  std::vector<Parameter> parameters();
+  void zero_grad();
+  void set_training(bool training) { training_ = training; }
+  bool training() const { return training_; }
+  const ModelConfig& config() const { return trunk_.config(); }
+  TransformerTrunk& trunk() { return trunk_; }
+  void save(const std::string& directory);
+  static TransformerLM load(const std::string& directory);
+
+ private:
+  TransformerTrunk trunk_;
+  Embedding embedding_;
+  Linear head_;
+  bool training_ = true;
+};
+
+// ====================================================================== checkpoints
+
+/// Write parameters (one <name>.npy each) and config.json (`model` = "classifier" | "lm" plus
+/// the config) into `directory` through a staging directory renamed into place.
+void save_checkpoint(const std::string& directory, const std::string& model, const ModelConfig& config,
+                     const std::vector<Parameter>& params);
+/// Read config.json: returns the config and sets `model`.
+ModelConfig load_checkpoint_config(const std::string& directory, std::string& model);
+/// Load every parameter's .npy into its value (names and shapes must match).
+void load_checkpoint_parameters(const std::string& directory, const std::vector<Parameter>& params);
+/// Export the position module(s) as the command line's parameter files: into `directory`
+/// itself for a shared module, into directory/layer<l>/ for per-layer modules.
+void export_position_parameters(const TransformerTrunk& trunk, const std::string& directory);
+
+/// Config <-> JSON text (config.json's "config" object).
+std::string config_to_json(const ModelConfig& config);
+ModelConfig config_from_json(const std::string& json);
+
+}  // namespace posenc::train

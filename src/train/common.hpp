@@ -1,0 +1,54 @@
+// Private helpers of the training component: seed streams, sgemm wrappers, shape checks.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "detail/check.hpp"
+#include "posenc/optim.hpp"
+#include "posenc/tensor.hpp"
+
+namespace posenc::train::detail {
+
+using posenc::detail::fail;
+
+/// SplitMix64 of (seed, stream): independent, reproducible seeds for each layer.
+inline std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t stream) {
+  std::uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (stream + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+inline Shape shape_of(const Tensor& t) { return Shape(t.shape().begin(), t.shape().end()); }
+
+inline void require_shape(const char* fn, const char* name, const Tensor& t, const Shape& want) {
+  if (shape_of(t) != want)
+    fail(fn, "parameter '", name, "' must be ", shape_string(want), ", got ", shape_string(t));
+}
+
+/// c[m, n] (+)= a[m, k] b[k, n] with optional transposes (row-major sgemm).
+void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, const float* a, const float* b,
+          float* c, bool accumulate);
+
+/// grad += delta (shapes equal), or grad = delta when grad is unset or shaped differently.
+void accumulate(Tensor& grad, const Tensor& delta);
+
+/// A zero tensor of t's shape.
+inline Tensor zeros_like(const Tensor& t) {
+  Tensor z = Tensor::from_shape(shape_of(t));
+  z.fill(0.0f);
+  return z;
+}
+
+/// Append {prefix + name, value, grad} after giving grad value's shape (zeros) when unset.
+void add_param(std::vector<Parameter>& out, const std::string& prefix, const std::string& name, Tensor& value,
+               Tensor& grad, bool decay = true);
+
+/// Levenshtein distance (for "did you mean").
+std::size_t edit_distance(const std::string& a, const std::string& b);
+/// The candidate closest to name, or "".
+std::string closest(const std::string& name, const std::vector<std::string>& candidates);
+
+}  // namespace posenc::train::detail

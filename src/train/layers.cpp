@@ -1,0 +1,352 @@
+// Trainable layers: Embedding, Linear, LayerNorm, Dropout, FeedForward (posenc/model.hpp).
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include <cblas.h>
+
+#include "posenc/model.hpp"
+#include "train/common.hpp"
+
+namespace posenc::train {
+
+namespace detail {
+
+void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a, const float* b, float* c,
+          bool accumulate) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    if (!accumulate) std::fill_n(c, m * n, 0.0f);
+    return;
+  }
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
+              static_cast<int>(n), static_cast<int>(k), 1.0f, a, static_cast<int>(ta ? m : k), b,
+              static_cast<int>(tb ? k : n), accumulate ? 1.0f : 0.0f, c, static_cast<int>(n));
+}
+
+void accumulate(Tensor& grad, const Tensor& delta) {
+  if (!is_set(grad) || shape_of(grad) != shape_of(delta)) {
+    grad = delta;
+    return;
+  }
+  float* g = grad.data();
+  const float* d = delta.data();
+  for (std::size_t i = 0; i < grad.size(); ++i) g[i] += d[i];
+}
+
+void add_param(std::vector<Parameter>& out, const std::string& prefix, const std::string& name, Tensor& value,
+               Tensor& grad, bool decay) {
+  if (shape_of(grad) != shape_of(value) || !is_set(grad)) grad = zeros_like(value);
+  out.push_back({prefix + name, &value, &grad, decay});
+}
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string closest(const std::string& name, const std::vector<std::string>& candidates) {
+  std::string best;
+  std::size_t best_d = 4;
+  for (const auto& c : candidates) {
+    const std::size_t d = edit_distance(name, c);
+    if (d < best_d) best_d = d, best = c;
+  }
+  return best;
+}
+
+}  // namespace detail
+
+using detail::fail;
+using detail::shape_of;
+
+namespace {
+
+std::size_t last_dim(const Tensor& x) { return x.dimension() == 0 ? 0 : x.shape()[x.dimension() - 1]; }
+
+/// Column sums of dy [rows, n] in double, added to acc [n].
+void add_column_sums(const float* dy, std::size_t rows, std::size_t n, float* acc) {
+  std::vector<double> s(n, 0.0);
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t c = 0; c < n; ++c) s[c] += dy[r * n + c];
+  for (std::size_t c = 0; c < n; ++c) acc[c] = static_cast<float>(acc[c] + s[c]);
+}
+
+}  // namespace
+
+// ====================================================================== Embedding
+
+Embedding::Embedding(std::int64_t vocab, std::int64_t dim, std::uint64_t seed) {
+  if (vocab <= 0) fail("Embedding", "parameter 'vocab' must be positive, got ", vocab);
+  if (dim <= 0) fail("Embedding", "parameter 'dim' must be positive, got ", dim);
+  weight = Tensor::from_shape({static_cast<std::size_t>(vocab), static_cast<std::size_t>(dim)});
+  std::mt19937_64 gen(seed);
+  std::normal_distribution<double> n01(0.0, 1.0);
+  for (auto& w : weight) w = static_cast<float>(n01(gen));
+  grad = detail::zeros_like(weight);
+}
+
+Tensor Embedding::forward(const ITensor& ids) {
+  const char* fn = "Embedding::forward";
+  if (ids.dimension() != 2) fail(fn, "parameter 'tokens' must be [B, N], got ", shape_string(ids));
+  const std::size_t vocab = weight.shape()[0], dim = weight.shape()[1];
+  const std::size_t b = ids.shape()[0], n = ids.shape()[1];
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const std::int64_t t = ids.data()[i];
+    if (t < 0 || static_cast<std::size_t>(t) >= vocab)
+      fail(fn, "parameter 'tokens' holds ", t, " at [", i / n, ", ", i % n, "], outside [0, vocab = ", vocab, ")");
+  }
+  Tensor y = Tensor::from_shape({b, n, dim});
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    std::copy_n(weight.data() + static_cast<std::size_t>(ids.data()[i]) * dim, dim, y.data() + i * dim);
+  ids_ = ids;
+  return y;
+}
+
+void Embedding::backward(const Tensor& dy) {
+  const std::size_t dim = weight.shape()[1];
+  detail::require_shape("Embedding::backward", "dy", dy, {ids_.shape()[0], ids_.shape()[1], dim});
+  if (shape_of(grad) != shape_of(weight)) grad = detail::zeros_like(weight);
+  for (std::size_t i = 0; i < ids_.size(); ++i) {
+    float* g = grad.data() + static_cast<std::size_t>(ids_.data()[i]) * dim;
+    const float* d = dy.data() + i * dim;
+    for (std::size_t c = 0; c < dim; ++c) g[c] += d[c];
+  }
+}
+
+void Embedding::parameters(const std::string& prefix, std::vector<Parameter>& out) {
+  detail::add_param(out, prefix, "weight", weight, grad);
+}
+
+// ====================================================================== Linear
+
+Linear::Linear(std::int64_t in, std::int64_t out, std::uint64_t seed, bool with_bias) {
+  if (in <= 0) fail("Linear", "parameter 'in' must be positive, got ", in);
+  if (out <= 0) fail("Linear", "parameter 'out' must be positive, got ", out);
+  std::mt19937_64 gen(seed);
+  const double k = 1.0 / std::sqrt(static_cast<double>(in));
+  std::uniform_real_distribution<double> u(-k, k);
+  weight = Tensor::from_shape({static_cast<std::size_t>(out), static_cast<std::size_t>(in)});
+  for (auto& w : weight) w = static_cast<float>(u(gen));
+  grad_weight = detail::zeros_like(weight);
+  if (with_bias) {
+    bias = Tensor::from_shape({static_cast<std::size_t>(out)});
+    for (auto& w : bias) w = static_cast<float>(u(gen));
+    grad_bias = detail::zeros_like(bias);
+  }
+}
+
+Tensor Linear::forward(const Tensor& x) {
+  const std::size_t out = weight.shape()[0], in = weight.shape()[1];
+  if (x.dimension() < 1 || last_dim(x) != in)
+    fail("Linear::forward", "parameter 'x' must be [..., ", in, "], got ", shape_string(x));
+  const std::size_t rows = x.size() / in;
+  Shape s = shape_of(x);
+  s.back() = out;
+  Tensor y = Tensor::from_shape(s);
+  detail::gemm(false, true, rows, out, in, x.data(), weight.data(), y.data(), false);
+  if (is_set(bias))
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t o = 0; o < out; ++o) y.data()[r * out + o] += bias.data()[o];
+  input_ = x;
+  return y;
+}
+
+Tensor Linear::backward(const Tensor& dy) {
+  const std::size_t out = weight.shape()[0], in = weight.shape()[1];
+  Shape want = shape_of(input_);
+  if (want.empty()) fail("Linear::backward", "called before forward");
+  want.back() = out;
+  detail::require_shape("Linear::backward", "dy", dy, want);
+  const std::size_t rows = dy.size() / out;
+  if (shape_of(grad_weight) != shape_of(weight)) grad_weight = detail::zeros_like(weight);
+  detail::gemm(true, false, out, in, rows, dy.data(), input_.data(), grad_weight.data(), true);
+  if (is_set(bias)) {
+    if (shape_of(grad_bias) != shape_of(bias)) grad_bias = detail::zeros_like(bias);
+    add_column_sums(dy.data(), rows, out, grad_bias.data());
+  }
+  Tensor dx = Tensor::from_shape(shape_of(input_));
+  detail::gemm(false, false, rows, in, out, dy.data(), weight.data(), dx.data(), false);
+  return dx;
+}
+
+void Linear::parameters(const std::string& prefix, std::vector<Parameter>& out) {
+  detail::add_param(out, prefix, "weight", weight, grad_weight);
+  if (is_set(bias)) detail::add_param(out, prefix, "bias", bias, grad_bias);
+}
+
+// ====================================================================== LayerNorm
+
+LayerNorm::LayerNorm(std::int64_t dim, double eps) : eps_(eps) {
+  if (dim <= 0) fail("LayerNorm", "parameter 'dim' must be positive, got ", dim);
+  if (!(eps > 0)) fail("LayerNorm", "parameter 'eps' must be positive, got ", eps);
+  weight = Tensor::from_shape({static_cast<std::size_t>(dim)});
+  weight.fill(1.0f);
+  bias = Tensor::from_shape({static_cast<std::size_t>(dim)});
+  bias.fill(0.0f);
+  grad_weight = detail::zeros_like(weight);
+  grad_bias = detail::zeros_like(bias);
+}
+
+Tensor LayerNorm::forward(const Tensor& x) {
+  const std::size_t d = weight.size();
+  if (x.dimension() < 1 || last_dim(x) != d)
+    fail("LayerNorm::forward", "parameter 'x' must be [..., ", d, "], got ", shape_string(x));
+  const std::size_t rows = x.size() / d;
+  xhat_ = Tensor::from_shape(shape_of(x));
+  rstd_.assign(rows, 0.0);
+  Tensor y = Tensor::from_shape(shape_of(x));
+  const float* w = weight.data();
+  const float* b = bias.data();
+#pragma omp parallel for schedule(static) if (rows * d > 32768)
+  for (std::ptrdiff_t r = 0; r < static_cast<std::ptrdiff_t>(rows); ++r) {
+    const float* xr = x.data() + r * d;
+    double mean = 0, var = 0;
+    for (std::size_t c = 0; c < d; ++c) mean += xr[c];
+    mean /= static_cast<double>(d);
+    for (std::size_t c = 0; c < d; ++c) var += (xr[c] - mean) * (xr[c] - mean);
+    var /= static_cast<double>(d);
+    const double rstd = 1.0 / std::sqrt(var + eps_);
+    rstd_[r] = rstd;
+    float* xh = xhat_.data() + r * d;
+    float* yr = y.data() + r * d;
+    for (std::size_t c = 0; c < d; ++c) {
+      xh[c] = static_cast<float>((xr[c] - mean) * rstd);
+      yr[c] = xh[c] * w[c] + b[c];
+    }
+  }
+  return y;
+}
+
+Tensor LayerNorm::backward(const Tensor& dy) {
+  const std::size_t d = weight.size();
+  detail::require_shape("LayerNorm::backward", "dy", dy, shape_of(xhat_));
+  const std::size_t rows = dy.size() / d;
+  Tensor dx = Tensor::from_shape(shape_of(dy));
+  const float* w = weight.data();
+#pragma omp parallel for schedule(static) if (rows * d > 32768)
+  for (std::ptrdiff_t r = 0; r < static_cast<std::ptrdiff_t>(rows); ++r) {
+    const float* g = dy.data() + r * d;
+    const float* xh = xhat_.data() + r * d;
+    double mg = 0, mgx = 0;
+    for (std::size_t c = 0; c < d; ++c) {
+      const double gc = static_cast<double>(g[c]) * w[c];
+      mg += gc;
+      mgx += gc * xh[c];
+    }
+    mg /= static_cast<double>(d);
+    mgx /= static_cast<double>(d);
+    float* out = dx.data() + r * d;
+    for (std::size_t c = 0; c < d; ++c)
+      out[c] = static_cast<float>(rstd_[r] * (static_cast<double>(g[c]) * w[c] - mg - xh[c] * mgx));
+  }
+  std::vector<double> gw(d, 0.0), gb(d, 0.0);
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t c = 0; c < d; ++c) {
+      gw[c] += static_cast<double>(dy.data()[r * d + c]) * xhat_.data()[r * d + c];
+      gb[c] += dy.data()[r * d + c];
+    }
+  if (shape_of(grad_weight) != shape_of(weight)) grad_weight = detail::zeros_like(weight);
+  if (shape_of(grad_bias) != shape_of(bias)) grad_bias = detail::zeros_like(bias);
+  for (std::size_t c = 0; c < d; ++c) {
+    grad_weight.data()[c] = static_cast<float>(grad_weight.data()[c] + gw[c]);
+    grad_bias.data()[c] = static_cast<float>(grad_bias.data()[c] + gb[c]);
+  }
+  return dx;
+}
+
+void LayerNorm::parameters(const std::string& prefix, std::vector<Parameter>& out) {
+  detail::add_param(out, prefix, "weight", weight, grad_weight);
+  detail::add_param(out, prefix, "bias", bias, grad_bias);
+}
+
+// ====================================================================== Dropout
+
+Dropout::Dropout(double p, std::uint64_t seed) : p_(p), gen_(seed) {
+  if (!(p >= 0.0 && p < 1.0)) fail("Dropout", "parameter 'p' must be in [0, 1), got ", p);
+}
+
+Tensor Dropout::forward(const Tensor& x, bool training) {
+  mask_.clear();
+  if (!training || p_ == 0.0) return x;
+  mask_.resize(x.size());
+  std::bernoulli_distribution keep(1.0 - p_);
+  const float scale = static_cast<float>(1.0 / (1.0 - p_));
+  for (auto& m : mask_) m = keep(gen_) ? scale : 0.0f;
+  Tensor y = Tensor::from_shape(shape_of(x));
+  for (std::size_t i = 0; i < x.size(); ++i) y.data()[i] = x.data()[i] * mask_[i];
+  return y;
+}
+
+Tensor Dropout::backward(const Tensor& dy) const {
+  if (mask_.empty()) return dy;
+  if (dy.size() != mask_.size())
+    fail("Dropout::backward", "parameter 'dy' has ", dy.size(), " elements, the forward had ", mask_.size());
+  Tensor dx = Tensor::from_shape(shape_of(dy));
+  for (std::size_t i = 0; i < dy.size(); ++i) dx.data()[i] = dy.data()[i] * mask_[i];
+  return dx;
+}
+
+// ====================================================================== FeedForward
+
+FeedForward::FeedForward(std::int64_t dim, std::int64_t hidden, FfnActivation act, double dropout,
+                         std::uint64_t seed)
+    : fc1(dim, hidden, detail::derive_seed(seed, 0)),
+      fc2(hidden, dim, detail::derive_seed(seed, 1)),
+      act_(act),
+      drop_(dropout, detail::derive_seed(seed, 2)) {}
+
+Tensor FeedForward::forward(const Tensor& x, bool training) {
+  pre_ = fc1.forward(x);
+  Tensor a = Tensor::from_shape(shape_of(pre_));
+  const float* z = pre_.data();
+  float* out = a.data();
+  const auto n = static_cast<std::ptrdiff_t>(pre_.size());
+  if (act_ == FfnActivation::gelu) {
+#pragma omp parallel for schedule(static) if (n > 32768)
+    for (std::ptrdiff_t i = 0; i < n; ++i) {
+      const double v = z[i];
+      out[i] = static_cast<float>(0.5 * v * (1.0 + std::erf(v * M_SQRT1_2)));
+    }
+  } else {
+    for (std::ptrdiff_t i = 0; i < n; ++i) out[i] = z[i] > 0.0f ? z[i] : 0.0f;
+  }
+  return fc2.forward(drop_.forward(a, training));
+}
+
+Tensor FeedForward::backward(const Tensor& dy) {
+  Tensor da = drop_.backward(fc2.backward(dy));
+  const float* z = pre_.data();
+  float* g = da.data();
+  const auto n = static_cast<std::ptrdiff_t>(da.size());
+  if (act_ == FfnActivation::gelu) {
+    const double inv_sqrt_2pi = 0.3989422804014327;
+#pragma omp parallel for schedule(static) if (n > 32768)
+    for (std::ptrdiff_t i = 0; i < n; ++i) {
+      const double v = z[i];
+      const double d = 0.5 * (1.0 + std::erf(v * M_SQRT1_2)) + v * inv_sqrt_2pi * std::exp(-0.5 * v * v);
+      g[i] = static_cast<float>(g[i] * d);
+    }
+  } else {
+    for (std::ptrdiff_t i = 0; i < n; ++i)
+      if (!(z[i] > 0.0f)) g[i] = 0.0f;
+  }
+  return fc1.backward(da);
+}
+
+void FeedForward::parameters(const std::string& prefix, std::vector<Parameter>& out) {
+  fc1.parameters(prefix + "fc1.", out);
+  fc2.parameters(prefix + "fc2.", out);
+}
+
+}  // namespace posenc::train
