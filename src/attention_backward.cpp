@@ -60,7 +60,7 @@ void check_backward(const char* fn, const Dims& dm, const Encoding& e, const Ten
     fail(fn, "request.multipliers asks for multiplier gradients but the encoding has no multiplier");
 }
 
-AttentionGrads zero_grads(const Dims& dm, const Encoding& e, const GradRequest& req) {
+AttentionGrads zero_grads(const Dims& dm, const Encoding& e, const GradRequest& req, bool zero_inputs) {
   AttentionGrads g;
   auto zeros = [](const auto& like) {
     using T = std::decay_t<decltype(like)>;
@@ -69,9 +69,11 @@ AttentionGrads zero_grads(const Dims& dm, const Encoding& e, const GradRequest& 
     return t;
   };
   if (req.inputs) {
-    g.dq = xt::zeros<float>({dm.batch, dm.heads, dm.nq, dm.d});
-    g.dk = xt::zeros<float>({dm.batch, dm.kv_heads, dm.nk, dm.d});
-    g.dv = xt::zeros<float>({dm.batch, dm.kv_heads, dm.nk, dm.dv});
+    g.dq = fresh_tensor<Tensor>(Shape{dm.batch, dm.heads, dm.nq, dm.d});
+    g.dk = fresh_tensor<Tensor>(Shape{dm.batch, dm.kv_heads, dm.nk, dm.d});
+    g.dv = fresh_tensor<Tensor>(Shape{dm.batch, dm.kv_heads, dm.nk, dm.dv});
+    if (zero_inputs)
+      for (Tensor* t : {&g.dq, &g.dk, &g.dv}) std::fill(t->begin(), t->end(), 0.0f);
   }
   EncodingGrad& eg = g.encoding;
   if (req.rotation) {
@@ -591,6 +593,7 @@ void backward_task(State& st, std::size_t b, std::size_t h, TaskBuffers& tb) {
   tb.dqraw.assign(dm.nq * dm.d, 0.0f);
   tb.dkraw.assign(dm.nk * dm.d, 0.0f);
   tb.colsum.assign(dm.nk, 0.0f);
+  if (st.dv_h) std::fill_n(st.dv_h + task * dm.nk * dm.dv, dm.nk * dm.dv, 0.0f);  // dV accumulates over blocks
   tb.gc.resize(e.content_position.size());
   tb.wv.resize(e.value.size());
   tb.tv.resize(e.value.size());
@@ -613,7 +616,7 @@ AttentionGrads attention_backward(const Tensor& q, const Tensor& k, const Tensor
   const char* fn = "attention_backward";
   const Dims dm = check_attention(fn, q, k, &v, e, opts);
   check_backward(fn, dm, e, out, stats, d_out, req, true);
-  AttentionGrads g = zero_grads(dm, e, req);
+  AttentionGrads g = zero_grads(dm, e, req, false);  // every task writes (dq, dk) or clears (dv) its own rows
   const SingleThreadedBlas blas_guard;
   const int threads = thread_count(opts.threads);
   const Plan plan = make_plan(dm, q, k, &v, e, opts, threads);
@@ -628,8 +631,8 @@ AttentionGrads attention_backward(const Tensor& q, const Tensor& k, const Tensor
       st.dk_h = g.dk.data();
       st.dv_h = g.dv.data();
     } else {
-      dk_h.assign(dm.batch * dm.heads * dm.nk * dm.d, 0.0f);
-      dv_h.assign(dm.batch * dm.heads * dm.nk * dm.dv, 0.0f);
+      dk_h.resize(dm.batch * dm.heads * dm.nk * dm.d);
+      dv_h.resize(dm.batch * dm.heads * dm.nk * dm.dv);
       st.dk_h = dk_h.data();
       st.dv_h = dv_h.data();
     }
@@ -643,6 +646,8 @@ AttentionGrads attention_backward(const Tensor& q, const Tensor& k, const Tensor
   }
   if (req.inputs && group > 1) {  // query heads sharing a key head, summed in head order
     const std::size_t nkd = dm.nk * dm.d, nkv = dm.nk * dm.dv;
+    std::fill(g.dk.begin(), g.dk.end(), 0.0f);
+    std::fill(g.dv.begin(), g.dv.end(), 0.0f);
     for (std::size_t b = 0; b < dm.batch; ++b)
       for (std::size_t h = 0; h < dm.heads; ++h) {
         const std::size_t kvh = h / group;

@@ -45,7 +45,8 @@ namespace posenc::detail {
 void check_backward(const char* fn, const Dims& dm, const Encoding& enc, const Tensor& out,
                     const AttentionStats& stats, const Tensor& d_out, const GradRequest& request, bool need_stats);
 
-/// Zero-filled gradients with the requested parts' shapes (dq/dk/dv and the EncodingGrad).
-AttentionGrads zero_grads(const Dims& dm, const Encoding& enc, const GradRequest& request);
+/// Zero-filled gradients with the requested parts' shapes (the EncodingGrad, and dq/dk/dv: zeroed
+/// when zero_inputs, else left for the caller to fill).
+AttentionGrads zero_grads(const Dims& dm, const Encoding& enc, const GradRequest& request, bool zero_inputs = true);
 
 }  // namespace posenc::detail
