@@ -34,8 +34,9 @@ struct GraphEdge {
 class Graph {
  public:
   Graph() = default;
-  /// N nodes and the edges between them. Throws std::invalid_argument for N < 0, an edge whose
-  /// end is not in [0, N) ("unknown node id"), or a non-finite weight. `names` (optional) gives
+  /// N nodes and the edges between them. Throws std::invalid_argument for N < 0, an N whose CSR
+  /// would not fit in the machine's memory, an edge whose end is not in [0, N) ("unknown node
+  /// id"), or a non-finite weight. `names` (optional) gives
   /// each node's id as read from a file; empty means "0" .. "N-1".
   Graph(std::int64_t nodes, std::vector<GraphEdge> edges, bool directed = false,
         std::vector<std::string> names = {});
@@ -69,24 +70,38 @@ class Graph {
 
 // ------------------------------------------------------------------ files
 
+/// GraphML elements and DOT blocks ({ } and [ ]) may nest at most this deep: deeper files are
+/// rejected before parsing (Boost's readers recurse once per level and would overflow the stack).
+inline constexpr std::size_t kMaxGraphFileNesting = 256;
+
 struct EdgeListCsvOptions {
   bool directed = false;
-  /// First row: "auto" treats it as a header when one of its first two fields is not a node id
-  /// of the same kind as the rest or its weight field is not a number; "yes" / "no" force it.
+  /// First row: "yes" / "no" force it. "auto" never drops a row silently: the first row is data
+  /// when it reads as an edge like the others (same width, ids of the same kind, a finite weight);
+  /// else it is a header only if every field is non-numeric text; anything else (a negative or
+  /// empty id, a bad weight among numbers) is an error naming line 1. One exception: over named
+  /// ids a first row of text whose first field is a usual header word (source, src, from, u,
+  /// node1, head) is a header. A UTF-8 byte-order mark is skipped.
   std::string header = "auto";
   char delimiter = ',';
-  std::int64_t nodes = 0;  ///< integer ids: at least this many nodes (isolated ones past the largest id)
+  std::int64_t nodes = 0;  ///< integer ids: at least this many nodes (isolated ones past the largest id); >= 0
 };
 /// Edge-list CSV: one edge per row, `source,target[,weight]`, optional header, quoted fields
 /// ("..." with "" for a quote), blank lines skipped. Node ids that are all non-negative integers
 /// are used as indices (N = largest + 1, so isolated nodes between them exist); otherwise ids are
 /// names numbered in order of first appearance. Errors name the file, the line and the column.
+/// An id of more than 18 digits is not an index; the node count an index implies is checked
+/// against the machine's memory before anything is allocated (an error naming the id and bytes).
 Graph read_edge_list_csv(const std::string& path, const EdgeListCsvOptions& options = {});
 /// GraphML through boost::read_graphml: directedness from edgedefault, node ids kept as names,
-/// an edge attribute called `weight_key` (default "weight") used as weights when declared.
+/// the edge attribute called `weight_key` (default "weight") used as weights. An edge without
+/// the attribute weighs 1 (the Graphviz and networkx default; never 0), so a file without it is
+/// unweighted; a value that is not a finite number is an error naming the edge. Elements nested
+/// deeper than kMaxGraphFileNesting are an error.
 Graph read_graphml(const std::string& path, const std::string& weight_key = "weight");
 /// Graphviz DOT through boost::read_graphviz (graph or digraph); node ids kept as names, the edge
-/// attribute `weight_key` used as weights when present.
+/// attribute `weight_key` used as weights exactly as for GraphML (only an edge attribute of that
+/// name counts, a missing one is 1). Blocks nested deeper than kMaxGraphFileNesting are an error.
 Graph read_dot(const std::string& path, const std::string& weight_key = "weight");
 /// The format a file's extension names: .csv/.txt/.tsv/.edges (edge list; .tsv tab-separated),
 /// .graphml/.xml, .dot/.gv; unknown otherwise (case-insensitive).
@@ -101,14 +116,16 @@ Graph read_graph(const std::string& path, const EdgeListCsvOptions& csv = {}, co
 struct ShortestPathOptions {
   std::int64_t max_distance = -1;  ///< >= 0: distances above it are clipped to it (unreachable stays unreachable)
   std::int64_t unreachable = -1;   ///< value for pairs with no path (Graphormer: 510)
-  int threads = 0;                 ///< 0 = OpenMP default; the result does not depend on it
+  int threads = 0;                 ///< 0 = OpenMP default; capped at 4 x the processors; the result does not depend on it
 };
 /// Hop counts [N, N] (edge direction followed for directed graphs; weights ignored): BFS from
 /// every source, 64 sources at a time with bit-parallel frontiers, threads over source blocks.
 ITensor shortest_path_hops(const Graph& graph, const ShortestPathOptions& options = {});
 
 /// Weighted shortest-path lengths [N, N] by Dijkstra from every source (Boost), threads over
-/// sources; `unreachable` for pairs with no path. Throws for a negative weight (naming the edge).
+/// sources; `unreachable` for pairs with no path. Throws for a negative weight (naming the edge)
+/// and for weights whose path lengths could overflow: min(sum of weights, (N - 1) x the largest)
+/// must be at most 1e300 (rescale larger weights).
 DTensor shortest_path_lengths(const Graph& graph, double unreachable = std::numeric_limits<double>::infinity(),
                               int threads = 0);
 
@@ -189,7 +206,8 @@ std::vector<double> betweenness_centrality(const Graph& graph, bool normalized =
 /// default), or Dijkstra lengths when `use_weights` and the graph is weighted. [N].
 std::vector<double> closeness_centrality(const Graph& graph, bool use_weights = false);
 /// PageRank (networkx `pagerank`): power iteration x <- alpha (x P + dangling mass / N) + (1 - alpha)/N,
-/// P row-normalised by weighted out-degree, until sum |dx| < N tol. Throws when max_iter is reached.
+/// P row-normalised by weighted out-degree, until sum |dx| < N tol. Throws when max_iter is reached,
+/// for a negative weight (naming the edge) and for weights summing above 1e300.
 std::vector<double> pagerank(const Graph& graph, double alpha = 0.85, double tol = 1e-6, int max_iter = 100);
 /// Eigenvector centrality (networkx `eigenvector_centrality`, weight=None): x <- (A^T + I) x / ||.||_2 from
 /// the uniform vector until sum |dx| < N tol; unit L2 norm; parallel edges count once. Throws when
@@ -286,7 +304,8 @@ LaplacianPe laplacian_pe(const Graph& graph, const LaplacianPeOptions& options =
 
 /// RWSE [N, steps]: column s-1 = (P^s)_ii, s = 1 .. steps, P = D^-1 A with degrees clamped to >= 1.
 /// Default P_ij = w_ij / deg_i with weighted degrees; `pyg_compat`: P_ij = 1/deg_i (PyG: weights
-/// only enter the degree).
+/// only enter the degree). Throws for a negative weight (P would not hold probabilities; naming
+/// the edge) and for weights summing above 1e300.
 Tensor random_walk_pe(const Graph& graph, std::int64_t steps, bool pyg_compat = false);
 
 // ------------------------------------------------------------------ packing many small graphs

@@ -12,11 +12,19 @@
 
 namespace posenc {
 
-/// Load any numeric .npy as float32. Throws std::invalid_argument (bad file) naming the path.
-Tensor load_npy(const std::string& path);
-/// Load any numeric .npy as float64.
-DTensor load_npy_double(const std::string& path);
-/// Load an integer or integral-valued .npy as int64.
+/// Load any numeric .npy as float32. Throws std::invalid_argument naming the function, the path
+/// and the bad header field for a file that is not a valid .npy: the header length and the
+/// shape are checked against the file's own size before anything is allocated (a file never
+/// makes the reader allocate more than it holds), shape products are checked for overflow,
+/// negative or non-integer dimensions are rejected. float64 values beyond float32's range load
+/// as +-inf. `require_finite`: NaN or +-inf (or a float64 beyond float32) is an error naming the
+/// file and the flat index; use it where the file holds learned parameters.
+Tensor load_npy(const std::string& path, bool require_finite = false);
+/// Load any numeric .npy as float64 (same checks; `require_finite` as above).
+DTensor load_npy_double(const std::string& path, bool require_finite = false);
+/// Load an integer or integral-valued .npy as int64: integer dtypes directly (uint64 above
+/// INT64_MAX is an error), float dtypes only when every value is finite, integral and inside
+/// the int64 range (otherwise an error naming the value and its flat index).
 ITensor load_npy_int(const std::string& path);
 
 /// Write a tensor atomically (temporary file + rename). dtype: <f4, <f8, <i8.

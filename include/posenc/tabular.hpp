@@ -47,11 +47,19 @@ struct TableCsvOptions {
   std::vector<std::string> missing_tokens{"", "NA", "NaN", "nan", "N/A", "n/a", "NULL", "null", "None", "?"};
   std::map<std::string, ColumnType> types{};  ///< overrides of the inferred types, by column name
   std::vector<std::string> drop{};            ///< columns left out (e.g. the target)
+  /// The first row: "yes" (default) names the columns; "no" is data and the columns are named
+  /// "0" .. "C-1" (pandas' header=None); "auto" never drops a row silently: the first row is data
+  /// when every field fits its column's type as the other rows define it (then named "0" ..),
+  /// else a header if every field is non-numeric text, else an error naming line 1.
+  std::string header = "yes";
 };
-/// A CSV with a header row; quoted fields ("" escapes a quote); blank lines skipped. Types are
-/// inferred per column unless overridden. Errors name the file, line and column: ragged rows, an
-/// unterminated quote, a duplicate or empty header name, a column that is entirely missing, an
-/// override or drop naming no column, a numeric override on text.
+/// A CSV with a header row (see `header`); quoted fields ("" escapes a quote); blank lines
+/// skipped; a UTF-8 byte-order mark is skipped. Types are inferred per column unless overridden.
+/// Errors name the file, line and column: ragged rows, an unterminated quote, a duplicate or empty
+/// header name, a column that is entirely missing, an override or drop naming no column, a
+/// numeric override on text, a number that is not finite (inf, nan not listed as missing, 1e400)
+/// in a numeric column (it never turns the column categorical; in a column that also holds text
+/// it is just another category).
 Table read_table_csv(const std::string& path, const TableCsvOptions& options = {});
 /// The same from memory: names and one vector of cells per column.
 Table make_table(const std::vector<std::string>& names, const std::vector<std::vector<std::string>>& columns,

@@ -8,6 +8,7 @@
 #include <boost/graph/betweenness_centrality.hpp>
 
 #include "detail/check.hpp"
+#include "detail/graph_weights.hpp"
 #include "posenc/graph.hpp"
 
 namespace posenc {
@@ -61,6 +62,7 @@ std::vector<double> betweenness_centrality(const Graph& g, bool normalized) {
     for (const auto& e : g.edges())
       if (e.weight <= 0)
         detail::fail("betweenness_centrality", "weighted paths need weights > 0, got ", e.weight);
+    detail::require_bounded_weight_sums("betweenness_centrality", g);
     boost::brandes_betweenness_centrality(bg, boost::centrality_map(cmap).weight_map(boost::get(boost::edge_weight, bg)));
   } else {
     boost::brandes_betweenness_centrality(bg, boost::centrality_map(cmap));
@@ -105,6 +107,8 @@ std::vector<double> pagerank(const Graph& g, double alpha, double tol, int max_i
   const char* fn = "pagerank";
   if (!(alpha >= 0 && alpha <= 1)) detail::fail(fn, "parameter 'alpha' must be in [0, 1], got ", alpha);
   if (!(tol > 0)) detail::fail(fn, "parameter 'tol' must be positive, got ", tol);
+  detail::require_nonnegative_weights(fn, g, "PageRank needs weights >= 0 (transition probabilities)");
+  detail::require_bounded_weight_sums(fn, g, false);
   const auto n = static_cast<std::size_t>(g.nodes());
   if (n == 0) return {};
   // networkx builds the adjacency from the graph's edges, summing parallel ones.

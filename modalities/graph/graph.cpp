@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -15,6 +16,7 @@
 #include <boost/graph/adjacency_list.hpp>
 #include <boost/graph/graphml.hpp>
 #include <boost/graph/graphviz.hpp>
+#include <boost/make_shared.hpp>
 #include <boost/property_map/dynamic_property_map.hpp>
 
 #include "detail/check.hpp"
@@ -23,6 +25,9 @@
 namespace posenc {
 
 namespace {
+
+/// What a Graph holds per node at least (out and in CSR offsets), for require_allocation.
+constexpr long double kGraphBytesPerNode = 2 * sizeof(std::int64_t);
 
 /// CSR from (from, to, weight) triples, stable in edge order.
 void build_csr(std::int64_t n, const std::vector<std::tuple<std::int64_t, std::int64_t, double>>& arcs,
@@ -46,6 +51,7 @@ Graph::Graph(std::int64_t nodes, std::vector<GraphEdge> edges, bool directed, st
     : nodes_(nodes), directed_(directed), edges_(std::move(edges)), names_(std::move(names)) {
   const char* fn = "Graph";
   if (nodes < 0) detail::fail(fn, "parameter 'nodes' must be >= 0, got ", nodes);
+  detail::require_allocation(fn, "parameter 'nodes' =", static_cast<long double>(nodes), kGraphBytesPerNode);
   if (!names_.empty() && static_cast<std::int64_t>(names_.size()) != nodes)
     detail::fail(fn, "parameter 'names' must have one entry per node (", nodes, "), got ", names_.size());
   std::vector<std::tuple<std::int64_t, std::int64_t, double>> out, in;
@@ -81,11 +87,25 @@ std::vector<std::string> Graph::names() const {
 
 namespace {
 
-bool parse_index(const std::string& s, std::int64_t& out) {
-  if (s.empty() || !std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); })) return false;
-  if (s.size() > 18) return false;
-  out = std::stoll(s);
-  return true;
+/// A node id field: an index (digits only, at most 18 of them), empty, another number (negative,
+/// fractional, too long), or a name.
+enum class IdKind { index, empty, number, name };
+
+IdKind id_kind(const std::string& s, std::int64_t& out) {
+  if (s.empty()) return IdKind::empty;
+  if (std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); })) {
+    if (s.size() > 18) return IdKind::number;
+    out = 0;
+    for (char c : s) out = out * 10 + (c - '0');
+    return IdKind::index;
+  }
+  double d = 0;
+  return detail::parse_double(s, d) ? IdKind::number : IdKind::name;
+}
+
+bool header_word(std::string a) {
+  std::transform(a.begin(), a.end(), a.begin(), [](unsigned char c) { return std::tolower(c); });
+  return a == "source" || a == "src" || a == "from" || a == "u" || a == "node1" || a == "head";
 }
 
 }  // namespace
@@ -94,6 +114,7 @@ Graph read_edge_list_csv(const std::string& path, const EdgeListCsvOptions& o) {
   const char* fn = "read_edge_list_csv";
   if (o.header != "auto" && o.header != "yes" && o.header != "no")
     detail::fail(fn, "parameter 'header' must be auto, yes or no, got '", o.header, "'");
+  if (o.nodes < 0) detail::fail(fn, "parameter 'nodes' must be >= 0, got ", o.nodes);
   std::ifstream in(path);
   if (!in) detail::fail(fn, "cannot open '", path, "'");
   struct Row {
@@ -107,53 +128,94 @@ Graph read_edge_list_csv(const std::string& path, const EdgeListCsvOptions& o) {
   std::vector<std::string> scratch;
   while (std::getline(in, line)) {
     ++lineno;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    if (!detail::split_fields(line, o.delimiter, fields, scratch))
+    std::string_view text = line;
+    if (lineno == 1) text = detail::strip_bom(text);
+    if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (!detail::split_fields(text, o.delimiter, fields, scratch))
       detail::fail(fn, path, ":", lineno, ": column ", fields.size() + 1, ": unterminated quoted field");
     rows.push_back({lineno, std::vector<std::string>(fields.begin(), fields.end())});
   }
   if (rows.empty()) detail::fail(fn, path, ": no edges (the file is empty)");
-  // Header: forced, or detected from the first row against the second.
+
+  // Ids are indices when every data row's ids are; `from` is the first data row considered.
+  auto rows_are_indices = [&](std::size_t from) {
+    std::int64_t id = 0;
+    for (std::size_t r = from; r < rows.size(); ++r)
+      for (std::size_t c = 0; c < 2 && c < rows[r].f.size(); ++c)
+        if (id_kind(rows[r].f[c], id) != IdKind::index) return false;
+    return true;
+  };
+  // Header: forced, or (auto) decided from the first row. The first row is data when it reads as
+  // an edge like the others; otherwise it is a header only if every field is non-numeric text;
+  // anything else is an error, so no row is ever dropped silently.
   bool header = o.header == "yes";
   if (o.header == "auto") {
-    const auto& f = rows[0].f;
-    double w = 0;
-    std::int64_t id = 0;
-    const bool numeric_ids_later = rows.size() > 1 && rows[1].f.size() >= 2 && parse_index(rows[1].f[0], id) &&
-                                   parse_index(rows[1].f[1], id);
-    header = (f.size() >= 3 && !detail::parse_double(f[2], w)) ||
-             (numeric_ids_later && f.size() >= 2 && (!parse_index(f[0], id) || !parse_index(f[1], id)));
-    if (!header && f.size() >= 2) {  // common header words
-      std::string a = f[0];
-      std::transform(a.begin(), a.end(), a.begin(), [](unsigned char c) { return std::tolower(c); });
-      header = a == "source" || a == "src" || a == "from" || a == "u" || a == "node1" || a == "head";
+    const Row& r0 = rows[0];
+    const bool later_indices = rows.size() > 1 && rows_are_indices(1);
+    std::string why;  // why the first row is not an edge ("" when it is)
+    if (r0.f.size() < 2 || r0.f.size() > 3)
+      why = detail::cat("it has ", r0.f.size(), " columns (need source, target[, weight])");
+    for (std::size_t c = 0; why.empty() && c < 2; ++c) {
+      std::int64_t id = 0;
+      const IdKind k = id_kind(r0.f[c], id);
+      if (k == IdKind::empty) why = detail::cat("column ", c + 1, ": empty node id");
+      else if (later_indices && k != IdKind::index)
+        why = detail::cat("column ", c + 1, ": node id '", r0.f[c],
+                          "' is not a non-negative integer like the ids of the other rows");
     }
+    double w = 0;
+    if (why.empty() && r0.f.size() == 3 && (!detail::parse_double(r0.f[2], w) || !std::isfinite(w)))
+      why = detail::cat("column 3: weight '", r0.f[2], "' is not a finite number");
+    const bool all_text = std::all_of(r0.f.begin(), r0.f.end(), [](const std::string& f) {
+      double d = 0;
+      return !f.empty() && !detail::parse_double(f, d);
+    });
+    if (why.empty())
+      header = all_text && !later_indices && header_word(r0.f[0]);  // "source,target" over named ids
+    else if (all_text)
+      header = true;
+    else
+      detail::fail(fn, path, ":", r0.line, ": the first row is neither an edge (", why,
+                   ") nor a header (a header's fields are all non-numeric text); fix the row or pass header = "
+                   "yes or no");
   }
   const std::size_t first = header ? 1 : 0;
   if (rows.size() <= first) detail::fail(fn, path, ": no edges after the header");
   const std::size_t width = rows[first].f.size();
   if (width < 2 || width > 3)
     detail::fail(fn, path, ":", rows[first].line, ": expected 2 or 3 columns (source, target[, weight]), got ", width);
-  bool all_indices = true;
   for (std::size_t r = first; r < rows.size(); ++r) {
     const Row& row = rows[r];
     if (row.f.size() != width)
       detail::fail(fn, path, ":", row.line, ": expected ", width, " columns like line ", rows[first].line, ", got ",
                    row.f.size(), " (ragged row)");
-    for (std::size_t c = 0; c < 2; ++c) {
+    for (std::size_t c = 0; c < 2; ++c)
       if (row.f[c].empty()) detail::fail(fn, path, ":", row.line, ": column ", c + 1, ": empty node id");
-      std::int64_t id = 0;
-      all_indices = all_indices && parse_index(row.f[c], id);
-    }
   }
+  const bool all_indices = rows_are_indices(first);
   std::vector<GraphEdge> edges;
   std::vector<std::string> names;
   std::unordered_map<std::string, std::int64_t> index;
-  std::int64_t n = all_indices ? std::max<std::int64_t>(o.nodes, 0) : 0;
+  std::int64_t n = all_indices ? o.nodes : 0;
+  if (all_indices) {
+    // The node count comes from the largest id: check what it would allocate before allocating.
+    detail::require_allocation(fn, "parameter 'nodes' =", static_cast<long double>(o.nodes), kGraphBytesPerNode);
+    for (std::size_t r = first; r < rows.size(); ++r)
+      for (std::size_t c = 0; c < 2; ++c) {
+        std::int64_t id = 0;
+        id_kind(rows[r].f[c], id);
+        if (id + 1 > n) {
+          detail::require_allocation(
+              fn, detail::cat(path, ":", rows[r].line, ": column ", c + 1, ": node id ", id, " makes a node count of"),
+              static_cast<long double>(id) + 1, kGraphBytesPerNode);
+          n = id + 1;
+        }
+      }
+  }
   auto node = [&](const std::string& s) {
     if (all_indices) {
-      const std::int64_t id = std::stoll(s);
-      n = std::max(n, id + 1);
+      std::int64_t id = 0;
+      id_kind(s, id);
       return id;
     }
     auto [it, added] = index.emplace(s, static_cast<std::int64_t>(names.size()));
@@ -182,17 +244,59 @@ namespace {
 template <class Directedness>
 using BoostGraph = boost::adjacency_list<boost::vecS, boost::vecS, Directedness,
                                          boost::property<boost::vertex_name_t, std::string>,
+                                         // never read: gives every edge its own property object, whose
+                                         // address identifies the edge for WeightCollector
                                          boost::property<boost::edge_weight_t, double>>;
 
+/// Collects the weight attribute of the edges that have one, whatever type the file declares
+/// (DOT gives text, GraphML a typed value); edges without one are simply absent.
+template <class Edge>
+class WeightCollector : public boost::dynamic_property_map {
+ public:
+  struct Value {
+    bool text = false;
+    std::string raw;
+    double number = 0;
+  };
+  std::map<const void*, Value> values;  // by the edge's property pointer (stable, unique)
+
+  boost::any get(const boost::any& key) override {
+    auto it = values.find(boost::any_cast<Edge>(key).get_property());
+    return it == values.end() ? boost::any(std::string()) : boost::any(it->second.raw);
+  }
+  std::string get_string(const boost::any& key) override { return boost::any_cast<std::string>(get(key)); }
+  void put(const boost::any& key, const boost::any& value) override {
+    Value v;
+    const std::type_info& t = value.type();
+    if (t == typeid(std::string)) {
+      v.text = true;
+      v.raw = boost::any_cast<std::string>(value);
+    } else if (t == typeid(double)) v.number = boost::any_cast<double>(value);
+    else if (t == typeid(float)) v.number = boost::any_cast<float>(value);
+    else if (t == typeid(int)) v.number = boost::any_cast<int>(value);
+    else if (t == typeid(long)) v.number = static_cast<double>(boost::any_cast<long>(value));
+    else if (t == typeid(bool)) v.number = boost::any_cast<bool>(value) ? 1.0 : 0.0;
+    else throw std::runtime_error("the weight attribute has an unsupported type");
+    if (!v.text) v.raw = detail::cat(v.number);
+    values[boost::any_cast<Edge>(key).get_property()] = std::move(v);
+  }
+  const std::type_info& key() const override { return typeid(Edge); }
+  const std::type_info& value() const override { return typeid(std::string); }
+};
+
 /// Reads with Boost into a graph of the file's directedness (Boost refuses a mismatch), then copies.
+/// Weights: the `weight_key` attribute where an edge has one; an edge without it gets 1 (the
+/// Graphviz and networkx default), so files without the attribute are unweighted.
 template <class Directedness, class Read>
 Graph read_with_boost(const char* fn, const std::string& path, const std::string& text, const std::string& weight_key,
-                      bool has_weight, Read read) {
-  BoostGraph<Directedness> g;
+                      Read read) {
+  using BG = BoostGraph<Directedness>;
+  using Edge = typename boost::graph_traits<BG>::edge_descriptor;
+  BG g;
   boost::dynamic_properties dp(boost::ignore_other_properties);
   dp.property("node_id", boost::get(boost::vertex_name, g));
-  auto w = boost::get(boost::edge_weight, g);
-  if (has_weight) dp.property(weight_key, w);
+  auto weights = boost::make_shared<WeightCollector<Edge>>();
+  dp.insert(weight_key, weights);
   try {
     read(text, g, dp);
   } catch (const std::exception& e) {
@@ -203,18 +307,114 @@ Graph read_with_boost(const char* fn, const std::string& path, const std::string
   for (std::int64_t v = 0; v < n; ++v)
     names[static_cast<std::size_t>(v)] = boost::get(boost::vertex_name, g, static_cast<std::size_t>(v));
   std::vector<GraphEdge> edges;
-  for (auto [it, end] = boost::edges(g); it != end; ++it)
-    edges.push_back({static_cast<std::int64_t>(boost::source(*it, g)), static_cast<std::int64_t>(boost::target(*it, g)),
-                     has_weight ? boost::get(w, *it) : 1.0});
+  for (auto [it, end] = boost::edges(g); it != end; ++it) {
+    const auto u = boost::source(*it, g), v = boost::target(*it, g);
+    double w = 1.0;
+    auto found = weights->values.find((*it).get_property());
+    if (found != weights->values.end()) {
+      const auto& val = found->second;
+      bool ok = true;
+      if (val.text) ok = detail::parse_double(std::string(detail::trim(val.raw)), w);
+      else w = val.number;
+      if (!ok || !std::isfinite(w))
+        detail::fail(fn, path, ": edge '", names[u], "' -> '", names[v], "': attribute '", weight_key, "' = '", val.raw,
+                     "' is not a finite number");
+    }
+    edges.push_back({static_cast<std::int64_t>(u), static_cast<std::int64_t>(v), w});
+  }
   return Graph(n, std::move(edges), std::is_same_v<Directedness, boost::directedS>, std::move(names));
 }
 
 std::string slurp(const char* fn, const std::string& path) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) detail::fail(fn, "cannot open '", path, "'");
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+[[noreturn]] void too_deep(const char* fn, const std::string& path, std::size_t line, const char* what) {
+  detail::fail(fn, path, ":", line, ": ", what, " nested deeper than ", kMaxGraphFileNesting,
+               " levels (the limit of posenc's graph readers)");
+}
+
+/// DOT: the depth of { } blocks (graph bodies, subgraphs), outside strings and comments, at most
+/// kMaxGraphFileNesting (Boost's parser recurses once per level).
+void check_dot_nesting(const char* fn, const std::string& path, const std::string& t) {
+  std::size_t depth = 0, line = 1, html = 0;
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    const char c = t[i];
+    if (c == '\n') ++line;
+    if (html > 0) {  // <...> HTML-like strings nest their angle brackets
+      if (c == '<') ++html;
+      else if (c == '>') --html;
+      continue;
+    }
+    if (c == '"') {
+      for (++i; i < t.size() && t[i] != '"'; ++i) {
+        if (t[i] == '\n') ++line;
+        if (t[i] == '\\') ++i;
+      }
+    } else if (c == '/' && i + 1 < t.size() && t[i + 1] == '/') {
+      while (i < t.size() && t[i] != '\n') ++i;
+      --i;
+    } else if (c == '#' && (i == 0 || t[i - 1] == '\n')) {
+      while (i < t.size() && t[i] != '\n') ++i;
+      --i;
+    } else if (c == '/' && i + 1 < t.size() && t[i + 1] == '*') {
+      for (i += 2; i + 1 < t.size() && !(t[i] == '*' && t[i + 1] == '/'); ++i)
+        if (t[i] == '\n') ++line;
+      ++i;
+    } else if (c == '<') {
+      html = 1;
+    } else if (c == '{' || c == '[') {
+      if (++depth > kMaxGraphFileNesting) too_deep(fn, path, line, "blocks ({ } or [ ]) are");
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;
+    }
+  }
+}
+
+/// GraphML: the depth of XML elements, at most kMaxGraphFileNesting (the XML parser recurses once
+/// per level). Comments, CDATA, processing instructions and declarations are skipped.
+void check_xml_nesting(const char* fn, const std::string& path, const std::string& t) {
+  std::size_t depth = 0, line = 1;
+  auto skip_to = [&](std::size_t& i, const char* end) {
+    const std::size_t at = t.find(end, i);
+    const std::size_t stop = at == std::string::npos ? t.size() : at + std::strlen(end) - 1;
+    line += static_cast<std::size_t>(std::count(t.begin() + static_cast<std::ptrdiff_t>(i),
+                                                t.begin() + static_cast<std::ptrdiff_t>(std::min(stop, t.size())), '\n'));
+    i = stop;
+  };
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    if (t[i] == '\n') ++line;
+    if (t[i] != '<') continue;
+    if (t.compare(i, 4, "<!--") == 0) skip_to(i, "-->");
+    else if (t.compare(i, 9, "<![CDATA[") == 0) skip_to(i, "]]>");
+    else if (t.compare(i, 2, "<?") == 0) skip_to(i, "?>");
+    else if (t.compare(i, 2, "<!") == 0) skip_to(i, ">");
+    else if (t.compare(i, 2, "</") == 0) {
+      skip_to(i, ">");
+      if (depth > 0) --depth;
+    } else {
+      // An opening tag: find its end outside quoted attribute values.
+      char quote = 0;
+      std::size_t j = i + 1;
+      for (; j < t.size(); ++j) {
+        if (t[j] == '\n') ++line;
+        if (quote) {
+          if (t[j] == quote) quote = 0;
+        } else if (t[j] == '"' || t[j] == '\'') {
+          quote = t[j];
+        } else if (t[j] == '>') {
+          break;
+        }
+      }
+      const bool self_closing = j < t.size() && j > i && t[j - 1] == '/';
+      if (!self_closing && ++depth > kMaxGraphFileNesting) too_deep(fn, path, line, "elements are");
+      i = j;
+    }
+  }
 }
 
 }  // namespace
@@ -222,21 +422,22 @@ std::string slurp(const char* fn, const std::string& path) {
 Graph read_graphml(const std::string& path, const std::string& weight_key) {
   const char* fn = "read_graphml";
   const std::string text = slurp(fn, path);
-  const bool has_weight = text.find("attr.name=\"" + weight_key + "\"") != std::string::npos;
+  check_xml_nesting(fn, path, text);
   auto read = [](const std::string& t, auto& g, boost::dynamic_properties& dp) {
     std::istringstream in(t);
     boost::read_graphml(in, g, dp);
   };
   // GraphML: edgedefault="directed" | "undirected" on the <graph> element.
   if (text.find("edgedefault=\"directed\"") != std::string::npos)
-    return read_with_boost<boost::directedS>(fn, path, text, weight_key, has_weight, read);
-  return read_with_boost<boost::undirectedS>(fn, path, text, weight_key, has_weight, read);
+    return read_with_boost<boost::directedS>(fn, path, text, weight_key, read);
+  return read_with_boost<boost::undirectedS>(fn, path, text, weight_key, read);
 }
 
 Graph read_dot(const std::string& path, const std::string& weight_key) {
   const char* fn = "read_dot";
-  const std::string text = slurp(fn, path);
-  const bool has_weight = text.find(weight_key) != std::string::npos;
+  std::string text = slurp(fn, path);
+  if (detail::strip_bom(text).size() != text.size()) text.erase(0, 3);
+  check_dot_nesting(fn, path, text);
   auto read = [](const std::string& t, auto& g, boost::dynamic_properties& dp) {
     if (!boost::read_graphviz(t, g, dp, "node_id")) throw std::runtime_error("not a Graphviz graph");
   };
@@ -250,8 +451,8 @@ Graph read_dot(const std::string& path, const std::string& weight_key) {
     directed = word.rfind("digraph", 0) == 0;
     break;
   }
-  if (directed) return read_with_boost<boost::directedS>(fn, path, text, weight_key, has_weight, read);
-  return read_with_boost<boost::undirectedS>(fn, path, text, weight_key, has_weight, read);
+  if (directed) return read_with_boost<boost::directedS>(fn, path, text, weight_key, read);
+  return read_with_boost<boost::undirectedS>(fn, path, text, weight_key, read);
 }
 
 GraphFormat graph_format(const std::string& path) {

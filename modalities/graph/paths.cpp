@@ -11,6 +11,7 @@
 #include <boost/graph/dijkstra_shortest_paths.hpp>
 
 #include "detail/check.hpp"
+#include "detail/graph_weights.hpp"
 #include "detail/memory.hpp"
 #include "detail/parallel.hpp"
 #include "posenc/graph.hpp"
@@ -21,6 +22,7 @@ ITensor shortest_path_hops(const Graph& g, const ShortestPathOptions& o) {
   const char* fn = "shortest_path_hops";
   if (o.max_distance < -1) detail::fail(fn, "parameter 'max_distance' must be >= 0 (or -1 for none), got ", o.max_distance);
   const auto n = static_cast<std::size_t>(g.nodes());
+  detail::require_allocation(fn, "the N x N hop counts, N x N =", static_cast<long double>(n) * n, sizeof(std::int64_t));
   ITensor dist = detail::fresh_tensor<ITensor>(Shape{n, n});
   if (n == 0) return dist;
   const auto& off = g.offsets();
@@ -78,11 +80,10 @@ ITensor shortest_path_hops(const Graph& g, const ShortestPathOptions& o) {
 
 DTensor shortest_path_lengths(const Graph& g, double unreachable, int threads) {
   const char* fn = "shortest_path_lengths";
-  const auto& edges = g.edges();
-  for (std::size_t e = 0; e < edges.size(); ++e)
-    if (edges[e].weight < 0)
-      detail::fail(fn, "Dijkstra needs weights >= 0; edge ", e, " (", edges[e].source, " -> ", edges[e].target,
-                   ") has weight ", edges[e].weight);
+  detail::require_nonnegative_weights(fn, g, "Dijkstra needs weights >= 0");
+  detail::require_bounded_weight_sums(fn, g);
+  detail::require_allocation(fn, "the N x N path lengths, N x N =",
+                             static_cast<long double>(g.nodes()) * static_cast<long double>(g.nodes()), sizeof(double));
   using BG = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS, boost::no_property,
                                    boost::property<boost::edge_weight_t, double>>;
   const auto n = static_cast<std::size_t>(g.nodes());

@@ -13,6 +13,7 @@
 #include <xtensor-blas/xlinalg.hpp>
 
 #include "detail/check.hpp"
+#include "detail/graph_weights.hpp"
 #include "posenc/graph.hpp"
 
 namespace posenc {
@@ -176,6 +177,9 @@ LaplacianPe laplacian_pe(const Graph& g, const LaplacianPeOptions& o) {
 Tensor random_walk_pe(const Graph& g, std::int64_t steps, bool pyg_compat) {
   const char* fn = "random_walk_pe";
   if (steps < 1) detail::fail(fn, "parameter 'steps' must be >= 1, got ", steps);
+  // Negative weights would make P no transition matrix ("return probabilities" above 1).
+  detail::require_nonnegative_weights(fn, g, "random-walk probabilities need weights >= 0");
+  detail::require_bounded_weight_sums(fn, g, false);
   const auto n = static_cast<std::size_t>(g.nodes());
   // P_uv over the out-adjacency: w_uv / deg_u (or 1 / deg_u), deg = weighted out-degree clamped to >= 1.
   const auto& off = g.offsets();

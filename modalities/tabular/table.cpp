@@ -75,13 +75,29 @@ bool is_bool_word(std::string_view s) {
   return low == "true" || low == "false";
 }
 
-/// A finite number filling the whole (trimmed) field.
-bool parse_number(std::string_view s, double& out) {
+/// A number filling the whole (trimmed) field: 1 finite (in `out`), 2 a number that is not
+/// finite ("inf", "nan", 1e400: out is NaN), 0 not a number. Underflow (1e-400) is finite.
+int parse_number(std::string_view s, double& out) {
   s = detail::trim(s);
-  if (s.empty()) return false;
+  if (s.empty()) return 0;
   if (s.front() == '+') s.remove_prefix(1);
   const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-  return r.ec == std::errc() && r.ptr == s.data() + s.size() && std::isfinite(out);
+  if (r.ptr != s.data() + s.size()) return 0;
+  if (r.ec == std::errc::result_out_of_range) {
+    const double v = std::strtod(std::string(s).c_str(), nullptr);  // overflow: +-HUGE_VAL; underflow: tiny
+    if (std::isfinite(v)) {
+      out = v;
+      return 1;
+    }
+    out = NAN;
+    return 2;
+  }
+  if (r.ec != std::errc()) return 0;
+  if (!std::isfinite(out)) {
+    out = NAN;
+    return 2;
+  }
+  return 1;
 }
 
 bool is_missing(std::string_view s, const std::vector<std::string>& tokens) {
@@ -97,22 +113,31 @@ struct Parsed {
   DTensor values;                                  // [C, R]
   std::vector<std::vector<std::uint8_t>> missing;  // [C][R]
   std::vector<std::uint8_t> numeric_ok, bool_ok;   // every present cell is a number / a bool word
+  std::vector<std::size_t> nonfinite_row;          // [C] first row holding inf, nan or 1e400 (rows if none)
+  std::vector<std::size_t> lines;                  // [R] line number of each row (empty: no file)
 };
 
-/// One cell: a number, a missing token, or text (which clears the column's numeric flag).
-inline void classify(std::string_view s, const std::vector<std::string>& tokens, double& value, std::uint8_t& missing,
+/// One cell: a number, a missing token, a non-finite number (inf, 1e400: kept numeric so that the
+/// column can be reported; returns true), or text (which clears the column's numeric flag).
+inline bool classify(std::string_view s, const std::vector<std::string>& tokens, double& value, std::uint8_t& missing,
                      std::uint8_t& num_ok, std::uint8_t& boo_ok) {
-  if (parse_number(s, value)) {
+  const int kind = parse_number(s, value);
+  if (kind == 1) {
     boo_ok = 0;
-    return;
+    return false;
   }
   value = NAN;
   if (is_missing(detail::trim(s), tokens)) {
     missing = 1;
-    return;
+    return false;
+  }
+  if (kind == 2) {
+    boo_ok = 0;
+    return true;
   }
   num_ok = 0;
   if (!is_bool_word(detail::trim(s))) boo_ok = 0;
+  return false;
 }
 
 Table finish(Parsed& p, const TableCsvOptions& o, const char* fn, const std::string& where,
@@ -147,6 +172,16 @@ Table finish(Parsed& p, const TableCsvOptions& o, const char* fn, const std::str
     } else {
       col.type = p.numeric_ok[c] ? ColumnType::numeric : p.bool_ok[c] ? ColumnType::boolean : ColumnType::categorical;
     }
+    // A number that is not finite never turns a numeric column into text: it is an error.
+    if (col.type == ColumnType::numeric && p.nonfinite_row[c] < p.rows) {
+      const std::size_t r = p.nonfinite_row[c];
+      const std::string cell = texts(c)[r];
+      if (p.lines.empty())
+        detail::fail(fn, where, "column '", col.name, "' (", c + 1, "), row ", r, ": '", cell,
+                     "' is not a finite number (numeric columns need finite values)");
+      detail::fail(fn, where.substr(0, where.size() - 2), ":", p.lines[r], ": column ", c + 1, " ('", col.name,
+                   "'): '", cell, "' is not a finite number (numeric columns need finite values)");
+    }
     if (col.type != ColumnType::numeric) col.cells = texts(c);
     t.columns.push_back(std::move(col));
   }
@@ -157,8 +192,10 @@ Table finish(Parsed& p, const TableCsvOptions& o, const char* fn, const std::str
 
 Table read_table_csv(const std::string& path, const TableCsvOptions& o) {
   const char* fn = "read_table_csv";
+  if (o.header != "yes" && o.header != "no" && o.header != "auto")
+    detail::fail(fn, "parameter 'header' must be yes, no or auto, got '", o.header, "'");
   const FileBytes file(fn, path);
-  const std::string_view buf = file.view();
+  const std::string_view buf = detail::strip_bom(file.view());  // a UTF-8 BOM is not part of the first name
   // Lines (a quoted field may not span lines); blank lines skipped, their numbers kept for messages.
   std::vector<std::size_t> starts, ends, numbers;
   for (std::size_t pos = 0, line = 1; pos < buf.size(); ++line) {
@@ -174,97 +211,152 @@ Table read_table_csv(const std::string& path, const TableCsvOptions& o) {
   }
   if (starts.empty()) detail::fail(fn, path, ": the file is empty (a header row is needed)");
   auto line_at = [&](std::size_t r) { return buf.substr(starts[r], ends[r] - starts[r]); };
-  Parsed p;
+  std::vector<std::string> first_row;
   {
     std::vector<std::string_view> fields;
     std::vector<std::string> scratch;
     if (!detail::split_fields(line_at(0), o.delimiter, fields, scratch))
-      detail::fail(fn, path, ":", numbers[0], ": unterminated quoted field in the header");
-    for (std::size_t c = 0; c < fields.size(); ++c) {
-      const std::string name(fields[c]);
-      if (name.empty()) detail::fail(fn, path, ":", numbers[0], ": column ", c + 1, ": empty header name");
-      if (std::find(p.names.begin(), p.names.end(), name) != p.names.end())
-        detail::fail(fn, path, ":", numbers[0], ": column ", c + 1, ": duplicate header name '", name, "'");
-      p.names.push_back(name);
-    }
+      detail::fail(fn, path, ":", numbers[0], ": unterminated quoted field in the ",
+                   o.header == "no" ? "first row" : "header");
+    first_row.assign(fields.begin(), fields.end());
   }
-  const std::size_t C = p.names.size(), R = starts.size() - 1;
-  p.rows = R;
-  p.values = detail::fresh_tensor<DTensor>(Shape{C, R});
-  p.missing.assign(C, std::vector<std::uint8_t>(R, 0));
-  p.numeric_ok.assign(C, 1);
-  p.bool_ok.assign(C, 1);
-  std::size_t bad_row = R, bad_kind = 0, bad_width = 0;  // the first bad row wins (deterministic)
-  double* values = p.values.data();
+  // Rows from line index `from`; names given.
+  auto parse = [&](std::size_t from, std::vector<std::string> names) {
+    Parsed p;
+    p.names = std::move(names);
+    const std::size_t C = p.names.size(), R = starts.size() - from;
+    p.rows = R;
+    p.lines.assign(numbers.begin() + static_cast<std::ptrdiff_t>(from), numbers.end());
+    p.values = detail::fresh_tensor<DTensor>(Shape{C, R});
+    p.missing.assign(C, std::vector<std::uint8_t>(R, 0));
+    p.numeric_ok.assign(C, 1);
+    p.bool_ok.assign(C, 1);
+    p.nonfinite_row.assign(C, R);
+    std::size_t bad_row = R, bad_kind = 0, bad_width = 0;  // the first bad row wins (deterministic)
+    double* values = p.values.data();
 #pragma omp parallel
-  {
-    std::vector<std::string_view> fields;
-    std::vector<std::string> scratch;
-    std::vector<std::uint8_t> num_ok(C, 1), boo_ok(C, 1);
-    std::size_t my_bad = R, my_kind = 0, my_width = 0;
-#pragma omp for schedule(static)
-    for (std::int64_t rr = 0; rr < static_cast<std::int64_t>(R); ++rr) {
-      const auto r = static_cast<std::size_t>(rr);
-      const std::string_view line = line_at(r + 1);
-      // Fast path: no quotes, split at the delimiter while parsing.
-      if (line.find('"') == std::string_view::npos) {
-        std::size_t c = 0, i = 0;
-        while (c < C) {
-          std::size_t k = line.find(o.delimiter, i);
-          const bool last = k == std::string_view::npos;
-          if (last) k = line.size();
-          classify(line.substr(i, k - i), o.missing_tokens, values[c * R + r], p.missing[c][r], num_ok[c], boo_ok[c]);
-          ++c;
-          if (last) break;
-          i = k + 1;
-          if (c == C) {  // more fields than the header
-            c = C + 1 + static_cast<std::size_t>(std::count(line.begin() + static_cast<std::ptrdiff_t>(i), line.end(), o.delimiter));
-            break;
-          }
-        }
-        if (c != C && r < my_bad) {
-          my_bad = r;
-          my_kind = 2;
-          my_width = c;
-        }
-        continue;
-      }
-      const bool closed = detail::split_fields(line, o.delimiter, fields, scratch);
-      if (!closed || fields.size() != C) {
-        if (r < my_bad) {
-          my_bad = r;
-          my_kind = closed ? 2 : 1;
-          my_width = fields.size();
-        }
-        continue;
-      }
-      for (std::size_t c = 0; c < C; ++c)
-        classify(fields[c], o.missing_tokens, values[c * R + r], p.missing[c][r], num_ok[c], boo_ok[c]);
-    }
-#pragma omp critical
     {
-      for (std::size_t c = 0; c < C; ++c) {
-        p.numeric_ok[c] &= num_ok[c];
-        p.bool_ok[c] &= boo_ok[c];
+      std::vector<std::string_view> fields;
+      std::vector<std::string> scratch;
+      std::vector<std::uint8_t> num_ok(C, 1), boo_ok(C, 1);
+      std::vector<std::size_t> nonfinite(C, R);
+      std::size_t my_bad = R, my_kind = 0, my_width = 0;
+#pragma omp for schedule(static)
+      for (std::int64_t rr = 0; rr < static_cast<std::int64_t>(R); ++rr) {
+        const auto r = static_cast<std::size_t>(rr);
+        const std::string_view line = line_at(r + from);
+        // Fast path: no quotes, split at the delimiter while parsing.
+        if (line.find('"') == std::string_view::npos) {
+          std::size_t c = 0, i = 0;
+          while (c < C) {
+            std::size_t k = line.find(o.delimiter, i);
+            const bool last = k == std::string_view::npos;
+            if (last) k = line.size();
+            if (classify(line.substr(i, k - i), o.missing_tokens, values[c * R + r], p.missing[c][r], num_ok[c],
+                         boo_ok[c]))
+              nonfinite[c] = std::min(nonfinite[c], r);
+            ++c;
+            if (last) break;
+            i = k + 1;
+            if (c == C) {  // more fields than the header
+              c = C + 1 + static_cast<std::size_t>(std::count(line.begin() + static_cast<std::ptrdiff_t>(i), line.end(), o.delimiter));
+              break;
+            }
+          }
+          if (c != C && r < my_bad) {
+            my_bad = r;
+            my_kind = 2;
+            my_width = c;
+          }
+          continue;
+        }
+        const bool closed = detail::split_fields(line, o.delimiter, fields, scratch);
+        if (!closed || fields.size() != C) {
+          if (r < my_bad) {
+            my_bad = r;
+            my_kind = closed ? 2 : 1;
+            my_width = fields.size();
+          }
+          continue;
+        }
+        for (std::size_t c = 0; c < C; ++c)
+          if (classify(fields[c], o.missing_tokens, values[c * R + r], p.missing[c][r], num_ok[c], boo_ok[c]))
+            nonfinite[c] = std::min(nonfinite[c], r);
       }
-      if (my_bad < bad_row) {
-        bad_row = my_bad;
-        bad_kind = my_kind;
-        bad_width = my_width;
+#pragma omp critical
+      {
+        for (std::size_t c = 0; c < C; ++c) {
+          p.numeric_ok[c] &= num_ok[c];
+          p.bool_ok[c] &= boo_ok[c];
+          p.nonfinite_row[c] = std::min(p.nonfinite_row[c], nonfinite[c]);
+        }
+        if (my_bad < bad_row) {
+          bad_row = my_bad;
+          bad_kind = my_kind;
+          bad_width = my_width;
+        }
       }
     }
+    if (bad_row < R) {
+      if (bad_kind == 1) detail::fail(fn, path, ":", numbers[bad_row + from], ": unterminated quoted field");
+      detail::fail(fn, path, ":", numbers[bad_row + from], ": expected ", C, " columns like ",
+                   from == 0 ? "the first row" : "the header", ", got ", bad_width, " (ragged row)");
+    }
+    return p;
+  };
+  auto check_names = [&](const std::vector<std::string>& names) {
+    for (std::size_t c = 0; c < names.size(); ++c) {
+      if (names[c].empty()) detail::fail(fn, path, ":", numbers[0], ": column ", c + 1, ": empty header name");
+      if (std::find(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(c), names[c]) !=
+          names.begin() + static_cast<std::ptrdiff_t>(c))
+        detail::fail(fn, path, ":", numbers[0], ": column ", c + 1, ": duplicate header name '", names[c], "'");
+    }
+  };
+  auto numbered = [&] {  // header = no: columns "0" .. "C-1" (pandas' header=None)
+    std::vector<std::string> names(first_row.size());
+    for (std::size_t c = 0; c < names.size(); ++c) names[c] = std::to_string(c);
+    return names;
+  };
+  Parsed p;
+  if (o.header == "no") {
+    p = parse(0, numbered());
+  } else {
+    p = parse(1, first_row);
+    if (o.header == "auto") {
+      // The first row is data when every field fits its column as the other rows define it.
+      bool fits = true;
+      for (std::size_t c = 0; c < first_row.size() && fits; ++c) {
+        double v = 0;
+        const std::string_view f = detail::trim(first_row[c]);
+        const int kind = parse_number(f, v);
+        if (is_missing(f, o.missing_tokens)) continue;
+        if (p.numeric_ok[c]) fits = kind == 1;
+        else if (p.bool_ok[c]) fits = is_bool_word(f);
+      }
+      const bool all_text = std::all_of(first_row.begin(), first_row.end(), [](const std::string& f) {
+        double v = 0;
+        return !detail::trim(f).empty() && parse_number(f, v) == 0;
+      });
+      if (fits) {
+        p = parse(0, numbered());
+      } else if (!all_text) {
+        std::size_t c = 0;
+        for (double v = 0; c < first_row.size(); ++c)
+          if (detail::trim(first_row[c]).empty() || parse_number(first_row[c], v) != 0) break;
+        detail::fail(fn, path, ":", numbers[0], ": the first row is neither data (it does not fit the column types of ",
+                     "the other rows) nor a header (column ", c + 1, " '", first_row[c],
+                     "' is not non-numeric text); fix the row or pass header = yes or no");
+      }
+    }
+    if (p.lines.size() + 1 == numbers.size()) check_names(p.names);  // the first row named the columns
   }
-  if (bad_row < R) {
-    if (bad_kind == 1) detail::fail(fn, path, ":", numbers[bad_row + 1], ": unterminated quoted field");
-    detail::fail(fn, path, ":", numbers[bad_row + 1], ": expected ", C, " columns like the header, got ", bad_width,
-                 " (ragged row)");
-  }
-  auto texts = [&](std::size_t c) {
-    std::vector<std::string> out(R);
+  const std::size_t from = numbers.size() - p.rows;
+  auto texts = [&, from](std::size_t c) {
+    std::vector<std::string> out(p.rows);
     std::vector<std::string_view> fields;
     std::vector<std::string> scratch;
-    for (std::size_t r = 0; r < R; ++r) {
-      detail::split_fields(line_at(r + 1), o.delimiter, fields, scratch);
+    for (std::size_t r = 0; r < p.rows; ++r) {
+      detail::split_fields(line_at(r + from), o.delimiter, fields, scratch);
       out[r] = std::string(fields[c]);
     }
     return out;
@@ -287,11 +379,13 @@ Table make_table(const std::vector<std::string>& names, const std::vector<std::v
   p.missing.assign(names.size(), std::vector<std::uint8_t>(p.rows, 0));
   p.numeric_ok.assign(names.size(), 1);
   p.bool_ok.assign(names.size(), 1);
+  p.nonfinite_row.assign(names.size(), p.rows);
   for (std::size_t c = 0; c < names.size(); ++c) {
     if (columns[c].size() != p.rows)
       detail::fail(fn, "column '", names[c], "' has ", columns[c].size(), " cells, the first has ", p.rows);
     for (std::size_t r = 0; r < p.rows; ++r)
-      classify(columns[c][r], o.missing_tokens, p.values(c, r), p.missing[c][r], p.numeric_ok[c], p.bool_ok[c]);
+      if (classify(columns[c][r], o.missing_tokens, p.values(c, r), p.missing[c][r], p.numeric_ok[c], p.bool_ok[c]))
+        p.nonfinite_row[c] = std::min(p.nonfinite_row[c], r);
   }
   return finish(p, o, fn, "", [&](std::size_t c) {
     std::vector<std::string> out(p.rows);

@@ -15,18 +15,33 @@ inline std::string_view trim(std::string_view s) {
   return s;
 }
 
+/// Without a leading UTF-8 byte-order mark (EF BB BF).
+inline std::string_view strip_bom(std::string_view s) {
+  if (s.size() >= 3 && s.substr(0, 3) == "\xEF\xBB\xBF") s.remove_prefix(3);
+  return s;
+}
+
 /// Splits one line into fields; quoted fields are unescaped into `scratch` (the views then point
-/// into it). Returns false on an unterminated quote.
+/// into it or into `line`, and stay valid until the next call with the same scratch). Returns
+/// false on an unterminated quote (`fields` then holds the fields before it).
 inline bool split_fields(std::string_view line, char delim, std::vector<std::string_view>& fields,
-                std::vector<std::string>& scratch) {
+                         std::vector<std::string>& scratch) {
+  // Views are taken only once every field is unescaped: growing `scratch` moves its strings
+  // (short ones live inside the string object), which would leave earlier views dangling.
+  struct Span {
+    bool quoted;
+    std::size_t a, b;  // quoted: scratch index; else offsets into line
+  };
   fields.clear();
+  std::vector<Span> spans;
   std::size_t used = 0, i = 0;
+  bool ok = true;
   while (true) {
     std::size_t j = i;
     while (j < line.size() && (line[j] == ' ' || line[j] == '\t')) ++j;
     if (j < line.size() && line[j] == '"') {
       if (scratch.size() <= used) scratch.emplace_back();
-      std::string& s = scratch[used++];
+      std::string& s = scratch[used];
       s.clear();
       std::size_t k = j + 1;
       bool closed = false;
@@ -42,22 +57,30 @@ inline bool split_fields(std::string_view line, char delim, std::vector<std::str
           break;
         }
       }
-      if (!closed) return false;
-      fields.push_back(s);
+      if (!closed) {
+        ok = false;
+        break;
+      }
+      spans.push_back({true, used++, 0});
       while (k < line.size() && line[k] != delim) ++k;  // text after the closing quote is ignored
       if (k >= line.size()) break;
       i = k + 1;
     } else {
       const std::size_t k = line.find(delim, i);
-      fields.push_back(trim(line.substr(i, k == std::string_view::npos ? std::string_view::npos : k - i)));
+      const std::size_t e = k == std::string_view::npos ? line.size() : k;
+      spans.push_back({false, i, e});
       if (k == std::string_view::npos) break;
       i = k + 1;
     }
   }
-  return true;
+  fields.reserve(spans.size());
+  for (const Span& sp : spans)
+    fields.push_back(sp.quoted ? std::string_view(scratch[sp.a]) : trim(line.substr(sp.a, sp.b - sp.a)));
+  return ok;
 }
 
-/// A number filling the whole field (strtod syntax).
+/// A number filling the whole field (strtod syntax; "inf", "nan" and overflowing values such as
+/// 1e400 parse, as infinities or NaN: callers check std::isfinite).
 inline bool parse_double(const std::string& s, double& out) {
   if (s.empty()) return false;
   char* end = nullptr;
