@@ -155,15 +155,15 @@ MultiHeadAttention MultiHeadAttention::load(const std::string& dir, const Config
   m.config_ = resolve(config);
   namespace fs = std::filesystem;
   auto path = [&](const char* n) { return (fs::path(dir) / n).string(); };
-  m.w_q = load_npy(path("w_q.npy"));
-  m.w_k = load_npy(path("w_k.npy"));
-  m.w_v = load_npy(path("w_v.npy"));
-  m.w_o = load_npy(path("w_o.npy"));
+  m.w_q = load_npy(path("w_q.npy"), true);
+  m.w_k = load_npy(path("w_k.npy"), true);
+  m.w_v = load_npy(path("w_v.npy"), true);
+  m.w_o = load_npy(path("w_o.npy"), true);
   if (m.config_.bias) {
-    m.b_q = load_npy(path("b_q.npy"));
-    m.b_k = load_npy(path("b_k.npy"));
-    m.b_v = load_npy(path("b_v.npy"));
-    m.b_o = load_npy(path("b_o.npy"));
+    m.b_q = load_npy(path("b_q.npy"), true);
+    m.b_k = load_npy(path("b_k.npy"), true);
+    m.b_v = load_npy(path("b_v.npy"), true);
+    m.b_o = load_npy(path("b_o.npy"), true);
   }
   m.check();
   return m;

@@ -16,6 +16,8 @@
 #include "detail/parallel.hpp"
 #include "posenc/graph.hpp"
 #include "posenc/image.hpp"
+#include "posenc/layer.hpp"
+#include "posenc/relative.hpp"
 #include "posenc/npy.hpp"
 #include "posenc/tabular.hpp"
 #include "support/helpers.hpp"
@@ -293,6 +295,24 @@ TEST_F(Reliability, NonFiniteTablesRejectedWhenAsked) {
   save_npy((dir_ / "big.npy").string(), big);
   EXPECT_TRUE(std::isinf(load_npy((dir_ / "big.npy").string())(0)));
   expect_invalid([&] { load_npy((dir_ / "big.npy").string(), true); }, {"load_npy", "big.npy", "float32 range"});
+}
+
+TEST_F(Reliability, LoadedWeightsMustBeFinite) {
+  // The attention layer's and the continuous MLP's loaders refuse NaN weights, naming the file.
+  const MultiHeadAttention::Config cfg{.model_dim = 4, .heads = 2};
+  MultiHeadAttention(cfg, 1).save(dir_.string());
+  Tensor w = load_npy((dir_ / "w_k.npy").string());
+  w(1, 2) = NAN;
+  save_npy((dir_ / "w_k.npy").string(), w);
+  expect_invalid([&] { MultiHeadAttention::load(dir_.string(), cfg); }, {"load_npy", "w_k.npy", "non-finite"});
+  const ContinuousMlp::Config mc{.hidden = 4, .output_dim = 4};
+  const auto mlp_dir = dir_ / "mlp";
+  std::filesystem::create_directories(mlp_dir);
+  ContinuousMlp(mc, 2).save(mlp_dir.string());
+  Tensor b = load_npy((mlp_dir / "b2.npy").string());
+  b(0) = INFINITY;
+  save_npy((mlp_dir / "b2.npy").string(), b);
+  expect_invalid([&] { ContinuousMlp::load(mlp_dir.string(), mc); }, {"load_npy", "b2.npy", "non-finite"});
 }
 
 }  // namespace

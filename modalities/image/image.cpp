@@ -236,7 +236,7 @@ Tensor relative_bias_table_init(std::int64_t heads, std::int64_t wh, std::int64_
   const std::int64_t rows = relative_bias_table_rows(wh, ww, cls);
   // Truncated normal at +-2 std, as timm's trunc_normal_(std=.02).
   Tensor t = Tensor::from_shape({static_cast<std::size_t>(heads), static_cast<std::size_t>(rows)});
-  detail::fill_trunc_normal(t, std, seed);
+  detail::fill_trunc_normal(t, std, seed, fn);
   return t;
 }
 

@@ -442,10 +442,10 @@ ContinuousMlp::ContinuousMlp(const Config& c, std::uint64_t seed) : config_(c) {
 
 ContinuousMlp ContinuousMlp::load(const std::string& dir, const Config& c) {
   ContinuousMlp mlp(c, 0);
-  mlp.w1 = load_npy(join(dir, "w1.npy"));
-  mlp.b1 = load_npy(join(dir, "b1.npy"));
-  mlp.w2 = load_npy(join(dir, "w2.npy"));
-  mlp.b2 = load_npy(join(dir, "b2.npy"));
+  mlp.w1 = load_npy(join(dir, "w1.npy"), true);
+  mlp.b1 = load_npy(join(dir, "b1.npy"), true);
+  mlp.w2 = load_npy(join(dir, "w2.npy"), true);
+  mlp.b2 = load_npy(join(dir, "b2.npy"), true);
   const auto m = static_cast<std::size_t>(c.input_dim), h = static_cast<std::size_t>(c.hidden),
              d = static_cast<std::size_t>(c.output_dim);
   const char* fn = "ContinuousMlp::load";
@@ -528,11 +528,11 @@ LearnedFourier LearnedFourier::load(const std::string& dir, const Config& c) {
   const Shape sr(lf.w_r.shape().begin(), lf.w_r.shape().end()), s1(lf.w1.shape().begin(), lf.w1.shape().end()),
       sb1(lf.b1.shape().begin(), lf.b1.shape().end()), s2(lf.w2.shape().begin(), lf.w2.shape().end()),
       sb2(lf.b2.shape().begin(), lf.b2.shape().end());
-  lf.w_r = load_npy(join(dir, "w_r.npy"));
-  lf.w1 = load_npy(join(dir, "w1.npy"));
-  lf.b1 = load_npy(join(dir, "b1.npy"));
-  lf.w2 = load_npy(join(dir, "w2.npy"));
-  lf.b2 = load_npy(join(dir, "b2.npy"));
+  lf.w_r = load_npy(join(dir, "w_r.npy"), true);
+  lf.w1 = load_npy(join(dir, "w1.npy"), true);
+  lf.b1 = load_npy(join(dir, "b1.npy"), true);
+  lf.w2 = load_npy(join(dir, "w2.npy"), true);
+  lf.b2 = load_npy(join(dir, "b2.npy"), true);
   expect_shape(fn, "w_r", lf.w_r, sr);
   expect_shape(fn, "w1", lf.w1, s1);
   expect_shape(fn, "b1", lf.b1, sb1);
