@@ -1,5 +1,5 @@
 // The text modality: positions, NoPE, learned tables, ALiBi slopes and T5 buckets
-// against the published sequences and maps (shared/reference/METHODS.md 1.8, 1.13).
+// against the published sequences and maps (docs/methods.md#t5-buckets and #alibi).
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -40,12 +40,13 @@ struct Mask {
   ITensor key_segments{};                   ///< [B|1, Nk]: document id of each key
 };
 
+/// Options of attention(), attention_reference() and the backward passes.
 struct AttentionOptions {
   std::optional<double> scale{};  ///< logit scale; default: encoding.scale, else 1/sqrt(d)
-  Mask mask{};
+  Mask mask{};                    ///< which keys each query sees [nothing hidden]
   int threads = 0;                ///< 0 = OpenMP default; results are identical for any value
-  std::size_t query_block = 128;  ///< streaming tile sizes (performance only)
-  std::size_t key_block = 256;
+  std::size_t query_block = 128;  ///< queries per streaming tile [128] (performance only)
+  std::size_t key_block = 256;    ///< keys per streaming tile [256] (performance only)
 };
 
 /// What the forward can keep for the backward (posenc/gradients.hpp).

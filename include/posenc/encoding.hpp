@@ -37,6 +37,9 @@
 
 #include "posenc/tensor.hpp"
 
+/// posenc: positional encodings for transformers behind one encoding contract
+/// (Encoding, this header) and one shared attention core (posenc/attention.hpp).
+/// Formulas, defaults and sources of every method: docs/methods.md.
 namespace posenc {
 
 // --------------------------------------------------------------------- relations
@@ -57,7 +60,7 @@ enum class RelationKind {
 /// the relation yields an integer index in [0, size); for slope biases it
 /// yields a real value. Build one with the static constructors below.
 struct Relation {
-  RelationKind kind = RelationKind::offset;
+  RelationKind kind = RelationKind::offset;  ///< the rule [offset]
   DTensor query_positions;  ///< [B|1, Nq, A]
   DTensor key_positions;    ///< [B|1, Nk, A]
   int direction = 1;        ///< offset: +1 gives key - query (Shaw, T5, TENER), -1 query - key (HF BERT, ALiBi, Transformer-XL)
@@ -98,9 +101,9 @@ struct Relation {
   static Relation explicit_index(const ITensor& indices, std::int64_t size);
 
   std::size_t batch() const;     ///< B|1 of the relation (1 when it broadcasts)
-  std::size_t n_query() const;
-  std::size_t n_key() const;
-  bool has_index() const { return size > 0; }
+  std::size_t n_query() const;   ///< Nq, the number of query positions
+  std::size_t n_key() const;     ///< Nk, the number of key positions
+  bool has_index() const { return size > 0; }  ///< true when the relation indexes a table (size > 0)
 };
 
 /// The relation's index matrix [B|1, Nq, Nk] (for plots, files and tests; the core never builds it).
@@ -120,7 +123,7 @@ std::int64_t t5_relative_bucket(std::int64_t relative_position, bool bidirection
 
 // --------------------------------------------------------------------- parts
 
-/// How the rotated channels are paired (METHODS.md section 0).
+/// How the rotated channels are paired (`docs/methods.md#pair-layout`).
 enum class PairLayout {
   halves,       ///< channel k pairs with k + d_r/2 (GPT-NeoX, HF Llama)
   interleaved,  ///< channel 2k pairs with 2k+1 (GPT-J, Meta LLaMA, EVA/timm)
@@ -130,20 +133,20 @@ enum class PairLayout {
 /// angle: (a, b) -> (a cos t - b sin t, a sin t + b cos t), and multiplied by
 /// magnitude * exp(log_scale). Channels past 2 * pairs pass unchanged.
 struct Rotation {
-  PairLayout layout = PairLayout::halves;
+  PairLayout layout = PairLayout::halves;  ///< channel pairing [halves]
   std::int64_t pairs = 0;   ///< rotated pairs (rotary_dim / 2); 0 = no rotation
   DTensor query_angles;     ///< [B|1, H|1, Nq, pairs] radians
   DTensor key_angles;       ///< [B|1, H|1, Nk, pairs] radians
   DTensor query_log_scale;  ///< optional (XPos): same shape as query_angles, or empty
   DTensor key_log_scale;    ///< optional (XPos): same shape as key_angles, or empty
   double magnitude = 1.0;   ///< applied to q and k (YaRN / LongRoPE attention factor); logits scale by its square
-  bool empty() const { return pairs == 0; }
+  bool empty() const { return pairs == 0; }  ///< true when nothing is rotated (pairs == 0)
 };
 
 /// Relative vectors a[rho] per head: the content-position (q . a), the
 /// position-content (k . a) or the value-side (a added to v) term.
 struct RelativeVectors {
-  Relation relation;
+  Relation relation;  ///< rho(i, j): the table row of each (query, key) pair
   Tensor table;       ///< [H|1, R, d] (d = head_dim, or value dim for value terms), R = relation.size
   Tensor query_bias;  ///< content-position only, optional [H|1, d]: (q_i + c_h) . a[rho] (Transformer-XL v)
 };
@@ -155,8 +158,10 @@ enum class BiasKind {
   dense,  ///< b = dense[b, h, i, j]                (only when nothing else fits)
 };
 
+/// One position-position bias b_h(i, j), added to the scaled logits: a slope times a relation
+/// value, a table looked up by a relation index, or a dense tensor (see BiasKind).
 struct Bias {
-  BiasKind kind = BiasKind::table;
+  BiasKind kind = BiasKind::table;  ///< which member below holds the bias [table]
   Relation relation;  ///< slope, table
   Tensor slopes;      ///< slope: [H]
   Tensor table;       ///< table: [H|1, R]; an entry of -inf masks the pairs that index it (Graphormer)
@@ -165,7 +170,7 @@ struct Bias {
 
 /// A multiplicative term m_h(i, j) = table[h, index(rho)] (Huang 1-2, DA-Transformer).
 struct Multiplier {
-  Relation relation;
+  Relation relation;  ///< rho(i, j): the table entry of each (query, key) pair
   Tensor table;  ///< [H|1, R]
 };
 

@@ -47,27 +47,27 @@ struct RotationGrad {
   DTensor query_angles;     ///< [B|1, H|1, Nq, pairs]
   DTensor key_angles;       ///< [B|1, H|1, Nk, pairs]
   DTensor query_log_scale;  ///< as query_angles, when the rotation has log-scales
-  DTensor key_log_scale;
+  DTensor key_log_scale;    ///< as key_angles, when the rotation has log-scales
   double magnitude = 0.0;   ///< d loss / d magnitude
 };
 
 /// Gradient of one RelativeVectors part: table [H|1, R, d], query_bias [H|1, d] (when set).
 struct RelativeVectorsGrad {
-  Tensor table;
-  Tensor query_bias;
+  Tensor table;       ///< d table [H|1, R, d]
+  Tensor query_bias;  ///< d query_bias [H|1, d], or empty when the part has none
 };
 
 /// Gradient of one Bias: the member matching its kind is filled (slopes [H], table [H|1, R],
 /// dense [B|1, H|1, Nq, Nk]).
 struct BiasGrad {
-  Tensor slopes;
-  Tensor table;
-  Tensor dense;
+  Tensor slopes;  ///< d slopes [H] (BiasKind::slope)
+  Tensor table;   ///< d table [H|1, R] (BiasKind::table)
+  Tensor dense;   ///< d dense [B|1, H|1, Nq, Nk] (BiasKind::dense)
 };
 
 /// Gradient of one Multiplier: table [H|1, R].
 struct MultiplierGrad {
-  Tensor table;
+  Tensor table;  ///< d table [H|1, R]
 };
 
 /// Mirrors Encoding part by part, with the same shapes. A part that was not
@@ -75,7 +75,7 @@ struct MultiplierGrad {
 struct EncodingGrad {
   Tensor input_add;                                   ///< [B|1, N, D]    (apply_input_backward)
   Tensor input_concat;                                ///< [B|1, N, Dc]   (apply_input_backward)
-  RotationGrad rotation;
+  RotationGrad rotation;                              ///< angles, log-scales and magnitude of Encoding::rotation
   std::vector<RelativeVectorsGrad> content_weights;   ///< one per Encoding::content_weights
   std::vector<RelativeVectorsGrad> content_position;  ///< one per Encoding::content_position
   std::vector<RelativeVectorsGrad> position_content;  ///< one per Encoding::position_content
@@ -101,11 +101,12 @@ struct GradRequest {
 
 // --------------------------------------------------------------------- the core
 
+/// What attention_backward() returns: the input gradients and the encoding's (as requested).
 struct AttentionGrads {
   Tensor dq;  ///< [B, H, Nq, d]   (empty unless request.inputs)
   Tensor dk;  ///< [B, Hk, Nk, d]
   Tensor dv;  ///< [B, Hk, Nk, dv]
-  EncodingGrad encoding;
+  EncodingGrad encoding;  ///< the Encoding's gradients, part for part (GradRequest)
 };
 
 /// Streaming backward of attention(): given the forward's output `out`

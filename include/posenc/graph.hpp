@@ -11,7 +11,7 @@
 // eigenvector centrality; Laplacian eigenvector encodings (combinatorial,
 // symmetric-normalised, random-walk; dense LAPACK or Spectra); random-walk
 // return probabilities; several small graphs packed into one sequence.
-// Formulas, reference behaviour and quirks: shared/reference/METHODS.md section 6.
+// Formulas, reference behaviour and quirks: docs/methods.md#graph.
 #pragma once
 
 #include <cstdint>
@@ -26,11 +26,17 @@ namespace posenc {
 
 // ------------------------------------------------------------------ graphs
 
+/// One edge of a Graph: its two ends (node indices in [0, N)) and its weight.
 struct GraphEdge {
+  ///@{
+  /// The ends: source -> target for directed graphs, either way otherwise.
   std::int64_t source = 0, target = 0;
+  ///@}
   double weight = 1.0;  ///< finite; Dijkstra also needs it >= 0
 };
 
+/// N nodes 0 .. N-1 and an edge list (directed or not, optional weights, self-loops and
+/// multi-edges kept as given), with CSR adjacency built once for the algorithms below.
 class Graph {
  public:
   Graph() = default;
@@ -41,22 +47,25 @@ class Graph {
   Graph(std::int64_t nodes, std::vector<GraphEdge> edges, bool directed = false,
         std::vector<std::string> names = {});
 
-  std::int64_t nodes() const { return nodes_; }
-  bool directed() const { return directed_; }
+  std::int64_t nodes() const { return nodes_; }  ///< N
+  bool directed() const { return directed_; }     ///< whether edges have a direction
   /// True when some weight differs from 1.
   bool weighted() const { return weighted_; }
-  const std::vector<GraphEdge>& edges() const { return edges_; }
+  const std::vector<GraphEdge>& edges() const { return edges_; }  ///< the edges as given (edge ids index this list)
   /// Node ids: the names given, else "0" .. "N-1".
   std::vector<std::string> names() const;
 
   /// Out-neighbours in CSR form: the neighbours of u are adjacency()[offsets()[u] .. offsets()[u+1]),
   /// in edge order. An undirected edge appears at both ends (a self-loop once).
   const std::vector<std::int64_t>& offsets() const { return out_offsets_; }
-  const std::vector<std::int64_t>& adjacency() const { return out_targets_; }
+  const std::vector<std::int64_t>& adjacency() const { return out_targets_; }  ///< CSR targets (see offsets())
+  /// The weight of each adjacency() entry.
   const std::vector<double>& adjacency_weights() const { return out_weights_; }
   /// In-neighbours (for directed graphs; equal to the out-neighbours for undirected ones).
   const std::vector<std::int64_t>& in_offsets() const { return directed_ ? in_offsets_ : out_offsets_; }
+  /// CSR sources of the in-edges (see in_offsets()).
   const std::vector<std::int64_t>& in_adjacency() const { return directed_ ? in_sources_ : out_targets_; }
+  /// The weight of each in_adjacency() entry.
   const std::vector<double>& in_adjacency_weights() const { return directed_ ? in_weights_ : out_weights_; }
 
  private:
@@ -74,8 +83,9 @@ class Graph {
 /// rejected before parsing (Boost's readers recurse once per level and would overflow the stack).
 inline constexpr std::size_t kMaxGraphFileNesting = 256;
 
+/// Options of read_edge_list_csv (and of read_graph for edge lists). Defaults in brackets.
 struct EdgeListCsvOptions {
-  bool directed = false;
+  bool directed = false;  ///< [false] edges are directed source -> target
   /// First row: "yes" / "no" force it. "auto" never drops a row silently: the first row is data
   /// when it reads as an edge like the others (same width, ids of the same kind, a finite weight);
   /// else it is a header only if every field is non-numeric text; anything else (a negative or
@@ -83,7 +93,7 @@ struct EdgeListCsvOptions {
   /// ids a first row of text whose first field is a usual header word (source, src, from, u,
   /// node1, head) is a header. A UTF-8 byte-order mark is skipped.
   std::string header = "auto";
-  char delimiter = ',';
+  char delimiter = ',';   ///< [','] field separator (read_graph uses a tab for .tsv)
   std::int64_t nodes = 0;  ///< integer ids: at least this many nodes (isolated ones past the largest id); >= 0
 };
 /// Edge-list CSV: one edge per row, `source,target[,weight]`, optional header, quoted fields
@@ -106,13 +116,14 @@ Graph read_dot(const std::string& path, const std::string& weight_key = "weight"
 /// The format a file's extension names: .csv/.txt/.tsv/.edges (edge list; .tsv tab-separated),
 /// .graphml/.xml, .dot/.gv; unknown otherwise (case-insensitive).
 enum class GraphFormat { edge_list, graphml, dot, unknown };
-GraphFormat graph_format(const std::string& path);
+GraphFormat graph_format(const std::string& path);  ///< The format named by path's extension (above).
 /// By extension (graph_format); an unknown extension is an error. `csv` applies to edge lists (a
 /// .tsv file gets a tab delimiter), `weight_key` to GraphML and DOT.
 Graph read_graph(const std::string& path, const EdgeListCsvOptions& csv = {}, const std::string& weight_key = "weight");
 
 // ------------------------------------------------------------------ shortest paths
 
+/// Options of shortest_path_hops. Defaults: no clipping, unreachable = -1, OpenMP threads.
 struct ShortestPathOptions {
   std::int64_t max_distance = -1;  ///< >= 0: distances above it are clipped to it (unreachable stays unreachable)
   std::int64_t unreachable = -1;   ///< value for pairs with no path (Graphormer: 510)
@@ -131,6 +142,8 @@ DTensor shortest_path_lengths(const Graph& graph, double unreachable = std::nume
 
 // ------------------------------------------------------------------ Graphormer spatial encoding
 
+/// Graphormer spatial encoding options (microsoft/Graphormer collator.py, graphormer_layers.py);
+/// `docs/methods.md#graphormer-spatial`. Defaults as the reference.
 struct GraphormerSpatialOptions {
   std::int64_t num_spatial = 512;     ///< table columns; index = min(SPD, num_spatial - 2) + 1, 0 is padding
   std::int64_t unreachable = 510;     ///< SPD used for pairs with no path (Graphormer's Floyd-Warshall value)
@@ -157,9 +170,10 @@ enum class PathChoice {
   floyd_warshall,  ///< Graphormer's: the path its Floyd-Warshall rebuilds (last strictly improving k, recursively)
   bfs_tree,        ///< the BFS tree path from i (first-discovered parents)
 };
+/// Graphormer multi-hop edge encoding options (`docs/methods.md#graphormer-edge`).
 struct GraphormerEdgeOptions {
   std::int64_t max_hops = 5;  ///< multi_hop_max_dist D
-  PathChoice path = PathChoice::floyd_warshall;
+  PathChoice path = PathChoice::floyd_warshall;  ///< which shortest path [floyd_warshall, as the reference]
   bool graph_token = true;    ///< a leading row/column of zeros for the graph token
 };
 /// The edges along the chosen shortest path of every pair: [N, N, max_hops] ids into graph.edges()
@@ -180,11 +194,14 @@ Encoding graphormer_edge_bias(const Graph& graph, const ITensor& edge_feature_id
 
 // ------------------------------------------------------------------ centrality
 
+/// Which degree: incoming, outgoing, or both (equal for undirected graphs).
 enum class DegreeKind { in, out, total };
 /// Degrees [N]: in / out for directed graphs (edge counts, weights ignored); for undirected graphs
 /// all three are the number of edge ends at the node (a self-loop counts twice, as networkx).
 ITensor degrees(const Graph& graph, DegreeKind kind = DegreeKind::total);
 
+/// Graphormer centrality options (`docs/methods.md#graphormer-centrality`). Defaults in brackets
+/// are the reference's table size with clipping added.
 struct GraphormerCentralityOptions {
   std::int64_t max_degree = 510;  ///< degrees above it are clipped (table rows: max_degree + 2)
   bool clip = true;               ///< false: a degree above max_degree throws
@@ -223,6 +240,7 @@ std::vector<double> eigenvector_centrality(const Graph& graph, double tol = 1e-6
 // (masked table entries and graph tokens) get exactly zero gradient. Throws
 // std::invalid_argument when a needed part of `grad` is missing or has the wrong shape.
 
+/// Gradients of graphormer_spatial's parameters, with their shapes.
 struct GraphormerSpatialGrad {
   Tensor table;        ///< [H|1, num_spatial], as the forward's table
   Tensor graph_token;  ///< [H|1], as the forward's graph_token; empty without options.graph_token
@@ -236,6 +254,7 @@ struct GraphormerSpatialGrad {
 GraphormerSpatialGrad graphormer_spatial_backward(const Graph& graph, const Tensor& table, const Tensor& graph_token,
                                                   const GraphormerSpatialOptions& options, const EncodingGrad& grad);
 
+/// Gradients of graphormer_centrality's two tables, with their shapes.
 struct GraphormerCentralityGrad {
   Tensor in_table;   ///< [max_degree + 2, D]
   Tensor out_table;  ///< [max_degree + 2, D]
@@ -250,6 +269,7 @@ GraphormerCentralityGrad graphormer_centrality_backward(const Graph& graph, cons
                                                         const GraphormerCentralityOptions& options,
                                                         const EncodingGrad& grad);
 
+/// Gradients of graphormer_edge_bias's parameters, with their shapes.
 struct GraphormerEdgeGrad {
   Tensor edge_table;   ///< [R, H]
   Tensor hop_weights;  ///< [>= max_hops, H, H] (rows past max_hops zero)
@@ -267,26 +287,30 @@ GraphormerEdgeGrad graphormer_edge_bias_backward(const Graph& graph, const ITens
 
 // ------------------------------------------------------------------ Laplacian eigenvectors
 
+/// Which graph Laplacian laplacian_pe diagonalises.
 enum class LaplacianKind {
   combinatorial,  ///< L = D - A
   symmetric,      ///< L = I - D^-1/2 A D^-1/2 (PyG 'sym'; a node of degree 0 keeps L_ii = 1)
   random_walk,    ///< L = I - D^-1 A (eigenvectors D^-1/2 u of the symmetric ones, unit norm)
 };
+/// Eigen-solver: automatic (dense up to LaplacianPeOptions::dense_max_nodes), dense LAPACK, or sparse Spectra.
 enum class EigenSolver { automatic, dense, sparse };
 
+/// Laplacian eigenvector PE options (`docs/methods.md#laplacian-pe`). Defaults in brackets.
 struct LaplacianPeOptions {
   std::int64_t k = 8;                     ///< non-trivial eigenvectors kept
-  LaplacianKind kind = LaplacianKind::symmetric;
+  LaplacianKind kind = LaplacianKind::symmetric;  ///< [symmetric] I - D^-1/2 A D^-1/2 (PyG 'sym')
   /// Which vectors are trivial: true (default) every eigenvalue ~ 0, one per connected component
   /// (isolated nodes under the normalised Laplacians have eigenvalue 1 and are not trivial);
   /// false: only the first, as PyG.
   bool drop_per_component = true;
   bool pad = false;                       ///< k > available: zero columns (eigenvalue NaN) instead of an error
   bool random_flip = false;               ///< seeded random sign per column (PyG's augmentation)
-  std::uint64_t seed = 0;
-  EigenSolver solver = EigenSolver::automatic;
+  std::uint64_t seed = 0;                 ///< [0] seed of random_flip
+  EigenSolver solver = EigenSolver::automatic;  ///< [automatic]
   std::int64_t dense_max_nodes = 200;     ///< automatic: dense LAPACK up to this size, Spectra above (docs/graph.md)
 };
+/// What laplacian_pe returns.
 struct LaplacianPe {
   Tensor vectors;                   ///< [N, k]: column c belongs to eigenvalues[c]
   std::vector<double> eigenvalues;  ///< [k], ascending (NaN for padded columns)
@@ -312,13 +336,14 @@ Tensor random_walk_pe(const Graph& graph, std::int64_t steps, bool pyg_compat = 
 
 /// Graphs laid end to end: node n of graph g is token offsets[g] + n; offsets has G + 1 entries.
 struct PackedGraphs {
-  std::vector<Graph> graphs;
-  std::vector<std::int64_t> offsets;
-  std::int64_t tokens() const { return offsets.empty() ? 0 : offsets.back(); }
+  std::vector<Graph> graphs;          ///< the G graphs, in order
+  std::vector<std::int64_t> offsets;  ///< [G + 1] first token of each graph, then the total
+  std::int64_t tokens() const { return offsets.empty() ? 0 : offsets.back(); }  ///< total nodes
   /// Segment ids [1, tokens] (graph index per token) for AttentionOptions.mask, so that tokens
   /// attend within their own graph only.
   ITensor segments() const;
 };
+/// Lay graphs end to end (PackedGraphs); pass segments() to the mask.
 PackedGraphs pack_graphs(std::vector<Graph> graphs);
 /// Per-graph features [N_g, F] stacked to [tokens, F] (the same F for every graph).
 Tensor stack_packed(const PackedGraphs& packed, const std::vector<Tensor>& per_graph);

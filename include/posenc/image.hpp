@@ -6,7 +6,7 @@
 // Positions are [1, P + H*W, 2] doubles holding (y, x); prefix tokens sit at
 // (0, 0), which for rotations is the identity (prefix tokens are not rotated).
 // Formulas, defaults and the layout conventions that differ between
-// implementations: shared/reference/METHODS.md section 2.
+// implementations: docs/methods.md#image.
 #pragma once
 
 #include <cstdint>
@@ -32,8 +32,9 @@ DTensor grid_positions(std::int64_t height, std::int64_t width, std::int64_t pre
 /// s = in / out per axis. Separable: rows, then columns; evaluated in double.
 enum class Interpolation { bicubic, bilinear, nearest };
 
+/// How resample_grid and its relatives interpolate (`docs/methods.md#table-resampling`).
 struct ResampleOptions {
-  Interpolation interpolation = Interpolation::bicubic;
+  Interpolation interpolation = Interpolation::bicubic;  ///< kernel [bicubic]
   bool antialias = true;  ///< timm's default for resample_abs_pos_embed
 };
 
@@ -70,11 +71,15 @@ enum class SinCos2dLayout {
   timm_interleaved,  ///< [sin y w | cos y w | sin x w | cos x w]  (timm interleave_sin_cos=True)
 };
 
+/// Fixed 2D sin-cos table options (`docs/methods.md#2d-sin-cos`). Defaults in brackets.
 struct SinCos2dOptions {
-  std::int64_t height = 0, width = 0;   ///< grid
+  ///@{
+  /// Patch grid H x W (required).
+  std::int64_t height = 0, width = 0;
+  ///@}
   std::int64_t dim = 0;                 ///< D, divisible by 4
   double temperature = 10000.0;         ///< T
-  SinCos2dLayout layout = SinCos2dLayout::mae;
+  SinCos2dLayout layout = SinCos2dLayout::mae;  ///< channel layout [mae]
   std::int64_t prefix_tokens = 0;       ///< zero rows prepended (MAE's cls row)
 };
 
@@ -91,12 +96,15 @@ Encoding sincos_2d(const SinCos2dOptions& options);
 /// num_pos_feats channels, divisor T^(2 floor(c/2) / F), sin on even c and cos
 /// on odd c (interleaved). Output per pixel: [pos_y | pos_x] (y block first), 2F.
 struct DetrSineOptions {
+  ///@{
+  /// Pixel (feature-map) grid H x W (required).
   std::int64_t height = 0, width = 0;
-  std::int64_t num_pos_feats = 128;     ///< F, even
-  double temperature = 10000.0;
-  bool normalize = true;
+  ///@}
+  std::int64_t num_pos_feats = 128;     ///< F, even [128 = hidden / 2]
+  double temperature = 10000.0;         ///< T [1e4]
+  bool normalize = true;                ///< [true] divide by the last cumulative count and multiply by scale
   double scale = 6.283185307179586;     ///< 2 pi; only with normalize (else an error if set explicitly)
-  bool scale_given = false;
+  bool scale_given = false;             ///< [false] scale was set by the caller (an error without normalize)
 };
 
 /// valid [H, W] (1 = pixel, 0 = padding) or empty for all valid -> [H*W, 2F].
@@ -104,21 +112,24 @@ Tensor detr_sine(const DetrSineOptions& options, const ITensor& valid = {});
 
 // ------------------------------------------------------------------ 2D axial RoPE
 
+/// Which axis drives which pairs, and the pairing, of 2D axial RoPE (`docs/methods.md#2d-rope`).
 enum class Rope2dLayout {
   eva,      ///< EVA-02 / timm RotaryEmbeddingCat: first half of the channels by the row y, second by the column x, adjacent pairs
   rope_vit, ///< naver-ai/rope-vit axial: column x first, then row y, adjacent pairs (base 100 in the reference)
   qwen2vl,  ///< Qwen2-VL vision tower: angles [y | x] in the halves layout (quarters y, x, y, x)
 };
 
+/// 2D axial RoPE options. Defaults in brackets.
 struct Rope2dOptions {
   std::int64_t head_dim = 0;      ///< divisible by 4
   double base = 10000.0;          ///< theta_k = base^(-k/(d/4)), k < d/4
-  Rope2dLayout layout = Rope2dLayout::eva;
+  Rope2dLayout layout = Rope2dLayout::eva;  ///< [eva]
 };
 
 /// Rotation by the row for half of the pairs and by the column for the other half:
 /// (R q_i).(R k_j) depends only on (y_i - y_j, x_i - x_j). Positions [B|1, N, 2] (y, x).
 Encoding rope_2d(const DTensor& query_positions, const DTensor& key_positions, const Rope2dOptions& options);
+/// The same with one position set for queries and keys (self-attention).
 Encoding rope_2d(const DTensor& positions, const Rope2dOptions& options);
 
 // ------------------------------------------------------------------ 2D ALiBi
@@ -148,6 +159,8 @@ std::int64_t relative_bias_table_rows(std::int64_t window_height, std::int64_t w
 /// index. table [H|1, rows]; trunc-normal(0.02) init with relative_bias_table_init.
 Encoding relative_bias_2d(std::int64_t window_height, std::int64_t window_width, const Tensor& table,
                           bool class_token = false);
+/// Initial bias table [heads, relative_bias_table_rows(...)]: N(0, std^2) truncated at +-2 std,
+/// seeded (timm initialises it with trunc_normal_(std=0.02)).
 Tensor relative_bias_table_init(std::int64_t heads, std::int64_t window_height, std::int64_t window_width,
                                 bool class_token = false, double std = 0.02, std::uint64_t seed = 0);
 /// Backward of relative_bias_2d: b_h(i, j) = table[h, index(i, j)] is a lookup, so the core's
@@ -164,17 +177,24 @@ Tensor relative_bias_2d_backward(std::int64_t window_height, std::int64_t window
 /// log2(max_res) - 1, n); otherwise T^(-k/n). Coordinates: pixel mode linspace(-1, 1, size) per
 /// axis, otherwise arange(size) + grid_offset; with a reference shape, t <- t / size * ref.
 struct FourierFeaturesOptions {
+  ///@{
+  /// Patch grid H x W (required).
   std::int64_t height = 0, width = 0;
-  std::int64_t num_bands = 64;
-  bool in_pixels = true;
-  double max_res = 224.0;
-  bool linear_bands = false;
-  double temperature = 10000.0;
+  ///@}
+  std::int64_t num_bands = 64;            ///< n [64]
+  bool in_pixels = true;                  ///< [true] pixel mode: coordinates linspace(-1, 1), bands pi x ...
+  double max_res = 224.0;                 ///< [224] highest resolution of the pixel-mode bands
+  bool linear_bands = false;              ///< [false] pixel mode: linear instead of log-spaced bands
+  double temperature = 10000.0;           ///< T [1e4] of the non-pixel bands T^(-k/n)
   double grid_offset = 0.0;               ///< non-pixel mode only
-  std::int64_t ref_height = 0, ref_width = 0;  ///< 0 = no rescaling (EVA's fine-tune scheme otherwise)
+  ///@{
+  /// Reference shape: coordinates t <- t / size * ref (EVA's fine-tune scheme); 0 = no rescaling [0].
+  std::int64_t ref_height = 0, ref_width = 0;
+  ///@}
   bool xy_indexing = false;               ///< grid_indexing = 'xy': the column coordinate comes first
   bool include_grid = true;               ///< FourierEmbed's concat_grid
 };
+/// The n band frequencies b_k of the options (see FourierFeaturesOptions), in double.
 std::vector<double> fourier_bands(const FourierFeaturesOptions& options);
 /// FourierEmbed's channel layout, per token (row-major): for each feature f in
 /// [grid (if included), sin b_0 .. sin b_{n-1}, cos b_0 .. cos b_{n-1}] the two axes (y, x),
@@ -194,6 +214,7 @@ Tensor rope_mixed_init(std::int64_t heads, std::int64_t head_dim, double theta =
 /// Rotation with angle_{h,k}(i) = x_i f_x[h, k] + y_i f_y[h, k] (x = column, y = row), adjacent
 /// pairs, per head. Positions [B|1, N, 2] (y, x); freqs [2, H, head_dim/2].
 Encoding rope_mixed(const DTensor& query_positions, const DTensor& key_positions, const Tensor& freqs);
+/// The same with one position set for queries and keys (self-attention).
 Encoding rope_mixed(const DTensor& positions, const Tensor& freqs);
 /// Backward of rope_mixed: with G = grad.rotation.query_angles [B|1, H, Nq, P] and K =
 /// grad.rotation.key_angles [B|1, H, Nk, P] (both depend on freqs and are summed),
@@ -203,6 +224,7 @@ Encoding rope_mixed(const DTensor& positions, const Tensor& freqs);
 /// missing or not of the forward's angle shape.
 Tensor rope_mixed_backward(const DTensor& query_positions, const DTensor& key_positions, const Tensor& freqs,
                            const EncodingGrad& grad);
+/// The same for rope_mixed(positions, freqs): query and key terms both use `positions`.
 Tensor rope_mixed_backward(const DTensor& positions, const Tensor& freqs, const EncodingGrad& grad);
 
 // ------------------------------------------------------------------ relative table resizing

@@ -31,8 +31,11 @@
 
 namespace posenc {
 
+/// A multi-head (or grouped-query) attention layer: the projections of the formula at the top of
+/// this file around the shared core, with forward, backward, load and save.
 class MultiHeadAttention {
  public:
+  /// Layer sizes. Defaults in brackets.
   struct Config {
     std::int64_t model_dim = 0;  ///< D
     std::int64_t heads = 0;      ///< H
@@ -63,17 +66,24 @@ class MultiHeadAttention {
   /// Gradients of backward(): the weights' and biases' shapes (biases empty when config.bias
   /// is false), the inputs' shapes, and the encoding's parts that GradRequest asked for.
   struct Grads {
-    Tensor w_q, w_k, w_v, w_o;  ///< [out, in]
-    Tensor b_q, b_k, b_v, b_o;  ///< [out]
+    ///@{
+    /// d W_q, d W_k, d W_v, d W_o: [out, in].
+    Tensor w_q, w_k, w_v, w_o;
+    ///@}
+    ///@{
+    /// d b_q, d b_k, d b_v, d b_o: [out] (empty without biases).
+    Tensor b_q, b_k, b_v, b_o;
+    ///@}
     Tensor dx_q;                ///< [B, Nq, D]
     Tensor dx_kv;               ///< [B, Nk, D] (empty from the single-input backward: dx_q holds the sum)
-    EncodingGrad encoding;
+    EncodingGrad encoding;      ///< the encoding's gradients asked for by GradRequest
   };
 
   /// Cross- or self-attention: x_q [B, Nq, D], x_kv [B, Nk, D] -> [B, Nq, D]. With `cache`,
   /// the intermediates for backward() are kept there (the output is the same bits either way).
   Tensor forward(const Tensor& x_q, const Tensor& x_kv, const Encoding& encoding = {},
                  const AttentionOptions& options = {}, Cache* cache = nullptr) const;
+  /// Self-attention: forward(x, x, encoding, options, cache).
   Tensor forward(const Tensor& x, const Encoding& encoding = {}, const AttentionOptions& options = {},
                  Cache* cache = nullptr) const;
 
@@ -98,10 +108,16 @@ class MultiHeadAttention {
   void projection_backward(const Tensor& x_q, const Tensor& x_kv, const Tensor& dq, const Tensor& dk,
                            const Tensor& dv, Grads& grads) const;
 
-  const Config& config() const { return config_; }
+  const Config& config() const { return config_; }  ///< the sizes the layer was built with
 
-  Tensor w_q, w_k, w_v, w_o;  ///< [out, in]
-  Tensor b_q, b_k, b_v, b_o;  ///< [out] (empty when config.bias is false)
+  ///@{
+  /// Projection weights W_q [H dh, D], W_k and W_v [Hk dh, D], W_o [D, H dh]: [out, in] (nn.Linear).
+  Tensor w_q, w_k, w_v, w_o;
+  ///@}
+  ///@{
+  /// Projection biases [out] (empty when config.bias is false).
+  Tensor b_q, b_k, b_v, b_o;
+  ///@}
 
  private:
   MultiHeadAttention() = default;

@@ -29,8 +29,8 @@ ITensor load_npy_int(const std::string& path);
 
 /// Write a tensor atomically (temporary file + rename). dtype: <f4, <f8, <i8.
 void save_npy(const std::string& path, const Tensor& t);
-void save_npy(const std::string& path, const DTensor& t);
-void save_npy(const std::string& path, const ITensor& t);
+void save_npy(const std::string& path, const DTensor& t);  ///< The same for float64 (<f8).
+void save_npy(const std::string& path, const ITensor& t);  ///< The same for int64 (<i8).
 
 /// Write text atomically (temporary file + rename): used for JSON and CSV outputs.
 void write_file_atomic(const std::string& path, const std::string& contents);

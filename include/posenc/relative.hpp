@@ -17,7 +17,7 @@
 // Tables are head-major: [H|1, R, d] vectors, [H|1, R] scalars; "H|1" means per
 // head or shared by all heads. Learnable parameters are plain tensors with
 // seeded initialisers; load and save them with posenc/npy.hpp.
-// Formulas and defaults: shared/reference/METHODS.md sections 1.3-1.9, 1.15.
+// Formulas and defaults: docs/methods.md#shaw through #learned-fourier (one section per method).
 #pragma once
 
 #include <cstdint>
@@ -51,14 +51,16 @@ std::int64_t shaw_rows(const ShawOptions& options);
 
 /// Tables aK [H|1, rows, d] and aV [H|1, rows, dv] (empty when the term is off).
 struct ShawTables {
-  Tensor key;
-  Tensor value;
+  Tensor key;    ///< aK [H|1, rows, d], or empty without the key term
+  Tensor value;  ///< aV [H|1, rows, dv], or empty without the value term
 };
 
 /// N(0, std^2) tables, seeded; heads = 1 shares them across heads (the paper).
 ShawTables shaw_init(const ShawOptions& options, std::int64_t heads, std::int64_t head_dim, std::int64_t value_dim,
                      double std = 0.02, std::uint64_t seed = 0);
 
+/// Shaw's relative terms as an Encoding: content_position aK[rho] (key_term) and value aV[rho]
+/// (value_term) over the relation of the options. Positions [B|1, N, 1] (`docs/methods.md#shaw`).
 Encoding shaw(const DTensor& query_positions, const DTensor& key_positions, const ShawTables& tables,
               const ShawOptions& options);
 
@@ -83,17 +85,21 @@ struct TransformerXLParams {
   Tensor v;    ///< [H, d_h] global position bias
 };
 
+/// Transformer-XL sizes (`docs/methods.md#transformer-xl`). All required except clamp_len.
 struct TransformerXLOptions {
   std::int64_t d_model = 0;     ///< width of R_r
-  std::int64_t heads = 0;
-  std::int64_t head_dim = 0;
+  std::int64_t heads = 0;       ///< H
+  std::int64_t head_dim = 0;    ///< d_h
   std::int64_t clamp_len = -1;  ///< > 0: r <= clamp_len
 };
 
+/// W_R, u and v drawn from N(0, std^2) [std 0.02], seeded.
 TransformerXLParams transformer_xl_init(const TransformerXLOptions& options, double std = 0.02,
                                         std::uint64_t seed = 0);
 /// The relative sinusoid table R_r for r = 0..rows-1: [rows, d_model].
 Tensor transformer_xl_sinusoid(std::int64_t rows, std::int64_t d_model);
+/// Transformer-XL's relative terms as an Encoding: content_position W_R R_r per head with query
+/// bias v, and content_bias u (formula above). Positions [B|1, N, 1] (see the memory note above).
 Encoding transformer_xl(const DTensor& query_positions, const DTensor& key_positions,
                         const TransformerXLParams& params, const TransformerXLOptions& options);
 
@@ -113,12 +119,13 @@ TransformerXLParams transformer_xl_backward(const DTensor& query_positions, cons
 ///   code form (default):  s_ij = (q_i + v) . k_j + (q_i + u) . R_{j-i} + k_j . R_{i-j}   (unscaled)
 ///   paper form:           s_ij = q_i . k_j + u . k_j + (q_i + v) . R_{i-j}
 struct TenerOptions {
-  std::int64_t heads = 0;
+  std::int64_t heads = 0;      ///< H, required
   std::int64_t head_dim = 0;   ///< even, >= 4
-  bool paper_form = false;
+  bool paper_form = false;     ///< [false] the paper's score instead of the code's
   bool scaled = false;         ///< divide by sqrt(d_h) (the code uses scale = False)
 };
 
+/// TENER's learned global biases (per layer in the reference).
 struct TenerParams {
   Tensor u;  ///< [H, d_h]
   Tensor v;  ///< [H, d_h]
@@ -128,6 +135,8 @@ struct TenerParams {
 TenerParams tener_init(const TenerOptions& options, std::uint64_t seed = 0);
 /// R_t for t = from..to: [to - from + 1, d_h].
 Tensor tener_sinusoid(std::int64_t from, std::int64_t to, std::int64_t head_dim);
+/// TENER as an Encoding (content_bias, content_position with a query bias, and in the code form
+/// position_content), scale 1 unless options.scaled. Positions [B|1, N, 1] (`docs/methods.md#tener`).
 Encoding tener(const DTensor& query_positions, const DTensor& key_positions, const TenerParams& params,
                const TenerOptions& options);
 
@@ -148,15 +157,17 @@ TenerParams tener_backward(const DTensor& query_positions, const DTensor& key_po
 /// Distances are clipped to `max_distance` (method 4 with clip = false is HF's
 /// unclipped table of 2L - 1 rows, L = max_distance + 1).
 struct HuangOptions {
-  int method = 4;
-  std::int64_t max_distance = 64;
-  bool clip = true;
+  int method = 4;                  ///< 1, 2, 3 or 4 [4]
+  std::int64_t max_distance = 64;  ///< D [64]
+  bool clip = true;                ///< [true] clip distances to D; false: a larger distance is an error
 };
 
 /// Table shape for the method: 1: [H|1, D+1]; 2: [H|1, 2D+1]; 3 and 4: [H|1, 2D+1, d].
 /// Initialisation: methods 1-3 start at 1 (plain attention), method 4 N(0, std^2).
 Tensor huang_init(const HuangOptions& options, std::int64_t heads, std::int64_t head_dim, double std = 0.02,
                   std::uint64_t seed = 0);
+/// Huang's method options.method as an Encoding (multiplier, content weights, or content-position
+/// + position-content; see the table above). Positions [B|1, N, 1] (`docs/methods.md#huang-1-4`).
 Encoding huang(const DTensor& query_positions, const DTensor& key_positions, const Tensor& table,
                const HuangOptions& options);
 
@@ -179,6 +190,7 @@ struct DaParams {
 DaParams da_init(std::int64_t heads, std::uint64_t seed = 0);  ///< v ~ U(-1, 1), w ~ U(-1, 1)
 /// R^ for distances 0..max_distance: [H, max_distance + 1].
 Tensor da_rescaling(const DaParams& params, std::int64_t max_distance);
+/// DA-Transformer as an Encoding: score_relu plus a multiplier R^ over |i - j|. Positions [B|1, N, 1].
 Encoding da_transformer(const DTensor& query_positions, const DTensor& key_positions, const DaParams& params);
 
 /// Backward of da_transformer through the tabulated R^ (G = grad.multipliers[0].table [H, D + 1]):
@@ -195,6 +207,7 @@ DaParams da_transformer_backward(const DTensor& query_positions, const DTensor& 
 /// mixed radix (n_1, ..., n_k), the first axis slowest. Requires prod n_a > every position.
 std::vector<Tensor> reformer_axial_init(const std::vector<std::int64_t>& shape, const std::vector<std::int64_t>& dims,
                                         double std = 1.0, std::uint64_t seed = 0);
+/// input_add [B|1, N, sum d_a] from integer positions [B|1, N, 1]; a position >= prod n_a throws.
 Encoding reformer_axial(const std::vector<Tensor>& tables, const DTensor& positions);
 
 /// Backward of reformer_axial: G = grad.input_add [B|1, N, sum d_a] is split by factor and
@@ -204,12 +217,17 @@ std::vector<Tensor> reformer_axial_backward(const std::vector<Tensor>& tables, c
 
 // ------------------------------------------------------------------ continuous MLP
 
+/// Hidden activation of ContinuousMlp: GELU (exact, erf), ReLU or tanh.
 enum class Activation { gelu, relu, tanh };
+/// phi(x) of ContinuousMlp: x / L_ref (divide), x (none), or 2x / L_ref - 1 (minus1to1).
 enum class PositionScaling { divide, none, minus1to1 };
 
 /// Parameter gradients of ContinuousMlp (shapes of w1, b1, w2, b2).
 struct ContinuousMlpGrads {
+  ///@{
+  /// d w1 [hidden, M], d b1 [hidden], d w2 [d, hidden], d b2 [d].
   Tensor w1, b1, w2, b2;
+  ///@}
 };
 
 /// A learnable absolute encoding for real positions x in R^M:
@@ -217,27 +235,32 @@ struct ContinuousMlpGrads {
 /// PyTorch-default initialisation (U(-1/sqrt(fan_in), 1/sqrt(fan_in))), seeded.
 class ContinuousMlp {
  public:
+  /// Sizes and choices of the MLP. Defaults in brackets.
   struct Config {
     std::int64_t input_dim = 1;    ///< M
-    std::int64_t hidden = 128;
+    std::int64_t hidden = 128;     ///< hidden width [128]
     std::int64_t output_dim = 0;   ///< d, required
-    Activation activation = Activation::gelu;
-    PositionScaling scaling = PositionScaling::divide;
+    Activation activation = Activation::gelu;           ///< [gelu]
+    PositionScaling scaling = PositionScaling::divide;  ///< phi [divide]
     double reference_length = 512; ///< L_ref (training length) for divide / minus1to1
   };
+  /// PyTorch-default initialisation of w1, b1, w2, b2, seeded.
   explicit ContinuousMlp(const Config& config, std::uint64_t seed = 0);
   static ContinuousMlp load(const std::string& directory, const Config& config);  ///< w1, b1, w2, b2 .npy
-  void save(const std::string& directory) const;
+  void save(const std::string& directory) const;  ///< Write w1, b1, w2, b2 .npy into directory (atomically).
   /// positions [B|1, N, M] -> [B|1, N, d]
   Tensor encode(const DTensor& positions) const;
-  Encoding encoding(const DTensor& positions) const;
+  Encoding encoding(const DTensor& positions) const;  ///< input_add = encode(positions)
   /// Backward of encode: d_encoding = grad.input_add [B|1, N, d] (B rows also for shared
   /// positions [1, N, M]). With z = W_1 phi(x) + b_1, a = act(z), g = d_encoding[b, n]:
   ///   d W_2 += g a^T, d b_2 += g, dz = (W_2^T g) act'(z), d W_1 += dz phi(x)^T, d b_1 += dz
   /// act' of the exact (erf) GELU x Phi(x) is Phi(x) + x phi(x); ReLU' is 1 for x > 0, else 0.
   ContinuousMlpGrads backward(const DTensor& positions, const Tensor& d_encoding) const;
-  const Config& config() const { return config_; }
-  Tensor w1, b1, w2, b2;  ///< [hidden, M], [hidden], [d, hidden], [d]
+  const Config& config() const { return config_; }  ///< the configuration
+  ///@{
+  /// Parameters w1 [hidden, M], b1 [hidden], w2 [d, hidden], b2 [d].
+  Tensor w1, b1, w2, b2;
+  ///@}
 
  private:
   ContinuousMlp() = default;
@@ -248,7 +271,10 @@ class ContinuousMlp {
 
 /// Parameter gradients of LearnedFourier (shapes of w_r, w1, b1, w2, b2).
 struct LearnedFourierGrads {
+  ///@{
+  /// d w_r, d w1, d b1, d w2, d b2, with the shapes of LearnedFourier's parameters.
   Tensor w_r, w1, b1, w2, b2;
+  ///@}
 };
 
 /// Li et al., "Learnable Fourier Features for Multi-Dimensional Spatial
@@ -259,29 +285,34 @@ struct LearnedFourierGrads {
 /// gamma^-2, ESPnet gamma^-1/2: pass init_std); MLP PyTorch-default, seeded.
 class LearnedFourier {
  public:
+  /// Sizes and initialisation. Defaults in brackets.
   struct Config {
     std::int64_t input_dim = 1;     ///< M per group
     std::int64_t groups = 1;        ///< G
     std::int64_t fourier_dim = 0;   ///< F_dim, even [0 = output_dim]
-    std::int64_t hidden = 32;
+    std::int64_t hidden = 32;       ///< MLP hidden width [32]
     std::int64_t output_dim = 0;    ///< d, divisible by G
-    double gamma = 1.0;
+    double gamma = 1.0;             ///< gamma of the W_r initialisation [1]
     double init_std = 0.0;          ///< [0 = 1/gamma]
   };
+  /// W_r ~ N(0, init_std^2) and PyTorch-default MLP initialisation, seeded.
   explicit LearnedFourier(const Config& config, std::uint64_t seed = 0);
   static LearnedFourier load(const std::string& directory, const Config& config);  ///< w_r, w1, b1, w2, b2 .npy
-  void save(const std::string& directory) const;
+  void save(const std::string& directory) const;  ///< Write w_r, w1, b1, w2, b2 .npy into directory (atomically).
   /// positions [B|1, N, G*M] -> [B|1, N, d]
   Tensor encode(const DTensor& positions) const;
-  Encoding encoding(const DTensor& positions) const;
+  Encoding encoding(const DTensor& positions) const;  ///< input_add = encode(positions)
   /// Backward of encode: d_encoding [B|1, N, d]. Per group, with t = x W_r^T, F as above,
   /// z = W_1 F + b_1 and g the group's slice of d_encoding: the MLP as in ContinuousMlp
   /// (exact GELU), then dF = W_1^T dz and
   ///   d W_r[k, :] += F_dim^(-1/2) (-sin(t_k) dF[k] + cos(t_k) dF[F_dim/2 + k]) x.
   LearnedFourierGrads backward(const DTensor& positions, const Tensor& d_encoding) const;
-  const Config& config() const { return config_; }
+  const Config& config() const { return config_; }  ///< the configuration
   Tensor w_r;             ///< [G, F/2, M]
-  Tensor w1, b1, w2, b2;  ///< [G, hidden, F], [G, hidden], [G, d/G, hidden], [G, d/G]
+  ///@{
+  /// MLP parameters per group: w1 [G, hidden, F], b1 [G, hidden], w2 [G, d/G, hidden], b2 [G, d/G].
+  Tensor w1, b1, w2, b2;
+  ///@}
 
  private:
   LearnedFourier() = default;

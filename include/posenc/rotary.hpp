@@ -6,7 +6,7 @@
 // longrope, llama3) whose v4.5x/v5 semantics posenc follows; Peng et al. 2023
 // (YaRN, arXiv 2309.00071); Ding et al. 2024 (LongRoPE, arXiv 2402.13753);
 // Sun et al. 2022 (XPos, arXiv 2212.10554) and microsoft/torchscale
-// `xpos_relative_position.py`. Formulas: shared/reference/METHODS.md 1.10-1.12.
+// `xpos_relative_position.py`. Formulas: docs/methods.md#rope, #rope-scaling and #xpos.
 //
 // Shapes: positions are [B|1, tokens, 1] doubles (text); angle tables are
 // [B|1, H|1, tokens, pairs] doubles. Every frequency and angle is computed in
@@ -30,9 +30,15 @@ enum class RotarySide { query, key };
 /// magnitude * exp(log_scale): [batch, heads, tokens, pairs] with batch and
 /// heads possibly 1 (broadcast). Build it once, apply it to many tensors.
 struct RotaryTable {
-  PairLayout layout = PairLayout::halves;
+  PairLayout layout = PairLayout::halves;  ///< the rotation's channel pairing
+  ///@{
+  /// Table shape [batch, heads, tokens, pairs]; batch and heads may be 1 (broadcast).
   std::size_t batch = 1, heads = 1, tokens = 0, pairs = 0;
+  ///@}
+  ///@{
+  /// cos and sin of the angles times magnitude * exp(log_scale), row-major [batch, heads, tokens, pairs].
   std::vector<float> cos, sin;
+  ///@}
 };
 
 /// Tabulate cos/sin of `rotation` for queries or keys (double angles, one rounding).
@@ -88,9 +94,9 @@ struct RopeOptions {
 /// Inverse frequencies theta_k (rotary_dim/2 of them, double) and the
 /// attention factor that multiplies cos and sin of both q and k.
 struct RopeFrequencies {
-  std::vector<double> inv_freq;
-  double attention_factor = 1.0;
-  std::int64_t rotary_dim = 0;
+  std::vector<double> inv_freq;    ///< theta_k, k < rotary_dim/2 (after scaling)
+  double attention_factor = 1.0;   ///< multiplies cos and sin of q and k (YaRN, LongRoPE; else 1)
+  std::int64_t rotary_dim = 0;     ///< d_r, the rotated channels
 };
 
 /// The frequencies for a given current sequence length (used by dynamic NTK and
@@ -104,6 +110,7 @@ DTensor rope_angles(const DTensor& positions, const std::vector<double>& inv_fre
 /// (KV caches and cross-attention pass different positions).
 /// Positions [B|1, N, 1]; the attention factor becomes rotation.magnitude.
 Encoding rope(const DTensor& query_positions, const DTensor& key_positions, const RopeOptions& options);
+/// The same with one position set for queries and keys (self-attention).
 Encoding rope(const DTensor& positions, const RopeOptions& options);
 
 // ------------------------------------------------------------------ XPos
@@ -114,13 +121,17 @@ struct XposOptions {
   double base = 10000.0;                ///< theta_k = base^(-2k/d)
   double scale_base = 512.0;            ///< S
   PairLayout layout = PairLayout::interleaved;  ///< torchscale rotates adjacent pairs
-  std::optional<double> center{};         ///< scale-position origin c [floor(-(max key position + 1)/2)]
+  /// Offset c of the scale positions n = p + c [floor(-(max key position + 1)/2), torchscale's start].
+  std::optional<double> center{};
 };
 
-/// XPos: RoPE angles plus magnitudes zeta_k^((p - c)/S) on queries and
-/// zeta_k^(-(p - c)/S) on keys, zeta_k = (2k + 0.4 d)/(1.4 d), so that
-/// q.k ~ zeta^((n_q - n_k)/S) cos((n_q - n_k) theta). Stored as log-scales.
+/// XPos: RoPE angles plus magnitudes zeta_k^(n/S) on queries and
+/// zeta_k^(-n/S) on keys, n = p + c (torchscale's scale positions start at c),
+/// zeta_k = (2k + 0.4 d)/(1.4 d), so that q.k ~ zeta^((n_q - n_k)/S) cos((n_q - n_k) theta):
+/// scores do not depend on c. Stored as log-scales. Positions [B|1, N, 1];
+/// fills Encoding::rotation (interleaved pairs by default, as torchscale).
 Encoding xpos(const DTensor& query_positions, const DTensor& key_positions, const XposOptions& options);
+/// The same with one position set for queries and keys (self-attention).
 Encoding xpos(const DTensor& positions, const XposOptions& options);
 
 }  // namespace posenc

@@ -2,7 +2,7 @@
 //
 //   PE(p, sin_k) = sin(p * w_k),  PE(p, cos_k) = cos(p * w_k),  k < m
 //
-// Conventions (shared/reference/METHODS.md 1.1):
+// Conventions (docs/methods.md#sinusoidal):
 //   exponent  paper: w_k = base^(-2k/d)            (PyTorch tutorial, HF Marian, Transformer-XL)
 //             t2t:   w_k = base^(-k/max(m-1, 1))   (tensor2tensor get_timing_signal_1d, fairseq, TENER)
 //   layout    interleaved: (s0, c0, s1, c1, ...)   blocked: [s0 .. s_{m-1} | c0 .. c_{m-1}]
@@ -19,9 +19,12 @@
 
 namespace posenc {
 
+/// Channel order: interleaved (s0, c0, s1, c1, ...) or blocked [s0 .. s_{m-1} | c0 .. c_{m-1}].
 enum class SinusoidLayout { interleaved, blocked };
+/// Frequency rule: paper w_k = base^(-2k/d); t2t w_k = base^(-k/max(m-1, 1)) (tensor2tensor, fairseq).
 enum class SinusoidExponent { paper, t2t };
 
+/// Sinusoid table options (`docs/methods.md#sinusoidal`). Defaults in brackets.
 struct SinusoidOptions {
   std::int64_t dim = 0;                                     ///< d, required > 0
   double base = 10000.0;                                    ///< [1e4], > 0 and != 1

@@ -7,7 +7,7 @@
 // frequency-major (index f * t_dim + t) after the prefix tokens (AST: 2, the
 // class and distillation tokens). Positions are [1, P + f_dim * t_dim, 2] holding
 // (f, t) in patch units; prefix tokens sit at (0, 0).
-// Formulas and sources: shared/reference/METHODS.md section 4.
+// Formulas and sources: docs/methods.md#spectrogram.
 #pragma once
 
 #include <cstdint>
@@ -17,16 +17,27 @@
 
 namespace posenc {
 
+/// How a spectrogram is cut into patches (AST defaults: 128 x 1024, 16 x 16 patches, stride 10).
 struct SpectrogramPatching {
   std::int64_t frequency_bins = 128;  ///< F
   std::int64_t frames = 1024;         ///< T
+  ///@{
+  /// Patch size pf x pt in bins and frames [16 x 16].
   std::int64_t patch_frequency = 16, patch_time = 16;
-  std::int64_t stride_frequency = 10, stride_time = 10;  ///< AST fstride, tstride (16 = no overlap)
+  ///@}
+  ///@{
+  /// Strides sf, st: AST fstride, tstride [10, 10] (16 = no overlap).
+  std::int64_t stride_frequency = 10, stride_time = 10;
+  ///@}
 };
 
+/// The patch grid of a spectrogram: f_dim patch rows (frequency) x t_dim columns (time).
 struct SpectrogramGrid {
-  std::int64_t f_dim = 0, t_dim = 0;  ///< patch rows (frequency) and columns (time)
-  std::int64_t tokens() const { return f_dim * t_dim; }
+  ///@{
+  /// Patch rows (frequency) and columns (time).
+  std::int64_t f_dim = 0, t_dim = 0;
+  ///@}
+  std::int64_t tokens() const { return f_dim * t_dim; }  ///< f_dim * t_dim patch tokens (no prefix)
 };
 
 /// f_dim = (F - pf) / sf + 1, t_dim = (T - pt) / st + 1 (Conv2d without padding). Throws when

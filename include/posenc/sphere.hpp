@@ -8,7 +8,7 @@
 // locationencoder / Sphere2Vec order); latitudes must lie in [-90, 90], any
 // finite longitude is accepted (it is periodic). phi = latitude, lambda =
 // longitude, colatitude = 90 deg - lat. Formulas, defaults and the conventions
-// that differ between implementations: shared/reference/METHODS.md section 5.
+// that differ between implementations: docs/methods.md#sphere.
 #pragma once
 
 #include <cstdint>
@@ -42,6 +42,7 @@ Tensor wrap_features(const DTensor& points);
 
 // ------------------------------------------------------------------ Space2Vec / Sphere2Vec
 
+/// Which Space2Vec / Sphere2Vec feature set (`docs/methods.md#sphere2vec`); widths in brackets at the end.
 enum class Sphere2VecVariant {
   sphere_c,        ///< per scale: sin phi_s, cos phi_s cos lambda_s, cos phi_s sin lambda_s          (3S)
   sphere_c_plus,   ///< sin phi_s, cos phi_s, sin lambda_s, cos lambda_s, cos phi_s cos lambda_s, cos phi_s sin lambda_s (6S)
@@ -51,8 +52,9 @@ enum class Sphere2VecVariant {
   theory,          ///< Space2Vec theory: per scale and direction a_k (0, 120, 240 deg): sin, cos of <(lambda, phi), a_k> f_s (6S)
 };
 
+/// Space2Vec / Sphere2Vec options; defaults are the reference classes' (r_min 10, r_max 1e4, S 16).
 struct Sphere2VecOptions {
-  Sphere2VecVariant variant = Sphere2VecVariant::sphere_c_plus;
+  Sphere2VecVariant variant = Sphere2VecVariant::sphere_c_plus;  ///< [sphere_c_plus]
   std::int64_t scales = 16;        ///< S (frequency_num)
   double min_radius = 10.0;        ///< r_min: smallest timescale
   double max_radius = 10000.0;     ///< r_max: largest timescale
@@ -67,6 +69,7 @@ std::vector<double> sphere2vec_frequencies(const Sphere2VecOptions& options);
 /// Features [N, width], lambda_s = lambda f_s, phi_s = phi f_s, ordered [scale][feature]
 /// (grid: [axis][scale][sin, cos]). Evaluated in double, stored as float.
 Tensor sphere2vec_features(const DTensor& points, const Sphere2VecOptions& options = {});
+/// The feature width of the options: 3S, 6S, 5S, 8S, 4S or 6S by variant.
 std::int64_t sphere2vec_width(const Sphere2VecOptions& options);
 
 // ------------------------------------------------------------------ real spherical harmonics
@@ -80,9 +83,10 @@ enum class SphericalConvention {
   colatitude,
 };
 
+/// Real spherical harmonics options (`docs/methods.md#spherical-harmonics`). Defaults in brackets.
 struct SphericalHarmonicsOptions {
   std::int64_t degree = 10;  ///< L: degrees l = 0 .. L-1, L^2 features (locationencoder's legendre_polys)
-  SphericalConvention convention = SphericalConvention::locationencoder;
+  SphericalConvention convention = SphericalConvention::locationencoder;  ///< [locationencoder]
   bool cs_phase = false;     ///< multiply by the Condon-Shortley phase (-1)^m (locationencoder closed-form)
 };
 
@@ -137,7 +141,7 @@ Tensor geodesic_alibi_backward(const DTensor& query_points, const DTensor& key_p
 /// Log buckets of the great-circle angle (T5-style, in degrees): with B buckets, e = B/2 and
 /// m = d / resolution, m < e gives floor(m), else min(B-1, e + floor(ln(m/e)/ln(max/(e res)) (B-e))).
 struct GeodesicBuckets {
-  std::int64_t num_buckets = 32;
+  std::int64_t num_buckets = 32;    ///< B [32]
   double resolution_degrees = 1.0;  ///< width of the exact buckets
   double max_degrees = 180.0;       ///< where the log buckets saturate
 };
@@ -162,7 +166,10 @@ struct SphereRopeOptions {
   std::int64_t head_dim = 0;      ///< divisible by 4
   double max_frequency = 0;       ///< F; 0 = head_dim / 4
 };
+/// The rotation described above for query and key points [N, 2] (lon, lat in degrees): fills
+/// Encoding::rotation (interleaved pairs).
 Encoding sphere_rope(const DTensor& query_points, const DTensor& key_points, const SphereRopeOptions& options);
+/// The same with one point set for queries and keys (self-attention).
 Encoding sphere_rope(const DTensor& points, const SphereRopeOptions& options);
 
 // ------------------------------------------------------------------ regridding

@@ -19,10 +19,10 @@
 
 namespace posenc {
 
-using Tensor = xt::xarray<float>;
-using DTensor = xt::xarray<double>;
-using ITensor = xt::xarray<std::int64_t>;
-using Shape = std::vector<std::size_t>;
+using Tensor = xt::xarray<float>;           ///< float32: activations, tables, biases (the public numbers)
+using DTensor = xt::xarray<double>;         ///< float64: positions, angles, frequencies
+using ITensor = xt::xarray<std::int64_t>;   ///< int64: relation indices, segment ids, lengths
+using Shape = std::vector<std::size_t>;     ///< a tensor shape, outermost axis first
 
 /// Whether an optional tensor part is filled. A default-constructed xarray is
 /// a 0-d scalar of size 1, so "unset" means no axes or no elements.
@@ -34,6 +34,7 @@ bool is_set(const xt::xarray<T>& t) {
 /// "[2, 3, 4]" — used in error messages.
 std::string shape_string(const Shape& shape);
 
+/// The shape of a tensor as "[2, 3, 4]" (error messages).
 template <class T>
 std::string shape_string(const xt::xarray<T>& t) {
   return shape_string(Shape(t.shape().begin(), t.shape().end()));

@@ -4,7 +4,7 @@
 // number of cached keys when decoding, and reset to 0 at each document start
 // in packed batches (with segment ids that keep documents from attending to
 // each other). The encodings here are the text family of
-// shared/reference/METHODS.md section 1; RoPE and XPos live in
+// docs/methods.md#text; RoPE and XPos live in
 // posenc/rotary.hpp and the sinusoid in posenc/sinusoid.hpp, since images,
 // video and the sphere use them too.
 #pragma once
@@ -68,6 +68,7 @@ Tensor learned_absolute_backward(const Tensor& table, const DTensor& positions, 
 /// `max_bias` is the 8 of the formula (MPT's alibi_bias_max). Computed in double.
 std::vector<double> alibi_slopes(std::int64_t heads, double max_bias = 8.0);
 
+/// ALiBi options (`docs/methods.md#alibi`). Defaults in brackets.
 struct AlibiOptions {
   std::int64_t heads = 0;      ///< required
   bool causal = true;          ///< true: b = -m (i - j) (use with Mask::causal); false: b = -m |i - j|
@@ -78,6 +79,7 @@ struct AlibiOptions {
 /// ALiBi as a slope bias evaluated per tile: b_h(i, j) = -m_h * rho(i, j),
 /// rho = p_i - p_j (causal) or |p_i - p_j| (symmetric), added to scaled logits.
 Encoding alibi(const DTensor& query_positions, const DTensor& key_positions, const AlibiOptions& options);
+/// The same with one position set for queries and keys (self-attention).
 Encoding alibi(const DTensor& positions, const AlibiOptions& options);
 
 /// Learnable ALiBi: the same bias with given slopes [H] instead of the geometric
@@ -92,6 +94,7 @@ Tensor alibi_backward(const EncodingGrad& grad);
 
 // ------------------------------------------------------------------ T5 relative buckets
 
+/// T5 bucket options (HF T5Config relative_attention_num_buckets / _max_distance). Defaults in brackets.
 struct T5Options {
   bool bidirectional = true;        ///< encoder: true; decoder self-attention: false
   std::int64_t num_buckets = 32;    ///< [32]
@@ -109,6 +112,7 @@ Tensor t5_table_init(std::int64_t heads, std::int64_t num_buckets = 32, double s
 /// per tile. table [H|1, num_buckets]. Sets scale = 1 (T5 does not scale logits).
 Encoding t5_bias(const DTensor& query_positions, const DTensor& key_positions, const Tensor& table,
                  const T5Options& options);
+/// The same with one position set for queries and keys (self-attention).
 Encoding t5_bias(const DTensor& positions, const Tensor& table, const T5Options& options);
 
 /// Backward of t5_bias: the bias table is the parameter, so d table [H|1, num_buckets]

@@ -10,7 +10,7 @@
 // 3D sin-cos (scenic, and the `positional-encodings` package layout), VideoMAE's
 // 1D sinusoid over all tokens, 3D axial RoPE, resampling along time, and
 // Qwen2-VL's M-RoPE (HF models/qwen2_vl/modeling_qwen2_vl.py, get_rope_index and
-// apply_multimodal_rotary_pos_emb). Formulas: shared/reference/METHODS.md section 3.
+// apply_multimodal_rotary_pos_emb). Formulas: docs/methods.md#video.
 #pragma once
 
 #include <cstdint>
@@ -27,13 +27,24 @@ namespace posenc {
 /// (t, y, x) of every token: [1, prefix + T*H*W, 3]; prefix tokens at (0, 0, 0).
 DTensor video_positions(std::int64_t frames, std::int64_t height, std::int64_t width, std::int64_t prefix_tokens = 0);
 
+/// How a clip is cut into tubelets (defaults: VideoMAE's 16 x 224 x 224 clip in 2 x 16 x 16 tubelets).
 struct TubeletPatching {
-  std::int64_t frames = 16, height = 224, width = 224;         ///< input clip in frames and pixels
-  std::int64_t tubelet_time = 2, patch_height = 16, patch_width = 16;  ///< VideoMAE / HF ViViT: (2, 16, 16)
+  ///@{
+  /// Input clip in frames and pixels [16 x 224 x 224].
+  std::int64_t frames = 16, height = 224, width = 224;
+  ///@}
+  ///@{
+  /// Tubelet size tt x ph x pw: VideoMAE / HF ViViT (2, 16, 16).
+  std::int64_t tubelet_time = 2, patch_height = 16, patch_width = 16;
+  ///@}
 };
+/// A T x H x W token grid (tubelets along time, rows, columns).
 struct VideoGrid {
-  std::int64_t t = 0, h = 0, w = 0;  ///< tubelets along time, rows, columns
-  std::int64_t tokens() const { return t * h * w; }
+  ///@{
+  /// Tubelets along time, rows, columns.
+  std::int64_t t = 0, h = 0, w = 0;
+  ///@}
+  std::int64_t tokens() const { return t * h * w; }  ///< t * h * w (no prefix)
 };
 /// The tubelet grid (frames / tt, height / ph, width / pw). Throws when a size does not divide
 /// into whole tubelets (the message names the axis and both numbers).
@@ -41,8 +52,12 @@ VideoGrid tubelet_grid(const TubeletPatching& patching = {});
 
 // ------------------------------------------------------------------ TimeSformer
 
+/// The target of timesformer(): the patch grid and frame count of the clip. Defaults in brackets.
 struct TimesformerOptions {
-  std::int64_t height = 14, width = 14;  ///< patch grid of one frame
+  ///@{
+  /// Patch grid of one frame [14 x 14].
+  std::int64_t height = 14, width = 14;
+  ///@}
   std::int64_t frames = 8;               ///< F
   bool space_only = false;               ///< no time table; one frame's [1 + H*W] layout
 };
@@ -69,6 +84,7 @@ TimesformerGrad timesformer_backward(const Tensor& space_table, const Tensor& ti
 
 // ------------------------------------------------------------------ ViViT
 
+/// How vivit_table_from_image fills the video table from an image table.
 enum class VivitInit {
   resize,       ///< 2D linear zoom of the image table to the new grid (scipy.ndimage.zoom order 1)
   tile,         ///< the image table repeated for each of the T' time steps
@@ -99,6 +115,7 @@ Tensor interpolate_time_aligned_backward(const Tensor& d_out, std::int64_t frame
 
 // ------------------------------------------------------------------ 3D sin-cos and VideoMAE
 
+/// Channel layouts of the 3D sin-cos table (`docs/methods.md#3d-sin-cos`).
 enum class SinCos3dLayout {
   /// scenic get_fixed_sincos_position_embedding: C % 6 == 0, w_k = T^(-k/(C/6)),
   /// [sin t | cos t | sin x | cos x | sin y | cos y] (x = column, y = row).
@@ -107,35 +124,39 @@ enum class SinCos3dLayout {
   /// w_k = 1e4^(-2k/c), per axis interleaved (sin, cos) pairs, blocks t, y, x, truncated to C.
   positional_encodings,
 };
+/// 3D sin-cos options. Defaults in brackets.
 struct SinCos3dOptions {
-  VideoGrid grid;
+  VideoGrid grid;                  ///< T x H x W token grid (required)
   std::int64_t dim = 0;            ///< C
-  double temperature = 10000.0;
-  SinCos3dLayout layout = SinCos3dLayout::scenic;
+  double temperature = 10000.0;    ///< T of the scenic layout [1e4]
+  SinCos3dLayout layout = SinCos3dLayout::scenic;  ///< [scenic]
   std::int64_t prefix_tokens = 0;  ///< zero rows first
 };
 /// The table [prefix + T*H*W, C]; float64 evaluation, rounded once.
 Tensor sincos_3d_table(const SinCos3dOptions& options);
+/// input_add [1, prefix + T*H*W, C] = sincos_3d_table(options).
 Encoding sincos_3d(const SinCos3dOptions& options);
 
-/// VideoMAE (MCG-NJU/VideoMAE get_sinusoid_encoding_table): the interleaved 1D sinusoid of
-/// section 1.1 (paper exponent, base 1e4) over the flattened index of all T*H*W tubelet tokens,
-/// no class row: input_add [1, T*H*W, dim].
+/// VideoMAE (MCG-NJU/VideoMAE get_sinusoid_encoding_table): the interleaved 1D sinusoid
+/// (`docs/methods.md#sinusoidal`; paper exponent, base 1e4) over the flattened index of all
+/// T*H*W tubelet tokens, no class row: input_add [1, T*H*W, dim].
 Encoding videomae_sinusoid(const VideoGrid& grid, std::int64_t dim);
 
 // ------------------------------------------------------------------ 3D axial RoPE
 
+/// 3D axial RoPE options. Defaults in brackets.
 struct Rope3dOptions {
   std::int64_t head_dim = 0;               ///< even
-  double base = 10000.0;
+  double base = 10000.0;                   ///< [1e4]
   /// Pairs per axis (t, h, w), summing to head_dim / 2; empty: h = w = floor(P/3), t the rest.
   std::vector<std::int64_t> sections{};
-  PairLayout layout = PairLayout::interleaved;
+  PairLayout layout = PairLayout::interleaved;  ///< [interleaved] (adjacent pairs, as EVA)
 };
 /// Rotation: the pairs of axis a (a contiguous block of sections[a] pairs) turn by
 /// p_a theta_k, theta_k = base^(-k/sections[a]). Positions [B|1, N, 3] (t, y, x). Scores
 /// depend only on the per-axis offsets.
 Encoding rope_3d(const DTensor& query_positions, const DTensor& key_positions, const Rope3dOptions& options);
+/// The same with one position set for queries and keys (self-attention).
 Encoding rope_3d(const DTensor& positions, const Rope3dOptions& options);
 
 // ------------------------------------------------------------------ time resampling
@@ -153,12 +174,17 @@ Tensor resample_time_backward(const Tensor& d_out, std::int64_t frames, const Re
 /// is given in patches before the spatial merge (as HF's image_grid_thw /
 /// video_grid_thw: t frames-after-temporal-patching, h and w patch rows/columns).
 struct MropeSegment {
-  enum class Kind { text, vision } kind = Kind::text;
+  /// Text tokens or a vision block (image or video).
+  enum class Kind { text, vision } kind = Kind::text;  ///< what this segment is [text]
   std::int64_t length = 0;          ///< text: number of tokens
-  std::int64_t t = 1, h = 0, w = 0; ///< vision: grid (t, h, w) in patches
+  ///@{
+  /// vision: grid (t, h, w) in patches [t = 1].
+  std::int64_t t = 1, h = 0, w = 0;
+  ///@}
   double second_per_grid_t = 0;     ///< Qwen2.5-VL video: seconds per temporal grid step (0 = Qwen2-VL ids)
 };
 
+/// Options of mrope_position_ids (Qwen2-VL / Qwen2.5-VL defaults).
 struct MropeIdOptions {
   std::int64_t spatial_merge_size = 2;  ///< 2x2 patches merge into one LLM token
   double tokens_per_second = 2;         ///< Qwen2.5-VL: temporal ids = floor(t * second_per_grid_t * tokens_per_second)
@@ -174,6 +200,7 @@ DTensor mrope_position_ids(const std::vector<MropeSegment>& segments, const Mrop
 /// HF's mrope_position_deltas: max id + 1 - L (added to positions when decoding past the prompt).
 std::int64_t mrope_position_delta(const DTensor& ids);
 
+/// M-RoPE rotation options (Qwen2-VL defaults: head_dim 128, base 1e6, sections 16, 24, 24).
 struct MropeOptions {
   std::int64_t head_dim = 128;                          ///< rotated fully; pairs = head_dim / 2
   double base = 1000000.0;                              ///< rope_theta (Qwen2-VL: 1e6)
@@ -188,6 +215,7 @@ std::vector<int> mrope_axis_of_pair(const MropeOptions& options);
 /// halves layout (the cos/sin tables duplicated over the halves, as HF). ids [3, L] for
 /// queries and keys; text-only ids reduce to 1D RoPE.
 Encoding mrope(const DTensor& query_ids, const DTensor& key_ids, const MropeOptions& options);
+/// The same with one id set for queries and keys (self-attention).
 Encoding mrope(const DTensor& ids, const MropeOptions& options);
 
 }  // namespace posenc
