@@ -1,0 +1,112 @@
+"""posenc.attention / apply_rotation: NumPy dtypes and layouts, copies, agreement with NumPy."""
+import threading
+
+import numpy as np
+import pytest
+
+import posenc
+
+rng = np.random.default_rng(0)
+
+
+def qkv(b=1, h=2, n=6, d=8, dtype=np.float32):
+    return tuple(rng.standard_normal((b, h, n, d)).astype(dtype) for _ in range(3))
+
+
+def softmax(s):
+    s = s - s.max(-1, keepdims=True)
+    e = np.exp(s)
+    return e / e.sum(-1, keepdims=True)
+
+
+def test_alibi_attention_equals_numpy():
+    q, k, v = qkv()
+    enc = posenc.encode("alibi", heads=2, causal=False, tokens=6)
+    out = posenc.attention(q, k, v, enc)
+    bias = -enc.slopes[:, None, None] * enc.relation[None].astype(np.float64)
+    s = np.einsum("bhid,bhjd->bhij", q.astype(np.float64), k) / np.sqrt(8) + bias
+    np.testing.assert_allclose(out, softmax(s) @ v, atol=2e-6)
+    ref = posenc.attention(q, k, v, enc, reference=True)
+    np.testing.assert_allclose(out, ref, atol=2e-6)
+
+
+def test_masks_and_options():
+    q, k, v = qkv(b=2)
+    causal = posenc.attention(q, k, v, None, causal=True)
+    s = np.einsum("bhid,bhjd->bhij", q.astype(np.float64), k) / np.sqrt(8)
+    s = np.where(np.tril(np.ones((6, 6), bool)), s, -np.inf)
+    np.testing.assert_allclose(causal, softmax(s) @ v, atol=2e-6)
+    lengths = posenc.attention(q, k, v, key_lengths=[3, 6], scale=0.5)
+    s = np.einsum("bhid,bhjd->bhij", q.astype(np.float64), k) * 0.5
+    s[0, :, :, 3:] = -np.inf
+    np.testing.assert_allclose(lengths, softmax(s) @ v, atol=2e-6)
+    seg = np.array([[0, 0, 0, 1, 1, 1]] * 2)
+    out = posenc.attention(q, k, v, segments=seg, threads=1)
+    assert np.isfinite(out).all()
+    out2, lse = posenc.attention(q, k, v, segments=seg, threads=2, return_log_sum_exp=True)
+    np.testing.assert_array_equal(out, out2)  # identical for any thread count
+    assert lse.shape == (2, 2, 6)
+
+
+def test_dtypes_and_layouts():
+    q, k, v = qkv()
+    base = posenc.attention(q, k, v)
+    f64 = posenc.attention(*(x.astype(np.float64) for x in (q, k, v)))  # converted to float32
+    np.testing.assert_array_equal(base, f64)
+    fortran = posenc.attention(np.asfortranarray(q), k, v)  # any layout is accepted
+    np.testing.assert_array_equal(base, fortran)
+    strided = np.repeat(q, 2, axis=-1)[..., ::2]
+    np.testing.assert_array_equal(posenc.attention(strided, k, v), base)
+    with pytest.raises(TypeError, match="q: expected a floating-point array"):
+        posenc.attention(q.astype(np.int32), k, v)
+    with pytest.raises(TypeError, match="k: expected a NumPy float32 array, got list"):
+        posenc.attention(q, k.tolist(), v)
+    with pytest.raises(ValueError, match="attention"):  # shapes: the library's message
+        posenc.attention(q, k[..., :4], v)
+
+
+def test_outputs_own_their_memory_and_views_are_not_copied():
+    q, k, v = qkv()
+    out = posenc.attention(q, k, v)
+    assert out.dtype == np.float32 and out.flags.c_contiguous and out.flags.writeable
+    assert not np.shares_memory(out, q) and not np.shares_memory(out, v)
+    assert type(out.base).__name__ == "PyCapsule"  # the library's buffer, handed over without a copy
+    enc = posenc.encode("rope", head_dim=8, tokens=6)
+    a, b = enc.arrays["angles"], enc.arrays["angles"]
+    assert a.__array_interface__["data"][0] == b.__array_interface__["data"][0]  # views, not copies
+    assert not a.flags.writeable
+    del enc
+    assert np.isfinite(a).all()  # the view keeps the encoding alive
+
+
+def test_apply_rotation_equals_numpy():
+    x = rng.standard_normal((2, 6, 8)).astype(np.float32)
+    enc = posenc.encode("rope", head_dim=8, tokens=6)
+    rot = posenc.apply_rotation(x, enc)
+    ang = enc.angles  # [6, 4], halves layout
+    c, s = np.cos(ang), np.sin(ang)
+    a, b = x[..., :4].astype(np.float64), x[..., 4:].astype(np.float64)
+    np.testing.assert_allclose(rot, np.concatenate([a * c - b * s, a * s + b * c], -1), atol=1e-6)
+    with pytest.raises(ValueError, match="has no rotation"):
+        posenc.apply_rotation(x, posenc.encode("alibi", tokens=6))
+    with pytest.raises(ValueError, match="side must be"):
+        posenc.apply_rotation(x, enc, side="both")
+
+
+def test_attention_releases_the_gil():
+    q, k, v = qkv(h=4, n=1024, d=64)
+    ticks = []
+    done = threading.Event()
+
+    def work():
+        for _ in range(3):
+            posenc.attention(q, k, v, None, threads=1)
+        done.set()
+
+    t = threading.Thread(target=work)
+    t.start()
+    while not done.is_set():
+        ticks.append(1)
+        done.wait(0.001)
+    t.join()
+    assert len(ticks) > 3  # Python kept running while the core computed

@@ -1,0 +1,71 @@
+"""posenc.graph_encodings (edge arrays and networkx graphs) and posenc.tabpet (arrays and DataFrames)."""
+import numpy as np
+import pytest
+
+import posenc
+
+
+def ring(n=10):
+    return np.array([[i, (i + 1) % n] for i in range(n)] + [[0, n // 2]], dtype=np.int64)
+
+
+def test_graph_encodings_from_edges():
+    out = posenc.graph_encodings(ring(), ["spd", "degree:kind=in", "pagerank:alpha=0.9", "lap:k=4", "rwse:steps=5"])
+    assert set(out) == {"spd", "degree_in", "pagerank", "lap", "lap_eigenvalues", "rwse", "nodes"}
+    assert out["spd"].shape == (10, 10) and out["spd"].dtype == np.int64
+    assert out["lap"].shape == (10, 4) and out["rwse"].shape == (10, 5)
+    assert out["nodes"] == list(range(10))
+    assert abs(out["pagerank"].sum() - 1.0) < 1e-9
+    with pytest.raises(ValueError, match="did you mean 'pagerank'"):
+        posenc.graph_encodings(ring(), ["pagrank"])
+    with pytest.raises(TypeError, match="integer"):
+        posenc.graph_encodings(ring().astype(float), ["spd"])
+
+
+def test_graph_encodings_from_networkx_equal_the_edge_array():
+    nx = pytest.importorskip("networkx")
+    g = nx.Graph()
+    names = [f"n{i}" for i in range(10)]
+    g.add_nodes_from(names)
+    g.add_edges_from((names[a], names[b]) for a, b in ring())
+    a = posenc.graph_encodings(g, ["spd", "pagerank", "betweenness", "closeness", "lap:k=3"])
+    b = posenc.graph_encodings(ring(), ["spd", "pagerank", "betweenness", "closeness", "lap:k=3"])
+    assert a["nodes"] == names
+    for key in ("spd", "pagerank", "betweenness", "closeness", "lap"):
+        np.testing.assert_array_equal(a[key], b[key])
+    pr = nx.pagerank(g, alpha=0.85, tol=1e-10)
+    np.testing.assert_allclose(a["pagerank"], [pr[n] for n in names], atol=1e-5)
+    bc = nx.betweenness_centrality(g)
+    np.testing.assert_allclose(a["betweenness"], [bc[n] for n in names], atol=1e-12)
+    w = nx.Graph()
+    w.add_weighted_edges_from([(0, 1, 2.0), (1, 2, 0.5), (2, 0, 1.0)])
+    assert np.isfinite(posenc.graph_encodings(w, ["dijkstra"])["dijkstra"]).all()
+
+
+def table_matrix():
+    r = np.arange(60, dtype=float)
+    return np.stack([np.sin(r * 0.3), np.sin(r * 0.3) + 0.1 * np.cos(r), r % 7, np.cos(r * 0.11)], axis=1)
+
+
+def test_tabpet_array_equals_the_catalogue_entry():
+    m = table_matrix()
+    out = posenc.tabpet(m, graph="spearman", k=2)
+    enc = posenc.encode("tabpet", values=m, graph="spearman", k=2)
+    np.testing.assert_array_equal(out["pe"], enc.arrays["pe"])
+    np.testing.assert_array_equal(out["eigenvalues"], enc.arrays["eigenvalues"])
+    assert out["pe"].shape == (4, 4) and out["columns"] == ["0", "1", "2", "3"] and out["k"] == 2
+    with pytest.raises(ValueError, match="expects one of spearman|pearson|chowliu"):
+        posenc.tabpet(m, graph="kendall")
+
+
+def test_tabpet_dataframe_equals_the_array():
+    pd = pytest.importorskip("pandas")
+    m = table_matrix()
+    df = pd.DataFrame(m, columns=["a", "b", "c", "d"])
+    df["kind"] = ["x" if i % 3 else "y" for i in range(len(df))]
+    out = posenc.tabpet(df, graph="pearson", drop=["kind"])
+    ref = posenc.tabpet(m, graph="pearson", names=["a", "b", "c", "d"])
+    np.testing.assert_array_equal(out["pe"], ref["pe"])
+    assert out["features"] == ["a", "b", "c", "d"]
+    full = posenc.tabpet(df)
+    assert "kind_x" in full["features"] and full["pe"].shape[0] == 5
