@@ -8,10 +8,17 @@ packages=(
   libxtensor-dev libxtensor-blas-dev libopenblas-dev liblapack-dev
   libspectra-dev libeigen3-dev libboost-graph-dev
   libgtest-dev libcli11-dev libbenchmark-dev libstb-dev nlohmann-json3-dev
+  # the Python module (pybind11) and its tests (pytest; the autograd tests use Debian's PyTorch)
+  pybind11-dev python3-dev python3-numpy python3-pytest python3-torch
 )
 # The benchmark comparison scripts (bench/run.sh) also want PyTorch, NumPy, SciPy, networkx, pandas and scikit-learn.
 if [[ "${POSENC_BENCH_DEPS:-0}" == 1 ]]; then
   packages+=(python3-numpy python3-scipy python3-torch python3-networkx python3-pandas python3-sklearn)
+fi
+# The fuzz job (scripts/fuzz.sh) builds libFuzzer programs with clang (libclang-rt: the fuzzer and
+# sanitizer runtimes; libomp: OpenMP for clang).
+if [[ "${POSENC_FUZZ_DEPS:-0}" == 1 ]]; then
+  packages+=(clang libclang-rt-dev libomp-dev)
 fi
 
 missing=()

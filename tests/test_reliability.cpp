@@ -226,8 +226,15 @@ TEST_F(Reliability, OverflowingAndNegativeWeights) {
 
 TEST_F(Reliability, HugeNodeIdsFailBeforeAllocating) {
   const std::string p = write("huge.csv", "0,999999999999999999\n");
+  // An index this far past the edges is refused unless the node count is confirmed ...
   expect_invalid([&] { read_edge_list_csv(p); },
-                 {"read_edge_list_csv", "huge.csv:1", "999999999999999999", "1000000000000000000", "bytes", "memory"});
+                 {"read_edge_list_csv", "huge.csv:1", "999999999999999999", "node indices", "options.nodes"});
+  // (the fuzzer's 22-byte file that asked for 215 million nodes)
+  expect_invalid([&] { read_edge_list_csv(write("fz.csv", "0000221,215003221,215")); }, {"215003222", "options.nodes"});
+  // ... and a confirmed one is checked against the memory before anything is allocated.
+  expect_invalid([&] { read_edge_list_csv(p, {.nodes = 1000000000000000000}); },
+                 {"read_edge_list_csv", "'nodes'", "1000000000000000000", "bytes", "memory"});
+  EXPECT_EQ(read_edge_list_csv(write("iso.csv", "0,1\n1,1200\n")).nodes(), 1201);  // within 1024 + 64 x 2 x 2
   expect_invalid([] { Graph(std::int64_t{1} << 61, {}); }, {"Graph", "'nodes'", "2305843009213693952", "bytes"});
   expect_invalid([&] { read_edge_list_csv(write("o.csv", "0,1\n"), {.nodes = std::int64_t{1} << 61}); },
                  {"read_edge_list_csv", "'nodes'", "bytes"});

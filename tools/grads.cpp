@@ -17,7 +17,6 @@ namespace posenc::cli {
 
 namespace {
 
-namespace fs = std::filesystem;
 
 // ---------------------------------------------------------------------- helpers
 
@@ -303,17 +302,8 @@ void write_grads(Staging& dir, const EncodingSpec& spec, const AttendGrads& grad
   write_file_atomic(dir.file("grads.json").string(), j.dump(2) + "\n");
 }
 
-std::string grads_directory(const std::string& value) {
-  std::string d = value;
-  while (d.size() > 1 && d.back() == '/') d.pop_back();
-  if (d.empty() || d == "/" || d == "." || d == "..")
-    bad("attend: --grads '" + value + "' must name a directory to create or fill (not '', '/', '.' or '..')");
-  const fs::path p(d);
-  if (fs::exists(p) && !fs::is_directory(p)) bad("attend: --grads '" + value + "' exists and is not a directory");
-  const fs::path parent = p.has_parent_path() ? p.parent_path() : fs::path(".");
-  if (!fs::is_directory(parent))
-    bad("attend: --grads '" + value + "': the parent directory '" + parent.string() + "' does not exist");
-  return d;
+std::string grads_directory(const std::string& value, bool force) {
+  return output_directory(value, "attend: --grads", force).string();
 }
 
 }  // namespace posenc::cli

@@ -41,7 +41,8 @@ AttendGrads attend_backward(const EncodingSpec& spec, const Params& params, cons
 void write_grads(Staging& dir, const EncodingSpec& spec, const AttendGrads& grads, const nlohmann::json& inputs);
 
 /// The --grads value as a directory path: "DIR/" -> "DIR". Throws a one-line error naming the
-/// option when it is empty, names an existing non-directory, or its parent does not exist.
-std::string grads_directory(const std::string& value);
+/// option when it is empty, names an existing non-directory, its parent does not exist, or it is
+/// a non-empty directory and `force` is not set (staging.hpp: output_directory).
+std::string grads_directory(const std::string& value, bool force);
 
 }  // namespace posenc::cli

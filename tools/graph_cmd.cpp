@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <limits>
 #include <iostream>
@@ -14,6 +15,7 @@
 
 #include "posenc/graph.hpp"
 #include "posenc/npy.hpp"
+#include "checks.hpp"
 #include "registry.hpp"
 #include "staging.hpp"
 
@@ -98,16 +100,129 @@ DTensor vec(const std::vector<double>& v) {
   return t;
 }
 
+/// The files one spec writes (stems), known before anything is computed.
+std::vector<std::string> planned_files(const Spec& s) {
+  if (s.name == "degree") return {"degree_" + s.word("kind", "total")};
+  if (s.name == "lap") return {"lap", "lap_eigenvalues"};
+  return {s.name};
+}
+
+/// Two specs of one run writing the same file is an error before anything is computed.
+void check_collisions(const std::vector<Spec>& specs) {
+  std::map<std::string, std::string> owner;
+  for (const auto& s : specs)
+    for (const auto& f : planned_files(s)) {
+      auto [it, fresh] = owner.emplace(f, s.text);
+      if (!fresh)
+        bad("graph: encodings '" + it->second + "' and '" + s.text + "' would both write " + f +
+            ".npy; give each file once per run (use a second --out for the other variant)");
+    }
+}
+
+/// The allocations of the specs for an N-node graph, against the memory budget.
+void check_graph_sizes(const std::vector<Spec>& specs, std::size_t nodes, const std::string& input) {
+  const long double n = static_cast<long double>(nodes);
+  std::vector<SizeNeed> needs;
+  for (const auto& s : specs) {
+    const std::pair<std::string, std::string> graph_opt{"input", input + " (" + std::to_string(nodes) + " nodes)"};
+    if (s.name == "spd" || s.name == "dijkstra")
+      needs.push_back({s.name + ".npy [nodes, nodes] 8-byte values", 8 * n * n, {graph_opt}});
+    if (s.name == "rwse") {
+      const long double steps = static_cast<long double>(s.integer("steps", 16));
+      needs.push_back({"rwse.npy [nodes, steps] float32", 4 * n * std::max(steps, 0.0L),
+                       {{"encodings", s.text}, graph_opt}});
+    }
+    if (s.name == "lap") {
+      const long double k = static_cast<long double>(std::max<std::int64_t>(s.integer("k", 8), 0));
+      needs.push_back({"lap.npy [nodes, k] float32", 4 * n * k, {{"encodings", s.text}, graph_opt}});
+    }
+  }
+  require_budget("graph", needs);
+}
+
+LaplacianPe lap_encoding(const Graph& g, const Spec& s) {
+  LaplacianPeOptions o;
+  o.k = s.integer("k", 8);
+  const std::string kind = s.word("kind", "sym");
+  if (kind != "sym" && kind != "rw" && kind != "comb")
+    bad("graph: encoding '" + s.text + "': option 'kind' must be sym, rw or comb, got '" + kind + "'");
+  o.kind = kind == "sym" ? LaplacianKind::symmetric : kind == "rw" ? LaplacianKind::random_walk
+                                                                    : LaplacianKind::combinatorial;
+  o.pad = flag(s, "pad");
+  o.random_flip = flag(s, "flip");
+  o.seed = static_cast<std::uint64_t>(s.integer("seed", 0));
+  o.drop_per_component = !flag(s, "pyg");
+  const std::string solver = s.word("solver", "auto");
+  if (solver != "auto" && solver != "dense" && solver != "sparse")
+    bad("graph: encoding '" + s.text + "': option 'solver' must be auto, dense or sparse, got '" + solver + "'");
+  o.solver = solver == "dense" ? EigenSolver::dense : solver == "sparse" ? EigenSolver::sparse : EigenSolver::automatic;
+  try {
+    return laplacian_pe(g, o);
+  } catch (const std::invalid_argument&) {
+    if (o.pad || o.k < 1 || o.k < static_cast<std::int64_t>(g.nodes()) - 1) throw;
+    bad("graph: encoding '" + s.text + "': the " + std::to_string(g.nodes()) + "-node graph has fewer than k = " +
+        std::to_string(o.k) + " non-trivial Laplacian eigenvectors; write '" + s.text +
+        ":pad=1' to zero-fill the missing columns, or a smaller k");
+  }
+}
+
+double pagerank_alpha(const Spec& s) {
+  if (!s.options.count("alpha")) return 0.85;
+  const std::string& v = s.options.at("alpha");
+  char* end = nullptr;
+  const double alpha = std::strtod(v.c_str(), &end);
+  if (v.empty() || end != v.c_str() + v.size() || !std::isfinite(alpha))
+    bad("graph: encoding '" + s.text + "': option 'alpha' must be a finite number, got '" + v + "'");
+  return alpha;
+}
+
+/// Compute one spec and hand each array to `save(stem, array)`.
+template <class Save>
+void run_spec(const Graph& g, const Spec& s, int threads, nlohmann::json& entry, Save&& save) {
+  if (s.name == "spd") {
+    save("spd", shortest_path_hops(g, {.max_distance = s.integer("max", -1), .unreachable = s.integer("unreachable", -1),
+                                       .threads = threads}));
+  } else if (s.name == "dijkstra") {
+    save("dijkstra", shortest_path_lengths(g, std::numeric_limits<double>::infinity(), threads));
+  } else if (s.name == "degree") {
+    const std::string k = s.word("kind", "total");
+    if (k != "in" && k != "out" && k != "total")
+      bad("graph: encoding '" + s.text + "': option 'kind' must be in, out or total, got '" + k + "'");
+    save("degree_" + k, degrees(g, k == "in" ? DegreeKind::in : k == "out" ? DegreeKind::out : DegreeKind::total));
+  } else if (s.name == "betweenness") {
+    save("betweenness", vec(betweenness_centrality(g)));
+  } else if (s.name == "closeness") {
+    save("closeness", vec(closeness_centrality(g)));
+  } else if (s.name == "pagerank") {
+    save("pagerank", vec(pagerank(g, pagerank_alpha(s))));
+  } else if (s.name == "eigenvector") {
+    save("eigenvector", vec(eigenvector_centrality(g)));
+  } else if (s.name == "lap") {
+    const LaplacianPe pe = lap_encoding(g, s);
+    save("lap", pe.vectors);
+    save("lap_eigenvalues", vec(pe.eigenvalues));
+    entry["components"] = pe.components;
+    entry["trivial"] = pe.trivial;
+  } else if (s.name == "rwse") {
+    save("rwse", random_walk_pe(g, s.integer("steps", 16), flag(s, "pyg")));
+  }
+}
+
 }  // namespace
 
 int cmd_graph(const GraphArgs& a) {
+  check_threads("graph", a.threads);
+  output_directory(a.out, "graph: --out", a.force);  // before any work
+  const std::vector<Spec> specs = parse_specs(a.encodings);
+  check_collisions(specs);
+  require_input_file("graph: input", a.input);
   // Files with an unknown extension are read as edge lists.
   const EdgeListCsvOptions csv{.directed = a.directed, .header = a.header};
   const Graph g = graph_format(a.input) == GraphFormat::unknown ? read_edge_list_csv(a.input, csv)
                                                                 : read_graph(a.input, csv, a.weight_key);
   if (g.nodes() == 0) bad("graph: '" + a.input + "' has no nodes");
-  const std::vector<Spec> specs = parse_specs(a.encodings);
-  Staging out(a.out);
+  check_graph_sizes(specs, g.nodes(), a.input);
+  Staging out(a.out, "graph: --out", a.force);
   const bool tty = ::isatty(STDERR_FILENO);
   nlohmann::json report;
   report["input"] = a.input;
@@ -121,61 +236,14 @@ int cmd_graph(const GraphArgs& a) {
     if (tty) std::cerr << "\r[" << i + 1 << "/" << specs.size() << "] " << s.text << "          " << std::flush;
     const auto t0 = std::chrono::steady_clock::now();
     nlohmann::json entry{{"name", s.name}, {"spec", s.text}};
-    auto save = [&](const std::string& stem, const auto& array) {
+    run_spec(g, s, a.threads, entry, [&](const std::string& stem, const auto& array) {
+      // Documented exceptions: dijkstra holds inf for unreachable pairs, lap_eigenvalues NaN for padded columns.
+      if (stem != "dijkstra" && stem != "lap_eigenvalues")
+        require_finite_output("graph", stem + ".npy", Array(array), "the input's weights and '" + s.text + "'");
       save_npy(out.file(stem + ".npy").string(), array);
       std::vector<std::size_t> shape(array.shape().begin(), array.shape().end());
       entry["files"][stem + ".npy"] = shape;
-    };
-    if (s.name == "spd") {
-      save("spd", shortest_path_hops(g, {.max_distance = s.integer("max", -1), .unreachable = s.integer("unreachable", -1),
-                                         .threads = a.threads}));
-    } else if (s.name == "dijkstra") {
-      save("dijkstra", shortest_path_lengths(g, std::numeric_limits<double>::infinity(), a.threads));
-    } else if (s.name == "degree") {
-      const std::string k = s.word("kind", "total");
-      if (k != "in" && k != "out" && k != "total")
-        bad("graph: encoding '" + s.text + "': option 'kind' must be in, out or total, got '" + k + "'");
-      save("degree_" + k, degrees(g, k == "in" ? DegreeKind::in : k == "out" ? DegreeKind::out : DegreeKind::total));
-    } else if (s.name == "betweenness") {
-      save("betweenness", vec(betweenness_centrality(g)));
-    } else if (s.name == "closeness") {
-      save("closeness", vec(closeness_centrality(g)));
-    } else if (s.name == "pagerank") {
-      double alpha = 0.85;
-      if (s.options.count("alpha")) {
-        const std::string& v = s.options.at("alpha");
-        char* end = nullptr;
-        alpha = std::strtod(v.c_str(), &end);
-        if (v.empty() || end != v.c_str() + v.size())
-          bad("graph: encoding '" + s.text + "': option 'alpha' must be a number, got '" + v + "'");
-      }
-      save("pagerank", vec(pagerank(g, alpha)));
-    } else if (s.name == "eigenvector") {
-      save("eigenvector", vec(eigenvector_centrality(g)));
-    } else if (s.name == "lap") {
-      LaplacianPeOptions o;
-      o.k = s.integer("k", 8);
-      const std::string kind = s.word("kind", "sym");
-      if (kind != "sym" && kind != "rw" && kind != "comb")
-        bad("graph: encoding '" + s.text + "': option 'kind' must be sym, rw or comb, got '" + kind + "'");
-      o.kind = kind == "sym" ? LaplacianKind::symmetric : kind == "rw" ? LaplacianKind::random_walk
-                                                                        : LaplacianKind::combinatorial;
-      o.pad = flag(s, "pad");
-      o.random_flip = flag(s, "flip");
-      o.seed = static_cast<std::uint64_t>(s.integer("seed", 0));
-      o.drop_per_component = !flag(s, "pyg");
-      const std::string solver = s.word("solver", "auto");
-      if (solver != "auto" && solver != "dense" && solver != "sparse")
-        bad("graph: encoding '" + s.text + "': option 'solver' must be auto, dense or sparse, got '" + solver + "'");
-      o.solver = solver == "dense" ? EigenSolver::dense : solver == "sparse" ? EigenSolver::sparse : EigenSolver::automatic;
-      const LaplacianPe pe = laplacian_pe(g, o);
-      save("lap", pe.vectors);
-      save("lap_eigenvalues", vec(pe.eigenvalues));
-      entry["components"] = pe.components;
-      entry["trivial"] = pe.trivial;
-    } else if (s.name == "rwse") {
-      save("rwse", random_walk_pe(g, s.integer("steps", 16), flag(s, "pyg")));
-    }
+    });
     entry["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     report["encodings"].push_back(entry);
   }
@@ -186,7 +254,7 @@ int cmd_graph(const GraphArgs& a) {
   write_file_atomic(out.file("report.json").string(), report.dump(2) + "\n");
   out.commit();
   std::cout << "graph: " << g.nodes() << " nodes, " << g.edges().size() << " edges"
-            << (g.directed() ? " (directed)" : "") << " -> " << a.out << " (";
+            << (g.directed() ? " (directed)" : "") << " -> " << out.target().string() << " (";
   for (std::size_t i = 0; i < specs.size(); ++i) std::cout << (i ? ", " : "") << specs[i].name;
   std::cout << ")\n";
   return 0;

@@ -124,7 +124,7 @@ double Params::num(const std::string& name) const {
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used != s.size() || s.empty()) bad(encoding_ + ": parameter '" + name + "' must be a number, got '" + s + "'");
+  if (used != s.size() || s.empty() || !std::isfinite(v)) bad(encoding_ + ": parameter '" + name + "' must be a finite number, got '" + s + "'");
   return v;
 }
 
@@ -163,8 +163,8 @@ std::vector<double> Params::list(const std::string& name) const {
     } catch (const std::exception&) {
       used = 0;
     }
-    if (item.empty() || used != item.size())
-      bad(encoding_ + ": parameter '" + name + "' must be comma-separated numbers or a .npy file, got '" + s + "'");
+    if (item.empty() || used != item.size() || !std::isfinite(v))
+      bad(encoding_ + ": parameter '" + name + "' must be comma-separated finite numbers or a .npy file, got '" + s + "'");
     out.push_back(v);
     at = comma + 1;
   }

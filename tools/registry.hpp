@@ -120,11 +120,12 @@ void check_params(const EncodingSpec& spec, const std::map<std::string, std::str
 /// `posenc graph FILE --out DIR ...` (tools/graph_cmd.cpp).
 struct GraphArgs {
   std::string input, out;
-  std::string encodings = "spd,degree,pagerank,lap:k=8,rwse:steps=16";
+  std::string encodings = "spd,degree,pagerank,lap:k=8:pad=1,rwse:steps=16";
   bool directed = false;
   std::string header = "auto";
   std::string weight_key = "weight";
   int threads = 0;
+  bool force = false;      ///< replace a non-empty --out directory
 };
 int cmd_graph(const GraphArgs& args);
 
@@ -139,6 +140,7 @@ struct TabularArgs {
   double threshold = 0.0;
   std::int64_t top_k = 0, subsample = 0;
   std::uint64_t seed = 42;
+  bool force = false;  ///< replace a non-empty --out directory
 };
 int cmd_tabular(const TabularArgs& args);
 

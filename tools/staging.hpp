@@ -1,65 +1,85 @@
-// Output staging for the command line: files are written under a hidden sibling
-// directory and renamed into place by commit(), so a failed run leaves nothing behind.
+// Output staging for the command line: nothing a run writes is visible until the whole run has
+// succeeded (docs/reliability.md, "Nothing left behind").
+//
+// - A directory output (--out DIR or DIR/) is written into a hidden sibling `.DIR.tmp-PID/` and
+//   moved into place by commit() with one rename. An existing non-empty DIR is refused unless the
+//   command was given --force; then its contents are replaced as a whole (no stale files remain).
+// - Single-file outputs (apply --out, attend --out / --weights) are written to hidden temporaries
+//   next to their targets and renamed by commit() once every one of them has been written.
+// - Two outputs of one run with the same name are an error before anything is written.
+// - SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGXFSZ and the crash signals (SIGSEGV, SIGBUS,
+//   SIGFPE, SIGILL, SIGABRT) remove every staging directory and temporary of the run before the
+//   process dies of the signal; SIGKILL cannot be caught, so the next run in the same parent
+//   directory removes the staging left by dead processes.
 #pragma once
 
-#include <unistd.h>
-
 #include <filesystem>
-#include <stdexcept>
+#include <map>
+#include <set>
 #include <string>
-#include <system_error>
 #include <vector>
 
 namespace posenc::cli {
 
+/// Install the signal handlers that remove staged outputs (once, at the start of main).
+void install_cleanup_handlers();
+
+/// "DIR" or "DIR/" as the directory to write, checked before any work: not empty, not '.', '..'
+/// or '/', its parent exists, it is not a file, and it is empty or `force` is set. `what` names
+/// the option in messages, e.g. "encode: --out".
+std::filesystem::path output_directory(const std::string& value, const std::string& what, bool force);
+
 class Staging {
  public:
   using path = std::filesystem::path;
-  explicit Staging(path target) : target_(std::move(target)) {
-    namespace fs = std::filesystem;
-    const path parent = target_.has_parent_path() ? target_.parent_path() : path(".");
-    if (!fs::is_directory(parent))
-      throw std::invalid_argument("output directory's parent '" + parent.string() + "' does not exist");
-    if (fs::exists(target_) && !fs::is_directory(target_))
-      throw std::invalid_argument("output '" + target_.string() + "' exists and is not a directory");
-    // Appended piecewise: GCC 12 warns falsely (-Wrestrict) on chained string operator+.
-    std::string name = ".";
-    name += target_.filename().string();
-    name += ".tmp-";
-    name += std::to_string(::getpid());
-    staging_ = parent / name;
-    fs::remove_all(staging_);
-    fs::create_directories(staging_);
-  }
-  ~Staging() {
-    std::error_code ec;
-    if (!committed_) std::filesystem::remove_all(staging_, ec);
-  }
+  /// Checks `value` with output_directory() and creates the hidden staging directory.
+  Staging(const std::string& value, const std::string& what, bool force);
+  ~Staging();
   Staging(const Staging&) = delete;
   Staging& operator=(const Staging&) = delete;
 
-  /// Where to write `relative` (created parents); it moves into place on commit().
-  path file(const std::string& relative) {
-    const path p = staging_ / relative;
-    std::filesystem::create_directories(p.parent_path());
-    files_.push_back(relative);
-    return p;
-  }
-  void commit() {
-    namespace fs = std::filesystem;
-    for (const auto& rel : files_) {
-      const path dst = target_ / rel;
-      fs::create_directories(dst.parent_path());
-      fs::rename(staging_ / rel, dst);
-    }
-    committed_ = true;
-    std::error_code ec;
-    fs::remove_all(staging_, ec);
-  }
+  /// Where to write `relative` (its parents created); a name already used in this run throws.
+  path file(const std::string& relative);
+  /// Move everything into place: the staging directory becomes the target in one rename (with
+  /// --force an existing target is moved aside first and removed afterwards).
+  void commit();
+  const path& target() const { return target_; }
 
  private:
   path target_, staging_;
-  std::vector<std::string> files_;
+  std::string what_;
+  bool force_ = false, committed_ = false;
+  std::set<std::string> files_;
+  int slot_ = -1;
+};
+
+/// Single-file outputs of one run, named by option ("--out", "--weights").
+class OutputFiles {
+ public:
+  using path = std::filesystem::path;
+  explicit OutputFiles(std::string command) : command_(std::move(command)) {}
+  ~OutputFiles();
+  OutputFiles(const OutputFiles&) = delete;
+  OutputFiles& operator=(const OutputFiles&) = delete;
+
+  /// Check an output file before any work: a name, not a directory, its parent exists, and no
+  /// other output of the run (file or directory in `claimed`) has the same path.
+  void add(const std::string& option, const std::string& value);
+  /// Claim a directory output (e.g. --grads) so that a file output cannot collide with it.
+  void claim_directory(const std::string& option, const path& dir);
+  /// The temporary to write for `option` (registered for removal on failure and on signals).
+  path temporary(const std::string& option);
+  /// Rename every temporary written onto its target.
+  void commit();
+
+ private:
+  struct Entry {
+    path target, temp;
+    int slot = -1;
+  };
+  std::string command_;
+  std::map<std::string, Entry> entries_;
+  std::map<std::string, std::string> claimed_;  ///< normalised absolute path -> option
   bool committed_ = false;
 };
 

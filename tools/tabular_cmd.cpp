@@ -11,6 +11,7 @@
 
 #include "posenc/npy.hpp"
 #include "posenc/tabular.hpp"
+#include "checks.hpp"
 #include "registry.hpp"
 #include "staging.hpp"
 
@@ -26,10 +27,40 @@ std::vector<std::string> split_list(const std::string& s) {
   return out;
 }
 
+
+/// Every numeric option finite, alpha small enough that alpha * 10 (the clipped PE's bound) fits float32.
+void check_numbers(const TabularArgs& a) {
+  auto text = [](double v) {
+    std::ostringstream os;
+    os << v;
+    return os.str();
+  };
+  if (!std::isfinite(a.alpha) || std::fabs(a.alpha) > 1e30)
+    bad("tabular: parameter 'alpha' must be finite with |alpha| <= 1e30 (pe.npy is float32), got " + text(a.alpha));
+  if (!std::isfinite(a.threshold) || a.threshold < 0)
+    bad("tabular: parameter 'threshold' must be finite and >= 0, got " + text(a.threshold));
+  if (a.top_k < 0) bad("tabular: parameter 'top_k' must be >= 0, got " + std::to_string(a.top_k));
+  if (a.subsample < 0) bad("tabular: parameter 'subsample' must be >= 0, got " + std::to_string(a.subsample));
+}
+
+void write_arrays(Staging& out, const Tensor& pe, const TabPet& r) {
+  const std::string hint = "the table's values and --alpha";
+  DTensor ev = DTensor::from_shape({r.pe.eigenvalues.size()});
+  std::copy(r.pe.eigenvalues.begin(), r.pe.eigenvalues.end(), ev.begin());
+  const std::pair<const char*, Array> arrays[] = {{"pe.npy", pe},
+                                                  {"pe_features.npy", r.pe.features_pe},
+                                                  {"graph.npy", r.graph.weights},
+                                                  {"adjacency.npy", r.pe.adjacency},
+                                                  {"eigenvalues.npy", ev}};
+  for (const auto& [file, a] : arrays) require_finite_output("tabular", file, a, hint);
+  for (const auto& [file, a] : arrays) std::visit([&, f = file](const auto& t) { save_npy(out.file(f).string(), t); }, a);
+}
+
 }  // namespace
 
 int cmd_tabular(const TabularArgs& a) {
-  if (!std::isfinite(a.alpha)) bad("tabular: parameter 'alpha' must be finite, got " + std::to_string(a.alpha));
+  check_numbers(a);
+  output_directory(a.out, "tabular: --out", a.force);  // before any work
   TableCsvOptions csv;
   if (a.delimiter.size() != 1 && a.delimiter != "tab")
     bad("tabular: parameter 'delimiter' must be one character or 'tab', got '" + a.delimiter + "'");
@@ -59,6 +90,7 @@ int cmd_tabular(const TabularArgs& a) {
       used = 0;
     }
     if (used != a.k.size() || k < 1) bad("tabular: parameter 'k' must be 'auto' or an integer >= 1, got '" + a.k + "'");
+    if (k > 1000000) bad("tabular: parameter 'k' must be at most the number of features (<= 1000000), got '" + a.k + "'");
     o.pe.k = k;
   }
   o.graph.threshold = a.threshold;
@@ -67,22 +99,17 @@ int cmd_tabular(const TabularArgs& a) {
   o.preprocess.seed = a.seed;
   const bool tty = ::isatty(STDERR_FILENO);
   const auto t0 = std::chrono::steady_clock::now();
+  require_input_file("tabular: input", a.input);
   if (tty) std::cerr << "\rreading " << a.input << "        " << std::flush;
   const Table table = read_table_csv(a.input, csv);
   if (tty) std::cerr << "\rpreprocessing, graph, eigenvectors        " << std::flush;
   const TabPet r = tabpet(table, o);
   if (tty) std::cerr << "\r" << std::string(48, ' ') << "\r";
-  Staging out(a.out);
+  Staging out(a.out, "tabular: --out", a.force);
   const Encoding enc = tabpet_encoding(r.pe.columns_pe, a.alpha, 0);
   Tensor pe = enc.input_concat;
   pe.reshape({pe.shape()[1], pe.shape()[2]});
-  save_npy(out.file("pe.npy").string(), pe);
-  save_npy(out.file("pe_features.npy").string(), r.pe.features_pe);
-  save_npy(out.file("graph.npy").string(), r.graph.weights);
-  save_npy(out.file("adjacency.npy").string(), r.pe.adjacency);
-  DTensor ev = DTensor::from_shape({r.pe.eigenvalues.size()});
-  std::copy(r.pe.eigenvalues.begin(), r.pe.eigenvalues.end(), ev.begin());
-  save_npy(out.file("eigenvalues.npy").string(), ev);
+  write_arrays(out, pe, r);
   std::string names, columns;
   for (const auto& n : r.features.names) names += n + "\n";
   for (const auto& c : r.features.columns) columns += c + "\n";
@@ -113,7 +140,7 @@ int cmd_tabular(const TabularArgs& a) {
   write_file_atomic(out.file("report.json").string(), rep.dump(2) + "\n");
   out.commit();
   std::cout << "tabular: " << table.rows << " rows, " << r.features.columns.size() << " columns -> "
-            << r.features.names.size() << " features; " << a.graph << " graph, k = " << r.pe.k << " -> " << a.out
+            << r.features.names.size() << " features; " << a.graph << " graph, k = " << r.pe.k << " -> " << out.target().string()
             << " (pe.npy [" << pe.shape()[0] << ", " << pe.shape()[1] << "])\n";
   for (const auto& w : r.pe.warnings) std::cerr << "posenc: warning: " << w << "\n";
   return 0;

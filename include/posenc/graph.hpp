@@ -96,12 +96,18 @@ struct EdgeListCsvOptions {
   char delimiter = ',';   ///< [','] field separator (read_graph uses a tab for .tsv)
   std::int64_t nodes = 0;  ///< integer ids: at least this many nodes (isolated ones past the largest id); >= 0
 };
+/// Integer ids used as indices may imply at most 1024 + kMaxNodesPerEndpoint x (2 x edges) nodes
+/// unless EdgeListCsvOptions::nodes asks for that many (mostly isolated nodes are a sign of ids
+/// that are labels, not indices).
+inline constexpr std::int64_t kMaxNodesPerEndpoint = 64;
 /// Edge-list CSV: one edge per row, `source,target[,weight]`, optional header, quoted fields
 /// ("..." with "" for a quote), blank lines skipped. Node ids that are all non-negative integers
 /// are used as indices (N = largest + 1, so isolated nodes between them exist); otherwise ids are
 /// names numbered in order of first appearance. Errors name the file, the line and the column.
 /// An id of more than 18 digits is not an index; the node count an index implies is checked
-/// against the machine's memory before anything is allocated (an error naming the id and bytes).
+/// against the machine's memory before anything is allocated (an error naming the id and bytes),
+/// and may exceed kMaxNodesPerEndpoint nodes per edge endpoint (plus 1024) only when
+/// options.nodes confirms it: a 22-byte file never allocates for millions of nodes.
 Graph read_edge_list_csv(const std::string& path, const EdgeListCsvOptions& options = {});
 /// GraphML through boost::read_graphml: directedness from edgedefault, node ids kept as names,
 /// the edge attribute called `weight_key` (default "weight") used as weights. An edge without

@@ -184,6 +184,8 @@ class EncoderBlock {
   Tensor backward(const Tensor& dy, const Encoding& encoding, const AttentionOptions& options,
                   const GradRequest& request, EncodingGrad& encoding_grad);
   void parameters(const std::string& prefix, std::vector<Parameter>& out);
+  /// The attention's intermediates from the last forward (projected q, k, v; for pictures).
+  const MultiHeadAttention::Cache& last_cache() const { return cache_; }
 
   MultiHeadAttention attn;
   LayerNorm ln1, ln2;
@@ -300,6 +302,9 @@ class TransformerTrunk {
     return *positions_.at(positions_.size() == 1 ? 0 : layer);
   }
   std::size_t position_modules() const { return positions_.size(); }
+  /// The attention weights [B, H, N', N'] of every block in the last forward (for pictures;
+  /// builds full matrices: run it on a small batch). Defined in src/train/inspect.cpp.
+  std::vector<Tensor> last_attention_weights() const;
 
  private:
   ModelConfig config_;

@@ -205,6 +205,13 @@ Graph read_edge_list_csv(const std::string& path, const EdgeListCsvOptions& o) {
         std::int64_t id = 0;
         id_kind(rows[r].f[c], id);
         if (id + 1 > n) {
+          const std::int64_t sparse_limit =
+              1024 + kMaxNodesPerEndpoint * 2 * static_cast<std::int64_t>(rows.size() - first);
+          if (id + 1 > std::max(o.nodes, sparse_limit))
+            detail::fail(fn, path, ":", rows[r].line, ": column ", c + 1, ": node id ", id, " makes ", id + 1,
+                         " nodes for ", rows.size() - first, " edges (at most ", sparse_limit,
+                         " unless confirmed); integer ids are node indices: renumber them from 0, or set the node "
+                         "count explicitly (options.nodes = ", id + 1, ")");
           detail::require_allocation(
               fn, detail::cat(path, ":", rows[r].line, ": column ", c + 1, ": node id ", id, " makes a node count of"),
               static_cast<long double>(id) + 1, kGraphBytesPerNode);

@@ -1,0 +1,103 @@
+// posenc/tasks.hpp — seeded synthetic tasks for comparing positional encodings by training
+// (the training component; posenc/trainer.hpp trains on them).
+//
+// Every generator is a pure function of its TaskOptions: the same seed gives the same tokens
+// on every machine (a SplitMix64 stream per split and sample, integer draws by rejection, no
+// std:: distributions). Token ids are int64 in [0, vocab).
+//
+// patterns (classification, 3 classes; the learnable-encoding study's task)
+//   Sequences of `length` (32) tokens over `vocab` (20) values. Class c plants two values at two
+//   fixed positions:  class 0: value 5 at position 3 and value 8 at position 7;
+//                     class 1: value 3 at position 5 and value 9 at position 10;
+//                     class 2: value 7 at position 15 and value 4 at position 20.
+//   Background: every other token uniform over the whole vocabulary (so the presence of a value
+//   says nothing by itself: the pattern values also occur in the background of other classes).
+//   No accidental patterns: a sample never holds another class's pattern at that class's
+//   positions (the offending background token is redrawn). Classes are drawn uniformly.
+//   Note: a planted value raises that value's count by one, so a model without positions can
+//   still beat chance a little from token counts (docs/experiments.md).
+//
+// relative_patterns (classification, 3 classes; length extrapolation)
+//   The same value pairs at the same distances (5 .. 8: 4, 3 .. 9: 5, 7 .. 4: 5) but at a
+//   random start position (uniform over the starts that fit). Background uniform as above;
+//   no sample holds any pattern (own or other class) anywhere except the planted one (redrawn).
+//   Trained at `length` (32); evaluation sets at `eval_lengths` (64, 128, 256, 512): the
+//   background grows with the length.
+//
+// markov (causal language modelling; length extrapolation)
+//   A seeded synthetic language: an order-2 Markov chain over `vocab` (32) tokens whose
+//   transition table is drawn from `language_seed` (fixed unless set): each context (a, b) has
+//   4 possible next tokens with probabilities 0.55, 0.25, 0.15, 0.05. Sequences start with two
+//   uniform tokens. Trained at `length` (32), evaluated at `eval_lengths` (64, 128, 256 = 8x).
+//   The entropy floor (mean -log p of the next token under the chain) is reported by
+//   markov_entropy().
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "posenc/tensor.hpp"
+
+namespace posenc::train {
+
+/// Samples of one split: tokens [S, N]; labels [S] for classification, empty for language modelling.
+struct Dataset {
+  ITensor tokens;
+  ITensor labels;
+  std::size_t size() const { return tokens.dimension() == 2 ? tokens.shape()[0] : 0; }
+  std::int64_t length() const { return tokens.dimension() == 2 ? static_cast<std::int64_t>(tokens.shape()[1]) : 0; }
+};
+
+/// An evaluation set at another sequence length.
+struct LengthSet {
+  std::int64_t length = 0;
+  Dataset data;
+};
+
+struct Task {
+  std::string name;
+  bool language_model = false;  ///< markov: TransformerLM; otherwise TransformerClassifier
+  std::int64_t vocab = 0, classes = 0, length = 0;
+  Dataset train, validation;     ///< at `length`
+  std::vector<LengthSet> lengths;  ///< longer evaluation sets (ascending), the validation set excluded
+};
+
+struct TaskOptions {
+  std::uint64_t seed = 0;                   ///< data seed (train, validation and length sets use separate streams)
+  std::int64_t train_samples = 5000;        ///< [5000]
+  std::int64_t validation_samples = 1000;   ///< [1000]
+  std::int64_t length_samples = 256;        ///< samples per longer evaluation length [256]
+  std::int64_t length = 0;                  ///< training length (0 = the task's: 32)
+  std::int64_t vocab = 0;                   ///< 0 = the task's (patterns 20, markov 32)
+  std::vector<std::int64_t> eval_lengths;   ///< longer lengths; empty = the task's; {0} = none
+  std::uint64_t language_seed = 1234;       ///< markov: the language (transition table)
+};
+
+/// "patterns", "relative_patterns", "markov".
+std::vector<std::string> task_names();
+/// One line describing a task (for --help and results files).
+std::string task_summary(const std::string& name);
+
+/// Build a task; an unknown name throws std::invalid_argument with the closest name.
+Task make_task(const std::string& name, const TaskOptions& options = {});
+
+/// The two planted (position offset, value) pairs of class c of the pattern tasks, and the
+/// fixed start of each pattern in `patterns`: class 0 {3: 5, 7: 8}, 1 {5: 3, 10: 9}, 2 {15: 7, 20: 4}.
+struct Pattern {
+  std::int64_t first_position, first_value, second_position, second_value;
+  std::int64_t distance() const { return second_position - first_position; }
+};
+const std::vector<Pattern>& class_patterns();
+
+/// The class whose pattern a `patterns` sample holds at its fixed positions (-1: none, -2: several).
+std::int64_t patterns_label(const ITensor& tokens, std::size_t sample);
+/// Every (class, start) where a pattern occurs anywhere in row `sample` (relative form).
+std::vector<std::pair<std::int64_t, std::int64_t>> find_relative_patterns(const ITensor& tokens, std::size_t sample);
+
+/// markov: the best achievable mean next-token loss (nats) at `length`: the first target is
+/// uniform (log vocab), every later one has the chain's entropy H = -sum p log p:
+/// (log vocab + (length - 2) H) / (length - 1).
+double markov_entropy(std::int64_t vocab, std::int64_t length);
+
+}  // namespace posenc::train

@@ -1,0 +1,141 @@
+// `posenc train` and `posenc compare`: the files a run writes, one-line errors with
+// suggestions, a non-finite loss, output-directory errors (nothing partial left behind).
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#ifdef POSENC_CLI_PATH
+
+namespace posenc {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int code;
+  std::string out, err;
+};
+
+/// Tiny settings: one layer, width 16, 96 training samples, one thread (about a second).
+const std::string kTiny =
+    " --epochs 1 --layers 1 --d-model 16 --heads 2 --train-samples 96 --val-samples 32 --length-samples 8 --threads 1";
+
+class CliTrain : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("posenc_cli_train_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  Result run(const std::string& args) {
+    const std::string out = (dir_ / ".stdout").string(), err = (dir_ / ".stderr").string();
+    const std::string cmd = "cd '" + dir_.string() + "' && '" + POSENC_CLI_PATH + "' " + args + " >'" + out +
+                            "' 2>'" + err + "' </dev/null";
+    const int status = std::system(cmd.c_str());
+    Result r{WEXITSTATUS(status), slurp(out), slurp(err)};
+    fs::remove(out);
+    fs::remove(err);
+    return r;
+  }
+  static std::string slurp(const fs::path& p) {
+    std::ifstream f(p);
+    std::stringstream s;
+    s << f.rdbuf();
+    return s.str();
+  }
+  /// Fails with one line on stderr holding every fragment, and leaves nothing in the directory.
+  void expect_error(const std::string& args, std::initializer_list<std::string> fragments) {
+    const Result r = run(args);
+    EXPECT_NE(r.code, 0) << args;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    for (const auto& f : fragments) EXPECT_NE(r.err.find(f), std::string::npos) << "missing '" << f << "' in: " << r.err;
+    for (const auto& e : fs::directory_iterator(dir_))
+      ADD_FAILURE() << "left behind: " << e.path().filename() << " by " << args;
+  }
+  fs::path dir_;
+};
+
+TEST_F(CliTrain, WritesMetricsCheckpointParametersAndPictures) {
+  const Result r = run("train --task patterns --encoding relative_bias --out run/" + kTiny);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("epoch 1/1"), std::string::npos) << r.out;  // plain lines when not a terminal
+  const fs::path d = dir_ / "run";
+  for (const char* f : {"metrics.csv", "metrics.json", "checkpoint/config.json", "position/weight.npy", "curves.png",
+                        "pictures/attention.png", "pictures/position_bias.png"})
+    EXPECT_TRUE(fs::exists(d / f)) << f;
+  const std::string csv = slurp(d / "metrics.csv");
+  EXPECT_EQ(csv.rfind("epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,lr\n1,", 0), 0u) << csv;
+  EXPECT_NE(slurp(d / "metrics.json").find("\"best_val_accuracy\""), std::string::npos);
+  // Learned absolute: its table and the cosine-similarity picture; relative_patterns: per-length columns.
+  const Result l = run("train --task relative_patterns --encoding learned --eval-lengths 64 --out learned" + kTiny);
+  ASSERT_EQ(l.code, 0) << l.err;
+  EXPECT_TRUE(fs::exists(dir_ / "learned/position/table.npy"));
+  EXPECT_TRUE(fs::exists(dir_ / "learned/pictures/position_similarity.png"));
+  EXPECT_NE(slurp(dir_ / "learned/metrics.csv").find("loss_64,accuracy_64"), std::string::npos);
+  EXPECT_NE(slurp(dir_ / "learned/metrics.json").find("max_len = 32"), std::string::npos);
+}
+
+TEST_F(CliTrain, LanguageModelAndContinuousCurves) {
+  const Result r = run("train --task markov --encoding continuous_mlp --eval-lengths 64 --out lm" + kTiny);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(dir_ / "lm/pictures/position_curves.png"));
+  EXPECT_TRUE(fs::exists(dir_ / "lm/position/w1.npy"));
+  EXPECT_NE(slurp(dir_ / "lm/checkpoint/config.json").find("\"lm\""), std::string::npos);
+}
+
+TEST_F(CliTrain, UnknownNamesSuggestTheClosest) {
+  expect_error("train --task patterns --encoding lerned --out x", {"posenc train:", "unknown --encoding 'lerned'",
+                                                                   "did you mean 'learned'?"});
+  expect_error("train --task patern --out x", {"posenc train:", "unknown --task 'patern'", "did you mean 'patterns'?"});
+  expect_error("compare --encodings sinusoidal,alibbi --out x",
+               {"posenc compare:", "'alibbi'", "did you mean 'alibi'?"});
+  expect_error("train --schedule cosin --out x", {"posenc train:", "did you mean"});
+}
+
+TEST_F(CliTrain, NonFiniteLossNamesTheStep) {
+  expect_error("train --task patterns --encoding learned --lr 1e30 --schedule constant --out x" + kTiny,
+               {"posenc train:", "non-finite", "at step ", "nothing written to x"});
+}
+
+TEST_F(CliTrain, OutputDirectoryErrors) {
+  expect_error("train --out missing/run" + kTiny, {"posenc train:", "--out", "missing"});
+  fs::create_directories(dir_ / "full");
+  std::ofstream(dir_ / "full" / "keep.txt") << "x";
+  const Result r = run("train --out full" + kTiny);
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("--force"), std::string::npos) << r.err;
+  EXPECT_TRUE(fs::exists(dir_ / "full" / "keep.txt"));
+  const Result f = run("train --out full --force" + kTiny);
+  ASSERT_EQ(f.code, 0) << f.err;
+  EXPECT_FALSE(fs::exists(dir_ / "full" / "keep.txt"));
+  EXPECT_TRUE(fs::exists(dir_ / "full" / "metrics.csv"));
+  fs::remove_all(dir_ / "full");
+  expect_error("train --layers 0 --out y", {"posenc train:", "--layers", "0"});
+  expect_error("train --heads 3 --out y", {"posenc train:", "--heads 3", "--d-model 128"});
+  expect_error("train --task patterns --encoding learned --max-len 16 --out y" + kTiny,
+               {"posenc train:", "max_len = 16"});
+}
+
+TEST_F(CliTrain, CompareWritesTheTables) {
+  const Result r = run("compare --task relative_patterns --encodings none,alibi --seeds 2 --eval-lengths 64 --out cmp" + kTiny);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const fs::path d = dir_ / "cmp";
+  for (const char* f : {"results.md", "results.csv", "runs.csv", "lengths.png", "runs/none_seed0.csv", "runs/alibi_seed1.csv"})
+    EXPECT_TRUE(fs::exists(d / f)) << f;
+  const std::string csv = slurp(d / "results.csv");
+  EXPECT_NE(csv.find("accuracy_32_mean,accuracy_32_sd,accuracy_64_mean"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("\nalibi,2,0,"), std::string::npos) << csv;
+  const std::string md = slurp(d / "results.md");
+  EXPECT_NE(md.find("| alibi |"), std::string::npos) << md;
+  EXPECT_NE(md.find("acc @64"), std::string::npos) << md;
+}
+
+}  // namespace
+}  // namespace posenc
+
+#endif  // POSENC_CLI_PATH

@@ -1,0 +1,131 @@
+// `posenc train`: one transformer, one encoding, one task (docs/experiments.md).
+#include "train_cmd.hpp"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "registry.hpp"
+#include "staging.hpp"
+
+namespace posenc::cli {
+
+using namespace posenc::train;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kOutHelp = "output directory, DIR or DIR/ (new or empty; see --force); written as a whole or not at all";
+
+void write_text(Staging& out, const std::string& name, const std::string& text) {
+  std::ofstream f(out.file(name));
+  f << text;
+  f.close();
+  if (!f) bad("cannot write '" + name + "' in the staging directory of " + out.target().string());
+}
+
+/// The first validation sample through the model in eval mode, for the attention maps.
+template <class Model>
+void forward_one(Model& model, const Task& task) {
+  const std::size_t n = task.validation.tokens.shape()[1];
+  ITensor one = ITensor::from_shape({1, n});
+  std::copy_n(task.validation.tokens.data(), n, one.data());
+  model.set_training(false);
+  model.forward(one);
+}
+
+template <class Model>
+int train_model(const TrainArgs& a, const Task& task, const ModelConfig& config) {
+  Model model(config);
+  Staging out(a.out, "train: --out", a.s.force);
+  TrainOptions o = build_options(a.s, a.s.seed);
+  o.checkpoint_dir = out.file("checkpoint").string();
+  o.progress = progress_printer(a.encoding);
+  TrainResult r;
+  try {
+    r = fit(model, task, o);
+  } catch (const NonFiniteLoss& e) {
+    throw NonFiniteLoss(std::string(e.what()) + "; nothing written to " + out.target().string(), e.step());
+  }
+  write_text(out, "metrics.csv", metrics_csv(r));
+  write_text(out, "metrics.json", metrics_json(a.s, a.encoding, task, config, r));
+  const fs::path pos = out.file("position/.keep").parent_path();
+  fs::remove(pos / ".keep");
+  export_position_parameters(model.trunk(), pos.string());
+  plot::write_png(out.file("curves.png").string(), curves_picture(r));
+  const fs::path pics = out.file("pictures/.keep").parent_path();
+  fs::remove(pics / ".keep");
+  position_pictures(model.trunk(), task.length, pics.string());
+  forward_one(model, task);
+  plot::write_png((pics / "attention.png").string(), attention_picture(model.trunk()));
+  out.commit();
+  std::cout << "train: " << a.encoding << " on " << task.name << ": best epoch " << r.best_epoch
+            << (task.language_model ? ", val loss " + std::to_string(r.best_val_loss)
+                                    : ", val accuracy " + std::to_string(r.best_val_accuracy))
+            << " (" << r.parameter_count << " parameters, " << std::lround(r.seconds) << " s) -> "
+            << out.target().string() << "\n";
+  return 0;
+}
+
+void add_settings(CLI::App* cmd, TrainSettings& s) {
+  cmd->add_option("--task", s.task, "patterns, relative_patterns or markov")->capture_default_str();
+  cmd->add_option("--epochs", s.epochs, "training epochs")->capture_default_str();
+  cmd->add_option("--layers", s.layers, "transformer layers")->capture_default_str();
+  cmd->add_option("--d-model", s.d_model, "model width")->capture_default_str();
+  cmd->add_option("--heads", s.heads, "attention heads (divide --d-model)")->capture_default_str();
+  cmd->add_option("--dropout", s.dropout, "dropout probability")->capture_default_str();
+  cmd->add_option("--batch", s.batch, "batch size")->capture_default_str();
+  cmd->add_option("--lr", s.lr, "AdamW learning rate")->capture_default_str();
+  cmd->add_option("--weight-decay", s.weight_decay, "AdamW decoupled weight decay")->capture_default_str();
+  cmd->add_option("--schedule", s.schedule, "constant or warmup_cosine")->capture_default_str();
+  cmd->add_option("--warmup", s.warmup, "warm-up steps as a fraction of all steps")->capture_default_str();
+  cmd->add_option("--clip", s.clip, "global gradient-norm clipping (0: off)")->capture_default_str();
+  cmd->add_option("--threads", s.threads, "threads, 1 .. 256 (results are identical for the same count)")
+      ->capture_default_str();
+  cmd->add_option("--data-seed", s.data_seed, "seed of the task's samples")->capture_default_str();
+  cmd->add_option("--train-samples", s.train_samples, "training samples")->capture_default_str();
+  cmd->add_option("--val-samples", s.validation_samples, "validation samples")->capture_default_str();
+  cmd->add_option("--length-samples", s.length_samples, "samples per longer evaluation length")->capture_default_str();
+  cmd->add_option("--eval-lengths", s.eval_lengths, "longer evaluation lengths, comma-separated (default: the task's)");
+  cmd->add_option("--eval-every", s.eval_every, "evaluate the longer lengths every k epochs (0: only the best model)")
+      ->capture_default_str();
+  cmd->add_option("--vocab", s.vocab, "task vocabulary (0: the task's, patterns 20, markov 32)")->capture_default_str();
+  cmd->add_option("--max-len", s.max_len, "learned table rows (0: the training length)")->capture_default_str();
+  cmd->add_flag("--force", s.force, "replace the contents of a non-empty output directory as a whole");
+}
+
+}  // namespace
+
+int cmd_train(const TrainArgs& a) {
+  check_settings("train", a.s);
+  check_encoding_name("train", a.encoding);
+  output_directory(a.out, "train: --out", a.s.force);  // before any work
+  const Task task = build_task(a.s);
+  const ModelConfig config = build_config(a.s, task, a.encoding, a.s.seed);
+  if (task.language_model) return train_model<TransformerLM>(a, task, config);
+  return train_model<TransformerClassifier>(a, task, config);
+}
+
+void add_train_commands(CLI::App& app, TrainCommands& c) {
+  c.train_app = app.add_subcommand("train", "train a transformer with one positional encoding on a synthetic task");
+  add_settings(c.train_app, c.train.s);
+  c.train_app->add_option("--encoding", c.train.encoding, "position module kind (none, sinusoidal, learned, ...)")
+      ->capture_default_str();
+  c.train_app->add_option("--seed", c.train.s.seed, "model and shuffling seed")->capture_default_str();
+  c.train_app->add_option("--out", c.train.out, kOutHelp)->required();
+  c.compare_app = app.add_subcommand("compare", "train every listed encoding over several seeds and tabulate");
+  add_settings(c.compare_app, c.compare.s);
+  c.compare_app->add_option("--encodings", c.compare.encodings, "comma-separated position module kinds")
+      ->capture_default_str();
+  c.compare_app->add_option("--seeds", c.compare.seeds, "seeds 0 .. S-1 per encoding")->capture_default_str();
+  c.compare_app->add_option("--out", c.compare.out, kOutHelp)->required();
+}
+
+int run_train_commands(TrainCommands& c) {
+  if (c.train_app && *c.train_app) return cmd_train(c.train);
+  if (c.compare_app && *c.compare_app) return cmd_compare(c.compare);
+  return -1;
+}
+
+}  // namespace posenc::cli

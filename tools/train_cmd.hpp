@@ -1,0 +1,97 @@
+// `posenc train` and `posenc compare`: train transformers with each positional encoding on
+// the seeded tasks of posenc/tasks.hpp (not public API; docs/experiments.md).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "plot.hpp"
+#include "posenc/model.hpp"
+#include "posenc/tasks.hpp"
+#include "posenc/trainer.hpp"
+
+namespace posenc::cli {
+
+/// Options shared by train and compare (defaults: the learnable-encoding study's settings).
+struct TrainSettings {
+  std::string task = "patterns";
+  std::int64_t epochs = 20, layers = 3, d_model = 128, heads = 8, batch = 32;
+  double dropout = 0.1, lr = 1e-3, weight_decay = 0.01, clip = 1.0, warmup = 0.05;
+  std::string schedule = "warmup_cosine";
+  std::uint64_t seed = 0, data_seed = 0;
+  int threads = 1;
+  std::int64_t train_samples = 5000, validation_samples = 1000, length_samples = 256;
+  std::int64_t max_len = 0;        ///< learned table rows (0 = the training length)
+  std::int64_t vocab = 0;          ///< task vocabulary (0 = the task's: patterns 20, markov 32)
+  std::int64_t eval_every = 1;     ///< longer lengths every k epochs (0: only the best model)
+  std::string eval_lengths;        ///< comma-separated longer lengths ("" = the task's)
+  bool force = false;
+};
+
+struct TrainArgs {
+  TrainSettings s;
+  std::string encoding = "learned", out;
+};
+
+struct CompareArgs {
+  TrainSettings s;
+  std::string encodings = "none,sinusoidal,learned,relative_bias,t5,continuous_mlp,rope,alibi,shaw,transformer_xl,"
+                          "da_transformer,learned_fourier";
+  std::int64_t seeds = 3;
+  std::string out;
+};
+
+struct TrainCommands {
+  TrainArgs train;
+  CompareArgs compare;
+  CLI::App* train_app = nullptr;
+  CLI::App* compare_app = nullptr;
+};
+
+/// Register `train` and `compare` on the application.
+void add_train_commands(CLI::App& app, TrainCommands& c);
+/// Run the one that was given: its exit status, or -1 when neither was.
+int run_train_commands(TrainCommands& c);
+
+int cmd_train(const TrainArgs& args);
+int cmd_compare(const CompareArgs& args);
+
+// ---------------------------------------------------------------- shared helpers (train_run.cpp)
+
+/// Check names before any work (one line with the closest suggestion).
+void check_task_name(const std::string& command, const std::string& task);
+void check_encoding_name(const std::string& command, const std::string& encoding);
+void check_settings(const std::string& command, const TrainSettings& s);
+
+posenc::train::Task build_task(const TrainSettings& s);
+posenc::train::ModelConfig build_config(const TrainSettings& s, const posenc::train::Task& task,
+                                        const std::string& encoding, std::uint64_t seed);
+posenc::train::TrainOptions build_options(const TrainSettings& s, std::uint64_t seed);
+
+/// metrics.csv / metrics.json text of one run.
+std::string metrics_csv(const posenc::train::TrainResult& r);
+std::string metrics_json(const TrainSettings& s, const std::string& encoding, const posenc::train::Task& task,
+                         const posenc::train::ModelConfig& config, const posenc::train::TrainResult& r);
+
+/// A progress printer: a one-line bar on a terminal (stderr), plain epoch lines otherwise (stdout).
+std::function<void(const posenc::train::Progress&)> progress_printer(const std::string& label);
+
+// ---------------------------------------------------------------- pictures (train_pictures.cpp)
+
+/// Panels top to bottom with a gap.
+plot::Image vstack(const std::vector<plot::Image>& panels, int gap = 12);
+/// Training and validation loss (left) and accuracy (right) against the epoch.
+plot::Image curves_picture(const posenc::train::TrainResult& r);
+/// The position module's pictures for inputs of `length` tokens into `dir` (existing): the
+/// cosine-similarity matrix of an input-side table (learned, sinusoidal, continuous_mlp,
+/// learned_fourier), its first channels against position (continuous_mlp, learned_fourier), the
+/// score bias per head against distance (relative_bias, t5, alibi). Returns the file names.
+std::vector<std::string> position_pictures(const posenc::train::TransformerTrunk& trunk, std::int64_t length,
+                                           const std::string& dir);
+/// Attention maps (one row per layer, one panel per head) of the trunk's last forward.
+plot::Image attention_picture(const posenc::train::TransformerTrunk& trunk, std::size_t sample = 0);
+
+}  // namespace posenc::cli
