@@ -15,7 +15,7 @@ targets=("$@")
 flags="-fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=all -fno-omit-frame-pointer -O1 -g1"
 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_CXX_FLAGS_FUZZ="$flags" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" -DPOSENC_FUZZ=ON -DPOSENC_BUILD_TESTS=OFF \
-  -DPOSENC_BUILD_TOOLS=OFF -DPOSENC_BUILD_EXAMPLES=OFF -DPOSENC_BUILD_BENCHMARKS=OFF -DPOSENC_NATIVE=OFF \
+  -DPOSENC_BUILD_TOOLS=OFF -DPOSENC_BUILD_EXAMPLES=OFF -DPOSENC_BUILD_BENCHMARKS=OFF -DPOSENC_BUILD_PYTHON=OFF -DPOSENC_NATIVE=OFF \
   -DPOSENC_INSTALL=OFF >/dev/null
 # The machine is shared: compile under the same lock as the other builds.
 flock /tmp/posenc-build.lock cmake --build build-fuzz -j "$(nproc)" --target posenc_fuzzers

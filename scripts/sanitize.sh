@@ -12,7 +12,8 @@ flags="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-po
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Sanitize -DCMAKE_CXX_COMPILER=g++ \
   -DCMAKE_CXX_FLAGS_SANITIZE="$flags" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
   -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=address,undefined" \
-  -DPOSENC_BUILD_BENCHMARKS=OFF -DPOSENC_NATIVE=OFF -DPOSENC_INSTALL=OFF >/dev/null
+  -DPOSENC_BUILD_BENCHMARKS=OFF -DPOSENC_BUILD_EXAMPLES=OFF -DPOSENC_BUILD_PYTHON=OFF -DPOSENC_NATIVE=OFF \
+  -DPOSENC_INSTALL=OFF >/dev/null
 # The machine is shared: compile under the same lock as the other builds.
 flock /tmp/posenc-build.lock cmake --build build-asan -j "$(nproc)"
 
