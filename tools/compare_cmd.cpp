@@ -250,6 +250,7 @@ void write_text(Staging& out, const std::string& name, const std::string& text) 
 }  // namespace
 
 int cmd_compare(const CompareArgs& a) {
+  keep_freed_memory();
   check_settings("compare", a.s);
   const auto encs = split(a.encodings);
   if (encs.empty()) bad("compare: --encodings must list at least one encoding, got '" + a.encodings + "'");

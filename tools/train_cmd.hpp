@@ -57,6 +57,8 @@ void add_train_commands(CLI::App& app, TrainCommands& c);
 int run_train_commands(TrainCommands& c);
 
 int cmd_train(const TrainArgs& args);
+/// glibc: keep freed activations in the heap between steps (no mmap / trim per step).
+void keep_freed_memory();
 int cmd_compare(const CompareArgs& args);
 
 // ---------------------------------------------------------------- shared helpers (train_run.cpp)
