@@ -248,6 +248,23 @@ TEST_F(CliReliability, SmallGraphsWorkWithTheDefaultsAndShowThePadSyntax) {
   expect_error("graph g.csv --out x --encodings lap:k=8", "write 'lap:k=8:pad=1' to zero-fill");
 }
 
+TEST_F(CliReliability, TabularHeaderDetectionIsExplicit) {
+  // Three numeric columns, no header row: "yes" takes row 1 as names, "no" and "auto" keep it as data.
+  std::string rows;
+  for (int i = 1; i < 13; ++i)
+    rows += std::to_string(i) + "," + std::to_string((i * 7) % 5) + "," + std::to_string((i * 3) % 11) + "\n";
+  write("nohdr.csv", rows);
+  for (const char* mode : {"no", "auto"}) {
+    const CliRun r = run(std::string("tabular nohdr.csv --k 1 --out t_") + mode + " --header " + mode);
+    ASSERT_EQ(r.code, 0) << mode << ": " << r.err;
+    EXPECT_EQ(slurp(dir_ / (std::string("t_") + mode) / "columns.txt"), "0\n1\n2\n") << mode;
+  }
+  const CliRun yes = run("tabular nohdr.csv --k 1 --out t_yes --header yes");
+  ASSERT_EQ(yes.code, 0) << yes.err;
+  EXPECT_EQ(slurp(dir_ / "t_yes" / "columns.txt"), "1\n2\n3\n");  // the first row's values became names
+  expect_error("tabular nohdr.csv --out x --header maybe", "--header must be yes, no or auto, got 'maybe'");
+}
+
 }  // namespace
 }  // namespace posenc
 

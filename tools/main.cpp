@@ -294,7 +294,7 @@ void add_file_commands(CLI::App& app, Commands& c) {
   c.graph->add_option("--threads", ga.threads, "threads, 0 (all) .. 256; results do not depend on it");
   TabularArgs& ta = c.ta;
   c.tabular = app.add_subcommand("tabular", "Tab-PET encoding of a CSV table's columns (feature graph + Laplacian)");
-  c.tabular->add_option("input", ta.input, "CSV with a header row")->required();
+  c.tabular->add_option("input", ta.input, "CSV table (first row: a header, see --header)")->required();
   c.tabular->add_option("--out", ta.out, kOutDirHelp)->required();
   c.tabular->add_flag("--force", ta.force, kForceHelp);
   c.tabular->add_option("--graph", ta.graph, "spearman, pearson or chowliu")->capture_default_str();
@@ -303,6 +303,10 @@ void add_file_commands(CLI::App& app, Commands& c) {
   c.tabular->add_option("--drop", ta.drop, "columns to leave out, comma-separated (e.g. the target)");
   c.tabular->add_option("--types", ta.types, "type overrides: NAME=numeric|categorical|boolean,...");
   c.tabular->add_option("--delimiter", ta.delimiter, "field separator (one character, or 'tab')")->capture_default_str();
+  c.tabular->add_option("--header", ta.header,
+                        "yes (first row names the columns), no (columns 0..C-1) or auto (the first row is data if "
+                        "it fits the columns' types, a header if all its fields are text, else an error)")
+      ->capture_default_str();
   c.tabular->add_option("--threshold", ta.threshold, "zero |W| below this")->capture_default_str();
   c.tabular->add_option("--top-k", ta.top_k, "keep each feature's top-k |W| (0 = all)")->capture_default_str();
   c.tabular->add_option("--subsample", ta.subsample, "rows drawn for the graph (0 = all; the reference uses 5000)");

@@ -137,6 +137,7 @@ struct TabularArgs {
   double alpha = 1.0;
   std::string drop, types;
   std::string delimiter = ",";
+  std::string header = "yes";  ///< yes, no or auto (TableCsvOptions::header)
   double threshold = 0.0;
   std::int64_t top_k = 0, subsample = 0;
   std::uint64_t seed = 42;

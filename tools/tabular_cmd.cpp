@@ -65,6 +65,9 @@ int cmd_tabular(const TabularArgs& a) {
   if (a.delimiter.size() != 1 && a.delimiter != "tab")
     bad("tabular: parameter 'delimiter' must be one character or 'tab', got '" + a.delimiter + "'");
   csv.delimiter = a.delimiter == "tab" ? '\t' : a.delimiter[0];
+  if (a.header != "yes" && a.header != "no" && a.header != "auto")
+    bad("tabular: --header must be yes, no or auto, got '" + a.header + "'");
+  csv.header = a.header;
   csv.drop = split_list(a.drop);
   for (const auto& item : split_list(a.types)) {
     const auto eq = item.find('=');
