@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh
+scripts/build.sh -DPOSENC_BUILD_BENCHMARKS=OFF  # the benchmarks are not tests (bench/run.sh builds them)
 (cd build && ctest --output-on-failure -j "$(nproc)")
 
 prefix="$PWD/build/_install"

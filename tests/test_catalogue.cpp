@@ -37,7 +37,9 @@ bool may_be_non_finite(const std::string& entry, const std::string& array) {
 void expect_sane(const std::string& name, const cat::Built& b) {
   for (const auto& [stem, a] : b.arrays) {
     const bool finite = std::visit([](const auto& t) { return all_finite(t); }, a);
-    if (!may_be_non_finite(name, stem)) EXPECT_TRUE(finite) << name << ": " << stem;
+    if (!may_be_non_finite(name, stem)) {
+      EXPECT_TRUE(finite) << name << ": " << stem;
+    }
     EXPECT_GT(std::visit([](const auto& t) { return t.size(); }, a), 0u) << name << ": " << stem;
   }
   ASSERT_GT(b.tokens, 0u) << name;
@@ -46,14 +48,18 @@ void expect_sane(const std::string& name, const cat::Built& b) {
     EXPECT_EQ(e.input_add.dimension(), 3u) << name;
     EXPECT_EQ(e.input_add.shape()[1], b.tokens) << name;
   }
-  if (is_set(e.input_concat)) EXPECT_EQ(e.input_concat.shape()[1], b.tokens) << name;
+  if (is_set(e.input_concat)) {
+    EXPECT_EQ(e.input_concat.shape()[1], b.tokens) << name;
+  }
   if (!e.rotation.empty()) {
     EXPECT_EQ(e.rotation.key_angles.shape()[2], b.tokens) << name;
     EXPECT_EQ(e.rotation.query_angles.shape()[2], b.query_tokens) << name;
     EXPECT_TRUE(all_finite(e.rotation.key_angles)) << name;
   }
   for (const auto& bias : e.biases)
-    if (bias.kind == BiasKind::dense) EXPECT_EQ(bias.dense.shape()[3], b.tokens) << name;
+    if (bias.kind == BiasKind::dense) {
+      EXPECT_EQ(bias.dense.shape()[3], b.tokens) << name;
+    }
 }
 
 TEST(Catalogue, EveryEntryBuildsWithItsDefaults) {
@@ -67,8 +73,9 @@ TEST(Catalogue, EveryEntryBuildsWithItsDefaults) {
     expect_sane(e.name, b);
     for (const auto& t : e.tables) {
       EXPECT_NE(e.field(t.field), nullptr) << e.name << " table field " << t.field;
-      if (t.array.find(',') == std::string::npos && t.array.find('<') == std::string::npos)
+      if (t.array.find(',') == std::string::npos && t.array.find('<') == std::string::npos) {
         EXPECT_NE(b.array(t.array), nullptr) << e.name << " table " << t.array;
+      }
     }
   }
   for (const char* must : {"graphormer_spatial", "graphormer_centrality", "graphormer_edge", "tabpet", "rope", "t5",

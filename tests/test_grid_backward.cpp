@@ -177,8 +177,9 @@ TEST(GridBackwardVideo, VivitInitialisationFromImage) {
       const Tensor d = vivit_table_from_image_backward(y, 3, 4, c.g, prefix, c.init);
       expect_adjoint(x, vivit_table_from_image(x, 3, 4, c.g, prefix, c.init), y, d,
                      "init " + std::to_string(static_cast<int>(c.init)));
-      if (prefix == 1)
+      if (prefix == 1) {
         for (std::size_t ch = 0; ch < 3; ++ch) EXPECT_EQ(d(0, ch), y(0, ch));
+      }
     }
 }
 
@@ -204,8 +205,9 @@ TEST(GridBackwardVideo, TimesformerSpaceAndTimeTables) {
     const double scale = dot(e.input_add, g.input_add, true);
     EXPECT_NEAR(lhs, rhs, 1e-5 * scale) << c.side << " " << c.o.height << "x" << c.o.width;
     for (std::size_t ch = 0; ch < 4; ++ch) EXPECT_EQ(d.space_table(0, ch), g.input_add(0, 0, ch));  // class row
-    if (c.o.space_only)
+    if (c.o.space_only) {
       for (float v : d.time_table) EXPECT_EQ(v, 0.0f);
+    }
   }
   // No resize: d space[1 + n] = sum over frames, d time[t] = sum over patches.
   const Tensor s = random_tensor({1 + 4, 2}, 1), t = random_tensor({3, 2}, 2);
@@ -330,7 +332,9 @@ TEST(GridBackwardImage, RelativeBias2dWithClassTokenEntries) {
     g.biases.push_back(bias_table_grad(scatter(dS, idx, static_cast<std::size_t>(rows))));
     const Tensor d = relative_bias_2d_backward(2, 3, table, g, cls);
     expect_adjoint(table, b, dS, d, cls ? "beit" : "swin");
-    if (cls) EXPECT_NEAR(d(1, static_cast<std::size_t>(rows) - 1), dS(1, 0, 0), 1e-6);  // [cls, cls] = T + 2
+    if (cls) {
+      EXPECT_NEAR(d(1, static_cast<std::size_t>(rows) - 1), dS(1, 0, 0), 1e-6);  // [cls, cls] = T + 2
+    }
   }
 }
 

@@ -120,7 +120,8 @@ std::string hidden_name(const fs::path& target, const char* kind) {
 // `.NAME.old-PID` siblings whose PID no longer runs.
 void remove_dead_staging(const fs::path& parent, const fs::path& target) {
   std::error_code ec;
-  const std::string stem = "." + target.filename().string();
+  std::string stem = ".";  // appended, not "." + ...: GCC 12 warns falsely (-Wrestrict) on operator+
+  stem += target.filename().string();
   for (fs::directory_iterator it(parent, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string n = it->path().filename().string();
     if (n.rfind(stem, 0) != 0) continue;
