@@ -903,7 +903,7 @@ std::vector<EncodingSpec> make_registry() {
                                {"tables", "", "load the factor tables: comma-separated .npy paths"}}),
                build_axial});
   r.push_back({"continuous_mlp", "MLP of the normalised position (extends to unseen lengths)", "input_add",
-               "continuous position MLP (METHODS.md 1.15); Swin-V2 CPB is its relative cousin",
+               "continuous position MLP (docs/methods.md#continuous-mlp); Swin-V2 CPB is its relative cousin",
                with_positions({{"dim", "512", "output width d"},
                                {"hidden", "128", "hidden width"},
                                {"activation", "gelu", "gelu, relu or tanh"},

@@ -463,14 +463,14 @@ std::vector<EncodingSpec> grid_and_sphere_encodings() {
                        {"cs_phase", "false", "Condon-Shortley phase (-1)^m"}}),
                build_spherical_harmonics, sphere_tokens});
   r.push_back({"geodesic_alibi", "ALiBi on the sphere: slope x great-circle angle", "position-position bias (slope)",
-               "posenc (METHODS.md 5.6)",
+               "posenc (docs/methods.md#geodesic-biases)",
                sphere({{"heads", "8", "number of heads"},
                        {"max_bias", "8", "ALiBi slopes 2^(-max_bias (h+1)/H)"},
                        {"slope_scale", "1", "multiplies every slope (the angle is in radians)"},
                        {"slopes", "", "learnable slopes [heads] (comma-separated or .npy); max_bias, slope_scale unused"}}),
                build_geodesic_alibi, sphere_tokens});
   r.push_back({"geodesic_bias", "learned bias table over log buckets of the great-circle angle",
-               "position-position bias (table[bucket])", "posenc (METHODS.md 5.6), T5-style buckets",
+               "position-position bias (table[bucket])", "posenc (docs/methods.md#geodesic-biases), T5-style buckets",
                sphere({{"heads", "8", "number of heads"},
                        {"num_buckets", "32", "B"},
                        {"resolution", "1", "width of the exact buckets (degrees)"},
@@ -480,7 +480,7 @@ std::vector<EncodingSpec> grid_and_sphere_encodings() {
                        {"table", "", "load [heads, num_buckets] from .npy"}}),
                build_geodesic_bias, sphere_tokens});
   r.push_back({"sphere_rope", "RoPE on (lat, lon) with integer longitude frequencies (no date-line seam)", "rotation",
-               "posenc (METHODS.md 5.6)",
+               "posenc (docs/methods.md#sphere-rope)",
                sphere({{"head_dim", "64", "head dimension (multiple of 4)"},
                        {"max_frequency", "0", "largest integer frequency (0 = head_dim/4)"}}),
                build_sphere_rope, sphere_tokens});
