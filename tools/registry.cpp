@@ -7,6 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "posenc/catalogue.hpp"
 #include "posenc/image.hpp"
 #include "posenc/npy.hpp"
 #include "posenc/relative.hpp"
@@ -19,39 +20,11 @@ namespace posenc::cli {
 
 // ====================================================================== names and values
 
-std::string normalise(std::string name) {
-  for (auto& c : name) c = c == '-' ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return name;
-}
-
-namespace {
-
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
-
-}  // namespace
+// The catalogue's rules, so the command line and the library suggest the same names.
+std::string normalise(std::string name) { return catalogue::normalise(std::move(name)); }
 
 std::string closest(const std::string& name, const std::vector<std::string>& candidates) {
-  std::string best;
-  std::size_t best_d = 4;
-  for (const auto& c : candidates) {
-    const std::size_t d = edit_distance(name, c);
-    if (d < best_d || (c.rfind(name, 0) == 0 && best.empty())) {
-      best_d = std::min(d, best_d);
-      best = c;
-    }
-  }
-  return best;
+  return catalogue::closest(name, candidates);
 }
 
 // ====================================================================== helpers shared with registry_grids.cpp

@@ -46,9 +46,7 @@ inline Tensor zeros_like(const Tensor& t) {
 void add_param(std::vector<Parameter>& out, const std::string& prefix, const std::string& name, Tensor& value,
                Tensor& grad, bool decay = true);
 
-/// Levenshtein distance (for "did you mean").
-std::size_t edit_distance(const std::string& a, const std::string& b);
-/// The candidate closest to name, or "".
+/// The candidate closest to name, or "" (posenc::catalogue::closest: one rule for every front end).
 std::string closest(const std::string& name, const std::vector<std::string>& candidates);
 
 }  // namespace posenc::train::detail

@@ -5,6 +5,7 @@
 
 #include <cblas.h>
 
+#include "posenc/catalogue.hpp"
 #include "posenc/model.hpp"
 #include "train/common.hpp"
 
@@ -40,29 +41,8 @@ void add_param(std::vector<Parameter>& out, const std::string& prefix, const std
   out.push_back({prefix + name, &value, &grad, decay});
 }
 
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
 std::string closest(const std::string& name, const std::vector<std::string>& candidates) {
-  std::string best;
-  std::size_t best_d = 4;
-  for (const auto& c : candidates) {
-    const std::size_t d = edit_distance(name, c);
-    if (d < best_d) best_d = d, best = c;
-  }
-  return best;
+  return catalogue::closest(name, candidates);  // one suggestion rule for every front end
 }
 
 }  // namespace detail
