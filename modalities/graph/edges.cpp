@@ -5,6 +5,7 @@
 #include <map>
 
 #include "detail/check.hpp"
+#include "edge_bias_args.hpp"
 #include "posenc/graph.hpp"
 
 namespace posenc {
@@ -111,20 +112,8 @@ ITensor shortest_path_edges(const Graph& g, std::int64_t max_hops, PathChoice ch
 Encoding graphormer_edge_bias(const Graph& g, const ITensor& ids, const Tensor& table, const Tensor& hop_weights,
                               const GraphormerEdgeOptions& o) {
   const char* fn = "graphormer_edge_bias";
-  const std::size_t E = g.edges().size();
-  if (ids.dimension() != 2 || ids.shape()[0] != E || ids.shape()[1] == 0)
-    detail::fail(fn, "parameter 'edge_feature_ids' must be [E = ", E, ", C >= 1], got ", shape_string(ids));
-  if (table.dimension() != 2 || table.shape()[0] == 0 || table.shape()[1] == 0)
-    detail::fail(fn, "parameter 'edge_table' must be [R, H], got ", shape_string(table));
-  const std::size_t H = table.shape()[1], C = ids.shape()[1], R = table.shape()[0];
-  const auto D = static_cast<std::size_t>(o.max_hops);
-  if (hop_weights.dimension() != 3 || hop_weights.shape()[0] < D || hop_weights.shape()[1] != H ||
-      hop_weights.shape()[2] != H)
-    detail::fail(fn, "parameter 'hop_weights' must be [>= max_hops = ", D, ", H = ", H, ", H], got ",
-                 shape_string(hop_weights));
-  for (auto v : ids)
-    if (v < 0 || static_cast<std::size_t>(v) >= R)
-      detail::fail(fn, "parameter 'edge_feature_ids' holds ", v, ", outside the ", R, " rows of 'edge_table'");
+  const detail::EdgeBiasDims dims = detail::check_edge_bias_args(fn, g, ids, table, hop_weights, o);
+  const std::size_t E = dims.E, H = dims.H, C = dims.C, D = dims.D;
   // e_n for every edge: the mean over the C feature rows.
   std::vector<double> emb(E * H, 0.0);
   for (std::size_t e = 0; e < E; ++e)

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "detail/check.hpp"
+#include "edge_bias_args.hpp"
 #include "posenc/graph.hpp"
 
 namespace posenc {
@@ -121,21 +122,9 @@ GraphormerEdgeGrad graphormer_edge_bias_backward(const Graph& g, const ITensor& 
                                                  const Tensor& hop_weights, const GraphormerEdgeOptions& o,
                                                  const EncodingGrad& grad) {
   const char* fn = "graphormer_edge_bias_backward";
-  const std::size_t E = g.edges().size();
   if (o.max_hops < 1) detail::fail(fn, "parameter 'max_hops' must be >= 1, got ", o.max_hops);
-  if (ids.dimension() != 2 || ids.shape()[0] != E || ids.shape()[1] == 0)
-    detail::fail(fn, "parameter 'edge_feature_ids' must be [E = ", E, ", C >= 1], got ", shape_string(ids));
-  if (table.dimension() != 2 || table.shape()[0] == 0 || table.shape()[1] == 0)
-    detail::fail(fn, "parameter 'edge_table' must be [R, H], got ", shape_string(table));
-  const std::size_t H = table.shape()[1], C = ids.shape()[1], R = table.shape()[0];
-  const auto D = static_cast<std::size_t>(o.max_hops);
-  if (hop_weights.dimension() != 3 || hop_weights.shape()[0] < D || hop_weights.shape()[1] != H ||
-      hop_weights.shape()[2] != H)
-    detail::fail(fn, "parameter 'hop_weights' must be [>= max_hops = ", D, ", H = ", H, ", H], got ",
-                 shape_string(hop_weights));
-  for (auto v : ids)
-    if (v < 0 || static_cast<std::size_t>(v) >= R)
-      detail::fail(fn, "parameter 'edge_feature_ids' holds ", v, ", outside the ", R, " rows of 'edge_table'");
+  const detail::EdgeBiasDims dims = detail::check_edge_bias_args(fn, g, ids, table, hop_weights, o);
+  const std::size_t E = dims.E, H = dims.H, C = dims.C, R = dims.R, D = dims.D;
   const std::size_t n = static_cast<std::size_t>(g.nodes()), p = o.graph_token ? 1 : 0;
   const Tensor& G = only_bias(fn, grad).dense;
   require_shape(fn, "biases[0].dense", G, {1, H, p + n, p + n});
