@@ -17,6 +17,7 @@
 #include "posenc/sphere.hpp"
 #include "posenc/video.hpp"
 #include "posenc/text.hpp"
+#include "support/cli.hpp"
 #include "support/helpers.hpp"
 
 #ifdef POSENC_CLI_PATH
@@ -26,35 +27,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int code;
-  std::string out, err;
-};
+using test::CliRun;
 
 class Cli : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("posenc_cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
+  void SetUp() override { dir_ = test::fresh_test_dir("posenc_cli_"); }
   void TearDown() override { fs::remove_all(dir_); }
-  CliRun run(const std::string& args) {
-    const std::string out = (dir_ / "stdout.txt").string(), err = (dir_ / "stderr.txt").string();
-    const std::string cmd = std::string("cd '") + dir_.string() + "' && '" + POSENC_CLI_PATH + "' " + args + " >'" + out +
-                            "' 2>'" + err + "'";
-    const int status = std::system(cmd.c_str());
-    auto slurp = [](const std::string& p) {
-      std::ifstream f(p);
-      std::stringstream s;
-      s << f.rdbuf();
-      return s.str();
-    };
-    CliRun r{WEXITSTATUS(status), slurp(out), slurp(err)};
-    fs::remove(out);
-    fs::remove(err);
-    return r;
-  }
+  CliRun run(const std::string& args) { return test::run_in(dir_, std::string("'") + POSENC_CLI_PATH + "' " + args); }
   void expect_error(const std::string& args, const std::string& fragment) {
     const CliRun r = run(args);
     EXPECT_NE(r.code, 0) << args;

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "posenc/npy.hpp"
+#include "support/cli.hpp"
 #include "support/helpers.hpp"
 
 #ifdef POSENC_CLI_PATH
@@ -19,39 +20,18 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int code;
-  std::string out, err;
-};
+using test::CliRun;
+using test::slurp;
 
 class CliReliability : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("posenc_clirel_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
+  void SetUp() override { dir_ = test::fresh_test_dir("posenc_clirel_"); }
   void TearDown() override { fs::remove_all(dir_); }
   /// `args` after the program; `env` before it (e.g. "POSENC_MEMORY_BUDGET=1G").
   CliRun run(const std::string& args, const std::string& env = "") {
     return shell(env + " '" + POSENC_CLI_PATH + "' " + args);
   }
-  CliRun shell(const std::string& script) {
-    const std::string out = (dir_ / ".stdout").string(), err = (dir_ / ".stderr").string();
-    const std::string cmd = "cd '" + dir_.string() + "' && { " + script + " ; } >'" + out + "' 2>'" + err + "'";
-    const int status = std::system(cmd.c_str());
-    CliRun r{WEXITSTATUS(status), slurp(out), slurp(err)};
-    fs::remove(out);
-    fs::remove(err);
-    return r;
-  }
-  static std::string slurp(const fs::path& p) {
-    std::ifstream f(p);
-    std::stringstream s;
-    s << f.rdbuf();
-    return s.str();
-  }
+  CliRun shell(const std::string& script) { return test::run_in(dir_, script); }
   /// Fails with one line containing `fragment`, and leaves the directory as it was.
   void expect_error(const std::string& args, const std::string& fragment, const std::string& env = "") {
     const auto before = listing();

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "support/cli.hpp"
+
 #ifdef POSENC_CLI_PATH
 
 namespace posenc {
@@ -14,10 +16,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int code;
-  std::string out, err;
-};
+using Result = test::CliRun;
+using test::slurp;
 
 /// Tiny settings: one layer, width 16, 96 training samples, one thread (about a second).
 const std::string kTiny =
@@ -25,29 +25,9 @@ const std::string kTiny =
 
 class CliTrain : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("posenc_cli_train_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
+  void SetUp() override { dir_ = test::fresh_test_dir("posenc_cli_train_"); }
   void TearDown() override { fs::remove_all(dir_); }
-  Result run(const std::string& args) {
-    const std::string out = (dir_ / ".stdout").string(), err = (dir_ / ".stderr").string();
-    const std::string cmd = "cd '" + dir_.string() + "' && '" + POSENC_CLI_PATH + "' " + args + " >'" + out +
-                            "' 2>'" + err + "' </dev/null";
-    const int status = std::system(cmd.c_str());
-    Result r{WEXITSTATUS(status), slurp(out), slurp(err)};
-    fs::remove(out);
-    fs::remove(err);
-    return r;
-  }
-  static std::string slurp(const fs::path& p) {
-    std::ifstream f(p);
-    std::stringstream s;
-    s << f.rdbuf();
-    return s.str();
-  }
+  Result run(const std::string& args) { return test::run_in(dir_, std::string("'") + POSENC_CLI_PATH + "' " + args); }
   /// Fails with one line on stderr holding every fragment, and leaves nothing in the directory.
   void expect_error(const std::string& args, std::initializer_list<std::string> fragments) {
     const Result r = run(args);

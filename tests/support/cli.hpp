@@ -1,0 +1,52 @@
+// Test helpers for the command line: a fresh directory per test and one way to run a shell
+// command line in it, capturing the exit code, stdout and stderr.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace posenc::test {
+
+struct CliRun {
+  int code;
+  std::string out, err;
+};
+
+inline std::string slurp(const std::filesystem::path& p) {
+  std::ifstream f(p);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+/// `<temp>/<prefix><current test's name>`, emptied and created.
+inline std::filesystem::path fresh_test_dir(const std::string& prefix) {
+  namespace fs = std::filesystem;
+  const fs::path dir =
+      fs::temp_directory_path() / (prefix + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+/// Run `script` (shell) in `dir` with no standard input; stdout and stderr go through hidden files
+/// in `dir` that are removed afterwards.
+inline CliRun run_in(const std::filesystem::path& dir, const std::string& script) {
+  const std::string out = (dir / ".stdout").string(), err = (dir / ".stderr").string();
+  std::string cmd = "cd '";  // appended: GCC 12 warns falsely (-Wrestrict) on "literal" + std::string
+  cmd += dir.string();
+  cmd += "' && { " + script + " ; } >'" + out + "' 2>'" + err + "' </dev/null";
+  const int status = std::system(cmd.c_str());
+  CliRun r{WEXITSTATUS(status), slurp(out), slurp(err)};
+  std::filesystem::remove(out);
+  std::filesystem::remove(err);
+  return r;
+}
+
+}  // namespace posenc::test
