@@ -7,9 +7,8 @@
 #include <random>
 #include <vector>
 
-#include <cblas.h>
-
 #include "detail/check.hpp"
+#include "detail/gemm.hpp"
 #include "posenc/npy.hpp"
 
 namespace posenc {
@@ -43,13 +42,16 @@ Tensor uniform(Shape s, double bound, std::mt19937_64& gen) {
 Tensor linear(const Tensor& x, std::size_t rows, const Tensor& w, const Tensor& b) {
   const std::size_t out = w.shape()[0], in = w.shape()[1];
   Tensor y = Tensor::from_shape({rows, out});
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), static_cast<int>(out),
-              static_cast<int>(in), 1.0f, x.data(), static_cast<int>(in), w.data(), static_cast<int>(in), 0.0f,
-              y.data(), static_cast<int>(out));
+  detail::sgemm(false, true, rows, out, in, 1.0f, x.data(), in, w.data(), in, 0.0f, y.data(), out);
   if (is_set(b))
     for (std::size_t r = 0; r < rows; ++r)
       for (std::size_t o = 0; o < out; ++o) y(r, o) += b(o);
   return y;
+}
+
+// One head's dh values: an inline loop, since a library copy per 16-float row costs more than the copy.
+void copy_head(const float* src, std::size_t dh, float* dst) {
+  for (std::size_t c = 0; c < dh; ++c) dst[c] = src[c];
 }
 
 // [B*N, heads*dh] -> [B, heads, N, dh]
@@ -58,7 +60,7 @@ Tensor split_heads(const Tensor& y, std::size_t batch, std::size_t n, std::size_
   for (std::size_t b = 0; b < batch; ++b)
     for (std::size_t t = 0; t < n; ++t)
       for (std::size_t h = 0; h < heads; ++h)
-        std::copy_n(y.data() + ((b * n + t) * heads + h) * dh, dh, out.data() + ((b * heads + h) * n + t) * dh);
+        copy_head(y.data() + ((b * n + t) * heads + h) * dh, dh, out.data() + ((b * heads + h) * n + t) * dh);
   return out;
 }
 
@@ -69,7 +71,7 @@ Tensor merge_heads(const Tensor& t) {
   for (std::size_t b = 0; b < batch; ++b)
     for (std::size_t h = 0; h < heads; ++h)
       for (std::size_t i = 0; i < n; ++i)
-        std::copy_n(t.data() + ((b * heads + h) * n + i) * dh, dh, out.data() + ((b * n + i) * heads + h) * dh);
+        copy_head(t.data() + ((b * heads + h) * n + i) * dh, dh, out.data() + ((b * n + i) * heads + h) * dh);
   return out;
 }
 
@@ -83,12 +85,8 @@ void linear_backward(const float* dy, const float* x, std::size_t rows, const Te
   if (rows == 0) {
     std::fill(dw.begin(), dw.end(), 0.0f);
   } else {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<int>(out), static_cast<int>(in),
-                static_cast<int>(rows), 1.0f, dy, static_cast<int>(out), x, static_cast<int>(in), 0.0f, dw.data(),
-                static_cast<int>(in));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(rows), static_cast<int>(in),
-                static_cast<int>(out), 1.0f, dy, static_cast<int>(out), w.data(), static_cast<int>(in),
-                accumulate ? 1.0f : 0.0f, dx.data(), static_cast<int>(in));
+    detail::sgemm(true, false, out, in, rows, 1.0f, dy, out, x, in, 0.0f, dw.data(), in);
+    detail::sgemm(false, false, rows, in, out, 1.0f, dy, out, w.data(), in, accumulate ? 1.0f : 0.0f, dx.data(), in);
   }
   if (db) {
     std::vector<double> acc(out, 0.0);

@@ -20,8 +20,9 @@
 //                 dx = rstd (g - mean(g) - xh mean(g xh)),  dgamma = sum dy xh,  dbeta = sum dy
 //   FeedForward   Linear(D, mD) -> act -> Dropout -> Linear(mD, D), act = exact GELU
 //                 x Phi(x) (default; derivative Phi(x) + x phi(x)) or ReLU          (nn.TransformerEncoderLayer)
-//   Dropout       inverted: y = x b / (1 - p), b ~ Bernoulli(1 - p) from a seeded mt19937_64 that
-//                 advances with every training forward; identity in eval mode or for p = 0
+//   Dropout       inverted: y = x b / (1 - p), b ~ Bernoulli(1 - p): element i of the c-th training
+//                 forward keeps iff the top 32 bits of SplitMix64(SplitMix64(seed, c), i) are below
+//                 (1 - p) 2^32 (counter-based, so independent of threads); identity in eval mode or p = 0
 //   EncoderBlock  pre-LN (default):  x1 = x + Drop(Attn(LN1(x))),   y = x1 + Drop(FFN(LN2(x1)))
 //                 post-LN:           x1 = LN1(x + Drop(Attn(x))),   y = LN2(x1 + Drop(FFN(x1)))
 //                 Attn = posenc::MultiHeadAttention with its forward Cache and backward.
@@ -107,8 +108,8 @@ class Linear {
  public:
   Linear() = default;
   Linear(std::int64_t in, std::int64_t out, std::uint64_t seed, bool bias = true);
-  /// x [..., in] -> [..., out]; keeps x.
-  Tensor forward(const Tensor& x);
+  /// x [..., in] -> [..., out]; keeps x (by value: pass a temporary to hand it over without a copy).
+  Tensor forward(Tensor x);
   /// dy [..., out] -> dx [..., in]; accumulates dW = dy^T x, db = sum dy.
   Tensor backward(const Tensor& dy);
   void parameters(const std::string& prefix, std::vector<Parameter>& out);
@@ -139,13 +140,14 @@ class Dropout {
  public:
   Dropout() = default;
   Dropout(double p, std::uint64_t seed);
-  Tensor forward(const Tensor& x, bool training);
-  Tensor backward(const Tensor& dy) const;
+  Tensor forward(Tensor x, bool training);  ///< by value: the mask is applied in place
+  Tensor backward(Tensor dy) const;
   double p() const { return p_; }
 
  private:
   double p_ = 0.0;
-  std::mt19937_64 gen_;
+  std::uint64_t seed_ = 0;
+  std::uint64_t calls_ = 0;  ///< training forwards so far (each draws a fresh mask)
   std::vector<float> mask_;  ///< empty: identity in the last forward
 };
 
@@ -156,7 +158,7 @@ class FeedForward {
  public:
   FeedForward() = default;
   FeedForward(std::int64_t dim, std::int64_t hidden, FfnActivation act, double dropout, std::uint64_t seed);
-  Tensor forward(const Tensor& x, bool training);
+  Tensor forward(Tensor x, bool training);
   Tensor backward(const Tensor& dy);
   void parameters(const std::string& prefix, std::vector<Parameter>& out);
   Linear fc1, fc2;

@@ -19,12 +19,6 @@ void add_into(Tensor& a, const Tensor& b) {
   for (std::size_t i = 0; i < a.size(); ++i) x[i] += y[i];
 }
 
-Tensor add2(const Tensor& a, const Tensor& b) {
-  Tensor r = a;
-  add_into(r, b);
-  return r;
-}
-
 }  // namespace
 
 // ====================================================================== EncoderBlock
@@ -50,12 +44,19 @@ EncoderBlock::EncoderBlock(const Config& c, std::uint64_t seed)
 Tensor EncoderBlock::forward(const Tensor& x, const Encoding& enc, const AttentionOptions& opts, bool training) {
   if (config_.pre_ln) {
     attn_input_ = ln1.forward(x);
-    Tensor x1 = add2(x, drop1_.forward(attn.forward(attn_input_, enc, opts, &cache_), training));
-    return add2(x1, drop2_.forward(ffn.forward(ln2.forward(x1), training), training));
+    Tensor x1 = drop1_.forward(attn.forward(attn_input_, enc, opts, &cache_), training);
+    add_into(x1, x);  // x + Drop(Attn(LN1 x)): float addition commutes, so the sum is exact either way
+    Tensor y = drop2_.forward(ffn.forward(ln2.forward(x1), training), training);
+    add_into(y, x1);
+    return y;
   }
   attn_input_ = x;
-  Tensor x1 = ln1.forward(add2(x, drop1_.forward(attn.forward(x, enc, opts, &cache_), training)));
-  return ln2.forward(add2(x1, drop2_.forward(ffn.forward(x1, training), training)));
+  Tensor s1 = drop1_.forward(attn.forward(x, enc, opts, &cache_), training);
+  add_into(s1, x);
+  const Tensor x1 = ln1.forward(s1);
+  Tensor s2 = drop2_.forward(ffn.forward(x1, training), training);
+  add_into(s2, x1);
+  return ln2.forward(s2);
 }
 
 Tensor EncoderBlock::backward(const Tensor& dy, const Encoding& enc, const AttentionOptions& opts,
@@ -74,15 +75,19 @@ Tensor EncoderBlock::backward(const Tensor& dy, const Encoding& enc, const Atten
     return std::move(g.dx_q);
   };
   if (config_.pre_ln) {
-    Tensor dx1 = add2(dy, ln2.backward(ffn.backward(drop2_.backward(dy))));
+    Tensor dx1 = ln2.backward(ffn.backward(drop2_.backward(dy)));
+    add_into(dx1, dy);
     Tensor dh1 = attention_backward(drop1_.backward(dx1));
     add_into(dx1, ln1.backward(dh1));
     return dx1;
   }
   Tensor ds2 = ln2.backward(dy);
-  Tensor dx1 = add2(ds2, ffn.backward(drop2_.backward(ds2)));
-  Tensor ds1 = ln1.backward(dx1);
-  return add2(ds1, attention_backward(drop1_.backward(ds1)));
+  Tensor dx1 = ffn.backward(drop2_.backward(ds2));
+  add_into(dx1, ds2);
+  const Tensor ds1 = ln1.backward(dx1);
+  Tensor dx = attention_backward(drop1_.backward(ds1));
+  add_into(dx, ds1);
+  return dx;
 }
 
 void EncoderBlock::parameters(const std::string& prefix, std::vector<Parameter>& out) {

@@ -3,7 +3,10 @@
 #include <cmath>
 #include <random>
 
-#include <cblas.h>
+#include <Eigen/Core>
+#include <unsupported/Eigen/SpecialFunctions>
+
+#include "detail/gemm.hpp"
 
 #include "posenc/catalogue.hpp"
 #include "posenc/model.hpp"
@@ -20,9 +23,7 @@ void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const f
     if (!accumulate) std::fill_n(c, m * n, 0.0f);
     return;
   }
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
-              static_cast<int>(n), static_cast<int>(k), 1.0f, a, static_cast<int>(ta ? m : k), b,
-              static_cast<int>(tb ? k : n), accumulate ? 1.0f : 0.0f, c, static_cast<int>(n));
+  posenc::detail::sgemm(ta, tb, m, n, k, 1.0f, a, ta ? m : k, b, tb ? k : n, accumulate ? 1.0f : 0.0f, c, n);
 }
 
 void accumulate(Tensor& grad, const Tensor& delta) {
@@ -60,6 +61,48 @@ void add_column_sums(const float* dy, std::size_t rows, std::size_t n, float* ac
   for (std::size_t r = 0; r < rows; ++r)
     for (std::size_t c = 0; c < n; ++c) s[c] += dy[r * n + c];
   for (std::size_t c = 0; c < n; ++c) acc[c] = static_cast<float>(acc[c] + s[c]);
+}
+
+/// Element-wise kernels run in fixed chunks through 64-byte-aligned scratch padded to whole SIMD
+/// packets: Eigen peels unaligned heads and tails into scalar code whose erf differs from the
+/// vector one in the last bits, so without the scratch a value would depend on where the
+/// allocator put the tensor. Chunks are fixed, so results never depend on the thread count.
+constexpr std::ptrdiff_t kChunk = 4096;
+using Aligned = Eigen::Map<Eigen::ArrayXf, Eigen::Aligned64>;
+
+/// f(z, g) -> new g over chunks (z, g of n elements; g may be null for a one-input kernel).
+template <class F>
+void elementwise(const float* z, float* g, float* out, std::size_t n, F f) {
+  const auto chunks = (static_cast<std::ptrdiff_t>(n) + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static) if (chunks > 8)
+  for (std::ptrdiff_t c = 0; c < chunks; ++c) {
+    alignas(64) float zs[kChunk], gs[kChunk];
+    const std::ptrdiff_t lo = c * kChunk, len = std::min<std::ptrdiff_t>(kChunk, static_cast<std::ptrdiff_t>(n) - lo);
+    const std::ptrdiff_t padded = (len + 15) / 16 * 16;
+    std::fill(std::copy_n(z + lo, len, zs), zs + padded, 0.0f);
+    if (g) std::fill(std::copy_n(g + lo, len, gs), gs + padded, 0.0f);
+    Aligned zv(zs, padded), gv(gs, padded);
+    gv = f(zv, gv);
+    std::copy_n(gs, len, out + lo);
+  }
+}
+
+/// out = z Phi(z), Phi(z) = (1 + erf(z / sqrt 2)) / 2 (the exact GELU), in float with Eigen's
+/// vectorised erf (within 2e-6 of the double formula; PyTorch's float GELU is the same formula).
+void gelu(const float* z, float* out, std::size_t n) {
+  elementwise(z, nullptr, out, n, [](const Aligned& x, const Aligned&) {
+    return (0.5f * x * (1.0f + (x * static_cast<float>(M_SQRT1_2)).erf())).eval();
+  });
+}
+
+/// g *= Phi(z) + z phi(z), the derivative of the exact GELU.
+void gelu_backward(const float* z, float* g, std::size_t n) {
+  elementwise(z, g, g, n, [](const Aligned& x, const Aligned& dy) {
+    constexpr float inv_sqrt_2pi = 0.398942280401432678f;
+    return (dy * (0.5f * (1.0f + (x * static_cast<float>(M_SQRT1_2)).erf()) +
+                  x * inv_sqrt_2pi * (-0.5f * x * x).exp()))
+        .eval();
+  });
 }
 
 }  // namespace
@@ -126,7 +169,7 @@ Linear::Linear(std::int64_t in, std::int64_t out, std::uint64_t seed, bool with_
   }
 }
 
-Tensor Linear::forward(const Tensor& x) {
+Tensor Linear::forward(Tensor x) {
   const std::size_t out = weight.shape()[0], in = weight.shape()[1];
   if (x.dimension() < 1 || last_dim(x) != in)
     fail("Linear::forward", "parameter 'x' must be [..., ", in, "], got ", shape_string(x));
@@ -138,7 +181,7 @@ Tensor Linear::forward(const Tensor& x) {
   if (is_set(bias))
     for (std::size_t r = 0; r < rows; ++r)
       for (std::size_t o = 0; o < out; ++o) y.data()[r * out + o] += bias.data()[o];
-  input_ = x;
+  input_ = std::move(x);
   return y;
 }
 
@@ -183,7 +226,7 @@ Tensor LayerNorm::forward(const Tensor& x) {
   if (x.dimension() < 1 || last_dim(x) != d)
     fail("LayerNorm::forward", "parameter 'x' must be [..., ", d, "], got ", shape_string(x));
   const std::size_t rows = x.size() / d;
-  xhat_ = Tensor::from_shape(shape_of(x));
+  if (shape_of(xhat_) != shape_of(x)) xhat_ = Tensor::from_shape(shape_of(x));  // reused across steps
   rstd_.assign(rows, 0.0);
   Tensor y = Tensor::from_shape(shape_of(x));
   const float* w = weight.data();
@@ -252,29 +295,37 @@ void LayerNorm::parameters(const std::string& prefix, std::vector<Parameter>& ou
 
 // ====================================================================== Dropout
 
-Dropout::Dropout(double p, std::uint64_t seed) : p_(p), gen_(seed) {
+Dropout::Dropout(double p, std::uint64_t seed) : p_(p), seed_(seed) {
   if (!(p >= 0.0 && p < 1.0)) fail("Dropout", "parameter 'p' must be in [0, 1), got ", p);
 }
 
-Tensor Dropout::forward(const Tensor& x, bool training) {
+Tensor Dropout::forward(Tensor x, bool training) {
   mask_.clear();
   if (!training || p_ == 0.0) return x;
-  mask_.resize(x.size());
-  std::bernoulli_distribution keep(1.0 - p_);
+  // Element i of call c keeps iff the top 32 bits of SplitMix64(key_c, i) fall below
+  // (1 - p) 2^32, key_c = SplitMix64(seed, c): a counter-based stream, so the loop vectorises and
+  // the mask never depends on how work is split.
+  const std::uint64_t key = detail::derive_seed(seed_, calls_++);
+  const auto threshold = static_cast<std::uint64_t>(std::llround((1.0 - p_) * 4294967296.0));
   const float scale = static_cast<float>(1.0 / (1.0 - p_));
-  for (auto& m : mask_) m = keep(gen_) ? scale : 0.0f;
-  Tensor y = Tensor::from_shape(shape_of(x));
-  for (std::size_t i = 0; i < x.size(); ++i) y.data()[i] = x.data()[i] * mask_[i];
-  return y;
+  const std::size_t n = x.size();
+  mask_.resize(n);
+  float* v = x.data();
+  float* m = mask_.data();
+  for (std::size_t i = 0; i < n; ++i) {
+    m[i] = (detail::derive_seed(key, i) >> 32) < threshold ? scale : 0.0f;
+    v[i] *= m[i];
+  }
+  return x;
 }
 
-Tensor Dropout::backward(const Tensor& dy) const {
+Tensor Dropout::backward(Tensor dy) const {
   if (mask_.empty()) return dy;
   if (dy.size() != mask_.size())
     fail("Dropout::backward", "parameter 'dy' has ", dy.size(), " elements, the forward had ", mask_.size());
-  Tensor dx = Tensor::from_shape(shape_of(dy));
-  for (std::size_t i = 0; i < dy.size(); ++i) dx.data()[i] = dy.data()[i] * mask_[i];
-  return dx;
+  float* g = dy.data();
+  for (std::size_t i = 0; i < dy.size(); ++i) g[i] *= mask_[i];
+  return dy;
 }
 
 // ====================================================================== FeedForward
@@ -286,39 +337,24 @@ FeedForward::FeedForward(std::int64_t dim, std::int64_t hidden, FfnActivation ac
       act_(act),
       drop_(dropout, detail::derive_seed(seed, 2)) {}
 
-Tensor FeedForward::forward(const Tensor& x, bool training) {
-  pre_ = fc1.forward(x);
+Tensor FeedForward::forward(Tensor x, bool training) {
+  pre_ = fc1.forward(std::move(x));
   Tensor a = Tensor::from_shape(shape_of(pre_));
-  const float* z = pre_.data();
-  float* out = a.data();
-  const auto n = static_cast<std::ptrdiff_t>(pre_.size());
-  if (act_ == FfnActivation::gelu) {
-#pragma omp parallel for schedule(static) if (n > 32768)
-    for (std::ptrdiff_t i = 0; i < n; ++i) {
-      const double v = z[i];
-      out[i] = static_cast<float>(0.5 * v * (1.0 + std::erf(v * M_SQRT1_2)));
-    }
-  } else {
-    for (std::ptrdiff_t i = 0; i < n; ++i) out[i] = z[i] > 0.0f ? z[i] : 0.0f;
-  }
-  return fc2.forward(drop_.forward(a, training));
+  if (act_ == FfnActivation::gelu)
+    gelu(pre_.data(), a.data(), pre_.size());
+  else
+    std::transform(pre_.begin(), pre_.end(), a.begin(), [](float z) { return z > 0.0f ? z : 0.0f; });
+  return fc2.forward(drop_.forward(std::move(a), training));
 }
 
 Tensor FeedForward::backward(const Tensor& dy) {
   Tensor da = drop_.backward(fc2.backward(dy));
-  const float* z = pre_.data();
-  float* g = da.data();
-  const auto n = static_cast<std::ptrdiff_t>(da.size());
   if (act_ == FfnActivation::gelu) {
-    const double inv_sqrt_2pi = 0.3989422804014327;
-#pragma omp parallel for schedule(static) if (n > 32768)
-    for (std::ptrdiff_t i = 0; i < n; ++i) {
-      const double v = z[i];
-      const double d = 0.5 * (1.0 + std::erf(v * M_SQRT1_2)) + v * inv_sqrt_2pi * std::exp(-0.5 * v * v);
-      g[i] = static_cast<float>(g[i] * d);
-    }
+    gelu_backward(pre_.data(), da.data(), da.size());
   } else {
-    for (std::ptrdiff_t i = 0; i < n; ++i)
+    const float* z = pre_.data();
+    float* g = da.data();
+    for (std::size_t i = 0; i < da.size(); ++i)
       if (!(z[i] > 0.0f)) g[i] = 0.0f;
   }
   return fc1.backward(da);

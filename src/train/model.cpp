@@ -88,7 +88,7 @@ Tensor TransformerTrunk::forward(const Tensor& x0, const std::vector<std::int64_
       input_x_[l] = x;
       x = apply_input(input_enc_[m], x);
     }
-    if (l == 0) x = drop_.forward(x, training);
+    if (l == 0) x = drop_.forward(std::move(x), training);
     x = blocks_[l].forward(x, score_enc_[m], options_, training);
   }
   if (config_.pre_ln) x = final_ln_.forward(x);
@@ -105,7 +105,7 @@ Tensor TransformerTrunk::backward(const Tensor& dy) {
     EncodingGrad g;
     dx = blocks_[l].backward(dx, score_enc_[m], options_, pm.request(), g);
     pm.backward(pos_, g);
-    if (l == 0) dx = drop_.backward(dx);
+    if (l == 0) dx = drop_.backward(std::move(dx));
     if (is_set(input_x_[l])) {
       EncodingGrad gi;
       dx = apply_input_backward(input_enc_[m], input_x_[l], dx, gi);
