@@ -18,8 +18,9 @@ Image similarity_grid(const Tensor& table, std::int64_t gh, std::int64_t gw, int
     for (std::size_t c = 0; c < d; ++c) norm[a] += static_cast<double>(table(a, c)) * table(a, c);
     norm[a] = std::sqrt(norm[a]);
   }
+  // Blocks of cells with gaps, drawn as one raster of 1-point cells (the gaps as masked cells).
   const int block_w = static_cast<int>(gw) * cell + gap, block_h = static_cast<int>(gh) * cell + gap;
-  const int width = static_cast<int>(gw) * block_w, height = static_cast<int>(gh) * block_h;
+  const int width = static_cast<int>(gw) * block_w - gap, height = static_cast<int>(gh) * block_h - gap;
   std::vector<double> sim(static_cast<std::size_t>(width) * height, std::numeric_limits<double>::quiet_NaN());
   for (std::size_t a = 0; a < n; ++a)
     for (std::size_t b = 0; b < n; ++b) {
@@ -31,21 +32,19 @@ Image similarity_grid(const Tensor& table, std::int64_t gh, std::int64_t gw, int
       for (int dy = 0; dy < cell; ++dy)
         for (int dx = 0; dx < cell; ++dx) sim[static_cast<std::size_t>(oy + dy) * width + ox + dx] = s;
     }
-  return heatmap(sim, height, width, 1);  // colours over the data range
+  HeatmapStyle style{.x_label = "patch column (block: its similarity to every patch)", .y_label = "patch row",
+                     .colorbar_label = "cosine similarity", .cell = 1, .ticks = false};
+  return heatmap(sim, height, width, style);
 }
 
 Image mrope_ids_picture(const DTensor& ids, int cell) {
   const std::size_t len = ids.shape()[1];
-  // Three bands separated by a grey (NaN) row.
-  const int rows = 3 * 3 + 2;
-  std::vector<double> v(static_cast<std::size_t>(rows) * len, std::numeric_limits<double>::quiet_NaN());
-  double hi = 0;
+  std::vector<double> v(3 * len);
   for (std::size_t a = 0; a < 3; ++a)
-    for (std::size_t j = 0; j < len; ++j) {
-      for (std::size_t r = 0; r < 3; ++r) v[(a * 4 + r) * len + j] = ids(a, j);
-      hi = std::max(hi, ids(a, j));
-    }
-  return heatmap(v, rows, static_cast<int>(len), cell, 0.0, std::max(hi, 1.0));
+    for (std::size_t j = 0; j < len; ++j) v[a * len + j] = ids(a, j);
+  return heatmap(v, 3, static_cast<int>(len),
+                 HeatmapStyle{.title = "M-RoPE position ids (text | image | text | video | text)", .x_label = "token",
+                              .colorbar_label = "position id", .cell = cell, .y_names = {"t", "h", "w"}});
 }
 
 DTensor demo_mrope_ids() {
@@ -71,7 +70,11 @@ Image patch_coverage(const SpectrogramPatching& p, std::int64_t frames, int cell
     }
   for (auto& c : count)
     if (c == 0) c = std::numeric_limits<double>::quiet_NaN();  // bins no patch reaches: grey
-  return heatmap(count, static_cast<int>(f_bins), static_cast<int>(frames), cell, 0.0, 4.0);
+  return heatmap(count, static_cast<int>(f_bins), static_cast<int>(frames),
+                 HeatmapStyle{.title = "AST patches covering each bin", .x_label = "frame", .y_label = "frequency bin",
+                              .colorbar_label = "patches", .cell = cell, .lo = 0.0, .hi = 4.0,
+                              .y_first = static_cast<double>(f_bins - 1), .y_step = -1.0,
+                              .masked_note = "grey: no patch"});
 }
 
 Image world_map(const std::vector<double>& values, std::int64_t nlat, std::int64_t nlon, int cell, bool symmetric) {
@@ -83,7 +86,11 @@ Image world_map(const std::vector<double>& values, std::int64_t nlat, std::int64
     lo = -m;
     hi = m;
   }
-  return heatmap(values, static_cast<int>(nlat), static_cast<int>(nlon), cell, lo, hi);
+  const double dlat = 180.0 / static_cast<double>(nlat), dlon = 360.0 / static_cast<double>(nlon);
+  return heatmap(values, static_cast<int>(nlat), static_cast<int>(nlon),
+                 HeatmapStyle{.x_label = "longitude (degrees)", .y_label = "latitude (degrees)", .cell = cell, .lo = lo,
+                              .hi = hi, .x_first = -180.0 + dlon / 2, .x_step = dlon, .y_first = 90.0 - dlat / 2,
+                              .y_step = -dlat, .diverging = symmetric});
 }
 
 std::vector<double> harmonic_on_grid(int l, int m, std::int64_t nlat, std::int64_t nlon) {
@@ -108,7 +115,7 @@ std::vector<double> geodesic_bias_on_grid(double lon, double lat, std::int64_t n
   return v;
 }
 
-Image graph_drawing(const Graph& graph, const std::vector<double>& values, int size) {
+Image graph_drawing(const Graph& graph, const std::vector<double>& values, int size, const std::string& label) {
   using UG = boost::adjacency_list<boost::vecS, boost::vecS, boost::undirectedS, boost::no_property,
                                    boost::property<boost::edge_weight_t, double>>;
   using Topology = boost::square_topology<>;
@@ -136,7 +143,7 @@ Image graph_drawing(const Graph& graph, const std::vector<double>& values, int s
   const double ox = (span - (x1 - x0)) / 2, oy = (span - (y1 - y0)) / 2;
   auto px = [&](std::size_t v) { return margin + (pos[v][0] - x0 + ox) / span * (size - 2 * margin); };
   auto py = [&](std::size_t v) { return margin + (pos[v][1] - y0 + oy) / span * (size - 2 * margin); };
-  Image img(size, size);
+  Image img(size + 40 + static_cast<int>(label.empty() ? 0 : 18) + 40, size);
   const std::uint8_t grey[3] = {170, 170, 170}, black[3] = {40, 40, 40};
   for (const auto& e : graph.edges()) {
     const auto a = static_cast<std::size_t>(e.source), b = static_cast<std::size_t>(e.target);
@@ -148,6 +155,7 @@ Image graph_drawing(const Graph& graph, const std::vector<double>& values, int s
     viridis(*hi > *lo ? (values[v] - *lo) / (*hi - *lo) : 0.5, c);
     fill_disc(img, px(v), py(v), 7, c, black);
   }
+  if (n > 0) colorbar(img, size + 4, margin, size - 2 * margin, *lo, *hi > *lo ? *hi : *lo + 1, label);
   return img;
 }
 

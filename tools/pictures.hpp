@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "plot.hpp"
@@ -40,8 +41,8 @@ std::vector<double> geodesic_bias_on_grid(double lon, double lat, std::int64_t n
 
 /// A drawing of a connected graph (Kamada-Kawai spring layout from Boost, started on a circle; a
 /// disconnected graph keeps the circle), nodes coloured by `values` (viridis over their range),
-/// edges grey; `size` x `size` pixels.
-Image graph_drawing(const Graph& graph, const std::vector<double>& values, int size = 420);
+/// edges grey, in a `size` x `size` square, with a colorbar of the values (titled `label`) on its right.
+Image graph_drawing(const Graph& graph, const std::vector<double>& values, int size = 420, const std::string& label = "");
 
 /// Zachary's karate club (34 members, 78 friendships; Zachary 1977), built in for the demo.
 Graph karate_club();

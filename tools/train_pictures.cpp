@@ -34,22 +34,7 @@ int cell_for(std::size_t n) { return std::max(2, static_cast<int>(256 / std::max
 
 }  // namespace
 
-plot::Image vstack(const std::vector<plot::Image>& panels, int gap) {
-  int w = 0, h = 0;
-  for (const auto& p : panels) {
-    w = std::max(w, p.width);
-    h += p.height + (h > 0 ? gap : 0);
-  }
-  plot::Image out(w, h);
-  int y0 = 0;
-  for (const auto& p : panels) {
-    for (int y = 0; y < p.height; ++y)
-      std::copy_n(p.rgb.data() + static_cast<std::size_t>(y) * p.width * 3, static_cast<std::size_t>(p.width) * 3,
-                  out.rgb.data() + (static_cast<std::size_t>(y0 + y) * w) * 3);
-    y0 += p.height + gap;
-  }
-  return out;
-}
+plot::Image vstack(const std::vector<plot::Image>& panels, int gap) { return plot::vertical(panels, gap); }
 
 plot::Image curves_picture(const TrainResult& r) {
   std::vector<double> tl, vl, ta, va;
@@ -59,11 +44,12 @@ plot::Image curves_picture(const TrainResult& r) {
     ta.push_back(m.train_accuracy);
     va.push_back(m.val_accuracy);
   }
-  if (tl.size() == 1) {  // a chart needs two points
-    tl.push_back(tl[0]), vl.push_back(vl[0]), ta.push_back(ta[0]), va.push_back(va[0]);
-  }
-  // Blue: training, orange: validation; left loss, right accuracy.
-  return plot::hstack({plot::line_chart({tl, vl}, 420, 240), plot::line_chart({ta, va}, 420, 240)});
+  plot::ChartStyle loss{.title = "Loss", .x_label = "epoch", .y_label = "cross-entropy (nats)",
+                        .legend = {"training", "validation"}, .width = 420, .height = 260, .x_first = 1};
+  plot::ChartStyle acc = loss;
+  acc.title = "Accuracy";
+  acc.y_label = "token accuracy";
+  return plot::hstack({plot::line_chart({tl, vl}, loss), plot::line_chart({ta, va}, acc)});
 }
 
 std::vector<std::string> position_pictures(const TransformerTrunk& trunk, std::int64_t length, const std::string& dir) {
@@ -78,13 +64,21 @@ std::vector<std::string> position_pictures(const TransformerTrunk& trunk, std::i
   };
   if (is_set(e.input_add)) {
     const std::size_t d = e.input_add.shape()[e.input_add.dimension() - 1];
-    write("position_similarity.png", plot::heatmap(cosine_matrix(e.input_add.data(), n, d), static_cast<int>(n),
-                                                   static_cast<int>(n), cell_for(n), -1.0, 1.0));
+    write("position_similarity.png",
+          plot::heatmap(cosine_matrix(e.input_add.data(), n, d), static_cast<int>(n), static_cast<int>(n),
+                        plot::HeatmapStyle{.title = "Position table (" + pm.kind() + "): cosine similarity",
+                                           .x_label = "position j", .y_label = "position i",
+                                           .colorbar_label = "cosine similarity", .cell = cell_for(n), .lo = -1.0,
+                                           .hi = 1.0, .diverging = true}));
     if (pm.kind() == "continuous_mlp" || pm.kind() == "learned_fourier") {
       std::vector<std::vector<double>> series(std::min<std::size_t>(8, d), std::vector<double>(n));
       for (std::size_t c = 0; c < series.size(); ++c)
         for (std::size_t i = 0; i < n; ++i) series[c][i] = e.input_add.data()[i * d + c];
-      write("position_curves.png", plot::line_chart(series, 480, 240));
+      std::vector<std::string> names;
+      for (std::size_t c = 0; c < series.size(); ++c) names.push_back("channel " + std::to_string(c));
+      write("position_curves.png", plot::line_chart(series, plot::ChartStyle{.title = "Position encoding (" + pm.kind() + ")",
+                                                                             .x_label = "position", .y_label = "value",
+                                                                             .legend = names, .width = 560, .height = 300}));
     }
   }
   if (!e.biases.empty() && (pm.kind() == "relative_bias" || pm.kind() == "t5" || pm.kind() == "alibi")) {
@@ -99,7 +93,13 @@ std::vector<std::string> position_pictures(const TransformerTrunk& trunk, std::i
     std::vector<std::vector<double>> series(h, std::vector<double>(n));
     for (std::size_t hh = 0; hh < h; ++hh)
       for (std::size_t j = 0; j < n; ++j) series[hh][j] = s.data()[(hh * n + i) * n + j];
-    write("position_bias.png", plot::line_chart(series, 480, 240));
+    std::vector<std::string> names;
+    for (std::size_t hh = 0; hh < h; ++hh) names.push_back("head " + std::to_string(hh));
+    write("position_bias.png",
+          plot::line_chart(series, plot::ChartStyle{.title = "Score bias (" + pm.kind() + "), query at position " +
+                                                                 std::to_string(i),
+                                                    .x_label = "key position j", .y_label = "bias added to the score",
+                                                    .legend = names, .width = 560, .height = 300}));
   }
   return written;
 }
@@ -107,17 +107,24 @@ std::vector<std::string> position_pictures(const TransformerTrunk& trunk, std::i
 plot::Image attention_picture(const TransformerTrunk& trunk, std::size_t sample) {
   const auto maps = trunk.last_attention_weights();
   std::vector<plot::Image> rows;
-  for (const Tensor& w : maps) {
+  for (std::size_t layer = 0; layer < maps.size(); ++layer) {
+    const Tensor& w = maps[layer];
     const std::size_t h = w.shape()[1], n = w.shape()[2];
     std::vector<plot::Image> panels;
+    const float* first = w.data() + sample * h * n * n;
+    const double top = std::max(1e-6, static_cast<double>(*std::max_element(first, first + h * n * n)));
     for (std::size_t hh = 0; hh < h; ++hh) {
-      const float* p = w.data() + ((sample * h + hh) * n) * n;
-      panels.push_back(plot::heatmap(std::vector<double>(p, p + n * n), static_cast<int>(n), static_cast<int>(n),
-                                     std::max(1, cell_for(n) / 3), 0.0, 0.0));
+      const float* p = first + hh * n * n;
+      // The heads of a layer share [0, its largest weight]: the colorbar closes the row.
+      panels.push_back(plot::heatmap(
+          std::vector<double>(p, p + n * n), static_cast<int>(n), static_cast<int>(n),
+          plot::HeatmapStyle{.title = "layer " + std::to_string(layer) + ", head " + std::to_string(hh),
+                             .x_label = "key", .y_label = hh == 0 ? "query" : "", .colorbar_label = "weight",
+                             .cell = std::max(3, cell_for(n) / 2), .lo = 0.0, .hi = top, .colorbar = hh + 1 == h}));
     }
     rows.push_back(plot::hstack(panels, 6));
   }
-  return vstack(rows, 10);
+  return plot::titled(plot::vertical(rows, 10), "Attention weights (sample " + std::to_string(sample) + ")");
 }
 
 }  // namespace posenc::cli
