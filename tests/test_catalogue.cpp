@@ -13,11 +13,16 @@
 #include "posenc/catalogue.hpp"
 #include "posenc/npy.hpp"
 #include "posenc/text.hpp"
+#include "support/catalogue_values.hpp"
 
 namespace posenc {
 namespace {
 
 namespace cat = catalogue;
+using test::companions;
+using test::generic_candidates;
+using test::special_candidates;
+using test::table_candidates;
 namespace fs = std::filesystem;
 
 template <class T>
@@ -84,130 +89,6 @@ TEST(Catalogue, EveryEntryBuildsWithItsDefaults) {
 }
 
 // ---------------------------------------------------------------------- a changed value per field
-
-template <class T>
-xt::xarray<T> half(const cat::Array& a) {
-  return std::visit([](const auto& t) {
-    xt::xarray<T> out = xt::xarray<T>::from_shape(t.shape());
-    std::transform(t.begin(), t.end(), out.begin(), [](auto x) { return static_cast<T>(x * 0.5); });
-    return out;
-  }, a);
-}
-
-/// Arrays to load a table from: the default build's array, halved.
-std::vector<cat::Value> table_candidates(const cat::EntryInfo& e, const cat::FieldInfo& f, const cat::Built& base) {
-  std::vector<cat::Value> out;
-  for (const auto& t : e.tables) {
-    if (t.field != f.name) continue;
-    if (f.type == cat::FieldType::tensor_list) {
-      std::vector<Tensor> list;
-      for (std::size_t a = 0; const cat::Array* arr = base.array("table_" + std::to_string(a)); ++a) list.push_back(half<float>(*arr));
-      out.push_back(list);
-    } else if (const cat::Array* arr = base.array(t.array)) {
-      if (f.type == cat::FieldType::tensor) out.push_back(half<float>(*arr));
-      if (f.type == cat::FieldType::real_list) {
-        const Tensor h = half<float>(*arr);
-        out.push_back(std::vector<double>(h.begin(), h.end()));
-      }
-    }
-  }
-  return out;
-}
-
-std::vector<cat::Value> special_candidates(const std::string& entry, const std::string& field, const fs::path& tmp,
-                                           const cat::Built& base) {
-  if (field == "points") return {DTensor{{0.0, 10.0}, {30.0, -20.0}, {-120.0, 45.0}, {170.0, 89.0}, {-179.0, -60.0}}};
-  if (field == "valid") {
-    ITensor v = xt::ones<std::int64_t>({14, 14});
-    xt::view(v, xt::all(), 12) = 0;
-    return {v};
-  }
-  if (field == "edges") {
-    ITensor e = ITensor::from_shape({12, 2});
-    for (std::int64_t i = 0; i < 12; ++i) e(i, 0) = i, e(i, 1) = (i + 1) % 12;
-    return {e};
-  }
-  if (field == "weights" && entry != "continuous_mlp" && entry != "learned_fourier")
-    return {std::vector<double>(14, 2.0)};  // the example graph's 14 edges
-  if (field == "weights") {  // a directory of .npy files named as the arrays
-    const fs::path dir = tmp / (entry + "_weights");
-    fs::create_directories(dir);
-    for (const auto& [stem, a] : base.arrays)
-      if (const auto* t = std::get_if<Tensor>(&a); t && stem != "input_add") save_npy((dir / (stem + ".npy")).string(), *t);
-    return {dir.string()};
-  }
-  if (field == "edge_features") return {ITensor(xt::ones<std::int64_t>({14, 2}))};
-  if (field == "segments") return {std::string("text:2,image:1x2x2,video:2x2x2@0.5,text:1")};
-  if (field == "values") {
-    DTensor m = DTensor::from_shape({40, 4});
-    for (std::size_t r = 0; r < 40; ++r)
-      for (std::size_t c = 0; c < 4; ++c) m(r, c) = std::sin(0.3 * r * (c + 1)) + (c == 1 ? m(r, 0) : 0.0);
-    return {m};
-  }
-  if (field == "csv") {
-    const fs::path p = tmp / "table.csv";
-    std::ofstream f(p);
-    f << "a,b,c,d\n";
-    for (int r = 0; r < 30; ++r) f << r << "," << r * r % 7 << "," << std::sin(r) << "," << (r % 2 ? "x" : "y") << "\n";
-    return {p.string()};
-  }
-  if (field == "drop") return {std::string("x4")};
-  if (field == "source_grid") return {std::string("without_poles")};
-  return {};
-}
-
-std::vector<cat::Value> generic_candidates(const cat::FieldInfo& f) {
-  std::vector<cat::Value> out;
-  const auto& d = f.default_value;
-  switch (f.type) {
-    case cat::FieldType::boolean: out.push_back(d ? !std::get<bool>(*d) : true); break;
-    case cat::FieldType::integer: {
-      const std::int64_t v = d ? std::get<std::int64_t>(*d) : 0;
-      for (std::int64_t c : {v * 2, v / 2, v + 4, v - 4, v + 1, v - 1, std::int64_t{8}, std::int64_t{4}, std::int64_t{2},
-                             std::int64_t{12}, std::int64_t{1}, std::int64_t{3}, std::int64_t{32}})
-        if (c != v) out.push_back(c);
-      break;
-    }
-    case cat::FieldType::real: {
-      const double v = d ? std::get<double>(*d) : 0.0;
-      for (double c : {v * 0.5, v * 2, v + 1, 0.5, 2.0, 1.5})
-        if (c != v) out.push_back(c);
-      break;
-    }
-    case cat::FieldType::choice:
-      for (const auto& c : f.choices)
-        if (!d || c != std::get<std::string>(*d)) out.push_back(c);
-      break;
-    case cat::FieldType::integer_list: {
-      std::vector<std::int64_t> v = d ? std::get<std::vector<std::int64_t>>(*d) : std::vector<std::int64_t>{};
-      if (v.size() > 1) {
-        std::vector<std::int64_t> r(v.rbegin(), v.rend());
-        out.push_back(r);
-        std::rotate(v.begin(), v.begin() + 1, v.end());
-        out.push_back(v);
-      }
-      out.push_back(std::vector<std::int64_t>{10, 11, 11});
-      out.push_back(std::vector<std::int64_t>{128, 64});
-      break;
-    }
-    case cat::FieldType::real_list: out.push_back(std::vector<double>(32, 1.0)); break;
-    default: break;
-  }
-  return out;
-}
-
-/// Fields that only change together with another (the library checks them against each other).
-cat::Values companions(const std::string& entry, const std::string& field, const cat::Value& v) {
-  cat::Values out;
-  if (entry == "fourier_features" && (field == "ref_height" || field == "ref_width"))
-    out[field == "ref_height" ? "ref_width" : "ref_height"] = std::int64_t{16};
-  if (entry == "timesformer" && (field == "source_height" || field == "source_width"))
-    out[field == "source_height" ? "source_width" : "source_height"] = v;  // a square source grid
-  if (entry == "relative_bias_2d" && field == "class_token") out["prefix_tokens"] = std::int64_t{1};
-  if (entry == "relative_bias_2d" && field == "prefix_tokens") out["class_token"] = true;
-  if (entry == "mrope" && field == "head_dim") out["mrope_section"] = std::vector<std::int64_t>{8, 12, 12};
-  return out;
-}
 
 TEST(Catalogue, EveryFieldAcceptsAChangedValue) {
   const fs::path tmp = fs::temp_directory_path() / "posenc_catalogue_fields";
@@ -388,6 +269,55 @@ TEST(Catalogue, GraphEncodingsByName) {
   EXPECT_NE(m.find("did you mean 'k'"), std::string::npos) << m;
   m = error_of([&] { cat::graph_encodings(g, {"lap:kind=sideways"}); });
   EXPECT_NE(m.find("expects one of sym|rw|comb"), std::string::npos) << m;
+}
+
+TEST(Catalogue, GraphSpecsReadTheirDefaultsFromTheLibraryAndCheckValuesFirst) {
+  std::vector<GraphEdge> edges;
+  for (std::int64_t i = 0; i < 7; ++i) edges.push_back({i, (i + 1) % 7, 1.0 + 0.5 * static_cast<double>(i % 3)});
+  edges.push_back({0, 3, 2.0});
+  const Graph g(8, edges);  // node 7 is isolated
+  const auto specs = cat::parse_graph_specs({"lap", "spd", "pagerank:tol=1e-10:max_iter=1000", "degree:kind=in"});
+  const LaplacianPeOptions lap;
+  EXPECT_EQ(std::get<std::int64_t>(specs[0].value("k")), lap.k);
+  EXPECT_EQ(std::get<std::string>(specs[0].value("kind")), cat::enum_name(lap.kind));
+  EXPECT_EQ(std::get<std::string>(specs[0].value("solver")), cat::enum_name(lap.solver));
+  EXPECT_EQ(std::get<std::int64_t>(specs[0].value("dense_max_nodes")), lap.dense_max_nodes);
+  EXPECT_EQ(std::get<bool>(specs[0].value("pyg")), !lap.drop_per_component);
+  EXPECT_EQ(specs[0].files, (std::vector<std::string>{"lap", "lap_eigenvalues"}));
+  EXPECT_EQ(std::get<std::int64_t>(specs[1].value("unreachable")), ShortestPathOptions{}.unreachable);
+  EXPECT_EQ(std::get<double>(specs[2].value("tol")), 1e-10);
+  EXPECT_EQ(std::get<std::int64_t>(specs[2].value("max_iter")), 1000);
+  EXPECT_EQ(specs[3].files, (std::vector<std::string>{"degree_in"}));
+  // The defaults are the library functions' own: no option gives what a call without arguments gives.
+  auto doubles = [](const cat::Array& a) {
+    const DTensor& t = std::get<DTensor>(a);
+    return std::vector<double>(t.begin(), t.end());
+  };
+  const auto plain = cat::graph_encodings(g, {"pagerank", "eigenvector", "betweenness", "closeness", "dijkstra"});
+  EXPECT_EQ(doubles(plain[0].second), pagerank(g));
+  EXPECT_EQ(doubles(plain[1].second), eigenvector_centrality(g));
+  EXPECT_EQ(doubles(plain[2].second), betweenness_centrality(g));
+  EXPECT_EQ(doubles(plain[3].second), closeness_centrality(g));
+  EXPECT_TRUE(std::get<DTensor>(plain[4].second) == shortest_path_lengths(g));
+  // Every option of the command line reaches the library.
+  const auto tuned = cat::graph_encodings(g, {"pagerank:alpha=0.9:tol=1e-10:max_iter=1000", "dijkstra:unreachable=-1",
+                                              "betweenness:normalized=false", "closeness:use_weights=yes"});
+  EXPECT_EQ(doubles(tuned[0].second), pagerank(g, 0.9, 1e-10, 1000));
+  EXPECT_TRUE(std::get<DTensor>(tuned[1].second) == shortest_path_lengths(g, -1.0));
+  EXPECT_EQ(doubles(tuned[2].second), betweenness_centrality(g, false));
+  EXPECT_EQ(doubles(tuned[3].second), closeness_centrality(g, true));
+  // Values are checked before anything is computed; messages name the caller, spec, option and value.
+  EXPECT_EQ(error_of([] { cat::parse_graph_specs({"pagerank:alpha=2"}, "graph"); }),
+            "graph: encoding 'pagerank:alpha=2': option 'alpha' must be in [0, 1], got '2'");
+  EXPECT_EQ(error_of([] { cat::parse_graph_specs({"rwse:steps=many"}); }),
+            "graph_encodings: encoding 'rwse:steps=many': option 'steps' must be an integer, got 'many'");
+  std::string m = error_of([] { cat::parse_graph_specs({"eigenvector:tool=1"}); });
+  EXPECT_NE(m.find("unknown option 'tool=1'; did you mean 'tol'? (options of eigenvector: tol, max_iter)"),
+            std::string::npos) << m;
+  m = error_of([&] { cat::graph_encodings(g, {"spd", "spd:max=2"}); });
+  EXPECT_NE(m.find("would both write 'spd'"), std::string::npos) << m;
+  m = error_of([&] { cat::graph_encodings(g, {"pagerank:tol=1e-15:max_iter=2"}); });
+  EXPECT_NE(m.find("raise max_iter (e.g. 'pagerank:tol=1e-15:max_iter=20')"), std::string::npos) << m;
 }
 
 // ---------------------------------------------------------------------- against `posenc encode`

@@ -252,14 +252,14 @@ TEST_F(Cli, TabularCommandWritesTheEncodingAndReport) {
 TEST_F(Cli, ErrorsAreOneLineAndLeaveNoFiles) {
   const std::size_t before = file_count();
   expect_error("encode ropee --out x", "did you mean 'rope'");
-  expect_error("encode rope --out x --fator 2", "did you mean 'factor'");
+  expect_error("encode rope --out x --fator 2", "did you mean '--factor'");
   expect_error("encode rope --out x --head-dim 7", "even");
   expect_error("encode rope --out x --rope-type yarn --factor -1", "'factor'");
   expect_error("encode rope --out x --base nan", "'base'");
   expect_error("encode alibi --out x --heads 0", "'heads'");
   expect_error("encode sinusoidal --out x --tokens 0", "'tokens'");
   expect_error("encode learned --out x --tokens 600", "outside the learned table");
-  expect_error("encode rope --out x --head-dim abc", "must be an integer");
+  expect_error("encode rope --out x --head-dim abc", "field 'head_dim' expects integer, got 'abc'");
   expect_error("attend --q missing.npy --k k.npy --v v.npy --out o.npy", "missing.npy");
   expect_error("frobnicate", "frobnicate");
   Tensor bad = test::random_tensor({1, 1, 3, 4}, 9);

@@ -161,7 +161,7 @@ TEST_F(CliReliability, NumericOptionsMustBeFinite) {
   expect_error("tabular '" + kWine + "' --out x --alpha 1e39", "parameter 'alpha' must be finite with |alpha| <= 1e30");
   expect_error("tabular '" + kWine + "' --out x --threshold nan", "'threshold'");
   for (const char* v : {"nan", "inf", "-inf", "1e400"}) expect_error(std::string("encode learned --out x --std ") + v, "'std'");
-  expect_error("encode detr_sine --out x --scale nan", "'scale' must be a finite number, got 'nan'");
+  expect_error("encode detr_sine --out x --scale nan", "field 'scale' expects real number, got 'nan'");
   expect_error("encode sinusoidal --out x --offset 1e308", "'offset' 1e308");
   expect_error("encode rope --out x --long-factor 1,nan", "'long_factor'");
 }
@@ -214,7 +214,7 @@ TEST_F(CliReliability, MessagesNameTheCommandTheInputAndWhatToDo) {
   expect_error("encode learned --out x --table adir/t.npy", "'adir/t.npy' does not exist");
   expect_error("encode sinusoidal --out x --tokens -5", "'tokens' must be >= 1, got -5");
   expect_error("encode sinusoidal --out x --query-tokens 0", "'query_tokens' must be >= 1, got 0");
-  expect_error("encode sinusoidal --out x --tokens 99999999999999999999", "must be an integer, got '99999999999999999999'");
+  expect_error("encode sinusoidal --out x --tokens 99999999999999999999", "field 'tokens' expects integer, got '99999999999999999999'");
   expect_error("encode rope --out x --head-dim 7", "posenc encode: rope");
 }
 

@@ -1,4 +1,4 @@
-// What each encoding's builder allocates, from its parameters alone, so that absurd sizes are
+// What each catalogue entry's builder allocates, from its resolved field values alone, so that absurd sizes are
 // refused before anything is allocated (checks.hpp: encoding_sizes, require_budget). The figures
 // are lower bounds (the largest outputs); products are taken in long double, so they never
 // overflow.
@@ -17,28 +17,32 @@ namespace {
 constexpr long double kNaN = std::numeric_limits<long double>::quiet_NaN();
 
 struct Sizer {
-  const Params& p;
+  const catalogue::Values& values;  ///< resolved: defaults < implied < given
+  const std::map<std::string, std::string>& given;
   long double nq, nk;
   std::string tokens_from;
   std::vector<SizeNeed> needs;
 
-  /// The value of an integer option (NaN when unset, unparsable or negative: the builder reports it).
+  const catalogue::Value* find(const std::string& name) const {
+    auto it = values.find(name);
+    return it == values.end() ? nullptr : &it->second;
+  }
+  /// The value of an integer field (NaN when unset, not an integer or negative: the builder reports it).
   long double value(const std::string& name) const {
     if (name == "tokens") return nk;
     if (name == "query_tokens") return nq;
-    if (!p.has(name)) return kNaN;
-    try {
-      const auto v = p.integer(name);
-      return v < 0 ? kNaN : static_cast<long double>(v);
-    } catch (const std::exception&) {
-      return kNaN;
-    }
+    const auto* v = find(name);
+    const auto* i = v ? std::get_if<std::int64_t>(v) : nullptr;
+    return (!i || *i < 0) ? kNaN : static_cast<long double>(*i);
   }
+  /// The value as the user typed it (or the default / implied one).
   std::string typed(const std::string& name) const {
-    if ((name == "tokens" || name == "query_tokens") && !p.given().count(name))
+    if (auto it = given.find(name); it != given.end()) return it->second;
+    if (name == "tokens" || name == "query_tokens")
       return std::to_string(static_cast<unsigned long long>(name == "tokens" ? nk : nq)) +
              (tokens_from.empty() ? "" : " " + tokens_from);
-    return p.has(name) ? p.str(name) : "?";
+    const auto* v = find(name);
+    return v ? catalogue::value_text(*v) : "?";
   }
   /// An allocation of `per` bytes times the product of the options.
   void need(const std::string& what, long double per, const std::vector<std::string>& opts) {
@@ -51,21 +55,22 @@ struct Sizer {
     for (const auto& o : opts) s.options.emplace_back(o, typed(o));
     needs.push_back(std::move(s));
   }
-  /// Sum of the integers in a list option ("64,192"), NaN when it is not a list of numbers.
+  /// Sum (or product) of the numbers in a list field ("64,192"), NaN when it is not a list.
   long double list_sum(const std::string& name, bool product = false) const {
-    try {
-      long double s = product ? 1 : 0;
-      for (double v : p.list(name)) s = product ? s * v : s + v;
-      return s;
-    } catch (const std::exception&) {
-      return kNaN;
-    }
+    const auto* v = find(name);
+    std::vector<double> xs;
+    if (const auto* i = v ? std::get_if<std::vector<std::int64_t>>(v) : nullptr) xs.assign(i->begin(), i->end());
+    else if (const auto* d = v ? std::get_if<std::vector<double>>(v) : nullptr) xs = *d;
+    else return kNaN;
+    long double s = product ? 1 : 0;
+    for (double x : xs) s = product ? s * x : s + x;
+    return s;
   }
   /// Points of a sphere encoding: nlat * nlon, or unknown (a points file is bounded by its size).
-  long double points() const { return p.has("points") ? kNaN : value("nlat") * value("nlon"); }
+  long double points() const { return find("points") ? kNaN : value("nlat") * value("nlon"); }
   /// AST patches along one axis: (bins - patch) / stride + 1.
-  long double patches(const std::string& bins, const std::string& stride) const {
-    const long double b = value(bins), k = value("patch"), s = value(stride);
+  long double patches(const std::string& bins, const std::string& patch, const std::string& stride) const {
+    const long double b = value(bins), k = value(patch), s = value(stride);
     return (b < k || !(s > 0)) ? kNaN : std::floor((b - k) / s) + 1;
   }
 };
@@ -144,17 +149,17 @@ void grid_rules(std::map<std::string, Rule>& r) {
   r["rope_3d"] = [=](Sizer& s) { s.need("angles [frames * height * width, head_dim / 2] float64", 4, with(thw, {"head_dim"})); };
   const std::vector<std::string> spec = {"frequency_bins", "frames", "fstride", "tstride"};
   r["spectrogram_sincos"] = [=](Sizer& s) {
-    const long double n = s.patches("frequency_bins", "fstride") * s.patches("frames", "tstride");
+    const long double n = s.patches("frequency_bins", "patch_frequency", "fstride") * s.patches("frames", "patch_time", "tstride");
     s.add("input_add [patches, frequency_dim + time_dim] float32", 4 * n * (s.value("frequency_dim") + s.value("time_dim")),
           with(spec, {"frequency_dim", "time_dim"}));
   };
   r["spectrogram_rope"] = [=](Sizer& s) {
-    const long double n = s.patches("frequency_bins", "fstride") * s.patches("frames", "tstride");
+    const long double n = s.patches("frequency_bins", "patch_frequency", "fstride") * s.patches("frames", "patch_time", "tstride");
     s.add("angles [patches, (frequency_dim + time_dim) / 2] float64", 4 * n * (s.value("frequency_dim") + s.value("time_dim")),
           with(spec, {"frequency_dim", "time_dim"}));
   };
   r["ast_table"] = [=](Sizer& s) {
-    const long double n = s.patches("frequency_bins", "fstride") * s.patches("frames", "tstride");
+    const long double n = s.patches("frequency_bins", "patch_frequency", "fstride") * s.patches("frames", "patch_time", "tstride");
     s.add("input_add [patches, dim] float32", 4 * n * s.value("dim"), with(spec, {"dim"}));
     s.need("table [source_f_dim * source_t_dim, dim] float32", 4, {"source_f_dim", "source_t_dim", "dim"});
   };
@@ -164,7 +169,9 @@ void grid_rules(std::map<std::string, Rule>& r) {
 long double mrope_tokens(const Sizer& s) {
   long double merge = s.value("spatial_merge_size"), total = 0;
   if (!(merge >= 1)) merge = 1;
-  std::stringstream ss(s.p.has("segments") ? s.p.str("segments") : "");
+  const auto* seg = s.find("segments");
+  const auto* text = seg ? std::get_if<std::string>(seg) : nullptr;
+  std::stringstream ss(text ? *text : "");
   for (std::string item; std::getline(ss, item, ',');) {
     const auto colon = item.find(':');
     if (colon == std::string::npos) return kNaN;
@@ -224,11 +231,12 @@ const std::map<std::string, Rule>& rules() {
 
 }  // namespace
 
-std::vector<SizeNeed> encoding_sizes(const EncodingSpec& spec, const Params& p, long double nq, long double nk,
+std::vector<SizeNeed> encoding_sizes(const std::string& entry, const catalogue::Values& values,
+                                     const std::map<std::string, std::string>& given, long double nq, long double nk,
                                      const std::string& tokens_from) {
-  Sizer s{p, nq, nk, tokens_from, {}};
-  if (!spec.token_count) s.need("the token positions float64", 16, {"tokens"});
-  if (auto it = rules().find(spec.name); it != rules().end()) it->second(s);
+  Sizer s{values, given, nq, nk, tokens_from, {}};
+  if (catalogue::describe(entry).field("tokens")) s.need("the token positions float64", 16, {"tokens"});
+  if (auto it = rules().find(entry); it != rules().end()) it->second(s);
   return std::move(s.needs);
 }
 

@@ -163,10 +163,11 @@ std::vector<std::string> parameter_files(const std::string& value) {
 
 }  // namespace
 
-void check_parameter_files(const std::string& command, const EncodingSpec& spec, const Params& p) {
-  for (const auto& [name, value] : p.given()) {
+void check_parameter_files(const std::string& command, const std::string& entry,
+                           const std::map<std::string, std::string>& given) {
+  for (const auto& [name, value] : given) {
     for (const auto& path : parameter_files(value)) {
-      const std::string what = command + " " + spec.name + ": --" + name;
+      const std::string what = command + " " + entry + ": " + flag_of(name);
       require_input_file(what, path);
       const DTensor t = load_npy_double(path);
       for (std::size_t i = 0; i < t.size(); ++i)

@@ -5,10 +5,11 @@
 
 #include <cstdint>
 #include <exception>
+#include <map>
 #include <string>
 #include <vector>
 
-#include "registry.hpp"
+#include "cli.hpp"
 
 namespace posenc::cli {
 
@@ -35,14 +36,17 @@ struct SizeNeed {
 /// builder then reports the option itself.
 void require_budget(const std::string& command, const std::vector<SizeNeed>& needs);
 
-/// The allocations an encoding's builder makes for these parameters (tools/budget.cpp); `nq`, `nk`
-/// are the token counts (from the parameters or the inputs), `tokens_from` says which.
-std::vector<SizeNeed> encoding_sizes(const EncodingSpec& spec, const Params& p, long double nq, long double nk,
+/// The allocations an entry's builder makes for these values (tools/budget.cpp): `values` are the
+/// resolved field values (defaults < implied < given), `given` the options as typed (for the
+/// message); `nq`, `nk` the token counts (from the values or the inputs), `tokens_from` says which.
+std::vector<SizeNeed> encoding_sizes(const std::string& entry, const catalogue::Values& values,
+                                     const std::map<std::string, std::string>& given, long double nq, long double nk,
                                      const std::string& tokens_from);
 
-/// Every parameter of `p` given as a .npy file (tables, lists, points) must be a readable file
-/// whose values are all finite; `command` and the encoding name lead the message.
-void check_parameter_files(const std::string& command, const EncodingSpec& spec, const Params& p);
+/// Every option of `given` naming .npy files (tables, lists, points, a directory of them) must be a
+/// readable file whose values are all finite; `command` and the entry name lead the message.
+void check_parameter_files(const std::string& command, const std::string& entry,
+                           const std::map<std::string, std::string>& given);
 /// Every float value of `a` finite, else "command: output 'file' holds VALUE at flat index I ...".
 void require_finite_output(const std::string& command, const std::string& file, const Array& a, const std::string& hint);
 /// `path` names an existing regular file (not a directory) for option `what` ("graph: input").

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "posenc/encoding.hpp"
+#include "posenc/gradients.hpp"
 #include "posenc/graph.hpp"
 #include "posenc/image.hpp"
 #include "posenc/relative.hpp"
@@ -69,9 +70,11 @@ std::string value_text(const Value& value);
 
 // ------------------------------------------------------------------ descriptions
 
+/// One parameter of an entry: its name, type, accepted choices, default (read from the option
+/// struct) and help, as `posenc encode NAME --help` prints it.
 struct FieldInfo {
   std::string name;                    ///< normalised (lower case, '_')
-  FieldType type = FieldType::real;
+  FieldType type = FieldType::real;    ///< how its text is parsed (integer, real, boolean, list, choice, ...)
   std::vector<std::string> choices;    ///< choice: canonical names
   std::map<std::string, std::string> aliases;  ///< choice: other accepted names -> canonical
   std::optional<Value> default_value;  ///< read from the option struct; empty: unset / optional
@@ -79,8 +82,11 @@ struct FieldInfo {
   /// Set when the catalogue gives a value where the option struct has none (a required member,
   /// e.g. SinusoidOptions::dim = 0): the struct's own default, as text.
   std::optional<std::string> struct_default;
-  std::string help;
+  std::string help;                    ///< one line: what the field sets
   std::string group;                   ///< "options", "positions", "grid", "table", "input"
+  /// Other names users type for this field (e.g. HF's "rope_scaling" for rope_type): never
+  /// accepted, only suggested (suggest_field).
+  std::vector<std::string> hints;
 };
 
 /// A learnable table, declared once.
@@ -94,15 +100,19 @@ struct TableInfo {
   std::string part;         ///< the Encoding part it becomes, e.g. "biases.0.table" ("" for input-side)
 };
 
+/// One method of the catalogue: what it is, where it comes from, and its fields and tables.
 struct EntryInfo {
-  std::string name;
-  std::string summary;
+  std::string name;     ///< the name front ends use (`posenc encode NAME`, posenc.encode(NAME))
+  std::string summary;  ///< one line: the method
   std::string parts;   ///< the Encoding parts it fills
   std::string source;  ///< paper / reference implementation
   std::string header;  ///< the public header of its builder: text, rotary, relative, image, ...
   std::vector<std::string> inputs;  ///< what positions it reads: "text positions", "image grid", ...
-  std::vector<FieldInfo> fields;
-  std::vector<TableInfo> tables;
+  std::vector<FieldInfo> fields;   ///< its parameters, in help order
+  std::vector<TableInfo> tables;   ///< its learnable tables (empty for fixed methods)
+  /// backward() maps the core's EncodingGrad to the gradients of its score-term tables
+  /// (input-side tables, TableInfo::part == "", have none through attention).
+  bool backward = false;
   const FieldInfo* field(const std::string& name) const;  ///< nullptr if absent (name normalised)
 };
 
@@ -121,6 +131,9 @@ std::string help_text(const std::string& name);
 std::string normalise(std::string name);
 /// The candidate closest to `name` (edit distance <= 3, or a prefix), or "".
 std::string closest(const std::string& name, const std::vector<std::string>& candidates);
+/// The field of `entry` a mistyped name most likely means: a field whose hints hold the name
+/// (rope: "rope_scaling", "scaling" -> "rope_type"), else the closest field name; "" if none.
+std::string suggest_field(const EntryInfo& entry, const std::string& name);
 
 /// Values from strings (the command line): names normalised, every value parsed by its field's
 /// type. Throws std::invalid_argument: unknown method or field (with a suggestion), bad value
@@ -136,18 +149,20 @@ Values check(const std::string& name, const Values& typed);
 /// Everything a front end can write: the Encoding and its tables by name.
 using Array = std::variant<Tensor, DTensor, ITensor>;
 
+/// What build() returns: the Encoding plus every array and scalar a front end writes.
 struct Built {
-  Encoding encoding;
+  Encoding encoding;  ///< the four-term contract, ready for attention()
   std::vector<std::pair<std::string, Array>> arrays;  ///< file stem -> array (as `posenc encode` names them)
   std::vector<std::pair<std::string, Value>> metadata;  ///< scalars: attention_factor, bias_rule, ...
-  std::size_t query_tokens = 0, tokens = 0;  ///< query and key tokens the encoding is for
+  std::size_t query_tokens = 0;  ///< query tokens the encoding is for
+  std::size_t tokens = 0;        ///< key tokens the encoding is for
   const Array* array(const std::string& name) const;  ///< nullptr if absent
 };
 
 /// Values a caller implies (attend: tokens from the q tensor): between the defaults and the
 /// given values.
 struct Context {
-  Values implied;
+  Values implied;  ///< field name -> value (e.g. "tokens" from the key tensor)
 };
 
 /// Build an entry: defaults (from the option structs) < context.implied < values. `values`
@@ -155,11 +170,21 @@ struct Context {
 /// through (std::invalid_argument naming the builder and the parameter).
 Built build(const std::string& name, const Values& values = {}, const Context& context = {});
 
+/// Gradients of an entry's learnable score-term tables, by the field that loads each table
+/// ("table", "slopes", "key_table", "w_r", ...), each of that table's shape.
+using Gradients = std::vector<std::pair<std::string, Tensor>>;
+/// The vector-Jacobian product of the entry's builder: `grad` is the core's EncodingGrad of
+/// `built.encoding` (attention_backward with GradRequest::all), `values` / `context` those
+/// `built` was made from. Empty for entries without EntryInfo::backward.
+Gradients backward(const std::string& name, const Values& values, const Built& built, const EncodingGrad& grad,
+                   const Context& context = {});
+
 // ------------------------------------------------------------------ enum name tables
 
+/// One row of an enum's name table: the value, its canonical name and accepted aliases.
 template <class E>
 struct EnumName {
-  E value;
+  E value;                           ///< the enumerator
   std::string name;                  ///< canonical
   std::vector<std::string> aliases;  ///< also accepted when parsing
 };
@@ -208,14 +233,62 @@ E enum_value(const std::string& name, const std::string& what) {
   unknown_choice(what, enum_choices<E>(), name);
 }
 
-// ------------------------------------------------------------------ graph encodings by name
+// ------------------------------------------------------------------ Tab-PET settings
 
-/// The node encodings of `posenc graph`, named as its files: spd, dijkstra, degree_<kind>,
-/// betweenness, closeness, pagerank, eigenvector, lap and lap_eigenvalues, rwse. Each spec is
-/// "name[:option=value...]", e.g. "lap:k=8:kind=sym", "rwse:steps=16", "spd:max=5".
+/// What the `tabpet` entry's fields set, for front ends that read the table themselves (`posenc
+/// tabular`): the pipeline options, alpha and prefix_tokens.
+struct TabPetSettings {
+  TabPetPipelineOptions options;  ///< feature graph, Laplacian, eigenvectors (the entry's fields)
+  double alpha = 0;               ///< scale of the encoding concatenated to each feature token
+  std::int64_t prefix_tokens = 0; ///< zero rows before the features (e.g. a [CLS] token)
+};
+/// The settings `values` give the `tabpet` entry (check()ed by name and type, the entry's defaults
+/// for the rest); the table fields (csv, values, drop) are checked and ignored.
+TabPetSettings tabpet_settings(const Values& values = {});
+
+// ------------------------------------------------------------------ graph encodings by name
+//
+// The node encodings of `posenc graph` and `posenc.graph_encodings`, one grammar for both:
+// "name[:option=value...]", e.g. "lap:k=8:kind=sym", "pagerank:alpha=0.9:tol=1e-10", "rwse:steps=16".
+// Every option of the library function a name calls is reachable; defaults are read from the
+// option structs (LaplacianPeOptions, ShortestPathOptions) or, for functions taking plain
+// arguments, from one parameter struct per name in src/catalogue/graph_encodings.cpp.
+
+/// One parsed spec: every option typed (the given ones over the defaults), checked, and the files
+/// it writes, all known before the graph is read.
+struct GraphSpec {
+  std::string name;    ///< spd, dijkstra, degree, betweenness, closeness, pagerank, eigenvector, lap, rwse
+  std::string text;    ///< as typed (errors name it)
+  std::string caller;  ///< the prefix of its error messages ("graph_encodings", "graph")
+  Values values;       ///< every option of `name` by name: boolean, integer, real or choice (canonical name)
+  std::vector<std::string> files;  ///< the arrays it writes: spd, degree_in, lap + lap_eigenvalues, ...
+  const Value& value(const std::string& option) const;  ///< one of `values` (throws if `name` has no such option)
+};
+
+/// Parses and checks specs (empty items skipped). Throws std::invalid_argument, every message
+/// starting "<caller>: ": an unknown name or option (with the closest one), a value of the wrong
+/// type or out of range ("graph: encoding 'pagerank:alpha=2': option 'alpha' must be in [0, 1],
+/// got '2'"), or no spec at all.
+std::vector<GraphSpec> parse_graph_specs(const std::vector<std::string>& specs,
+                                         const std::string& caller = "graph_encodings");
+
+/// What one spec computes: arrays named as `posenc graph` writes them, and scalars (lap:
+/// components, trivial).
+struct GraphEncoded {
+  std::vector<std::pair<std::string, Array>> arrays;    ///< file stem -> array (spd, lap, lap_eigenvalues, ...)
+  std::vector<std::pair<std::string, Value>> metadata;  ///< scalars (lap: components, trivial)
+};
+/// Computes one parsed spec (threads: 0 = OpenMP default; results do not depend on it). A power
+/// iteration that does not converge, or a lap k beyond the graph without pad, throws naming the
+/// option to change.
+GraphEncoded run_graph_spec(const Graph& graph, const GraphSpec& spec, int threads = 0);
+
+/// parse_graph_specs, then run_graph_spec for each: the arrays of every spec in order. Two specs
+/// writing the same array are an error before anything is computed.
 std::vector<std::pair<std::string, Array>> graph_encodings(const Graph& graph, const std::vector<std::string>& specs,
                                                            int threads = 0);
-/// The names graph_encodings accepts, with their options ("lap: k, kind, pad, solver, flip, seed, pyg").
+/// The names graph_encodings accepts, each with its options and their defaults
+/// ("pagerank: alpha=0.85, tol=1e-06, max_iter=100"), in the order docs/graph.md lists them.
 std::vector<std::string> graph_encoding_names();
 
 }  // namespace posenc::catalogue

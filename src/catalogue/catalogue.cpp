@@ -340,13 +340,21 @@ const detail::Entry& find(const std::string& name) {
 const FieldInfo& find_field(const EntryInfo& e, const std::string& name) {
   const std::string n = normalise(name);
   if (const FieldInfo* f = e.field(n)) return *f;
-  std::vector<std::string> known;
-  for (const auto& f : e.fields) known.push_back(f.name);
-  const std::string guess = closest(n, known);
+  const std::string guess = suggest_field(e, n);
   bad(e.name + ": unknown field '" + name + "'" + (guess.empty() ? "" : "; did you mean '" + guess + "'?"));
 }
 
 }  // namespace
+
+std::string suggest_field(const EntryInfo& e, const std::string& name) {
+  const std::string n = normalise(name);
+  for (const auto& f : e.fields)
+    for (const auto& h : f.hints)
+      if (normalise(h) == n) return f.name;
+  std::vector<std::string> known;
+  for (const auto& f : e.fields) known.push_back(f.name);
+  return closest(n, known);
+}
 
 const FieldInfo* EntryInfo::field(const std::string& n) const {
   const std::string key = normalise(n);
@@ -423,6 +431,15 @@ Built build(const std::string& name, const Values& values, const Context& contex
   return b;
 }
 
+Gradients backward(const std::string& name, const Values& values, const Built& built, const EncodingGrad& grad,
+                   const Context& context) {
+  const detail::Entry& e = find(name);
+  if (!e.backward) return {};
+  Values all = check(e.info.name, context.implied);
+  for (const auto& [k, v] : check(e.info.name, values)) all[k] = v;
+  return e.backward(all, built, grad);
+}
+
 // ====================================================================== helpers of the entries
 
 namespace detail {
@@ -484,6 +501,11 @@ Built absolute(Encoding e, bool concat) {
   b.tokens = b.query_tokens = part.shape()[1];
   b.encoding = std::move(e);
   return b;
+}
+const Tensor& built_tensor(const Built& b, const std::string& stem) {
+  if (const Array* a = b.array(stem))
+    if (const auto* t = std::get_if<Tensor>(a)) return *t;
+  bad("backward: the built encoding has no float32 array '" + stem + "'");
 }
 std::uint64_t seed_of(std::int64_t seed) {
   if (seed < 0) bad("field 'seed' must be >= 0, got " + std::to_string(seed));

@@ -89,6 +89,8 @@ struct Entry {
   EntryInfo info;
   /// Build from values already converted to the fields' types (every name known).
   std::function<Built(const Values& ordered_values)> build;
+  /// Set with Def::backward: the builder's vector-Jacobian product (catalogue.hpp backward()).
+  std::function<Gradients(const Values& values, const Built& built, const EncodingGrad& grad)> backward;
 };
 
 /// Registration of the entries of one file (text.cpp, image.cpp, ...).
@@ -155,6 +157,20 @@ class Def {
     return field(name, [m](P& p) -> M& { return p.*m; }, std::move(help), std::move(group));
   }
 
+  /// Names users type for `field` (suggested, never accepted): FieldInfo::hints.
+  Def& hint(const std::string& field, std::vector<std::string> names) {
+    for (auto& s : slots_)
+      if (s.info.name == field) s.info.hints = std::move(names);
+    return *this;
+  }
+
+  /// The builder's vector-Jacobian product: EncodingGrad -> the gradients of the tables by field.
+  Def& backward(std::function<Gradients(const P&, const Built&, const EncodingGrad&)> f) {
+    backward_ = std::move(f);
+    info_.backward = true;
+    return *this;
+  }
+
   Def& input(std::string what) {
     info_.inputs.push_back(std::move(what));
     return *this;
@@ -183,13 +199,18 @@ class Def {
     Entry e;
     e.info = info_;
     auto slots = std::make_shared<std::vector<Slot>>(std::move(slots_));
-    e.build = [slots, pre = preset_, fn = build_](const Values& values) {
+    auto make = [slots, pre = preset_](const Values& values) {
       P p{};
       if (pre) pre(p);
       for (const auto& s : *slots)
         if (auto it = values.find(s.info.name); it != values.end()) s.set(p, it->second);
-      return fn(p);
+      return p;
     };
+    e.build = [make, fn = build_](const Values& values) { return fn(make(values)); };
+    if (backward_)
+      e.backward = [make, fn = backward_](const Values& values, const Built& b, const EncodingGrad& g) {
+        return fn(make(values), b, g);
+      };
     return e;
   }
 
@@ -211,6 +232,7 @@ class Def {
   std::vector<Slot> slots_;
   std::function<void(P&)> preset_;
   std::function<Built(const P&)> build_;
+  std::function<Gradients(const P&, const Built&, const EncodingGrad&)> backward_;
 };
 
 // ------------------------------------------------------------------ shared inputs and helpers
@@ -260,5 +282,7 @@ DTensor query_rows(const DTensor& keys, std::size_t n_query);
 /// An input-side Built: the part as "input_add" / "input_concat" [N, d].
 Built absolute(Encoding e, bool concat = false);
 std::uint64_t seed_of(std::int64_t seed);
+/// The float array `stem` of a build (the table it actually used), for the backward functions.
+const Tensor& built_tensor(const Built& b, const std::string& stem);
 
 }  // namespace posenc::catalogue::detail

@@ -195,6 +195,10 @@ Entry alibi_2d_entry() {
     b.metadata.emplace_back("bias_rule", std::string("b[h,i,j] = -slopes[h] * relation[i,j] (Euclidean distance in patches)"));
     return sized(std::move(b), g.shape()[1]);
   });
+  d.backward([](const P& p, const Built& b, const EncodingGrad& g) {
+    const DTensor pos = p.g.positions();
+    return Gradients{{"slopes", alibi_2d_backward(pos, pos, built_tensor(b, "slopes"), g)}};
+  });
   return d.finish();
 }
 
@@ -234,6 +238,14 @@ Entry relative_bias_2d_entry() {
     b.arrays.emplace_back("bias_table", table);
     b.metadata.emplace_back("bias_rule", std::string("b[h,i,j] = bias_table[h, relation[i,j]]"));
     return sized(std::move(b), static_cast<std::size_t>(p.g.prefix_tokens + wh * ww));
+  });
+  d.backward([](const P& p, const Built& b, const EncodingGrad& g) {
+    const std::int64_t wh = p.g.height, ww = p.g.width;
+    const std::int64_t sh = p.source_height.value_or(wh), sw = p.source_width.value_or(ww);
+    Tensor d = relative_bias_2d_backward(wh, ww, built_tensor(b, "bias_table"), g, p.class_token);
+    // A table learned for another window was resized first: back through the resize's adjoint.
+    if (sh != wh || sw != ww) d = resize_relative_bias_table_backward(d, sh, sw, wh, ww);
+    return Gradients{{"table", d}};
   });
   return d.finish();
 }
@@ -299,6 +311,10 @@ Entry rope_mixed_entry() {
     b.arrays.emplace_back("angles", a);
     b.metadata.emplace_back("pair_layout", std::string("interleaved"));
     return sized(std::move(b), g.shape()[1]);
+  });
+  d.backward([](const P& p, const Built& b, const EncodingGrad& g) {
+    const DTensor pos = p.g.positions();
+    return Gradients{{"freqs", rope_mixed_backward(pos, pos, built_tensor(b, "freqs"), g)}};
   });
   return d.finish();
 }

@@ -62,6 +62,16 @@ Entry shaw_entry() {
     b.metadata.emplace_back("score_rule", std::string("s[h,i,j] = (q_i.k_j + q_i.key_table[h|0, relation[i,j]]) / sqrt(d)"));
     return finish_text(std::move(b), p.pos);
   });
+  d.backward([](const P& p, const Built& b, const EncodingGrad& g) {
+    ShawTables t;
+    if (p.o.key_term) t.key = built_tensor(b, "key_table");
+    if (p.o.value_term && !p.o.hf_relative_key) t.value = built_tensor(b, "value_table");
+    const ShawTables d = shaw_backward(p.pos.queries(), p.pos.keys(), t, p.o, g);
+    Gradients out;
+    if (is_set(d.key)) out.emplace_back("key_table", d.key);
+    if (is_set(d.value)) out.emplace_back("value_table", d.value);
+    return out;
+  });
   return d.finish();
 }
 
@@ -108,6 +118,11 @@ Entry transformer_xl_entry() {
                             std::string("s = [(q_i+u).k_j + (q_i+v).key_table[h, relation[i,j]]] / sqrt(d_h), causal"));
     return finish_text(std::move(b), p.pos);
   });
+  d.backward([](const P& p, const Built& b, const EncodingGrad& g) {
+    const TransformerXLParams w{built_tensor(b, "w_r"), built_tensor(b, "u"), built_tensor(b, "v")};
+    const TransformerXLParams d = transformer_xl_backward(p.pos.queries(), p.pos.keys(), w, p.o, g);
+    return Gradients{{"w_r", d.w_r}, {"u", d.u}, {"v", d.v}};
+  });
   return d.finish();
 }
 
@@ -148,6 +163,10 @@ Entry tener_entry() {
     b.arrays.emplace_back("v", w.v);
     return finish_text(std::move(b), p.pos);
   });
+  d.backward([](const P& p, const Built& b, const EncodingGrad& g) {
+    const TenerParams d = tener_backward(p.pos.queries(), p.pos.keys(), {built_tensor(b, "u"), built_tensor(b, "v")}, p.o, g);
+    return Gradients{{"u", d.u}, {"v", d.v}};
+  });
   return d.finish();
 }
 
@@ -186,6 +205,9 @@ Entry huang_entry() {
     b.arrays.emplace_back("table", table);
     return finish_text(std::move(b), p.pos);
   });
+  d.backward([](const P& p, const Built& b, const EncodingGrad& g) {
+    return Gradients{{"table", huang_backward(p.pos.queries(), p.pos.keys(), built_tensor(b, "table"), p.o, g)}};
+  });
   return d.finish();
 }
 
@@ -218,6 +240,10 @@ Entry da_entry() {
     b.arrays.emplace_back("w", w.w);
     b.metadata.emplace_back("score_rule", std::string("s = relu(q_i.k_j) * rescaling[h, relation[i,j]] / sqrt(d)"));
     return finish_text(std::move(b), p.pos);
+  });
+  d.backward([](const P& p, const Built& b, const EncodingGrad& g) {
+    const DaParams d = da_transformer_backward(p.pos.queries(), p.pos.keys(), {built_tensor(b, "v"), built_tensor(b, "w")}, g);
+    return Gradients{{"v", d.v}, {"w", d.w}};
   });
   return d.finish();
 }

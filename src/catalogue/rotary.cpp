@@ -22,6 +22,7 @@ Entry rope_entry() {
       .field("base", [](P& p) -> auto& { return p.o.base; }, "rope_theta")
       .field("layout", [](P& p) -> auto& { return p.o.layout; }, "halves (NeoX/HF Llama) or interleaved (GPT-J/Meta)")
       .field("rope_type", [](P& p) -> auto& { return p.o.scaling; }, "HF rope_type")
+      .hint("rope_type", {"rope_scaling", "scaling", "type", "scaling_type"})
       .field("factor", [](P& p) -> auto& { return p.o.factor; }, "scaling factor")
       .field("max_position_embeddings", [](P& p) -> auto& { return p.o.max_position_embeddings; }, "model context L")
       .field("original_max_position_embeddings", [](P& p) -> auto& { return p.o.original_max_position_embeddings; },

@@ -57,7 +57,7 @@ Def<P>& sphere_points(Def<P>& d, bool allow_points = true) {
       .field("grid", [](P& p) -> auto& { return p.pts.grid; }, "with_poles (lat 90 .. -90) or without_poles (cell centres)",
              "grid");
   if (allow_points)
-    d.field("points", [](P& p) -> auto& { return p.pts.points; }, "instead of the grid: [N, 2] (lon, lat) degrees", "input");
+    d.field("points", [](P& p) -> auto& { return p.pts.points; }, "instead of the grid: [N, 2] (lon, lat) degrees, column 0 longitude, column 1 latitude in [-90, 90]", "input");
   return d;
 }
 Built sized(Built b, std::size_t n) {
@@ -146,6 +146,10 @@ Entry geodesic_alibi_entry() {
     b.metadata.emplace_back("bias_rule", std::string("b[h,i,j] = -slopes[h] * relation[i,j] (great-circle angle, radians)"));
     return sized(std::move(b), pts.shape()[0]);
   });
+  d.backward([](const P& p, const Built& b, const EncodingGrad& g) {
+    const DTensor pts = p.pts.get();
+    return Gradients{{"slopes", geodesic_alibi_backward(pts, pts, built_tensor(b, "slopes"), g)}};
+  });
   return d.finish();
 }
 
@@ -177,6 +181,10 @@ Entry geodesic_bias_entry() {
     b.arrays.emplace_back("bias_table", table);
     b.metadata.emplace_back("bias_rule", std::string("b[h,i,j] = bias_table[h, relation[i,j]]"));
     return sized(std::move(b), pts.shape()[0]);
+  });
+  d.backward([](const P& p, const Built& b, const EncodingGrad& g) {
+    const DTensor pts = p.pts.get();
+    return Gradients{{"table", geodesic_bucket_bias_backward(pts, pts, built_tensor(b, "bias_table"), p.g, g)}};
   });
   return d.finish();
 }

@@ -61,7 +61,8 @@ struct TabPetP {
   double alpha = 1.0;
   std::int64_t prefix_tokens = 0;
 };
-Entry tabpet_entry() {
+/// The entry's fields, bound to TabPetP (tabpet_entry builds with them; tabpet_settings reads them).
+Def<TabPetP> tabpet_def() {
   using P = TabPetP;
   Def<P> d("tabpet", "Tab-PET: Laplacian eigenvectors of the feature-dependency graph, per column", "input_concat",
            "Leng, Ghosh & Motani 2026 (arXiv 2511.13338); kentridgeai/Tab-PET", "tabular");
@@ -81,6 +82,12 @@ Entry tabpet_entry() {
       .field("seed", [](P& p) -> auto& { return p.o.preprocess.seed; }, "subsampling seed")
       .member("alpha", &P::alpha, "scale of the concatenated PE")
       .member("prefix_tokens", &P::prefix_tokens, "zero rows first (CLS)", "grid");
+  return d;
+}
+
+Entry tabpet_entry() {
+  using P = TabPetP;
+  Def<P> d = tabpet_def();
   d.build([](const P& p) {
     TableCsvOptions csv;
     if (p.drop) csv.drop = split_names(*p.drop);
@@ -110,3 +117,20 @@ Entry tabpet_entry() {
 void add_tabular(std::vector<Entry>& out) { out.push_back(tabpet_entry()); }
 
 }  // namespace posenc::catalogue::detail
+
+namespace posenc::catalogue {
+
+TabPetSettings tabpet_settings(const Values& values) {
+  TabPetSettings out;
+  detail::Def<detail::TabPetP> d = detail::tabpet_def();
+  d.build([&out](const detail::TabPetP& p) {
+    out.options = p.o;
+    out.alpha = p.alpha;
+    out.prefix_tokens = p.prefix_tokens;
+    return Built{};
+  });
+  d.finish().build(check("tabpet", values));
+  return out;
+}
+
+}  // namespace posenc::catalogue

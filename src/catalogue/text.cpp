@@ -106,6 +106,7 @@ Entry alibi_entry() {
     b.metadata.emplace_back("causal", p.o.causal);
     return with_tokens(std::move(b), p.pos);
   });
+  d.backward([](const P&, const Built&, const EncodingGrad& g) { return Gradients{{"slopes", alibi_backward(g)}}; });
   return d.finish();
 }
 
@@ -141,6 +142,9 @@ Entry t5_entry() {
     b.metadata.emplace_back("logit_scale", 1.0);
     return with_tokens(std::move(b), p.pos);
   });
+  d.backward([](const P& p, const Built& b, const EncodingGrad& g) {
+    return Gradients{{"table", t5_bias_backward(p.pos.queries(), p.pos.keys(), built_tensor(b, "bias_table"), p.o, g)}};
+  });
   return d.finish();
 }
 
@@ -171,6 +175,10 @@ Entry relative_bias_entry() {
     b.metadata.emplace_back("bias_rule",
                             std::string("b[h,i,j] = weight[relation[i,j], h], relation = clip(p_j - p_i, -K, K) + K"));
     return with_tokens(std::move(b), p.pos);
+  });
+  d.backward([](const P& p, const Built& b, const EncodingGrad& g) {
+    return Gradients{
+        {"weight", relative_bias_backward(p.pos.queries(), p.pos.keys(), built_tensor(b, "weight"), p.max_distance, g)}};
   });
   return d.finish();
 }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -25,11 +26,15 @@ inline std::string slurp(const std::filesystem::path& p) {
   return s.str();
 }
 
-/// `<temp>/<prefix><current test's name>`, emptied and created.
+/// `<temp>/<prefix><suite>_<test>`, emptied and created; characters other than letters, digits,
+/// '-' and '_' become '_' (a parameterised test's name holds '/', which would nest directories).
 inline std::filesystem::path fresh_test_dir(const std::string& prefix) {
   namespace fs = std::filesystem;
-  const fs::path dir =
-      fs::temp_directory_path() / (prefix + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string name = prefix + info->test_suite_name() + "_" + info->name();
+  for (char& c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
+  const fs::path dir = fs::temp_directory_path() / name;
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
