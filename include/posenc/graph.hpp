@@ -83,6 +83,18 @@ class Graph {
 /// rejected before parsing (Boost's readers recurse once per level and would overflow the stack).
 inline constexpr std::size_t kMaxGraphFileNesting = 256;
 
+/// How an edge list's node ids become rows (EdgeListCsvOptions::ids; docs/graph.md, "Row order").
+enum class NodeIds {
+  /// [default] ids that are all non-negative integers are 0-based indices, any other ids labels
+  /// numbered in order of first appearance; with a node list, labels.
+  automatic,
+  /// every id is a label: rows in the node list's order, else (all ids digit strings) in
+  /// increasing numeric order, else in order of first appearance.
+  labels,
+  zero_based,  ///< ids are indices 0 .. N-1: row = id (N = largest + 1, or the node list's length)
+  one_based,   ///< ids are indices 1 .. N: row = id - 1 (an id 0 is an error); names "1" .. "N"
+};
+
 /// Options of read_edge_list_csv (and of read_graph for edge lists). Defaults in brackets.
 struct EdgeListCsvOptions {
   bool directed = false;  ///< [false] edges are directed source -> target
@@ -95,15 +107,30 @@ struct EdgeListCsvOptions {
   std::string header = "auto";
   char delimiter = ',';   ///< [','] field separator (read_graph uses a tab for .tsv)
   std::int64_t nodes = 0;  ///< integer ids: at least this many nodes (isolated ones past the largest id); >= 0
+  NodeIds ids = NodeIds::automatic;  ///< [automatic] ids as indices or labels
+  /// Non-empty: every node, in row order (read_node_list), isolated ones included. Labels must
+  /// each be listed (an unlisted id is an error naming the line); indices (zero_based, one_based)
+  /// must lie within the list, whose entries name the rows. read_graph applies it to GraphML and
+  /// DOT too (reorder_nodes).
+  std::vector<std::string> node_names{};
 };
+/// A node list: one label per line, in row order; blank lines skipped, surrounding blanks
+/// dropped, a line in double quotes unquoted as a CSV field ("" for a quote). Errors name the
+/// file and line: an empty file, an empty label, a label listed twice.
+std::vector<std::string> read_node_list(const std::string& path);
+/// The same graph with its nodes in `order` (names, as Graph::names()): node names[v] becomes row
+/// i where order[i] = names[v]; names in `order` the graph lacks become isolated nodes. Throws
+/// when a node of the graph is not in `order` or `order` repeats a name.
+Graph reorder_nodes(const Graph& graph, const std::vector<std::string>& order);
 /// Integer ids used as indices may imply at most 1024 + kMaxNodesPerEndpoint x (2 x edges) nodes
 /// unless EdgeListCsvOptions::nodes asks for that many (mostly isolated nodes are a sign of ids
 /// that are labels, not indices).
 inline constexpr std::int64_t kMaxNodesPerEndpoint = 64;
 /// Edge-list CSV: one edge per row, `source,target[,weight]`, optional header, quoted fields
-/// ("..." with "" for a quote), blank lines skipped. Node ids that are all non-negative integers
-/// are used as indices (N = largest + 1, so isolated nodes between them exist); otherwise ids are
-/// names numbered in order of first appearance. Errors name the file, the line and the column.
+/// ("..." with "" for a quote), blank lines skipped. Node ids become rows as `options.ids` and
+/// `options.node_names` say (by default ids that are all non-negative integers are used as
+/// indices, N = largest + 1, so isolated nodes between them exist; otherwise ids are names
+/// numbered in order of first appearance). Errors name the file, the line and the column.
 /// An id of more than 18 digits is not an index; the node count an index implies is checked
 /// against the machine's memory before anything is allocated (an error naming the id and bytes),
 /// and may exceed kMaxNodesPerEndpoint nodes per edge endpoint (plus 1024) only when
@@ -124,7 +151,7 @@ Graph read_dot(const std::string& path, const std::string& weight_key = "weight"
 enum class GraphFormat { edge_list, graphml, dot, unknown };
 GraphFormat graph_format(const std::string& path);  ///< The format named by path's extension (above).
 /// By extension (graph_format); an unknown extension is an error. `csv` applies to edge lists (a
-/// .tsv file gets a tab delimiter), `weight_key` to GraphML and DOT.
+/// .tsv file gets a tab delimiter; csv.node_names to every format), `weight_key` to GraphML and DOT.
 Graph read_graph(const std::string& path, const EdgeListCsvOptions& csv = {}, const std::string& weight_key = "weight");
 
 // ------------------------------------------------------------------ shortest paths

@@ -83,166 +83,7 @@ std::vector<std::string> Graph::names() const {
   return n;
 }
 
-// ====================================================================== edge-list CSV
-
-namespace {
-
-/// A node id field: an index (digits only, at most 18 of them), empty, another number (negative,
-/// fractional, too long), or a name.
-enum class IdKind { index, empty, number, name };
-
-IdKind id_kind(const std::string& s, std::int64_t& out) {
-  if (s.empty()) return IdKind::empty;
-  if (std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); })) {
-    if (s.size() > 18) return IdKind::number;
-    out = 0;
-    for (char c : s) out = out * 10 + (c - '0');
-    return IdKind::index;
-  }
-  double d = 0;
-  return detail::parse_double(s, d) ? IdKind::number : IdKind::name;
-}
-
-bool header_word(std::string a) {
-  std::transform(a.begin(), a.end(), a.begin(), [](unsigned char c) { return std::tolower(c); });
-  return a == "source" || a == "src" || a == "from" || a == "u" || a == "node1" || a == "head";
-}
-
-}  // namespace
-
-Graph read_edge_list_csv(const std::string& path, const EdgeListCsvOptions& o) {
-  const char* fn = "read_edge_list_csv";
-  if (o.header != "auto" && o.header != "yes" && o.header != "no")
-    detail::fail(fn, "parameter 'header' must be auto, yes or no, got '", o.header, "'");
-  if (o.nodes < 0) detail::fail(fn, "parameter 'nodes' must be >= 0, got ", o.nodes);
-  std::ifstream in(path);
-  if (!in) detail::fail(fn, "cannot open '", path, "'");
-  struct Row {
-    std::size_t line;
-    std::vector<std::string> f;
-  };
-  std::vector<Row> rows;
-  std::string line;
-  std::size_t lineno = 0;
-  std::vector<std::string_view> fields;
-  std::vector<std::string> scratch;
-  while (std::getline(in, line)) {
-    ++lineno;
-    std::string_view text = line;
-    if (lineno == 1) text = detail::strip_bom(text);
-    if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
-    if (!detail::split_fields(text, o.delimiter, fields, scratch))
-      detail::fail(fn, path, ":", lineno, ": column ", fields.size() + 1, ": unterminated quoted field");
-    rows.push_back({lineno, std::vector<std::string>(fields.begin(), fields.end())});
-  }
-  if (rows.empty()) detail::fail(fn, path, ": no edges (the file is empty)");
-
-  // Ids are indices when every data row's ids are; `from` is the first data row considered.
-  auto rows_are_indices = [&](std::size_t from) {
-    std::int64_t id = 0;
-    for (std::size_t r = from; r < rows.size(); ++r)
-      for (std::size_t c = 0; c < 2 && c < rows[r].f.size(); ++c)
-        if (id_kind(rows[r].f[c], id) != IdKind::index) return false;
-    return true;
-  };
-  // Header: forced, or (auto) decided from the first row. The first row is data when it reads as
-  // an edge like the others; otherwise it is a header only if every field is non-numeric text;
-  // anything else is an error, so no row is ever dropped silently.
-  bool header = o.header == "yes";
-  if (o.header == "auto") {
-    const Row& r0 = rows[0];
-    const bool later_indices = rows.size() > 1 && rows_are_indices(1);
-    std::string why;  // why the first row is not an edge ("" when it is)
-    if (r0.f.size() < 2 || r0.f.size() > 3)
-      why = detail::cat("it has ", r0.f.size(), " columns (need source, target[, weight])");
-    for (std::size_t c = 0; why.empty() && c < 2; ++c) {
-      std::int64_t id = 0;
-      const IdKind k = id_kind(r0.f[c], id);
-      if (k == IdKind::empty) why = detail::cat("column ", c + 1, ": empty node id");
-      else if (later_indices && k != IdKind::index)
-        why = detail::cat("column ", c + 1, ": node id '", r0.f[c],
-                          "' is not a non-negative integer like the ids of the other rows");
-    }
-    double w = 0;
-    if (why.empty() && r0.f.size() == 3 && (!detail::parse_double(r0.f[2], w) || !std::isfinite(w)))
-      why = detail::cat("column 3: weight '", r0.f[2], "' is not a finite number");
-    const bool all_text = std::all_of(r0.f.begin(), r0.f.end(), [](const std::string& f) {
-      double d = 0;
-      return !f.empty() && !detail::parse_double(f, d);
-    });
-    if (why.empty())
-      header = all_text && !later_indices && header_word(r0.f[0]);  // "source,target" over named ids
-    else if (all_text)
-      header = true;
-    else
-      detail::fail(fn, path, ":", r0.line, ": the first row is neither an edge (", why,
-                   ") nor a header (a header's fields are all non-numeric text); fix the row or pass header = "
-                   "yes or no");
-  }
-  const std::size_t first = header ? 1 : 0;
-  if (rows.size() <= first) detail::fail(fn, path, ": no edges after the header");
-  const std::size_t width = rows[first].f.size();
-  if (width < 2 || width > 3)
-    detail::fail(fn, path, ":", rows[first].line, ": expected 2 or 3 columns (source, target[, weight]), got ", width);
-  for (std::size_t r = first; r < rows.size(); ++r) {
-    const Row& row = rows[r];
-    if (row.f.size() != width)
-      detail::fail(fn, path, ":", row.line, ": expected ", width, " columns like line ", rows[first].line, ", got ",
-                   row.f.size(), " (ragged row)");
-    for (std::size_t c = 0; c < 2; ++c)
-      if (row.f[c].empty()) detail::fail(fn, path, ":", row.line, ": column ", c + 1, ": empty node id");
-  }
-  const bool all_indices = rows_are_indices(first);
-  std::vector<GraphEdge> edges;
-  std::vector<std::string> names;
-  std::unordered_map<std::string, std::int64_t> index;
-  std::int64_t n = all_indices ? o.nodes : 0;
-  if (all_indices) {
-    // The node count comes from the largest id: check what it would allocate before allocating.
-    detail::require_allocation(fn, "parameter 'nodes' =", static_cast<long double>(o.nodes), kGraphBytesPerNode);
-    for (std::size_t r = first; r < rows.size(); ++r)
-      for (std::size_t c = 0; c < 2; ++c) {
-        std::int64_t id = 0;
-        id_kind(rows[r].f[c], id);
-        if (id + 1 > n) {
-          const std::int64_t sparse_limit =
-              1024 + kMaxNodesPerEndpoint * 2 * static_cast<std::int64_t>(rows.size() - first);
-          if (id + 1 > std::max(o.nodes, sparse_limit))
-            detail::fail(fn, path, ":", rows[r].line, ": column ", c + 1, ": node id ", id, " makes ", id + 1,
-                         " nodes for ", rows.size() - first, " edges (at most ", sparse_limit,
-                         " unless confirmed); integer ids are node indices: renumber them from 0, or set the node "
-                         "count explicitly (options.nodes = ", id + 1, ")");
-          detail::require_allocation(
-              fn, detail::cat(path, ":", rows[r].line, ": column ", c + 1, ": node id ", id, " makes a node count of"),
-              static_cast<long double>(id) + 1, kGraphBytesPerNode);
-          n = id + 1;
-        }
-      }
-  }
-  auto node = [&](const std::string& s) {
-    if (all_indices) {
-      std::int64_t id = 0;
-      id_kind(s, id);
-      return id;
-    }
-    auto [it, added] = index.emplace(s, static_cast<std::int64_t>(names.size()));
-    if (added) names.push_back(s);
-    return it->second;
-  };
-  for (std::size_t r = first; r < rows.size(); ++r) {
-    const Row& row = rows[r];
-    GraphEdge e;
-    e.source = node(row.f[0]);
-    e.target = node(row.f[1]);
-    if (width == 3) {
-      if (!detail::parse_double(row.f[2], e.weight) || !std::isfinite(e.weight))
-        detail::fail(fn, path, ":", row.line, ": column 3: weight '", row.f[2], "' is not a finite number");
-    }
-    edges.push_back(e);
-  }
-  if (!all_indices) n = static_cast<std::int64_t>(names.size());
-  return Graph(n, std::move(edges), o.directed, std::move(names));
-}
+// The edge-list CSV reader, node lists and reorder_nodes: edge_list.cpp.
 
 // ====================================================================== GraphML and DOT (Boost)
 
@@ -474,8 +315,14 @@ GraphFormat graph_format(const std::string& path) {
 
 Graph read_graph(const std::string& path, const EdgeListCsvOptions& csv, const std::string& weight_key) {
   switch (graph_format(path)) {
-    case GraphFormat::graphml: return read_graphml(path, weight_key);
-    case GraphFormat::dot: return read_dot(path, weight_key);
+    case GraphFormat::graphml: {
+      Graph g = read_graphml(path, weight_key);
+      return csv.node_names.empty() ? g : reorder_nodes(g, csv.node_names);
+    }
+    case GraphFormat::dot: {
+      Graph g = read_dot(path, weight_key);
+      return csv.node_names.empty() ? g : reorder_nodes(g, csv.node_names);
+    }
     case GraphFormat::edge_list: {
       EdgeListCsvOptions o = csv;
       const bool tsv = path.size() >= 4 && (path.ends_with(".tsv") || path.ends_with(".TSV"));

@@ -42,6 +42,23 @@ def test_graph_encodings_from_networkx_equal_the_edge_array():
     assert np.isfinite(posenc.graph_encodings(w, ["dijkstra"])["dijkstra"]).all()
 
 
+def test_graph_encodings_take_every_option_of_the_command_line():
+    # Path 0 - 1 - 2: x_0 = x_2 = (1 - x_1)/2, x_1 = (1 + 2 alpha)/(3 (1 + alpha)).
+    path = np.array([[0, 1], [1, 2]], dtype=np.int64)
+    b = (1 + 2 * 0.85) / (3 * 1.85)
+    exact = np.array([(1 - b) / 2, b, (1 - b) / 2])
+    tight = posenc.graph_encodings(path, ["pagerank:tol=1e-10:max_iter=1000"])["pagerank"]
+    loose = posenc.graph_encodings(path, ["pagerank"])["pagerank"]
+    assert np.abs(tight - exact).max() <= 3e-10 < 1e-8 < np.abs(loose - exact).max()
+    with pytest.raises(ValueError, match="raise max_iter"):
+        posenc.graph_encodings(path, ["pagerank:tol=1e-10"])
+    with pytest.raises(ValueError, match=r"option 'tol' must be a finite number > 0, got '0'"):
+        posenc.graph_encodings(path, ["pagerank:tol=0"])
+    apart = np.array([[0, 1], [2, 3]], dtype=np.int64)
+    assert posenc.graph_encodings(apart, ["dijkstra:unreachable=-1"])["dijkstra"][0, 2] == -1
+    assert posenc.graph_encodings(apart, ["betweenness:normalized=0"])["betweenness"].sum() == 0
+
+
 def table_matrix():
     r = np.arange(60, dtype=float)
     return np.stack([np.sin(r * 0.3), np.sin(r * 0.3) + 0.1 * np.cos(r), r % 7, np.cos(r * 0.11)], axis=1)
