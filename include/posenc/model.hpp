@@ -51,8 +51,10 @@
 //   continuous_mlp   w1 [hidden, 1], b1, w2 [D, hidden], b2 (PyTorch)  input_add    w1.npy b1.npy w2.npy b2.npy
 //   rope             - (head_dim = D/H, base rope_base)              rotation       -
 //   alibi            - or, learnable_slopes, slopes [H] (ALiBi's)    slope bias     slopes.npy
-//   shaw             key_table, value_table [H|1, 2K+1, D/H]         content_position + value   key_table.npy value_table.npy
-//   transformer_xl   w_r [D, D], u, v [H, D/H] ~ N(0, 0.02^2)        content_position + content_bias   w_r.npy u.npy v.npy
+//   shaw             key_table, value_table [H|1, 2K+1, D/H]         content_position + value
+//                                                                                   key_table.npy value_table.npy
+//   transformer_xl   w_r [D, D], u, v [H, D/H] ~ N(0, 0.02^2)        content_position + content_bias
+//                                                                                   w_r.npy u.npy v.npy
 //   da_transformer   v, w [H] ~ U(-1, 1)                             ReLU + multiplier  v.npy w.npy
 //   learned_fourier  w_r [1, F/2, 1], w1, b1, w2, b2 (LearnedFourier)  input_add    w_r.npy w1.npy b1.npy w2.npy b2.npy
 //
@@ -90,14 +92,20 @@ namespace posenc::train {
 /// nn.Embedding(V, D): weight [V, D] ~ N(0, 1).
 class Embedding {
  public:
-  Embedding() = default;
+  Embedding() = default;  ///< an empty layer (no table), to assign a built one to
+  /// A table [vocab, dim] ~ N(0, 1) from std::mt19937_64(seed); vocab or dim <= 0 throws std::invalid_argument.
   Embedding(std::int64_t vocab, std::int64_t dim, std::uint64_t seed);
   /// ids [B, N] in [0, V) -> [B, N, D]. An id outside [0, V) throws naming the position and value.
   Tensor forward(const ITensor& ids);
-  /// Scatter-adds dy [B, N, D] into grad rows of the ids of the last forward.
+  /// Scatter-adds dy [B, N, D] into grad rows of the ids of the last forward (another shape throws
+  /// std::invalid_argument).
   void backward(const Tensor& dy);
+  /// Appends prefix + "weight" (with `grad`) to `out`.
   void parameters(const std::string& prefix, std::vector<Parameter>& out);
+  ///@{
+  /// The table [V, D] and its accumulated gradient (same shape).
   Tensor weight, grad;
+  ///@}
 
  private:
   ITensor ids_;
@@ -106,14 +114,22 @@ class Embedding {
 /// nn.Linear(in, out): W [out, in], b [out] ~ U(-1/sqrt(in), 1/sqrt(in)) (kaiming_uniform(a = sqrt 5)).
 class Linear {
  public:
-  Linear() = default;
+  Linear() = default;  ///< an empty layer (no weights), to assign a built one to
+  /// W [out, in], then b [out] (unless `bias` is false: b empty), ~ U(-k, k), k = 1/sqrt(in), from
+  /// std::mt19937_64(seed). in or out <= 0 throws std::invalid_argument.
   Linear(std::int64_t in, std::int64_t out, std::uint64_t seed, bool bias = true);
-  /// x [..., in] -> [..., out]; keeps x (by value: pass a temporary to hand it over without a copy).
+  /// x [..., in] -> y = x W^T + b [..., out]; keeps x (by value: pass a temporary to hand it over without a
+  /// copy). Another last axis throws std::invalid_argument.
   Tensor forward(Tensor x);
-  /// dy [..., out] -> dx [..., in]; accumulates dW = dy^T x, db = sum dy.
+  /// dy [..., out] -> dx = dy W [..., in]; accumulates dW = dy^T x, db = sum dy. Throws std::invalid_argument
+  /// before any forward or when dy is not the forward's shape with last axis out.
   Tensor backward(const Tensor& dy);
+  /// Appends prefix + "weight" and, with a bias, prefix + "bias" (with their gradients) to `out`.
   void parameters(const std::string& prefix, std::vector<Parameter>& out);
+  ///@{
+  /// W [out, in], b [out] (empty without a bias) and their accumulated gradients (same shapes).
   Tensor weight, bias, grad_weight, grad_bias;
+  ///@}
 
  private:
   Tensor input_;
@@ -122,12 +138,21 @@ class Linear {
 /// nn.LayerNorm(D) over the last axis, eps 1e-5, weight 1, bias 0.
 class LayerNorm {
  public:
-  LayerNorm() = default;
+  LayerNorm() = default;  ///< an empty layer (no weights), to assign a built one to
+  /// gamma = 1, beta = 0 of size dim; dim <= 0 or eps <= 0 throws std::invalid_argument.
   explicit LayerNorm(std::int64_t dim, double eps = 1e-5);
+  /// x [..., D] -> y (same shape): y = (x - mu) / sqrt(var + eps) gamma + beta per row (mean and biased
+  /// variance in double); keeps the normalised x. Another last axis throws std::invalid_argument.
   Tensor forward(const Tensor& x);
+  /// dy (the forward's shape) -> dx = rstd (g - mean(g) - xh mean(g xh)), g = dy gamma; accumulates
+  /// dgamma = sum dy xh and dbeta = sum dy over the rows (in double). Another shape throws std::invalid_argument.
   Tensor backward(const Tensor& dy);
+  /// Appends prefix + "weight" (gamma) and prefix + "bias" (beta) with their gradients to `out`.
   void parameters(const std::string& prefix, std::vector<Parameter>& out);
+  ///@{
+  /// gamma (`weight`) and beta (`bias`), both [D], and their accumulated gradients.
   Tensor weight, bias, grad_weight, grad_bias;
+  ///@}
 
  private:
   double eps_ = 1e-5;
@@ -138,10 +163,16 @@ class LayerNorm {
 /// Inverted dropout with a seeded generator (advances with each training forward).
 class Dropout {
  public:
-  Dropout() = default;
+  Dropout() = default;  ///< p = 0: the identity
+  /// Drop probability p in [0, 1) (else std::invalid_argument); `seed` keys the masks (formula at the top).
   Dropout(double p, std::uint64_t seed);
-  Tensor forward(Tensor x, bool training);  ///< by value: the mask is applied in place
+  /// x (any shape) -> x b / (1 - p) with a fresh mask b when training and p > 0, else x unchanged.
+  /// By value: the mask is applied in place.
+  Tensor forward(Tensor x, bool training);
+  /// dy -> dy b / (1 - p) with the last forward's mask (unchanged when that forward was the identity);
+  /// dy must have the forward's element count (else std::invalid_argument).
   Tensor backward(Tensor dy) const;
+  /// The drop probability p.
   double p() const { return p_; }
 
  private:
@@ -151,17 +182,26 @@ class Dropout {
   std::vector<float> mask_;  ///< empty: identity in the last forward
 };
 
+/// The feed-forward activation: gelu, the exact GELU x Phi(x) (default), or relu, max(0, x).
 enum class FfnActivation { gelu, relu };
 
 /// Linear(D, hidden) -> act -> Dropout -> Linear(hidden, D).
 class FeedForward {
  public:
-  FeedForward() = default;
+  FeedForward() = default;  ///< an empty layer, to assign a built one to
+  /// fc1 = Linear(dim, hidden), fc2 = Linear(hidden, dim), activation `act`, Dropout(dropout); each part's seed
+  /// is derived from `seed`.
   FeedForward(std::int64_t dim, std::int64_t hidden, FfnActivation act, double dropout, std::uint64_t seed);
+  /// x [..., D] -> fc2(Drop(act(fc1(x)))) [..., D]; dropout only when `training`.
   Tensor forward(Tensor x, bool training);
+  /// dy [..., D] -> dx [..., D]; accumulates fc1's and fc2's gradients.
   Tensor backward(const Tensor& dy);
+  /// Appends fc1's and fc2's parameters under prefix + "fc1." and prefix + "fc2." to `out`.
   void parameters(const std::string& prefix, std::vector<Parameter>& out);
+  ///@{
+  /// The two projections: fc1 [..., D] -> [..., hidden], fc2 [..., hidden] -> [..., D].
   Linear fc1, fc2;
+  ///@}
 
  private:
   FfnActivation act_ = FfnActivation::gelu;
@@ -172,12 +212,18 @@ class FeedForward {
 /// One transformer encoder block around posenc::MultiHeadAttention (formulas at the top).
 class EncoderBlock {
  public:
+  /// Sizes and options of one block (TransformerTrunk fills them from its ModelConfig).
   struct Config {
+    ///@{
+    /// D (model width), H (heads; D divisible by H) and the FFN hidden width [128, 8, 512].
     std::int64_t d_model = 128, heads = 8, ff_hidden = 512;
-    FfnActivation activation = FfnActivation::gelu;
-    double dropout = 0.1;
-    bool pre_ln = true;
+    ///@}
+    FfnActivation activation = FfnActivation::gelu;  ///< FFN activation [gelu]
+    double dropout = 0.1;  ///< p of the dropouts after attention, inside the FFN and after it [0.1]
+    bool pre_ln = true;    ///< pre-LN (default) or post-LN (formulas at the top)
   };
+  /// MultiHeadAttention(D, H), ln1 and ln2 over D, FeedForward(D, ff_hidden) and two Dropouts, each part's seed
+  /// derived from `seed`; the grad_* tensors start at zero.
   EncoderBlock(const Config& config, std::uint64_t seed);
   /// x [B, N, D]; `encoding` holds score terms only (input-side parts are the caller's).
   Tensor forward(const Tensor& x, const Encoding& encoding, const AttentionOptions& options, bool training);
@@ -185,14 +231,24 @@ class EncoderBlock {
   /// options; the attention's encoding gradient (the groups of `request`) goes to `encoding_grad`.
   Tensor backward(const Tensor& dy, const Encoding& encoding, const AttentionOptions& options,
                   const GradRequest& request, EncodingGrad& encoding_grad);
+  /// Appends prefix + "attn.w_q", "attn.b_q", ... "attn.w_o", "attn.b_o", then ln1's, ffn's and ln2's
+  /// parameters (prefix + "ln1.", "ffn.", "ln2.") to `out`.
   void parameters(const std::string& prefix, std::vector<Parameter>& out);
   /// The attention's intermediates from the last forward (projected q, k, v; for pictures).
   const MultiHeadAttention::Cache& last_cache() const { return cache_; }
 
+  /// The self-attention; its weights w_* and biases b_* are trained with the grad_* tensors below.
   MultiHeadAttention attn;
+  ///@{
+  /// LayerNorms [D]: before attention and before the FFN (pre-LN), or after each residual sum (post-LN).
   LayerNorm ln1, ln2;
+  ///@}
+  /// The position-wise feed-forward network.
   FeedForward ffn;
+  ///@{
+  /// Accumulated gradients of attn's weights w_q, w_k, w_v, w_o ([out, in]) and biases b_q .. b_o ([out]).
   Tensor grad_w_q, grad_w_k, grad_w_v, grad_w_o, grad_b_q, grad_b_k, grad_b_v, grad_b_o;
+  ///@}
 
  private:
   Config config_;
@@ -201,27 +257,37 @@ class EncoderBlock {
   Tensor attn_input_;
 };
 
-/// Mean over the first lengths[b] tokens: [B, N, D] -> [B, D] (lengths empty = N).
+/// Mean over the first lengths[b] tokens: [B, N, D] -> [B, D] (lengths empty = N; sums in double).
+/// lengths with other than B entries or an entry outside [1, N] throws std::invalid_argument.
 Tensor mean_pool(const Tensor& x, const std::vector<std::int64_t>& lengths);
+/// Backward of mean_pool: dy [B, D] -> dx [B, tokens, D], dy[b] / lengths[b] on the first lengths[b] tokens
+/// and zero on the padding.
 Tensor mean_pool_backward(const Tensor& dy, std::size_t tokens, const std::vector<std::int64_t>& lengths);
-/// Token 0: [B, N, D] -> [B, D], and its backward (zeros elsewhere).
+/// Token 0: [B, N, D] -> [B, D] (N = 0 throws std::invalid_argument).
 Tensor cls_pool(const Tensor& x);
+/// Backward of cls_pool: dy [B, D] -> dx [B, tokens, D], dy at token 0 and zeros elsewhere.
 Tensor cls_pool_backward(const Tensor& dy, std::size_t tokens);
 
+/// A loss value and its gradient with respect to the loss's input.
 struct Loss {
   double value = 0.0;  ///< the mean loss
   Tensor grad;         ///< d value / d input, the input's shape
 };
-/// Softmax cross-entropy (F.cross_entropy, reduction mean, ignore_index).
+/// Softmax cross-entropy (F.cross_entropy, reduction mean, ignore_index): logits [..., C] ([M, C] or
+/// [B, N, C]), targets the leading shape ([M] or [B, N]) in [0, C) or ignore_index. value = mean over the
+/// valid targets of logsumexp(z) - z[t]; grad = (softmax(z) - onehot(t)) / M_valid, zero rows where ignored.
+/// No valid target: value NaN, grad zeros (as PyTorch). A shape mismatch or a target outside [0, C)
+/// throws std::invalid_argument.
 Loss cross_entropy(const Tensor& logits, const ITensor& targets, std::int64_t ignore_index = -100);
-/// Mean-squared error (F.mse_loss, reduction mean).
+/// Mean-squared error (F.mse_loss, reduction mean): value = mean (y - t)^2, grad = 2 (y - t) / numel.
+/// prediction and target must have the same, non-empty shape (else std::invalid_argument).
 Loss mse(const Tensor& prediction, const Tensor& target);
 
 // ====================================================================== position modules
 
 /// Options of the position modules (the table at the top says which kind reads which).
 struct PositionConfig {
-  std::string kind = "nope";
+  std::string kind = "nope";          ///< a name of position_kinds() or "none" (= "nope") [nope]
   bool per_layer = false;            ///< one module per layer instead of one shared module
   std::int64_t max_len = 512;        ///< learned: table rows; continuous_mlp: reference length
   std::int64_t max_distance = 16;    ///< relative_bias, shaw: K (offsets clipped to [-K, K])
@@ -238,7 +304,10 @@ struct PositionConfig {
 
 /// Sizes a module needs from its model.
 struct PositionContext {
+  ///@{
+  /// The model's D and H (D a positive multiple of H, else make_position_module throws).
   std::int64_t d_model = 0, heads = 0;
+  ///@}
   bool causal = false;  ///< LM: ALiBi and T5 take their causal forms
 };
 
@@ -246,6 +315,7 @@ struct PositionContext {
 class PositionModule {
  public:
   virtual ~PositionModule() = default;
+  /// The module's kind, a name of position_kinds() ("nope" for "none").
   const std::string& kind() const { return kind_; }
   /// The Encoding for queries and keys at positions [1, N, 1] (input-side parts and score terms).
   virtual Encoding build(const DTensor& positions) const = 0;
@@ -254,55 +324,73 @@ class PositionModule {
   /// Accumulate parameter gradients from one EncodingGrad of build(positions)'s encoding
   /// (parts that are empty in `grad` are skipped; call once per layer and once for the input).
   virtual void backward(const DTensor& positions, const EncodingGrad& grad);
+  /// Appends the trainable parameters to `out`, named prefix + their export file stems (the table at the
+  /// top, e.g. prefix + "table"); nothing for fixed kinds.
   virtual void parameters(const std::string& prefix, std::vector<Parameter>& out);
   /// Write the parameters as the command line's parameter files into an existing directory.
   virtual void export_parameters(const std::string& directory) const;
 
  protected:
+  /// For subclasses: `kind` is what kind() returns.
   explicit PositionModule(std::string kind) : kind_(std::move(kind)) {}
-  std::string kind_;
+  std::string kind_;  ///< what kind() returns
 };
 
-/// The kinds make_position_module accepts.
+/// The kinds make_position_module accepts, sorted ("none" is also accepted, as "nope").
 std::vector<std::string> position_kinds();
-/// Build a module; an unknown kind throws std::invalid_argument with the closest kind.
+/// Build a module; an unknown kind throws std::invalid_argument with the closest kind, and so does a
+/// d_model that is not a positive multiple of heads.
 std::unique_ptr<PositionModule> make_position_module(const PositionConfig& config, const PositionContext& context,
                                                      std::uint64_t seed);
 
 // ====================================================================== models
 
+/// Classifier pooling: mean over the valid tokens (mean_pool) or the prepended class token (cls_pool).
 enum class Pooling { mean, cls };
 
+/// Sizes and options of TransformerClassifier and TransformerLM (a checkpoint's config.json). The models
+/// throw std::invalid_argument when vocab, d_model, layers or ff_multiplier is not positive, heads does not
+/// divide d_model, dropout is outside [0, 1), or (classifier) classes is not positive.
 struct ModelConfig {
   std::int64_t vocab = 0;          ///< V, required
   std::int64_t d_model = 128;      ///< D
   std::int64_t heads = 8;          ///< H (D divisible by H)
   std::int64_t layers = 3;         ///< L
   std::int64_t ff_multiplier = 4;  ///< FFN hidden = ff_multiplier * D
-  double dropout = 0.1;
-  bool pre_ln = true;
-  FfnActivation activation = FfnActivation::gelu;
+  double dropout = 0.1;            ///< p in [0, 1): after the input part, after attention, in and after the FFN [0.1]
+  bool pre_ln = true;              ///< pre-LN blocks plus a final LayerNorm (default), or post-LN blocks
+  FfnActivation activation = FfnActivation::gelu;  ///< FFN activation [gelu]
   Pooling pooling = Pooling::mean; ///< classifier only
   std::int64_t classes = 2;        ///< classifier only: C
-  PositionConfig position;
-  std::uint64_t seed = 0;
+  PositionConfig position;         ///< the positional encoding [nope]
+  std::uint64_t seed = 0;          ///< initialisation and dropout seed (each part's seed is derived from it) [0]
   int threads = 0;                 ///< attention threads (0 = OpenMP default)
 };
 
 /// Embedding, position modules, blocks and final LayerNorm: shared by both models.
 class TransformerTrunk {
  public:
+  /// The position module(s), L EncoderBlocks and (pre-LN) the final LayerNorm; `causal` masks future keys
+  /// (the LM; ALiBi and T5 then take their causal forms). An invalid config throws std::invalid_argument.
   TransformerTrunk(const ModelConfig& config, bool causal);
-  /// x0 [B, N', D] (embedded tokens, N' = N or N + 1 with a class token) -> [B, N', D].
+  /// x0 [B, N', D] (embedded tokens, N' = N or N + 1 with a class token), lengths [B] in [1, N'] (empty =
+  /// all N') -> [B, N', D]. Other shapes or lengths throw std::invalid_argument.
   Tensor forward(const Tensor& x0, const std::vector<std::int64_t>& lengths, bool training);
-  /// dy [B, N', D] -> d x0; accumulates every parameter gradient.
+  /// dy [B, N', D] -> d x0; accumulates every parameter gradient (the position modules' too). Throws
+  /// std::invalid_argument before any forward.
   Tensor backward(const Tensor& dy);
+  /// Appends the position modules' parameters ("position." shared, "position.<m>." per layer), the blocks'
+  /// ("blocks.<l>.") and, pre-LN, the final LayerNorm's ("final_ln.") to `out`.
   void parameters(std::vector<Parameter>& out);
+  /// The config the trunk was built with.
   const ModelConfig& config() const { return config_; }
+  /// The position module of `layer` (the shared module when there is one); past the last: std::out_of_range.
   PositionModule& position(std::size_t layer = 0) { return *positions_.at(positions_.size() == 1 ? 0 : layer); }
+  /// The position module of `layer` (the shared module when there is one); past the last: std::out_of_range.
   const PositionModule& position(std::size_t layer = 0) const {
     return *positions_.at(positions_.size() == 1 ? 0 : layer);
   }
+  /// The number of position modules: 1 (shared) or L (PositionConfig::per_layer).
   std::size_t position_modules() const { return positions_.size(); }
   /// The attention weights [B, H, N', N'] of every block in the last forward (for pictures;
   /// builds full matrices: run it on a small batch). Defined in src/train/inspect.cpp.
@@ -325,21 +413,32 @@ class TransformerTrunk {
 /// Sequence classifier (formulas at the top). forward() returns logits [B, C].
 class TransformerClassifier {
  public:
+  /// Initialised as the table at the top, from config.seed; with pooling = cls also a class token [D]
+  /// ~ N(0, 0.02^2) truncated at 2 std. An invalid config throws std::invalid_argument (see ModelConfig).
   explicit TransformerClassifier(const ModelConfig& config);
   /// tokens [B, N] int64 in [0, V), lengths [B] in [1, N] (empty = all N) -> logits [B, C].
   Tensor forward(const ITensor& tokens, const std::vector<std::int64_t>& lengths = {});
-  /// dlogits [B, C] (e.g. cross_entropy(...).grad); accumulates gradients.
+  /// dlogits [B, C] (e.g. cross_entropy(...).grad); accumulates gradients. Throws std::invalid_argument
+  /// before any forward or for another shape.
   void backward(const Tensor& dlogits);
+  /// Every parameter: "embedding.weight", "cls_token" (pooling = cls), the trunk's (TransformerTrunk::parameters),
+  /// "head.weight", "head.bias". The pointers stay valid while the model is not moved.
   std::vector<Parameter> parameters();
+  /// Zero every parameter gradient.
   void zero_grad();
+  /// Training mode (dropout on; the initial mode) or eval mode (dropout off).
   void set_training(bool training) { training_ = training; }
+  /// Whether the model is in training mode.
   bool training() const { return training_; }
+  /// The config the model was built with.
   const ModelConfig& config() const { return trunk_.config(); }
+  /// The trunk: position modules, blocks, the last forward's attention weights.
   TransformerTrunk& trunk() { return trunk_; }
 
-  /// Save every parameter and config.json into `directory` (replaced atomically).
+  /// Save every parameter and config.json into `directory` (replaced atomically; save_checkpoint).
   void save(const std::string& directory);
-  /// Rebuild from config.json and load every parameter (shapes and names checked).
+  /// Rebuild from config.json and load every parameter (shapes and names checked); a missing file, a
+  /// mismatch or an LM checkpoint throws std::invalid_argument.
   static TransformerClassifier load(const std::string& directory);
 
  private:
@@ -355,20 +454,34 @@ class TransformerClassifier {
 /// Causal language model (formulas at the top). forward() returns logits [B, N, V].
 class TransformerLM {
  public:
+  /// Initialised as the table at the top, from config.seed (classes and pooling are unused). An invalid
+  /// config throws std::invalid_argument (see ModelConfig).
   explicit TransformerLM(const ModelConfig& config);
+  /// tokens [B, N] int64 in [0, V), lengths [B] in [1, N] (empty = all N) -> logits [B, N, V]; position n
+  /// attends to positions <= n only.
   Tensor forward(const ITensor& tokens, const std::vector<std::int64_t>& lengths = {});
   /// dlogits [B, N, V]; accumulates gradients.
   void backward(const Tensor& dlogits);
   /// Next-token targets [B, N]: tokens[b, n + 1] for n + 1 < lengths[b], else ignore_index.
   static ITensor next_token_targets(const ITensor& tokens, const std::vector<std::int64_t>& lengths = {},
                                     std::int64_t ignore_index = -100);
+  /// Every parameter: "embedding.weight", the trunk's (TransformerTrunk::parameters), "head.weight",
+  /// "head.bias". The pointers stay valid while the model is not moved.
   std::vector<Parameter> parameters();
+  /// Zero every parameter gradient.
   void zero_grad();
+  /// Training mode (dropout on; the initial mode) or eval mode (dropout off).
   void set_training(bool training) { training_ = training; }
+  /// Whether the model is in training mode.
   bool training() const { return training_; }
+  /// The config the model was built with.
   const ModelConfig& config() const { return trunk_.config(); }
+  /// The trunk: position modules, blocks, the last forward's attention weights.
   TransformerTrunk& trunk() { return trunk_; }
+  /// Save every parameter and config.json into `directory` (replaced atomically; save_checkpoint).
   void save(const std::string& directory);
+  /// Rebuild from config.json and load every parameter (shapes and names checked); a missing file, a
+  /// mismatch or a classifier checkpoint throws std::invalid_argument.
   static TransformerLM load(const std::string& directory);
 
  private:
@@ -392,8 +505,10 @@ void load_checkpoint_parameters(const std::string& directory, const std::vector<
 /// itself for a shared module, into directory/layer<l>/ for per-layer modules.
 void export_position_parameters(const TransformerTrunk& trunk, const std::string& directory);
 
-/// Config <-> JSON text (config.json's "config" object).
+/// The config as JSON text (config.json's "config" object, indented by 2).
 std::string config_to_json(const ModelConfig& config);
+/// Parse config_to_json's text; missing keys keep ModelConfig's defaults. Invalid JSON or an unknown
+/// activation or pooling name throws std::invalid_argument.
 ModelConfig config_from_json(const std::string& json);
 
 }  // namespace posenc::train

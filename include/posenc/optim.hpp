@@ -42,14 +42,15 @@ namespace posenc::train {
 /// A trainable tensor and its gradient (same shape), owned elsewhere.
 struct Parameter {
   std::string name;       ///< dotted name, e.g. "blocks.0.attn.w_q"; the checkpoint file stem
-  Tensor* value = nullptr;
-  Tensor* grad = nullptr;
+  Tensor* value = nullptr;  ///< the tensor the optimiser updates (not owned)
+  Tensor* grad = nullptr;   ///< its gradient, the value's shape (not owned)
   bool decay = true;      ///< AdamW applies weight decay
 };
 
-/// Set every gradient to zero (shapes of the values).
+/// Set every gradient to zero (reshaped to its value's shape first if it differs; null entries skipped).
 void zero_grad(const std::vector<Parameter>& params);
 
+/// Hyperparameters of AdamW (PyTorch's defaults; formulas at the top).
 struct AdamWOptions {
   double lr = 1e-3;           ///< base learning rate [1e-3]
   double beta1 = 0.9;         ///< [0.9]
@@ -65,20 +66,29 @@ class AdamW {
   /// a null tensor, or a gradient whose shape differs from its value's.
   explicit AdamW(std::vector<Parameter> params, const AdamWOptions& options = {});
 
-  /// One update of every parameter from its current gradient, at the current lr.
+  /// One update of every parameter from its current gradient, at the current lr (t = steps() after the
+  /// increment). A value or gradient whose shape changed since construction throws std::invalid_argument.
   void step();
   /// Zero every gradient.
   void zero_grad() const;
 
+  /// The current learning rate (options().lr).
   double lr() const { return options_.lr; }
-  void set_lr(double lr);          ///< used by schedules between steps
+  /// Set the learning rate of the next steps (schedules call it between steps); it must be finite and >= 0
+  /// (else std::invalid_argument).
+  void set_lr(double lr);
+  /// The number of step() calls so far: t of the last update (0 before the first).
   std::int64_t steps() const { return step_; }
+  /// The hyperparameters, lr the current one.
   const AdamWOptions& options() const { return options_; }
+  /// The parameters being optimised, in construction order.
   const std::vector<Parameter>& parameters() const { return params_; }
 
-  /// Save / load the moments (<name>.exp_avg.npy, <name>.exp_avg_sq.npy) and state.json
-  /// (step, lr, options) into an existing directory, for resuming. Loading checks names and shapes.
+  /// Save the moments (`<name>.exp_avg.npy`, `<name>.exp_avg_sq.npy` per parameter) and adamw.json (step, lr,
+  /// beta1, beta2, eps, weight_decay) into an existing directory (else std::invalid_argument), for resuming.
   void save_state(const std::string& directory) const;
+  /// Load what save_state wrote: every parameter's moments (present, its value's shape), the step count and
+  /// the options. A missing file, a shape mismatch or invalid adamw.json throws std::invalid_argument.
   void load_state(const std::string& directory);
 
  private:
@@ -88,17 +98,21 @@ class AdamW {
   std::int64_t step_ = 0;
 };
 
+/// Learning-rate schedule: constant, or linear warm-up then cosine decay (formulas at the top).
 enum class ScheduleKind { constant, warmup_cosine };
 
 /// Learning rate at optimiser step s (0-based: the lr used by the (s+1)-th step()).
 struct LrSchedule {
-  ScheduleKind kind = ScheduleKind::constant;
-  double base_lr = 1e-3;
+  ScheduleKind kind = ScheduleKind::constant;  ///< the schedule [constant]
+  double base_lr = 1e-3;          ///< the learning rate the multiplier scales [1e-3]
   std::int64_t warmup_steps = 0;  ///< W
   std::int64_t total_steps = 0;   ///< T >= W (warmup_cosine); after T the rate stays at r base_lr
   double min_ratio = 0.0;         ///< r: floor of the cosine as a fraction of base_lr [0]
 
+  /// The multiplier of base_lr at step s >= 0 (formulas at the top). Throws std::invalid_argument for
+  /// s < 0 and, for warmup_cosine, W < 0, T < W or r outside [0, 1].
   double multiplier(std::int64_t step) const;
+  /// base_lr * multiplier(step).
   double lr(std::int64_t step) const { return base_lr * multiplier(step); }
 };
 

@@ -43,26 +43,36 @@ namespace posenc::train {
 
 /// Samples of one split: tokens [S, N]; labels [S] for classification, empty for language modelling.
 struct Dataset {
-  ITensor tokens;
-  ITensor labels;
+  ITensor tokens;  ///< [S, N] token ids in [0, vocab)
+  ITensor labels;  ///< [S] classes in [0, classes); unset for language modelling
+  /// S, the number of samples (0 when tokens is unset).
   std::size_t size() const { return tokens.dimension() == 2 ? tokens.shape()[0] : 0; }
+  /// N, the sequence length (0 when tokens is unset).
   std::int64_t length() const { return tokens.dimension() == 2 ? static_cast<std::int64_t>(tokens.shape()[1]) : 0; }
 };
 
 /// An evaluation set at another sequence length.
 struct LengthSet {
-  std::int64_t length = 0;
-  Dataset data;
+  std::int64_t length = 0;  ///< N of every sample in `data`
+  Dataset data;             ///< the samples at that length
 };
 
+/// A generated task (make_task): its sizes and its splits.
 struct Task {
-  std::string name;
+  std::string name;  ///< a name of task_names()
   bool language_model = false;  ///< markov: TransformerLM; otherwise TransformerClassifier
+  ///@{
+  /// Vocabulary V, number of classes C (3; 0 for language modelling) and training length N.
   std::int64_t vocab = 0, classes = 0, length = 0;
-  Dataset train, validation;     ///< at `length`
+  ///@}
+  ///@{
+  /// The training and validation splits, both at `length`.
+  Dataset train, validation;
+  ///@}
   std::vector<LengthSet> lengths;  ///< longer evaluation sets (ascending), the validation set excluded
 };
 
+/// What make_task generates: sample counts, lengths, vocabulary and seeds.
 struct TaskOptions {
   std::uint64_t seed = 0;                   ///< data seed (train, validation and length sets use separate streams)
   std::int64_t train_samples = 5000;        ///< [5000]
@@ -79,15 +89,22 @@ std::vector<std::string> task_names();
 /// One line describing a task (for --help and results files).
 std::string task_summary(const std::string& name);
 
-/// Build a task; an unknown name throws std::invalid_argument with the closest name.
+/// Build a task; an unknown name throws std::invalid_argument with the closest name. So do invalid options:
+/// a sample count < 1; a length outside [21 (patterns), 6 (relative_patterns) or 3 (markov), 65536]; a vocab
+/// outside [10 (markov: 4), 1000000]; eval_lengths not distinct in (length, 65536], or any for `patterns`.
 Task make_task(const std::string& name, const TaskOptions& options = {});
 
 /// The two planted (position offset, value) pairs of class c of the pattern tasks, and the
 /// fixed start of each pattern in `patterns`: class 0 {3: 5, 7: 8}, 1 {5: 3, 10: 9}, 2 {15: 7, 20: 4}.
 struct Pattern {
+  ///@{
+  /// Position and value of the first and of the second planted token (positions as planted by `patterns`).
   std::int64_t first_position, first_value, second_position, second_value;
+  ///@}
+  /// second_position - first_position: the distance between the two planted tokens.
   std::int64_t distance() const { return second_position - first_position; }
 };
+/// The patterns of classes 0, 1 and 2, indexed by class.
 const std::vector<Pattern>& class_patterns();
 
 /// The class whose pattern a `patterns` sample holds at its fixed positions (-1: none, -2: several).
@@ -97,7 +114,7 @@ std::vector<std::pair<std::int64_t, std::int64_t>> find_relative_patterns(const 
 
 /// markov: the best achievable mean next-token loss (nats) at `length`: the first target is
 /// uniform (log vocab), every later one has the chain's entropy H = -sum p log p:
-/// (log vocab + (length - 2) H) / (length - 1).
+/// (log vocab + (length - 2) H) / (length - 1). vocab < 1 or length < 2 throws std::invalid_argument.
 double markov_entropy(std::int64_t vocab, std::int64_t length);
 
 }  // namespace posenc::train

@@ -45,13 +45,21 @@ namespace posenc::train {
 
 /// Loss and accuracy on one evaluation set (NaN when it was not measured).
 struct LengthMetrics {
-  std::int64_t length = 0;
+  std::int64_t length = 0;  ///< N of the evaluation set
+  ///@{
+  /// Mean cross-entropy (nats) and accuracy in [0, 1] over every target of the set (argmax = target).
   double loss = 0, accuracy = 0;
+  ///@}
 };
 
+/// The metrics of one epoch (TrainResult::history).
 struct EpochMetrics {
   std::int64_t epoch = 0;  ///< 1-based
+  ///@{
+  /// Training loss and accuracy (means over the epoch's batches, dropout on), then validation loss and
+  /// accuracy (eval mode), as at the top.
   double train_loss = 0, train_accuracy = 0, val_loss = 0, val_accuracy = 0;
+  ///@}
   double seconds = 0;      ///< wall time of the epoch (training and evaluation)
   double lr = 0;           ///< learning rate of the epoch's last step
   std::vector<LengthMetrics> lengths;  ///< the task's longer evaluation sets (NaN when not measured this epoch)
@@ -60,19 +68,34 @@ struct EpochMetrics {
 /// What the progress callback sees: after every step, and once more at the end of each epoch
 /// (epoch_end, with `metrics` set).
 struct Progress {
-  std::int64_t epoch = 0, epochs = 0, step = 0, steps = 0;  ///< step within the epoch (1-based) of steps
+  ///@{
+  /// Epoch (1-based) of epochs; step within the epoch (1-based) of steps, the steps per epoch.
+  std::int64_t epoch = 0, epochs = 0, step = 0, steps = 0;
+  ///@}
+  ///@{
+  /// Step over the whole fit (1-based) of total_steps = steps * epochs.
   std::int64_t global_step = 0, total_steps = 0;
-  double loss = 0, accuracy = 0;  ///< running means over the epoch so far
-  double elapsed = 0, remaining = 0;  ///< seconds: since fit started; estimate to the end
-  bool epoch_end = false;
-  const EpochMetrics* metrics = nullptr;
+  ///@}
+  ///@{
+  /// Training loss and accuracy: running means over the epoch so far (the epoch's at epoch_end).
+  double loss = 0, accuracy = 0;
+  ///@}
+  ///@{
+  /// Seconds: since fit started; estimated to the end (from the mean time per step, or per epoch at epoch_end).
+  double elapsed = 0, remaining = 0;
+  ///@}
+  bool epoch_end = false;                 ///< true for the call after the epoch's evaluation
+  const EpochMetrics* metrics = nullptr;  ///< at epoch_end the epoch's metrics (valid during the call), else null
 };
 
+/// Options of fit. fit throws std::invalid_argument for epochs or batch < 1, threads outside [1, 256],
+/// warmup_fraction outside [0, 1], a non-finite clip, an lr that is not finite and >= 0,
+/// length_eval_every < 0 or eval_batch_tokens < 1.
 struct TrainOptions {
   std::int64_t epochs = 20;        ///< [20]
   std::int64_t batch = 32;         ///< [32]
   AdamWOptions adamw;              ///< lr 1e-3, weight decay 0.01 (PyTorch's defaults)
-  ScheduleKind schedule = ScheduleKind::warmup_cosine;
+  ScheduleKind schedule = ScheduleKind::warmup_cosine;  ///< learning-rate schedule over all steps [warmup_cosine]
   double warmup_fraction = 0.05;   ///< warm-up steps as a fraction of all steps [0.05]
   double min_lr_ratio = 0.0;       ///< cosine floor [0]
   double clip = 1.0;               ///< global-norm clipping (<= 0: off) [1]
@@ -82,23 +105,29 @@ struct TrainOptions {
   std::int64_t eval_batch_tokens = 4096;  ///< evaluation batch: max(1, this / length) sequences
   std::string checkpoint_dir;      ///< empty: no checkpoint files
   bool restore_best = true;        ///< leave the best epoch's parameters in the model
-  std::function<void(const Progress&)> progress;
+  std::function<void(const Progress&)> progress;  ///< called after every step and each epoch (empty: none)
 };
 
+/// What fit returns.
 struct TrainResult {
-  std::vector<EpochMetrics> history;
-  std::int64_t best_epoch = 0;
+  std::vector<EpochMetrics> history;  ///< one entry per epoch, in order
+  std::int64_t best_epoch = 0;        ///< 1-based epoch of the best checkpoint (rule at the top)
+  ///@{
+  /// Validation loss and accuracy of the best epoch.
   double best_val_loss = 0, best_val_accuracy = 0;
+  ///@}
   std::vector<LengthMetrics> best_lengths;  ///< the best model at the validation length, then each longer length
   double seconds = 0;                       ///< the whole fit
-  std::int64_t parameter_count = 0;
+  std::int64_t parameter_count = 0;         ///< trainable scalars of the model
   std::vector<std::string> notes;           ///< e.g. lengths skipped and why
 };
 
 /// Thrown when a loss or gradient norm is not finite (what() names the step).
 class NonFiniteLoss : public std::runtime_error {
  public:
+  /// `message` becomes what(); `step` is the 1-based global step.
   NonFiniteLoss(const std::string& message, std::int64_t step) : std::runtime_error(message), step_(step) {}
+  /// The 1-based global step whose loss or gradient norm was not finite.
   std::int64_t step() const { return step_; }
 
  private:
@@ -106,13 +135,16 @@ class NonFiniteLoss : public std::runtime_error {
 };
 
 /// Train a classifier on a classification task (checks: task.classes == config.classes,
-/// task.vocab <= config.vocab, the training length fits a learned table).
+/// task.vocab <= config.vocab, the training length fits a learned table, non-empty splits; a failed check
+/// or invalid options throw std::invalid_argument). A non-finite loss or gradient norm throws NonFiniteLoss.
 TrainResult fit(TransformerClassifier& model, const Task& task, const TrainOptions& options);
-/// Train a language model on a language-modelling task.
+/// Train a language model on a language-modelling task (the same checks and errors, without classes).
 TrainResult fit(TransformerLM& model, const Task& task, const TrainOptions& options);
 
-/// Loss and accuracy of a model on a dataset (eval mode; restores the training flag).
+/// Loss and accuracy of a classifier on a dataset (eval mode; restores the training flag), in batches of
+/// max(1, batch_tokens / N) sequences; batch_tokens < 1 throws std::invalid_argument.
 LengthMetrics evaluate(TransformerClassifier& model, const Dataset& data, std::int64_t batch_tokens = 4096);
+/// The same for a language model: next-token loss and accuracy over every target (TransformerLM::next_token_targets).
 LengthMetrics evaluate(TransformerLM& model, const Dataset& data, std::int64_t batch_tokens = 4096);
 
 /// The ModelConfig of the seeds' study for a task and encoding: 3 layers, d_model 128, 8 heads,
