@@ -8,6 +8,8 @@ packages=(
   libxtensor-dev libxtensor-blas-dev libopenblas-dev liblapack-dev
   libspectra-dev libeigen3-dev libboost-graph-dev
   libgtest-dev libcli11-dev libbenchmark-dev libstb-dev nlohmann-json3-dev
+  libcairo2-dev  # the pictures: labelled PNG + SVG (tools/plot_render.cpp)
+  doxygen  # the API reference and its check (scripts/check-api-docs.sh; docs/Doxyfile has HAVE_DOT = NO)
   # the Python module (pybind11) and its tests (pytest; the autograd tests use Debian's PyTorch)
   pybind11-dev python3-dev python3-numpy python3-pytest python3-torch
 )

@@ -7,7 +7,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "registry.hpp"
+#include "cli.hpp"
 #include "staging.hpp"
 #include "train_cmd.hpp"
 

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <iostream>
 
-#include "registry.hpp"
+#include "cli.hpp"
 #include "staging.hpp"
 
 namespace posenc::cli {

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "registry.hpp"
+#include "cli.hpp"
 #include "train_cmd.hpp"
 
 namespace posenc::cli {
