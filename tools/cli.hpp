@@ -44,17 +44,19 @@ struct GraphArgs {
 int cmd_graph(const GraphArgs& args);
 
 /// `posenc tabular TABLE.csv --out DIR ...` (tools/tabular_cmd.cpp).
+/// `posenc tabular`'s options; graph, alpha, threshold, top_k, subsample and seed start from the
+/// catalogue's tabpet entry (catalogue::tabpet_settings(), set where the options are declared).
 struct TabularArgs {
   std::string input, out;
-  std::string graph = "spearman";
+  std::string graph;
   std::string k = "auto";
-  double alpha = 1.0;
+  double alpha = 0;
   std::string drop, types;
   std::string delimiter = ",";
   std::string header = "yes";  ///< yes, no or auto (TableCsvOptions::header)
-  double threshold = 0.0;
+  double threshold = 0;
   std::int64_t top_k = 0, subsample = 0;
-  std::uint64_t seed = 42;
+  std::uint64_t seed = 0;
   bool force = false;  ///< replace a non-empty --out directory
 };
 int cmd_tabular(const TabularArgs& args);

@@ -118,6 +118,15 @@ void add_file_commands(CLI::App& app, Commands& c) {
                       "edge lists: ids are 0- or 1-based integer indices (isolated nodes up to the largest id "
                       "included); default: ids are labels");
   TabularArgs& ta = c.ta;
+  {  // the Tab-PET defaults are the catalogue's tabpet entry's (its option structs), never re-typed here
+    const catalogue::TabPetSettings d = catalogue::tabpet_settings();
+    ta.graph = catalogue::enum_name(d.options.graph.method);
+    ta.alpha = d.alpha;
+    ta.threshold = d.options.graph.threshold;
+    ta.top_k = d.options.graph.top_k;
+    ta.subsample = d.options.preprocess.subsample;
+    ta.seed = d.options.preprocess.seed;
+  }
   c.tabular = app.add_subcommand("tabular", "Tab-PET encoding of a CSV table's columns (feature graph + Laplacian)");
   c.tabular->add_option("input", ta.input, "CSV table (first row: a header, see --header)")->required();
   c.tabular->add_option("--out", ta.out, kOutDirHelp)->required();
