@@ -12,6 +12,8 @@ packages=(
   doxygen  # the API reference and its check (scripts/check-api-docs.sh; docs/Doxyfile has HAVE_DOT = NO)
   # the Python module (pybind11) and its tests (pytest; the autograd tests use Debian's PyTorch)
   pybind11-dev python3-dev python3-numpy python3-pytest python3-torch
+  # `pip install --no-build-isolation .` offline (pyproject.toml + setup.py; scripts/check-pip.sh)
+  python3-pip python3-setuptools python3-wheel
 )
 # The benchmark comparison scripts (bench/run.sh) also want PyTorch, NumPy, SciPy, networkx, pandas and scikit-learn.
 if [[ "${POSENC_BENCH_DEPS:-0}" == 1 ]]; then

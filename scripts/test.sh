@@ -16,3 +16,4 @@ cmake --install build --prefix "$prefix" >/dev/null
 cmake -S examples/consumer -B build/consumer -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/consumer -j "$(nproc)" >/dev/null
 build/consumer/posenc_consumer
+scripts/check-pip.sh  # pip install . (pyproject.toml, setup.py) on top of build/, offline
