@@ -90,6 +90,39 @@ def torch_epoch(threads, samples, seed):
     return time.perf_counter() - t0
 
 
+YARDSTICK = """
+import time, numpy as np
+a = np.random.rand(1024, 128).astype(np.float32); b = np.random.rand(128, 512).astype(np.float32)
+c = np.empty((1024, 512), np.float32); src = np.ones(16 << 20, np.float32); dst = np.empty_like(src)
+def best(fn, reps):
+    out = []
+    for _ in range(5):
+        t = time.perf_counter()
+        for _ in range(reps): fn()
+        out.append((time.perf_counter() - t) / reps)
+    return min(out)
+print(2 * 1024 * 128 * 512 / best(lambda: np.dot(a, b, out=c), 50) / 1e9, 2 * src.nbytes / best(lambda: np.copyto(dst, src), 10) / 1e9)
+"""
+
+
+def yardsticks(threads):
+    """The same run's sgemm (NumPy on Debian's OpenBLAS, [1024, 128] x [128, 512], the size of
+    the FFN products) in GFLOP/s and memcpy (64 MiB, read + write) in GB/s, best of 5, with
+    OpenBLAS limited to `threads` (a fresh process: the limit is read at start-up)."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+    out = subprocess.run([sys.executable, "-c", YARDSTICK], env=env, check=True, capture_output=True, text=True)
+    g, m = (float(v) for v in out.stdout.split())
+    return g, m
+
+
+def epoch_gflop(samples, val=1000, n=32, d=128, layers=3, ffn=512, classes=3):
+    """Matrix-product work of one epoch: projections (4 d^2), FFN (2 d ffn) and attention
+    (2 n d for scores and values) per token and layer, times 3 for training (forward, dX, dW),
+    plus the validation forward."""
+    per_token = layers * 2 * (4 * d * d + 2 * d * ffn + 2 * n * d) + 2 * d * classes / n
+    return (3 * samples + val) * n * per_token / 1e9
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--posenc", default=os.path.join(os.path.dirname(__file__), "..", "build", "tools", "posenc"))
@@ -99,7 +132,11 @@ def main():
     a = ap.parse_args()
     start = time.perf_counter()
     rows = []
+    work = epoch_gflop(a.train_samples)
     for t in [int(v) for v in a.threads.split(",")]:
+        g, m = yardsticks(t)
+        print(f"threads {t}: yardsticks sgemm {g:.1f} GFLOP/s, memcpy {m:.1f} GB/s; one epoch is {work:.0f} GFLOP "
+              f"of matrix products = {work / g:.2f} s at that sgemm rate", flush=True)
         times = {"posenc": [], "pytorch": []}
         for r in range(a.repeats):  # interleaved, so that load changes hit both alike
             times["posenc"].append(posenc_epoch(a.posenc, t, a.train_samples))
