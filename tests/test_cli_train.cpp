@@ -5,8 +5,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
+#include "posenc/npy.hpp"
 #include "support/cli.hpp"
 
 #ifdef POSENC_CLI_PATH
@@ -99,6 +103,30 @@ TEST_F(CliTrain, OutputDirectoryErrors) {
   expect_error("train --heads 3 --out y", {"posenc train:", "--heads 3", "--d-model 128"});
   expect_error("train --task patterns --encoding learned --max-len 16 --out y" + kTiny,
                {"posenc train:", "max_len = 16"});
+}
+
+TEST_F(CliTrain, ReportListsEveryFileWithNpyShapes) {
+  const Result r = run("train --task patterns --encoding learned --out run" + kTiny);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const fs::path d = dir_ / "run";
+  const nlohmann::json report = nlohmann::json::parse(slurp(d / "report.json"));
+  EXPECT_EQ(report.at("command"), "train");
+  std::set<std::string> on_disk, listed;
+  for (const auto& e : fs::recursive_directory_iterator(d))
+    if (e.is_regular_file() && e.path().filename() != "report.json")
+      on_disk.insert(e.path().lexically_relative(d).generic_string());
+  for (const auto& [name, entry] : report.at("files").items()) {
+    listed.insert(name);
+    EXPECT_EQ(entry.at("bytes").get<std::uintmax_t>(), fs::file_size(d / name)) << name;
+    if (fs::path(name).extension() != ".npy" || entry.at("dtype") != "float32") continue;
+    const Tensor t = load_npy((d / name).string());  // the library's reader as the oracle
+    EXPECT_EQ(entry.at("shape").get<std::vector<std::size_t>>(), std::vector<std::size_t>(t.shape().begin(), t.shape().end()))
+        << name;
+  }
+  EXPECT_EQ(listed, on_disk);
+  EXPECT_TRUE(listed.count("position/table.npy"));
+  EXPECT_NE(report.at("files").at("position/table.npy").at("what").get<std::string>().find("learned encoding"),
+            std::string::npos);
 }
 
 TEST_F(CliTrain, CompareWritesTheTables) {

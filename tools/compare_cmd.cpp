@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cli.hpp"
+#include "dir_report.hpp"
 #include "staging.hpp"
 #include "train_cmd.hpp"
 
@@ -281,6 +282,7 @@ int cmd_compare(const CompareArgs& a) {
   write_text(out, "runs.csv", runs_csv(runs, task));
   write_text(out, "results.md", results_md(a, encs, runs, task, seconds));
   plot::write_png(out.file("lengths.png").string(), lengths_picture(encs, runs, task));
+  write_directory_report(out, "compare");
   out.commit();
   std::cout << "compare: " << encs.size() << " encodings x " << a.seeds << " seeds on " << task.name << " in "
             << fmt(seconds / 60.0, 1) << " min -> " << out.target().string() << "\n";

@@ -18,6 +18,7 @@
 #include "posenc/tabular.hpp"
 #include "posenc/text.hpp"
 #include "cli.hpp"
+#include "dir_report.hpp"
 #include "staging.hpp"
 
 namespace posenc::cli {
@@ -232,6 +233,7 @@ int cmd_demo(const std::string& dir, bool force) {
   grid_pictures(out);
   sphere_and_graph_pictures(out);
   const std::string tabular_line = tabular_pictures(out);
+  write_directory_report(out, "demo");
   out.commit();
   for (const auto& l : lines) std::cout << l << "\n";
   std::cout << "graph: pictures " << (out.target() / "graph.png").string()

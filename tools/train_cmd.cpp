@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "cli.hpp"
+#include "dir_report.hpp"
 #include "staging.hpp"
 
 namespace posenc::cli {
@@ -61,6 +62,7 @@ int train_model(const TrainArgs& a, const Task& task, const ModelConfig& config)
   position_pictures(model.trunk(), task.length, pics.string());
   forward_one(model, task);
   plot::write_png((pics / "attention.png").string(), attention_picture(model.trunk()));
+  write_directory_report(out, "train");
   out.commit();
   std::cout << "train: " << a.encoding << " on " << task.name << ": best epoch " << r.best_epoch
             << (task.language_model ? ", val loss " + std::to_string(r.best_val_loss)
