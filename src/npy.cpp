@@ -181,6 +181,17 @@ void dispatch(const char* fn, const std::string& path, const NpyHeader& h, F&& f
   else detail::fail(fn, "file '", path, "' has unsupported dtype kind '", k, "' size ", b);
 }
 
+}  // namespace
+
+NpyInfo npy_info(const std::string& path) {
+  std::ifstream in;
+  const NpyHeader h = open_npy("npy_info", in, path);
+  const char* kind = h.kind == 'f' ? "float" : h.kind == 'i' ? "int" : h.kind == 'u' ? "uint" : "bool";
+  return {h.kind == 'b' ? std::string("bool") : kind + std::to_string(8 * h.bytes), h.shape};
+}
+
+namespace {
+
 std::vector<char> read_data(const char* fn, std::ifstream& in, const std::string& path, const NpyHeader& h) {
   // Bounded by the file's size (parse_header), so this cannot ask for more than the file holds.
   std::vector<char> raw(h.count * h.bytes);

@@ -54,6 +54,29 @@ TEST(Npy, ReadsAHandWrittenNumpyHeader) {
   const Tensor t = load_npy((d / "h.npy").string());
   EXPECT_EQ(t(1, 0), 3.0f);
   EXPECT_EQ(t(1, 1), 4.0f);
+  const NpyInfo info = npy_info((d / "h.npy").string());  // the header above, without the data
+  EXPECT_EQ(info.dtype, "int32");
+  EXPECT_EQ(info.shape, (Shape{2, 2}));
+  fs::remove_all(d);
+}
+
+TEST(Npy, InfoReadsDtypeAndShapeAndChecksTheHeader) {
+  const fs::path d = temp_dir();
+  save_npy((d / "f.npy").string(), Tensor::from_shape({3, 1, 4}));
+  save_npy((d / "i.npy").string(), ITensor::from_shape({5}));
+  const NpyInfo f = npy_info((d / "f.npy").string()), i = npy_info((d / "i.npy").string());
+  EXPECT_EQ(f.dtype, "float32");
+  EXPECT_EQ(f.shape, (Shape{3, 1, 4}));
+  EXPECT_EQ(i.dtype, "int64");
+  EXPECT_EQ(i.shape, (Shape{5}));
+  std::ofstream((d / "bad.npy").string(), std::ios::binary) << "not a numpy file";
+  try {
+    npy_info((d / "bad.npy").string());
+    ADD_FAILURE() << "no error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("npy_info"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("bad.npy"), std::string::npos) << e.what();
+  }
   fs::remove_all(d);
 }
 

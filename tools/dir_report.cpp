@@ -1,10 +1,11 @@
 // report.json listing every staged file (tools/dir_report.hpp).
 #include "dir_report.hpp"
 
+#include "posenc/npy.hpp"
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <vector>
 
 namespace posenc::cli {
@@ -13,35 +14,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// {"shape", "dtype"} from a .npy header (format versions 1-3); {} when it cannot be read.
+/// {"shape", "dtype"} from a .npy header (posenc::npy_info); {} when it is not a valid .npy.
 nlohmann::json npy_header(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  char head[10] = {};
-  if (!f.read(head, 8) || std::string(head + 1, 5) != "NUMPY") return {};
-  const int major = static_cast<unsigned char>(head[6]);
-  std::size_t length = 0;
-  unsigned char b[4] = {};
-  const int width = major == 1 ? 2 : 4;
-  if (!f.read(reinterpret_cast<char*>(b), width)) return {};
-  for (int i = width; i-- > 0;) length = length * 256 + b[i];
-  if (length > 65536) return {};
-  std::string dict(length, '\0');
-  if (!f.read(dict.data(), static_cast<std::streamsize>(length))) return {};
-  std::smatch m;
-  nlohmann::json out;
-  if (std::regex_search(dict, m, std::regex("'descr'\\s*:\\s*'([^']*)'"))) {
-    const std::string d = m[1];
-    out["dtype"] = d == "<f4" ? "float32" : d == "<f8" ? "float64" : d == "<i8" ? "int64" : d;
+  try {
+    const NpyInfo info = npy_info(p.string());
+    return {{"dtype", info.dtype}, {"shape", info.shape}};
+  } catch (const std::invalid_argument&) {
+    return {};
   }
-  if (std::regex_search(dict, m, std::regex("'shape'\\s*:\\s*\\(([^)]*)\\)"))) {
-    std::vector<long long> shape;
-    const std::string dims = m[1];
-    const std::regex number("[0-9]+");
-    for (std::sregex_iterator it(dims.begin(), dims.end(), number), end; it != end; ++it)
-      shape.push_back(std::stoll(it->str()));
-    out["shape"] = shape;
-  }
-  return out;
 }
 
 /// What a file is, from its folder and name.

@@ -27,6 +27,16 @@ DTensor load_npy_double(const std::string& path, bool require_finite = false);
 /// the int64 range (otherwise an error naming the value and its flat index).
 ITensor load_npy_int(const std::string& path);
 
+/// What a .npy header says (npy_info): dtype and shape.
+struct NpyInfo {
+  std::string dtype;  ///< NumPy's name of the element type
+  Shape shape;        ///< dimensions, outermost first ([] for a scalar)
+};
+/// Reads only the header of a .npy: dtype as NumPy names it ("float32", "float64", "int64",
+/// "uint8", "bool", ...) and the shape. The same header checks as load_npy (a malformed or
+/// oversized header throws std::invalid_argument naming npy_info and the path).
+NpyInfo npy_info(const std::string& path);
+
 /// Write a tensor atomically (temporary file + rename). dtype: <f4, <f8, <i8.
 void save_npy(const std::string& path, const Tensor& t);
 void save_npy(const std::string& path, const DTensor& t);  ///< The same for float64 (<f8).
