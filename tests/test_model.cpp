@@ -22,12 +22,14 @@
 #include "posenc/model.hpp"
 #include "posenc/npy.hpp"
 #include "posenc/text.hpp"
+#include "support/gradcheck.hpp"
 #include "support/helpers.hpp"
 
 namespace posenc {
 namespace {
 
 using test::expect_invalid;
+using test::fd;
 using test::max_abs_diff;
 using namespace posenc::train;
 
@@ -147,23 +149,7 @@ ITensor tokens_2x5() {
   return t;
 }
 
-/// Central differences at h and h/2 combined by Richardson extrapolation (truncation O(h^4)).
-double fd(const std::function<double()>& loss, float& p, double h) {
-  auto central = [&](double step) {
-    const float saved = p;
-    const float up = static_cast<float>(saved + step), down = static_cast<float>(saved - step);
-    p = up;
-    const double lu = loss();
-    p = down;
-    const double ld = loss();
-    p = saved;
-    return (lu - ld) / (static_cast<double>(up) - static_cast<double>(down));
-  };
-  return (4 * central(h / 2) - central(h)) / 3;
-}
-
-/// Every parameter tensor, 3 spread entries each: |fd - analytic| <= 2e-3 max(|an|, 0.1 max|grad|) + 3e-5.
-/// The 3e-5 floor is the float forward's rounding noise (~1e-7 in the loss) over the 3e-2 step.
+/// Every parameter tensor, 3 spread entries each (test::check_gradients).
 void classifier_gradient(const ModelConfig& c, const std::string& what) {
   TransformerClassifier model(c);
   // The class token starts at N(0, 0.02^2): LayerNorm of such a small row varies on the scale of
@@ -184,27 +170,7 @@ void classifier_gradient(const ModelConfig& c, const std::string& what) {
   model.zero_grad();
   loss();
   with_backward = false;
-  std::vector<Parameter> params = model.parameters();
-  std::vector<Tensor> saved;
-  for (const auto& p : params) saved.push_back(*p.grad);
-  double worst = 0;
-  for (std::size_t k = 0; k < params.size(); ++k) {
-    const Tensor& an = saved[k];
-    double scale = 0;
-    for (auto v : an) scale = std::max(scale, std::abs(static_cast<double>(v)));
-    const std::size_t n = params[k].value->size();
-    const std::size_t samples = 3;
-    for (std::size_t s = 0; s < std::min(samples, n); ++s) {
-      const std::size_t idx = (s * n) / samples + (s * 7) % std::max<std::size_t>(n / samples, 1);
-      const double num = fd(loss, params[k].value->data()[idx], 3e-2);
-      const double a = an.data()[idx];
-      const double tol = 2e-3 * std::max(std::abs(a), 0.1 * scale) + 3e-5;
-      worst = std::max(worst, std::abs(num - a) / tol);
-      EXPECT_NEAR(num, a, tol) << what << ": " << params[k].name << " flat index " << idx;
-    }
-  }
-  std::printf("[ gradient ] %-28s %3zu tensors, worst |fd - analytic| / tolerance = %.3f\n", what.c_str(),
-              params.size(), worst);
+  test::check_gradients(model.parameters(), loss, what);
 }
 
 TEST(ModelGradient, ClassifierLearnedAbsolute) { classifier_gradient(tiny("learned"), "learned"); }
@@ -392,7 +358,7 @@ TEST(ModelCheckpoint, SaveLoadRoundTripAndExport) {
   const Tensor table = load_npy((exp / "table.npy").string());
   EXPECT_EQ(shape_string(table), "[16, 8]");
   const Encoding e = learned_absolute(table, text_positions(6));
-  EXPECT_EQ(max_abs_diff(e.input_add, model.trunk().position().build(text_positions(6)).input_add), 0.0);
+  EXPECT_EQ(max_abs_diff(e.input_add, model.trunk().position().build({.positions = text_positions(6)}).input_add), 0.0);
   std::filesystem::remove_all(dir);
   std::filesystem::remove_all(exp);
 }

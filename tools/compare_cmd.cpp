@@ -90,7 +90,7 @@ std::vector<std::int64_t> lengths_of(const Task& task) {
 }
 
 std::string results_csv(const std::vector<std::string>& encs, const std::vector<Run>& runs, const Task& task) {
-  const bool lm = task.language_model;
+  const bool lm = task.language_model || task.regression;  // the loss is the headline
   const auto lengths = lengths_of(task);
   std::ostringstream os;
   os << "encoding,seeds,failed,parameters,best_val_accuracy_mean,best_val_accuracy_sd,best_val_loss_mean,"
@@ -151,7 +151,7 @@ std::string runs_csv(const std::vector<Run>& runs, const Task& task) {
 
 std::string results_md(const CompareArgs& a, const std::vector<std::string>& encs, const std::vector<Run>& runs,
                        const Task& task, double seconds) {
-  const bool lm = task.language_model;
+  const bool lm = task.language_model || task.regression;  // the loss is the headline
   const auto lengths = lengths_of(task);
   std::ostringstream os;
   os << "# posenc compare: " << task.name << "\n\n" << task_summary(task.name) << ".\n\n"
@@ -205,7 +205,7 @@ std::string results_md(const CompareArgs& a, const std::vector<std::string>& enc
 }
 
 plot::Image lengths_picture(const std::vector<std::string>& encs, const std::vector<Run>& runs, const Task& task) {
-  const bool lm = task.language_model;
+  const bool lm = task.language_model || task.regression;  // the loss is the headline
   const std::size_t nl = lengths_of(task).size();
   if (nl == 1) {  // one length: the metric per encoding, in the table's order (x)
     std::vector<double> mean;
@@ -272,8 +272,9 @@ int cmd_compare(const CompareArgs& a) {
   for (const auto& e : encs)
     for (std::int64_t s = 0; s < a.seeds; ++s) {
       const auto seed = static_cast<std::uint64_t>(s);
-      runs.push_back(task.language_model ? train_run<TransformerLM>(a, task, e, seed)
-                                         : train_run<TransformerClassifier>(a, task, e, seed));
+      runs.push_back(task.language_model       ? train_run<TransformerLM>(a, task, e, seed)
+                     : task.input_features > 0 ? train_run<FeatureTransformer>(a, task, e, seed)
+                                               : train_run<TransformerClassifier>(a, task, e, seed));
       if (runs.back().failure.empty())
         write_text(out, "runs/" + e + "_seed" + std::to_string(s) + ".csv", metrics_csv(runs.back().result));
     }

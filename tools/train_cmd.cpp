@@ -29,13 +29,13 @@ void write_text(Staging& out, const std::string& name, const std::string& text) 
 }
 
 /// The first validation sample through the model in eval mode, for the attention maps.
+void forward_one(TransformerClassifier& model, const Dataset& one) { model.forward(one.tokens); }
+void forward_one(TransformerLM& model, const Dataset& one) { model.forward(one.tokens); }
+void forward_one(FeatureTransformer& model, const Dataset& one) { model.forward(one.features, one.lengths, one.where); }
 template <class Model>
 void forward_one(Model& model, const Task& task) {
-  const std::size_t n = task.validation.tokens.shape()[1];
-  ITensor one = ITensor::from_shape({1, n});
-  std::copy_n(task.validation.tokens.data(), n, one.data());
   model.set_training(false);
-  model.forward(one);
+  forward_one(model, select_rows(task.validation, {0}));
 }
 
 template <class Model>
@@ -59,13 +59,14 @@ int train_model(const TrainArgs& a, const Task& task, const ModelConfig& config)
   plot::write_png(out.file("curves.png").string(), curves_picture(r));
   const fs::path pics = out.file("pictures/.keep").parent_path();
   fs::remove(pics / ".keep");
-  position_pictures(model.trunk(), task.length, pics.string());
+  if (task.input_features > 0) feature_pictures(model.trunk(), task, pics.string());
+  else position_pictures(model.trunk(), task.length, pics.string());
   forward_one(model, task);
   plot::write_png((pics / "attention.png").string(), attention_picture(model.trunk()));
   write_directory_report(out, "train");
   out.commit();
   std::cout << "train: " << a.encoding << " on " << task.name << ": best epoch " << r.best_epoch
-            << (task.language_model ? ", val loss " + std::to_string(r.best_val_loss)
+            << (task.language_model || task.regression ? ", val loss " + std::to_string(r.best_val_loss)
                                     : ", val accuracy " + std::to_string(r.best_val_accuracy))
             << " (" << r.parameter_count << " parameters, " << std::lround(r.seconds) << " s) -> "
             << out.target().string() << "\n";
@@ -73,7 +74,8 @@ int train_model(const TrainArgs& a, const Task& task, const ModelConfig& config)
 }
 
 void add_settings(CLI::App* cmd, TrainSettings& s) {
-  cmd->add_option("--task", s.task, "patterns, relative_patterns or markov")->capture_default_str();
+  cmd->add_option("--task", s.task, "a task of `posenc train --list-tasks`: patterns, relative_patterns, markov, ...")
+      ->capture_default_str();
   cmd->add_option("--epochs", s.epochs, "training epochs")->capture_default_str();
   cmd->add_option("--layers", s.layers, "transformer layers")->capture_default_str();
   cmd->add_option("--d-model", s.d_model, "model width")->capture_default_str();
@@ -97,6 +99,10 @@ void add_settings(CLI::App* cmd, TrainSettings& s) {
   cmd->add_option("--vocab", s.vocab, "task vocabulary (0: the task's, patterns 20, markov 32)")->capture_default_str();
   cmd->add_option("--max-len", s.max_len, "learned table rows (0: the training length)")->capture_default_str();
   cmd->add_flag("--force", s.force, "replace the contents of a non-empty output directory as a whole");
+  // ---- images
+  // ---- graphs
+  // ---- sphere
+  // ---- tables
 }
 
 }  // namespace
@@ -118,6 +124,7 @@ int cmd_train(const TrainArgs& a) {
   const Task task = build_task(a.s);
   const ModelConfig config = build_config(a.s, task, a.encoding, a.s.seed);
   if (task.language_model) return train_model<TransformerLM>(a, task, config);
+  if (task.input_features > 0) return train_model<FeatureTransformer>(a, task, config);
   return train_model<TransformerClassifier>(a, task, config);
 }
 

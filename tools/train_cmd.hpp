@@ -93,6 +93,21 @@ plot::Image curves_picture(const posenc::train::TrainResult& r);
 /// score bias per head against distance (relative_bias, t5, alibi). Returns the file names.
 std::vector<std::string> position_pictures(const posenc::train::TransformerTrunk& trunk, std::int64_t length,
                                            const std::string& dir);
+/// The pictures of a feature task's position module into `dir` (existing): each modality's own
+/// (tools/train_pictures_<modality>.cpp; nothing for kinds a modality does not draw). Returns the file names.
+std::vector<std::string> feature_pictures(const posenc::train::TransformerTrunk& trunk, const posenc::train::Task& task,
+                                          const std::string& dir);
+///@{
+/// One modality's share of feature_pictures: appends the names it wrote to `written`.
+void image_pictures(const posenc::train::TransformerTrunk& trunk, const posenc::train::Task& task,
+                    const std::string& dir, std::vector<std::string>& written);
+void graph_pictures(const posenc::train::TransformerTrunk& trunk, const posenc::train::Task& task,
+                    const std::string& dir, std::vector<std::string>& written);
+void sphere_pictures(const posenc::train::TransformerTrunk& trunk, const posenc::train::Task& task,
+                     const std::string& dir, std::vector<std::string>& written);
+void tabular_pictures(const posenc::train::TransformerTrunk& trunk, const posenc::train::Task& task,
+                      const std::string& dir, std::vector<std::string>& written);
+///@}
 /// Attention maps (one row per layer, one panel per head) of the trunk's last forward.
 plot::Image attention_picture(const posenc::train::TransformerTrunk& trunk, std::size_t sample = 0);
 

@@ -56,7 +56,7 @@ std::vector<std::string> position_pictures(const TransformerTrunk& trunk, std::i
   namespace fs = std::filesystem;
   std::vector<std::string> written;
   const PositionModule& pm = trunk.position(0);
-  const Encoding e = pm.build(text_positions(length));
+  const Encoding e = pm.build(PositionInput{.positions = text_positions(length)});
   const auto n = static_cast<std::size_t>(length);
   auto write = [&](const std::string& name, const plot::Image& img) {
     plot::write_png((fs::path(dir) / name).string(), img);
@@ -125,6 +125,15 @@ plot::Image attention_picture(const TransformerTrunk& trunk, std::size_t sample)
     rows.push_back(plot::hstack(panels, 6));
   }
   return plot::titled(plot::vertical(rows, 10), "Attention weights (sample " + std::to_string(sample) + ")");
+}
+
+std::vector<std::string> feature_pictures(const TransformerTrunk& trunk, const Task& task, const std::string& dir) {
+  std::vector<std::string> written;
+  image_pictures(trunk, task, dir, written);
+  graph_pictures(trunk, task, dir, written);
+  sphere_pictures(trunk, task, dir, written);
+  tabular_pictures(trunk, task, dir, written);
+  return written;
 }
 
 }  // namespace posenc::cli

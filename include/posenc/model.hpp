@@ -285,7 +285,8 @@ Loss mse(const Tensor& prediction, const Tensor& target);
 
 // ====================================================================== position modules
 
-/// Options of the position modules (the table at the top says which kind reads which).
+/// Options of the position modules (the table at the top says which kind reads which; the
+/// modalities' kinds are listed in docs/training.md).
 struct PositionConfig {
   std::string kind = "nope";          ///< a name of position_kinds() or "none" (= "nope") [nope]
   bool per_layer = false;            ///< one module per layer instead of one shared module
@@ -300,15 +301,39 @@ struct PositionConfig {
   std::int64_t fourier_dim = 0;      ///< learned_fourier: F (0 = D)
   double gamma = 1.0;                ///< learned_fourier: W_r ~ N(0, 1/gamma^2)
   double init_std = 0.02;            ///< learned, relative_bias, t5, shaw, transformer_xl
+  // ---- images (patch grids; src/train/positions_image.cpp)
+  // ---- graphs (src/train/positions_graph.cpp)
+  // ---- sphere (src/train/positions_sphere.cpp)
+  // ---- tables (src/train/positions_tabular.cpp)
 };
 
-/// Sizes a module needs from its model.
+/// Sizes a module needs from its model and task.
 struct PositionContext {
   ///@{
   /// The model's D and H (D a positive multiple of H, else make_position_module throws).
   std::int64_t d_model = 0, heads = 0;
   ///@}
   bool causal = false;  ///< LM: ALiBi and T5 take their causal forms
+  ///@{
+  /// Images: the training patch grid (rows, columns); 0 for other tasks (Task::grid_height/width).
+  std::int64_t grid_height = 0, grid_width = 0;
+  ///@}
+  std::int64_t position_features = 0;  ///< P of PositionInput::features (0: none; Task::position_features)
+  std::int64_t prefix_tokens = 0;      ///< tokens the model puts before the data tokens (a class token: 1)
+  std::int64_t tokens = 0;             ///< N, the training task's data tokens per sample (0: variable)
+};
+
+/// Where a batch's tokens are: what position modules read. The model fills `positions` for
+/// all N' = prefix_tokens + N tokens (text: 0..N'-1 when the data gives none; prefix rows at 0);
+/// the other fields describe the N data tokens only and stay unset when a task has none.
+struct PositionInput {
+  DTensor positions{};    ///< [B|1, N', A] coordinates: text 1 axis (index); images (row, column); sphere (lon, lat) radians
+  ITensor hops{};         ///< [B, N, N] graphs: shortest-path hop counts (-1: unreachable)
+  ITensor degrees{};      ///< [B, N] graphs: node degrees
+  Tensor features{};      ///< [B|1, N, P] precomputed positional features (Laplacian eigenvectors, RWSE, Tab-PET, ...)
+  std::int64_t prefix_tokens = 0;  ///< tokens before the data tokens in `positions` and in the model input
+  bool training = false;  ///< the model's mode (e.g. Laplacian PE sign flips only when training)
+  std::uint64_t step = 0; ///< training forwards so far (a seed stream for random sign flips)
 };
 
 /// A positional encoding with state (its parameters and their gradients).
@@ -317,13 +342,14 @@ class PositionModule {
   virtual ~PositionModule() = default;
   /// The module's kind, a name of position_kinds() ("nope" for "none").
   const std::string& kind() const { return kind_; }
-  /// The Encoding for queries and keys at positions [1, N, 1] (input-side parts and score terms).
-  virtual Encoding build(const DTensor& positions) const = 0;
+  /// The Encoding for queries and keys of a batch (input-side parts and score terms); text modules
+  /// read input.positions [1, N, 1].
+  virtual Encoding build(const PositionInput& input) const = 0;
   /// The attention-gradient groups the parameters need (none for fixed encodings).
   virtual GradRequest request() const { return GradRequest{}; }
   /// Accumulate parameter gradients from one EncodingGrad of build(positions)'s encoding
   /// (parts that are empty in `grad` are skipped; call once per layer and once for the input).
-  virtual void backward(const DTensor& positions, const EncodingGrad& grad);
+  virtual void backward(const PositionInput& input, const EncodingGrad& grad);
   /// Appends the trainable parameters to `out`, named prefix + their export file stems (the table at the
   /// top, e.g. prefix + "table"); nothing for fixed kinds.
   virtual void parameters(const std::string& prefix, std::vector<Parameter>& out);
@@ -336,17 +362,28 @@ class PositionModule {
   std::string kind_;  ///< what kind() returns
 };
 
-/// The kinds make_position_module accepts, sorted ("none" is also accepted, as "nope").
+/// The kinds make_position_module accepts, sorted ("none" is also accepted, as "nope"), every
+/// modality's included.
 std::vector<std::string> position_kinds();
 /// Build a module; an unknown kind throws std::invalid_argument with the closest kind, and so does a
-/// d_model that is not a positive multiple of heads.
+/// d_model that is not a positive multiple of heads. "a+b" (any number of kinds joined by '+')
+/// combines modules: input parts are summed, score terms of every module kept (at most one
+/// rotation and one content-position family among them); parameters are named by the part's
+/// index ("0.table", "1.weight"), and each part's gradient goes to its own module.
 std::unique_ptr<PositionModule> make_position_module(const PositionConfig& config, const PositionContext& context,
                                                      std::uint64_t seed);
 
 // ====================================================================== models
 
-/// Classifier pooling: mean over the valid tokens (mean_pool) or the prepended class token (cls_pool).
-enum class Pooling { mean, cls };
+/// Classifier pooling: mean over the valid tokens (mean_pool), the prepended class token (cls_pool), or
+/// none: the head runs on every data token (per-token outputs; FeatureTransformer only).
+enum class Pooling { mean, cls, none };
+
+/// FeatureTransformer's input layer over features [B, N, F]:
+///   linear       one Linear(F, D) shared by every token (ViT patch embedding, node or point features)
+///   per_feature  FT-Transformer's numerical tokenizer (Gorishniy et al. 2021): token n of a row is
+///                x[n, 0] w_n + b_n, weights and biases [N, D] ~ U(-1/sqrt(D), 1/sqrt(D)); F = 1
+enum class InputKind { linear, per_feature };
 
 /// Sizes and options of TransformerClassifier and TransformerLM (a checkpoint's config.json). The models
 /// throw std::invalid_argument when vocab, d_model, layers or ff_multiplier is not positive, heads does not
@@ -361,8 +398,15 @@ struct ModelConfig {
   bool pre_ln = true;              ///< pre-LN blocks plus a final LayerNorm (default), or post-LN blocks
   FfnActivation activation = FfnActivation::gelu;  ///< FFN activation [gelu]
   Pooling pooling = Pooling::mean; ///< classifier only
-  std::int64_t classes = 2;        ///< classifier only: C
+  std::int64_t classes = 2;        ///< classifier: C; FeatureTransformer: head outputs (classes or regressed values)
+  std::int64_t input_features = 0; ///< FeatureTransformer: F of its input features [B, N, F] (vocab is then unused)
+  InputKind input = InputKind::linear;  ///< FeatureTransformer: its input layer [linear]
   PositionConfig position;         ///< the positional encoding [nope]
+  ///@{
+  /// What the task tells the position modules (PositionContext): the image patch grid, the width P of
+  /// PositionInput::features and the data tokens per sample (0: not fixed) [0].
+  std::int64_t grid_height = 0, grid_width = 0, position_features = 0, tokens = 0;
+  ///@}
   std::uint64_t seed = 0;          ///< initialisation and dropout seed (each part's seed is derived from it) [0]
   int threads = 0;                 ///< attention threads (0 = OpenMP default)
 };
@@ -374,8 +418,10 @@ class TransformerTrunk {
   /// (the LM; ALiBi and T5 then take their causal forms). An invalid config throws std::invalid_argument.
   TransformerTrunk(const ModelConfig& config, bool causal);
   /// x0 [B, N', D] (embedded tokens, N' = N or N + 1 with a class token), lengths [B] in [1, N'] (empty =
-  /// all N') -> [B, N', D]. Other shapes or lengths throw std::invalid_argument.
-  Tensor forward(const Tensor& x0, const std::vector<std::int64_t>& lengths, bool training);
+  /// all N') -> [B, N', D]. `input` tells the position modules where the tokens are (positions unset:
+  /// text positions 0..N'-1). Other shapes or lengths throw std::invalid_argument.
+  Tensor forward(const Tensor& x0, const std::vector<std::int64_t>& lengths, bool training,
+                 const PositionInput& input = {});
   /// dy [B, N', D] -> d x0; accumulates every parameter gradient (the position modules' too). Throws
   /// std::invalid_argument before any forward.
   Tensor backward(const Tensor& dy);
@@ -404,7 +450,7 @@ class TransformerTrunk {
   LayerNorm final_ln_;
   Dropout drop_;
   // forward state
-  DTensor pos_;
+  PositionInput where_;
   std::vector<Encoding> input_enc_, score_enc_;  ///< per module
   std::vector<Tensor> input_x_;                  ///< block inputs before apply_input, per module applied
   AttentionOptions options_;
@@ -489,6 +535,54 @@ class TransformerLM {
   Embedding embedding_;
   Linear head_;
   bool training_ = true;
+};
+
+/// A transformer over feature tokens: images as patches, graphs as nodes, points on the sphere, table
+/// rows as one token per feature. Input layer (ModelConfig::input) -> [class token] -> the trunk (position
+/// modules read the batch's PositionInput) -> final LayerNorm (pre-LN) -> mean / class-token pooling, or
+/// none (every data token) -> Linear(D, classes). The loss is the caller's: cross_entropy for classes,
+/// mse for regression.
+class FeatureTransformer {
+ public:
+  /// Initialised as PyTorch (the table at the top), from config.seed; classes = head outputs. input_features
+  /// must be positive (per_feature: 1, with tokens = N fixed); an invalid config throws std::invalid_argument.
+  explicit FeatureTransformer(const ModelConfig& config);
+  /// features [B, N, F] float32, lengths [B] in [1, N] (empty = all N), `where` for the position modules
+  /// (prefix_tokens and positions' prefix rows are the model's to set: pass the data tokens' positions) ->
+  /// outputs [B, C] (pooled) or [B, N, C] (pooling none).
+  Tensor forward(const Tensor& features, const std::vector<std::int64_t>& lengths = {}, const PositionInput& where = {});
+  /// doutputs (the forward's output shape); accumulates gradients. Throws std::invalid_argument before any
+  /// forward or for another shape.
+  void backward(const Tensor& doutputs);
+  /// Every parameter: "input.weight", "input.bias", "cls_token" (pooling = cls), the trunk's
+  /// (TransformerTrunk::parameters), "head.weight", "head.bias".
+  std::vector<Parameter> parameters();
+  /// Zero every parameter gradient.
+  void zero_grad();
+  /// Training mode (dropout, random sign flips; the initial mode) or eval mode.
+  void set_training(bool training) { training_ = training; }
+  /// Whether the model is in training mode.
+  bool training() const { return training_; }
+  /// The config the model was built with.
+  const ModelConfig& config() const { return trunk_.config(); }
+  /// The trunk: position modules, blocks, the last forward's attention weights.
+  TransformerTrunk& trunk() { return trunk_; }
+  /// Save every parameter and config.json ("model": "features") into `directory` (save_checkpoint).
+  void save(const std::string& directory);
+  /// Rebuild from config.json and load every parameter; another model's checkpoint throws std::invalid_argument.
+  static FeatureTransformer load(const std::string& directory);
+
+ private:
+  TransformerTrunk trunk_;
+  Tensor in_weight_, in_bias_, grad_in_weight_, grad_in_bias_;  ///< per_feature: [N, D] each
+  Linear in_linear_;                                            ///< linear: Linear(F, D)
+  Tensor cls_token_, grad_cls_token_;                           ///< [D] (pooling = cls)
+  Linear head_;
+  bool training_ = true;
+  std::uint64_t forwards_ = 0;
+  std::vector<std::int64_t> lengths_;  ///< trunk lengths (with the prefix)
+  Tensor features_;                    ///< per_feature: the last input
+  std::size_t tokens_ = 0;             ///< N' of the last forward
 };
 
 // ====================================================================== checkpoints

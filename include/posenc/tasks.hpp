@@ -37,18 +37,32 @@
 #include <string>
 #include <vector>
 
+#include "posenc/model.hpp"
 #include "posenc/tensor.hpp"
 
 namespace posenc::train {
 
-/// Samples of one split: tokens [S, N]; labels [S] for classification, empty for language modelling.
+/// Samples of one split. Text tasks fill `tokens` (labels [S] for classification, none for language
+/// modelling); feature tasks (images, graphs, sphere, tables; FeatureTransformer) fill `features` and
+/// `labels` (classes) or `targets` (regression), and `where` for their position modules. Every field
+/// with a leading S is cut per batch; `where` fields with a leading 1 are shared by every sample.
 struct Dataset {
-  ITensor tokens;  ///< [S, N] token ids in [0, vocab)
-  ITensor labels;  ///< [S] classes in [0, classes); unset for language modelling
-  /// S, the number of samples (0 when tokens is unset).
-  std::size_t size() const { return tokens.dimension() == 2 ? tokens.shape()[0] : 0; }
-  /// N, the sequence length (0 when tokens is unset).
-  std::int64_t length() const { return tokens.dimension() == 2 ? static_cast<std::int64_t>(tokens.shape()[1]) : 0; }
+  ITensor tokens;    ///< [S, N] token ids in [0, vocab) (text tasks)
+  Tensor features;   ///< [S, N, F] input features (feature tasks)
+  ITensor labels;    ///< [S] classes in [0, classes), or [S, N] per token (-100: ignored); unset for LM / regression
+  Tensor targets;    ///< [S, C] or [S, N, C] regression targets (pooling none: per token); unset for classification
+  std::vector<std::int64_t> lengths;  ///< [S] valid tokens per sample (padding at the end); empty: all N
+  PositionInput where;  ///< what the position modules read (positions, hops, degrees, features), leading S or 1
+  /// S, the number of samples (0 when neither tokens nor features is set).
+  std::size_t size() const {
+    return tokens.dimension() == 2 ? tokens.shape()[0] : features.dimension() == 3 ? features.shape()[0] : 0;
+  }
+  /// N, the tokens per sample (0 when neither tokens nor features is set).
+  std::int64_t length() const {
+    return tokens.dimension() == 2     ? static_cast<std::int64_t>(tokens.shape()[1])
+           : features.dimension() == 3 ? static_cast<std::int64_t>(features.shape()[1])
+                                       : 0;
+  }
 };
 
 /// An evaluation set at another sequence length.
@@ -60,9 +74,19 @@ struct LengthSet {
 /// A generated task (make_task): its sizes and its splits.
 struct Task {
   std::string name;  ///< a name of task_names()
-  bool language_model = false;  ///< markov: TransformerLM; otherwise TransformerClassifier
+  bool language_model = false;  ///< markov: TransformerLM; otherwise TransformerClassifier (text) or FeatureTransformer
+  bool regression = false;      ///< feature tasks: targets and mean-squared error instead of labels and cross-entropy
+  std::int64_t input_features = 0;  ///< F of Dataset::features (0: a text task)
+  InputKind input = InputKind::linear;  ///< the FeatureTransformer's input layer the task needs [linear]
+  Pooling pooling = Pooling::mean;   ///< feature tasks: the head's pooling (none: per-token targets) [mean]
   ///@{
-  /// Vocabulary V, number of classes C (3; 0 for language modelling) and training length N.
+  /// What the position modules need (ModelConfig's fields of the same names): the image patch grid and the
+  /// width P of Dataset::where.features (0: none).
+  std::int64_t grid_height = 0, grid_width = 0, position_features = 0;
+  ///@}
+  ///@{
+  /// Vocabulary V (0 for feature tasks), classes C (3; 0 for language modelling; regression: values per
+  /// target) and training length N (feature tasks: the largest N).
   std::int64_t vocab = 0, classes = 0, length = 0;
   ///@}
   ///@{
@@ -82,9 +106,17 @@ struct TaskOptions {
   std::int64_t vocab = 0;                   ///< 0 = the task's (patterns 20, markov 32)
   std::vector<std::int64_t> eval_lengths;   ///< longer lengths; empty = the task's; {0} = none
   std::uint64_t language_seed = 1234;       ///< markov: the language (transition table)
+  // ---- images (src/train/tasks_image.cpp)
+  // ---- graphs (src/train/tasks_graph.cpp)
+  // ---- sphere (src/train/tasks_sphere.cpp)
+  // ---- tables (src/train/tasks_tabular.cpp)
 };
 
-/// "patterns", "relative_patterns", "markov".
+/// The samples `rows` of a dataset, in that order: every field with a leading S is cut, fields with a
+/// leading 1 are kept whole. A row outside [0, S) throws std::invalid_argument.
+Dataset select_rows(const Dataset& data, const std::vector<std::size_t>& rows);
+
+/// "patterns", "relative_patterns", "markov" and the modalities' tasks (docs/experiments.md).
 std::vector<std::string> task_names();
 /// One line describing a task (for --help and results files).
 std::string task_summary(const std::string& name);

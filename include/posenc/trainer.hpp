@@ -138,18 +138,25 @@ class NonFiniteLoss : public std::runtime_error {
 /// task.vocab <= config.vocab, the training length fits a learned table, non-empty splits; a failed check
 /// or invalid options throw std::invalid_argument). A non-finite loss or gradient norm throws NonFiniteLoss.
 TrainResult fit(TransformerClassifier& model, const Task& task, const TrainOptions& options);
+/// Train a feature transformer on a feature task (images, graphs, sphere, tables): cross-entropy on labels or,
+/// for regression tasks, mean-squared error on targets (accuracy NaN; the best epoch has the lowest
+/// validation loss). Checks as above, with task.input_features == config.input_features.
+TrainResult fit(FeatureTransformer& model, const Task& task, const TrainOptions& options);
 /// Train a language model on a language-modelling task (the same checks and errors, without classes).
 TrainResult fit(TransformerLM& model, const Task& task, const TrainOptions& options);
 
 /// Loss and accuracy of a classifier on a dataset (eval mode; restores the training flag), in batches of
 /// max(1, batch_tokens / N) sequences; batch_tokens < 1 throws std::invalid_argument.
 LengthMetrics evaluate(TransformerClassifier& model, const Dataset& data, std::int64_t batch_tokens = 4096);
+/// The same for a feature transformer: cross-entropy and accuracy, or (targets set) mean-squared error and NaN.
+LengthMetrics evaluate(FeatureTransformer& model, const Dataset& data, std::int64_t batch_tokens = 4096);
 /// The same for a language model: next-token loss and accuracy over every target (TransformerLM::next_token_targets).
 LengthMetrics evaluate(TransformerLM& model, const Dataset& data, std::int64_t batch_tokens = 4096);
 
 /// The ModelConfig of the seeds' study for a task and encoding: 3 layers, d_model 128, 8 heads,
 /// FFN 4x, dropout 0.1, pre-LN, mean pooling; vocab and classes from the task; learned and
-/// continuous_mlp tables sized to the training length (max_len = task.length).
+/// continuous_mlp tables sized to the training length (max_len = task.length). Feature tasks also
+/// set input_features, input, pooling, the patch grid, position_features and tokens from the task.
 ModelConfig task_model_config(const Task& task, const std::string& encoding, std::uint64_t seed);
 
 /// Number of trainable scalars.

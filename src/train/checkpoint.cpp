@@ -63,7 +63,8 @@ class StagedDirectory {
   bool committed_ = false;
 };
 
-const char* pooling_name(Pooling p) { return p == Pooling::cls ? "cls" : "mean"; }
+const char* pooling_name(Pooling p) { return p == Pooling::cls ? "cls" : p == Pooling::none ? "none" : "mean"; }
+const char* input_name(InputKind k) { return k == InputKind::per_feature ? "per_feature" : "linear"; }
 const char* activation_name(FfnActivation a) { return a == FfnActivation::relu ? "relu" : "gelu"; }
 
 json to_json(const ModelConfig& c) {
@@ -72,11 +73,18 @@ json to_json(const ModelConfig& c) {
           {"ff_multiplier", c.ff_multiplier}, {"dropout", c.dropout}, {"pre_ln", c.pre_ln},
           {"activation", activation_name(c.activation)}, {"pooling", pooling_name(c.pooling)},
           {"classes", c.classes}, {"seed", c.seed}, {"threads", c.threads},
+          {"input_features", c.input_features}, {"input", input_name(c.input)}, {"grid_height", c.grid_height},
+          {"grid_width", c.grid_width}, {"position_features", c.position_features}, {"tokens", c.tokens},
           {"position",
            {{"kind", p.kind}, {"per_layer", p.per_layer}, {"max_len", p.max_len}, {"max_distance", p.max_distance},
             {"num_buckets", p.num_buckets}, {"bucket_max_distance", p.bucket_max_distance},
             {"rope_base", p.rope_base}, {"learnable_slopes", p.learnable_slopes}, {"per_head", p.per_head},
-            {"hidden", p.hidden}, {"fourier_dim", p.fourier_dim}, {"gamma", p.gamma}, {"init_std", p.init_std}}}};
+            {"hidden", p.hidden}, {"fourier_dim", p.fourier_dim}, {"gamma", p.gamma}, {"init_std", p.init_std},
+            // ---- images
+            // ---- graphs
+            // ---- sphere
+            // ---- tables
+           }}};
 }
 
 template <class T>
@@ -96,16 +104,26 @@ ModelConfig from_json(const json& j) {
   read(j, "classes", c.classes);
   read(j, "seed", c.seed);
   read(j, "threads", c.threads);
+  read(j, "input_features", c.input_features);
+  read(j, "grid_height", c.grid_height);
+  read(j, "grid_width", c.grid_width);
+  read(j, "position_features", c.position_features);
+  read(j, "tokens", c.tokens);
   std::string s;
+  read(j, "input", s);
+  if (!s.empty() && s != "linear" && s != "per_feature")
+    fail("config_from_json", "parameter 'input' = '", s, "' must be linear or per_feature");
+  c.input = s == "per_feature" ? InputKind::per_feature : InputKind::linear;
+  s.clear();
   read(j, "activation", s);
   if (!s.empty() && s != "gelu" && s != "relu")
     fail("config_from_json", "parameter 'activation' = '", s, "' must be gelu or relu");
   c.activation = s == "relu" ? FfnActivation::relu : FfnActivation::gelu;
   s.clear();
   read(j, "pooling", s);
-  if (!s.empty() && s != "mean" && s != "cls")
-    fail("config_from_json", "parameter 'pooling' = '", s, "' must be mean or cls");
-  c.pooling = s == "cls" ? Pooling::cls : Pooling::mean;
+  if (!s.empty() && s != "mean" && s != "cls" && s != "none")
+    fail("config_from_json", "parameter 'pooling' = '", s, "' must be mean, cls or none");
+  c.pooling = s == "cls" ? Pooling::cls : s == "none" ? Pooling::none : Pooling::mean;
   if (j.contains("position")) {
     const json& p = j.at("position");
     PositionConfig& o = c.position;
@@ -122,6 +140,10 @@ ModelConfig from_json(const json& j) {
     read(p, "fourier_dim", o.fourier_dim);
     read(p, "gamma", o.gamma);
     read(p, "init_std", o.init_std);
+    // ---- images
+    // ---- graphs
+    // ---- sphere
+    // ---- tables
   }
   return c;
 }

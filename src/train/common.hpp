@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "detail/check.hpp"
+#include "posenc/model.hpp"
 #include "posenc/optim.hpp"
 #include "posenc/tensor.hpp"
 
@@ -45,6 +46,22 @@ inline Tensor zeros_like(const Tensor& t) {
 /// Append {prefix + name, value, grad} after giving grad value's shape (zeros) when unset.
 void add_param(std::vector<Parameter>& out, const std::string& prefix, const std::string& name, Tensor& value,
                Tensor& grad, bool decay = true);
+
+// Seed streams of the parts of a model (derive_seed(config.seed, stream)).
+constexpr std::uint64_t kEmbeddingStream = 1, kHeadStream = 2, kClsStream = 3, kDropStream = 4, kInputStream = 5;
+constexpr std::uint64_t kPositionStream = 64, kBlockStream = 1024;
+
+/// Shared checks of the models' configs (std::invalid_argument naming fn): vocab only when `tokens`.
+void check_config(const char* fn, const ModelConfig& c, bool classifier, bool tokens = true);
+/// lengths [batch] in [1, n] (empty: all n), returned as given.
+std::vector<std::int64_t> check_lengths(const char* fn, const std::vector<std::int64_t>& lengths, std::size_t batch,
+                                        std::size_t n);
+/// A class token [dim] ~ N(0, 0.02^2) truncated at 2 std (timm, BERT).
+Tensor cls_token_init(std::int64_t dim, std::uint64_t seed);
+/// x [B, N, D] -> [B, N + 1, D] with `token` [D] first in every row.
+Tensor prepend_token(const Tensor& x, const Tensor& token);
+/// Backward of prepend_token: returns dx without the first token, adds its sum over the batch to grad_token.
+Tensor prepend_token_backward(const Tensor& dx, Tensor& grad_token);
 
 /// The candidate closest to name, or "" (posenc::catalogue::closest: one rule for every front end).
 std::string closest(const std::string& name, const std::vector<std::string>& candidates);

@@ -12,12 +12,11 @@ using detail::shape_of;
 
 namespace {
 
-// Seed streams of the parts of a model (derive_seed(config.seed, stream)).
-constexpr std::uint64_t kEmbeddingStream = 1, kHeadStream = 2, kClsStream = 3, kDropStream = 4;
-constexpr std::uint64_t kPositionStream = 64, kBlockStream = 1024;
 
-void check_config(const char* fn, const ModelConfig& c, bool classifier) {
-  if (c.vocab <= 0) fail(fn, "parameter 'vocab' must be positive, got ", c.vocab);
+}  // namespace
+
+void detail::check_config(const char* fn, const ModelConfig& c, bool classifier, bool tokens) {
+  if (tokens && c.vocab <= 0) fail(fn, "parameter 'vocab' must be positive, got ", c.vocab);
   if (c.d_model <= 0) fail(fn, "parameter 'd_model' must be positive, got ", c.d_model);
   if (c.heads <= 0 || c.d_model % c.heads != 0)
     fail(fn, "parameter 'heads' = ", c.heads, " must be positive and divide d_model = ", c.d_model);
@@ -25,9 +24,11 @@ void check_config(const char* fn, const ModelConfig& c, bool classifier) {
   if (c.ff_multiplier <= 0) fail(fn, "parameter 'ff_multiplier' must be positive, got ", c.ff_multiplier);
   if (!(c.dropout >= 0.0 && c.dropout < 1.0)) fail(fn, "parameter 'dropout' must be in [0, 1), got ", c.dropout);
   if (classifier && c.classes <= 0) fail(fn, "parameter 'classes' must be positive, got ", c.classes);
+  if (classifier && tokens && c.pooling == Pooling::none)
+    fail(fn, "parameter 'pooling' = none needs a FeatureTransformer (per-token outputs)");
 }
 
-std::vector<std::int64_t> check_lengths(const char* fn, const std::vector<std::int64_t>& lengths, std::size_t batch,
+std::vector<std::int64_t> detail::check_lengths(const char* fn, const std::vector<std::int64_t>& lengths, std::size_t batch,
                                         std::size_t n) {
   if (lengths.empty()) return {};
   if (lengths.size() != batch) fail(fn, "parameter 'lengths' has ", lengths.size(), " entries for batch ", batch);
@@ -37,6 +38,44 @@ std::vector<std::int64_t> check_lengths(const char* fn, const std::vector<std::i
   return lengths;
 }
 
+Tensor detail::cls_token_init(std::int64_t dim, std::uint64_t seed) {
+  // timm / BERT-style class token: N(0, 0.02^2) truncated at 2 std.
+  Tensor t = Tensor::from_shape({static_cast<std::size_t>(dim)});
+  std::mt19937_64 gen(seed);
+  std::normal_distribution<double> n(0.0, 0.02);
+  for (auto& v : t) {
+    double x;
+    do x = n(gen);
+    while (std::abs(x) > 0.04);
+    v = static_cast<float>(x);
+  }
+  return t;
+}
+
+Tensor detail::prepend_token(const Tensor& x, const Tensor& token) {
+  const std::size_t batch = x.shape()[0], n = x.shape()[1], d = x.shape()[2];
+  Tensor xc = Tensor::from_shape({batch, n + 1, d});
+  for (std::size_t b = 0; b < batch; ++b) {
+    std::copy_n(token.data(), d, xc.data() + b * (n + 1) * d);
+    std::copy_n(x.data() + b * n * d, n * d, xc.data() + (b * (n + 1) + 1) * d);
+  }
+  return xc;
+}
+
+Tensor detail::prepend_token_backward(const Tensor& dx, Tensor& grad_token) {
+  const std::size_t batch = dx.shape()[0], n = dx.shape()[1] - 1, d = dx.shape()[2];
+  Tensor de = Tensor::from_shape({batch, n, d});
+  std::vector<double> acc(d, 0.0);
+  for (std::size_t b = 0; b < batch; ++b) {
+    for (std::size_t c = 0; c < d; ++c) acc[c] += dx.data()[b * (n + 1) * d + c];
+    std::copy_n(dx.data() + (b * (n + 1) + 1) * d, n * d, de.data() + b * n * d);
+  }
+  for (std::size_t c = 0; c < d; ++c) grad_token.data()[c] = static_cast<float>(grad_token.data()[c] + acc[c]);
+  return de;
+}
+
+namespace {
+
 bool has_input_part(const Encoding& e) { return is_set(e.input_add) || is_set(e.input_concat); }
 
 }  // namespace
@@ -45,19 +84,22 @@ bool has_input_part(const Encoding& e) { return is_set(e.input_add) || is_set(e.
 
 TransformerTrunk::TransformerTrunk(const ModelConfig& c, bool causal)
     : config_(c), causal_(causal), final_ln_(c.d_model > 0 ? c.d_model : 1),
-      drop_(c.dropout >= 0 && c.dropout < 1 ? c.dropout : 0.0, detail::derive_seed(c.seed, kDropStream)) {
-  check_config("TransformerTrunk", c, false);
-  const PositionContext ctx{.d_model = c.d_model, .heads = c.heads, .causal = causal};
+      drop_(c.dropout >= 0 && c.dropout < 1 ? c.dropout : 0.0, detail::derive_seed(c.seed, detail::kDropStream)) {
+  detail::check_config("TransformerTrunk", c, false, false);
+  const PositionContext ctx{.d_model = c.d_model, .heads = c.heads, .causal = causal, .grid_height = c.grid_height,
+                            .grid_width = c.grid_width, .position_features = c.position_features,
+                            .prefix_tokens = c.pooling == Pooling::cls && !causal ? 1 : 0, .tokens = c.tokens};
   const std::size_t modules = c.position.per_layer ? static_cast<std::size_t>(c.layers) : 1;
   for (std::size_t m = 0; m < modules; ++m)
-    positions_.push_back(make_position_module(c.position, ctx, detail::derive_seed(c.seed, kPositionStream + m)));
+    positions_.push_back(make_position_module(c.position, ctx, detail::derive_seed(c.seed, detail::kPositionStream + m)));
   const EncoderBlock::Config bc{.d_model = c.d_model, .heads = c.heads, .ff_hidden = c.ff_multiplier * c.d_model,
                                 .activation = c.activation, .dropout = c.dropout, .pre_ln = c.pre_ln};
   for (std::int64_t l = 0; l < c.layers; ++l)
-    blocks_.emplace_back(bc, detail::derive_seed(c.seed, kBlockStream + static_cast<std::uint64_t>(l)));
+    blocks_.emplace_back(bc, detail::derive_seed(c.seed, detail::kBlockStream + static_cast<std::uint64_t>(l)));
 }
 
-Tensor TransformerTrunk::forward(const Tensor& x0, const std::vector<std::int64_t>& lengths, bool training) {
+Tensor TransformerTrunk::forward(const Tensor& x0, const std::vector<std::int64_t>& lengths, bool training,
+                                 const PositionInput& input) {
   const char* fn = "TransformerTrunk::forward";
   const auto d = static_cast<std::size_t>(config_.d_model);
   if (x0.dimension() != 3 || x0.shape()[2] != d || x0.shape()[1] == 0)
@@ -65,14 +107,17 @@ Tensor TransformerTrunk::forward(const Tensor& x0, const std::vector<std::int64_
   const std::size_t n = x0.shape()[1];
   options_ = AttentionOptions{};
   options_.mask.causal = causal_;
-  options_.mask.key_lengths = check_lengths(fn, lengths, x0.shape()[0], n);
+  options_.mask.key_lengths = detail::check_lengths(fn, lengths, x0.shape()[0], n);
   options_.threads = config_.threads;
-  pos_ = text_positions(static_cast<std::int64_t>(n));
+  where_ = input;
+  if (!is_set(where_.positions)) where_.positions = text_positions(static_cast<std::int64_t>(n));
+  else if (where_.positions.dimension() != 3 || where_.positions.shape()[1] != n)
+    fail(fn, "parameter 'input.positions' must be [B|1, ", n, ", A], got ", shape_string(where_.positions));
   const std::size_t modules = positions_.size();
   input_enc_.assign(modules, Encoding{});
   score_enc_.assign(modules, Encoding{});
   for (std::size_t m = 0; m < modules; ++m) {
-    Encoding e = positions_[m]->build(pos_);
+    Encoding e = positions_[m]->build(where_);
     if (is_set(e.input_concat))
       fail(fn, "encoding '", positions_[m]->kind(), "' fills input_concat, which would change the model width");
     input_enc_[m].name = e.name;
@@ -104,12 +149,12 @@ Tensor TransformerTrunk::backward(const Tensor& dy) {
     PositionModule& pm = *positions_[m];
     EncodingGrad g;
     dx = blocks_[l].backward(dx, score_enc_[m], options_, pm.request(), g);
-    pm.backward(pos_, g);
+    pm.backward(where_, g);
     if (l == 0) dx = drop_.backward(std::move(dx));
     if (is_set(input_x_[l])) {
       EncodingGrad gi;
       dx = apply_input_backward(input_enc_[m], input_x_[l], dx, gi);
-      pm.backward(pos_, gi);
+      pm.backward(where_, gi);
     }
   }
   return dx;
@@ -125,20 +170,11 @@ void TransformerTrunk::parameters(std::vector<Parameter>& out) {
 // ====================================================================== classifier
 
 TransformerClassifier::TransformerClassifier(const ModelConfig& c)
-    : trunk_((check_config("TransformerClassifier", c, true), c), false),
-      embedding_(c.vocab, c.d_model, detail::derive_seed(c.seed, kEmbeddingStream)),
-      head_(c.d_model, c.classes, detail::derive_seed(c.seed, kHeadStream)) {
+    : trunk_((detail::check_config("TransformerClassifier", c, true), c), false),
+      embedding_(c.vocab, c.d_model, detail::derive_seed(c.seed, detail::kEmbeddingStream)),
+      head_(c.d_model, c.classes, detail::derive_seed(c.seed, detail::kHeadStream)) {
   if (c.pooling == Pooling::cls) {
-    // timm / BERT-style class token: N(0, 0.02^2) truncated at 2 std.
-    cls_token_ = Tensor::from_shape({static_cast<std::size_t>(c.d_model)});
-    std::mt19937_64 gen(detail::derive_seed(c.seed, kClsStream));
-    std::normal_distribution<double> n(0.0, 0.02);
-    for (auto& v : cls_token_) {
-      double x;
-      do x = n(gen);
-      while (std::abs(x) > 0.04);
-      v = static_cast<float>(x);
-    }
+    cls_token_ = detail::cls_token_init(c.d_model, detail::derive_seed(c.seed, detail::kClsStream));
     grad_cls_token_ = detail::zeros_like(cls_token_);
   }
 }
@@ -148,17 +184,11 @@ Tensor TransformerClassifier::forward(const ITensor& tokens, const std::vector<s
   if (tokens.dimension() != 2 || tokens.shape()[1] == 0)
     fail(fn, "parameter 'tokens' must be [B, N >= 1], got ", shape_string(tokens));
   const std::size_t batch = tokens.shape()[0], n = tokens.shape()[1];
-  lengths_ = check_lengths(fn, lengths, batch, n);
+  lengths_ = detail::check_lengths(fn, lengths, batch, n);
   Tensor x = embedding_.forward(tokens);
   std::vector<std::int64_t> lens = lengths_;
   if (config().pooling == Pooling::cls) {
-    const std::size_t d = x.shape()[2];
-    Tensor xc = Tensor::from_shape({batch, n + 1, d});
-    for (std::size_t b = 0; b < batch; ++b) {
-      std::copy_n(cls_token_.data(), d, xc.data() + b * (n + 1) * d);
-      std::copy_n(x.data() + b * n * d, n * d, xc.data() + (b * (n + 1) + 1) * d);
-    }
-    x = std::move(xc);
+    x = detail::prepend_token(x, cls_token_);
     for (auto& l : lens) ++l;
   }
   tokens_ = x.shape()[1];
@@ -174,17 +204,7 @@ void TransformerClassifier::backward(const Tensor& dlogits) {
   const Tensor dh = config().pooling == Pooling::cls ? cls_pool_backward(dpool, tokens_)
                                                      : mean_pool_backward(dpool, tokens_, lengths_);
   Tensor dx = trunk_.backward(dh);
-  if (config().pooling == Pooling::cls) {
-    const std::size_t batch = dx.shape()[0], n = tokens_ - 1, d = dx.shape()[2];
-    Tensor de = Tensor::from_shape({batch, n, d});
-    std::vector<double> acc(d, 0.0);
-    for (std::size_t b = 0; b < batch; ++b) {
-      for (std::size_t c = 0; c < d; ++c) acc[c] += dx.data()[b * (n + 1) * d + c];
-      std::copy_n(dx.data() + (b * (n + 1) + 1) * d, n * d, de.data() + b * n * d);
-    }
-    for (std::size_t c = 0; c < d; ++c) grad_cls_token_.data()[c] = static_cast<float>(grad_cls_token_.data()[c] + acc[c]);
-    dx = std::move(de);
-  }
+  if (config().pooling == Pooling::cls) dx = detail::prepend_token_backward(dx, grad_cls_token_);
   embedding_.backward(dx);
 }
 
@@ -216,15 +236,15 @@ TransformerClassifier TransformerClassifier::load(const std::string& directory) 
 // ====================================================================== language model
 
 TransformerLM::TransformerLM(const ModelConfig& c)
-    : trunk_((check_config("TransformerLM", c, false), c), true),
-      embedding_(c.vocab, c.d_model, detail::derive_seed(c.seed, kEmbeddingStream)),
-      head_(c.d_model, c.vocab, detail::derive_seed(c.seed, kHeadStream)) {}
+    : trunk_((detail::check_config("TransformerLM", c, false), c), true),
+      embedding_(c.vocab, c.d_model, detail::derive_seed(c.seed, detail::kEmbeddingStream)),
+      head_(c.d_model, c.vocab, detail::derive_seed(c.seed, detail::kHeadStream)) {}
 
 Tensor TransformerLM::forward(const ITensor& tokens, const std::vector<std::int64_t>& lengths) {
   const char* fn = "TransformerLM::forward";
   if (tokens.dimension() != 2 || tokens.shape()[1] == 0)
     fail(fn, "parameter 'tokens' must be [B, N >= 1], got ", shape_string(tokens));
-  const auto lens = check_lengths(fn, lengths, tokens.shape()[0], tokens.shape()[1]);
+  const auto lens = detail::check_lengths(fn, lengths, tokens.shape()[0], tokens.shape()[1]);
   return head_.forward(trunk_.forward(embedding_.forward(tokens), lens, training_));
 }
 
@@ -235,7 +255,7 @@ ITensor TransformerLM::next_token_targets(const ITensor& tokens, const std::vect
   const char* fn = "TransformerLM::next_token_targets";
   if (tokens.dimension() != 2) fail(fn, "parameter 'tokens' must be [B, N], got ", shape_string(tokens));
   const std::size_t batch = tokens.shape()[0], n = tokens.shape()[1];
-  const auto lens = check_lengths(fn, lengths, batch, n);
+  const auto lens = detail::check_lengths(fn, lengths, batch, n);
   ITensor t = ITensor::from_shape({batch, n});
   for (std::size_t b = 0; b < batch; ++b) {
     const std::size_t len = lens.empty() ? n : static_cast<std::size_t>(lens[b]);

@@ -13,6 +13,7 @@
 #include "posenc/sinusoid.hpp"
 #include "posenc/text.hpp"
 #include "train/common.hpp"
+#include "train/position_registry.hpp"
 
 namespace posenc::train {
 
@@ -32,12 +33,24 @@ std::int64_t max_position(const DTensor& p) {
 
 bool has_bias_table(const EncodingGrad& g) { return !g.biases.empty() && is_set(g.biases[0].table); }
 
+/// A module of the text kinds: its encoding depends on the token positions only.
+class TextModule : public PositionModule {
+ public:
+  Encoding build(const PositionInput& in) const final { return build_at(in.positions); }
+  void backward(const PositionInput& in, const EncodingGrad& g) final { backward_at(in.positions, g); }
+
+ protected:
+  explicit TextModule(std::string kind) : PositionModule(std::move(kind)) {}
+  virtual Encoding build_at(const DTensor& positions) const = 0;
+  virtual void backward_at(const DTensor&, const EncodingGrad&) {}
+};
+
 /// A module with no parameters: builds the encoding with `fn`.
-class FixedModule final : public PositionModule {
+class FixedModule final : public TextModule {
  public:
   FixedModule(std::string kind, std::function<Encoding(const DTensor&)> fn)
-      : PositionModule(std::move(kind)), fn_(std::move(fn)) {}
-  Encoding build(const DTensor& p) const override { return fn_(p); }
+      : TextModule(std::move(kind)), fn_(std::move(fn)) {}
+  Encoding build_at(const DTensor& p) const override { return fn_(p); }
 
  private:
   std::function<Encoding(const DTensor&)> fn_;
@@ -45,11 +58,11 @@ class FixedModule final : public PositionModule {
 
 // ---------------------------------------------------------------------- learned absolute
 
-class LearnedModule final : public PositionModule {
+class LearnedModule final : public TextModule {
  public:
   LearnedModule(const PositionConfig& c, const PositionContext& x, std::uint64_t seed)
-      : PositionModule("learned"), table_(learned_table_init(c.max_len, x.d_model, c.init_std, seed)) {}
-  Encoding build(const DTensor& p) const override {
+      : TextModule("learned"), table_(learned_table_init(c.max_len, x.d_model, c.init_std, seed)) {}
+  Encoding build_at(const DTensor& p) const override {
     const std::int64_t rows = static_cast<std::int64_t>(table_.shape()[0]);
     const std::int64_t need = max_position(p);
     if (need >= rows)
@@ -57,7 +70,7 @@ class LearnedModule final : public PositionModule {
            rows, " rows (positions 0..", rows - 1, "); raise position.max_len or shorten the input");
     return learned_absolute(table_, p);
   }
-  void backward(const DTensor& p, const EncodingGrad& g) override {
+  void backward_at(const DTensor& p, const EncodingGrad& g) override {
     if (is_set(g.input_add)) detail::accumulate(grad_, learned_absolute_backward(table_, p, g));
   }
   void parameters(const std::string& prefix, std::vector<Parameter>& out) override {
@@ -71,14 +84,14 @@ class LearnedModule final : public PositionModule {
 
 // ---------------------------------------------------------------------- learnable relative bias
 
-class RelativeBiasModule final : public PositionModule {
+class RelativeBiasModule final : public TextModule {
  public:
   RelativeBiasModule(const PositionConfig& c, const PositionContext& x, std::uint64_t seed)
-      : PositionModule("relative_bias"), k_(c.max_distance),
+      : TextModule("relative_bias"), k_(c.max_distance),
         weight_(relative_bias_init(c.max_distance, x.heads, c.init_std, seed)) {}
-  Encoding build(const DTensor& p) const override { return relative_bias(p, p, weight_, k_); }
+  Encoding build_at(const DTensor& p) const override { return relative_bias(p, p, weight_, k_); }
   GradRequest request() const override { return GradRequest{.biases = true}; }
-  void backward(const DTensor& p, const EncodingGrad& g) override {
+  void backward_at(const DTensor& p, const EncodingGrad& g) override {
     if (has_bias_table(g)) detail::accumulate(grad_, relative_bias_backward(p, p, weight_, k_, g));
   }
   void parameters(const std::string& prefix, std::vector<Parameter>& out) override {
@@ -93,15 +106,15 @@ class RelativeBiasModule final : public PositionModule {
 
 // ---------------------------------------------------------------------- T5
 
-class T5Module final : public PositionModule {
+class T5Module final : public TextModule {
  public:
   T5Module(const PositionConfig& c, const PositionContext& x, std::uint64_t seed)
-      : PositionModule("t5"),
+      : TextModule("t5"),
         options_{.bidirectional = !x.causal, .num_buckets = c.num_buckets, .max_distance = c.bucket_max_distance},
         table_(t5_table_init(x.heads, c.num_buckets, c.init_std, seed)) {}
-  Encoding build(const DTensor& p) const override { return t5_bias(p, table_, options_); }
+  Encoding build_at(const DTensor& p) const override { return t5_bias(p, table_, options_); }
   GradRequest request() const override { return GradRequest{.biases = true}; }
-  void backward(const DTensor& p, const EncodingGrad& g) override {
+  void backward_at(const DTensor& p, const EncodingGrad& g) override {
     if (has_bias_table(g)) detail::accumulate(grad_, t5_bias_backward(p, p, table_, options_, g));
   }
   void parameters(const std::string& prefix, std::vector<Parameter>& out) override {
@@ -116,16 +129,16 @@ class T5Module final : public PositionModule {
 
 // ---------------------------------------------------------------------- ALiBi with learnable slopes
 
-class AlibiModule final : public PositionModule {
+class AlibiModule final : public TextModule {
  public:
-  AlibiModule(const PositionContext& x) : PositionModule("alibi"), options_{.heads = x.heads, .causal = x.causal} {
+  AlibiModule(const PositionContext& x) : TextModule("alibi"), options_{.heads = x.heads, .causal = x.causal} {
     const std::vector<double> s = alibi_slopes(x.heads);
     slopes_ = Tensor::from_shape({s.size()});
     std::transform(s.begin(), s.end(), slopes_.begin(), [](double v) { return static_cast<float>(v); });
   }
-  Encoding build(const DTensor& p) const override { return alibi(p, p, slopes_, options_); }
+  Encoding build_at(const DTensor& p) const override { return alibi(p, p, slopes_, options_); }
   GradRequest request() const override { return GradRequest{.biases = true}; }
-  void backward(const DTensor&, const EncodingGrad& g) override {
+  void backward_at(const DTensor&, const EncodingGrad& g) override {
     if (!g.biases.empty() && is_set(g.biases[0].slopes)) detail::accumulate(grad_, alibi_backward(g));
   }
   void parameters(const std::string& prefix, std::vector<Parameter>& out) override {
@@ -140,16 +153,16 @@ class AlibiModule final : public PositionModule {
 
 // ---------------------------------------------------------------------- Shaw
 
-class ShawModule final : public PositionModule {
+class ShawModule final : public TextModule {
  public:
   ShawModule(const PositionConfig& c, const PositionContext& x, std::uint64_t seed)
-      : PositionModule("shaw"), options_{.clip = c.max_distance} {
+      : TextModule("shaw"), options_{.clip = c.max_distance} {
     const std::int64_t dh = x.d_model / x.heads;
     tables_ = shaw_init(options_, c.per_head ? x.heads : 1, dh, dh, c.init_std, seed);
   }
-  Encoding build(const DTensor& p) const override { return shaw(p, p, tables_, options_); }
+  Encoding build_at(const DTensor& p) const override { return shaw(p, p, tables_, options_); }
   GradRequest request() const override { return GradRequest{.relative = true}; }
-  void backward(const DTensor& p, const EncodingGrad& g) override {
+  void backward_at(const DTensor& p, const EncodingGrad& g) override {
     if (g.content_position.empty() && g.value.empty()) return;
     const ShawTables d = shaw_backward(p, p, tables_, options_, g);
     if (is_set(d.key)) detail::accumulate(grad_key_, d.key);
@@ -172,15 +185,15 @@ class ShawModule final : public PositionModule {
 
 // ---------------------------------------------------------------------- Transformer-XL
 
-class TransformerXLModule final : public PositionModule {
+class TransformerXLModule final : public TextModule {
  public:
   TransformerXLModule(const PositionConfig& c, const PositionContext& x, std::uint64_t seed)
-      : PositionModule("transformer_xl"),
+      : TextModule("transformer_xl"),
         options_{.d_model = x.d_model, .heads = x.heads, .head_dim = x.d_model / x.heads},
         params_(transformer_xl_init(options_, c.init_std, seed)) {}
-  Encoding build(const DTensor& p) const override { return transformer_xl(p, p, params_, options_); }
+  Encoding build_at(const DTensor& p) const override { return transformer_xl(p, p, params_, options_); }
   GradRequest request() const override { return GradRequest{.relative = true}; }
-  void backward(const DTensor& p, const EncodingGrad& g) override {
+  void backward_at(const DTensor& p, const EncodingGrad& g) override {
     if (g.content_position.empty()) return;
     const TransformerXLParams d = transformer_xl_backward(p, p, params_, options_, g);
     detail::accumulate(grad_.w_r, d.w_r);
@@ -205,12 +218,12 @@ class TransformerXLModule final : public PositionModule {
 
 // ---------------------------------------------------------------------- DA-Transformer
 
-class DaModule final : public PositionModule {
+class DaModule final : public TextModule {
  public:
-  DaModule(const PositionContext& x, std::uint64_t seed) : PositionModule("da_transformer"), params_(da_init(x.heads, seed)) {}
-  Encoding build(const DTensor& p) const override { return da_transformer(p, p, params_); }
+  DaModule(const PositionContext& x, std::uint64_t seed) : TextModule("da_transformer"), params_(da_init(x.heads, seed)) {}
+  Encoding build_at(const DTensor& p) const override { return da_transformer(p, p, params_); }
   GradRequest request() const override { return GradRequest{.multipliers = true}; }
-  void backward(const DTensor& p, const EncodingGrad& g) override {
+  void backward_at(const DTensor& p, const EncodingGrad& g) override {
     if (g.multipliers.empty() || !is_set(g.multipliers[0].table)) return;
     const DaParams d = da_transformer_backward(p, p, params_, g);
     detail::accumulate(grad_.v, d.v);
@@ -231,15 +244,15 @@ class DaModule final : public PositionModule {
 
 // ---------------------------------------------------------------------- continuous MLP
 
-class ContinuousMlpModule final : public PositionModule {
+class ContinuousMlpModule final : public TextModule {
  public:
   ContinuousMlpModule(const PositionConfig& c, const PositionContext& x, std::uint64_t seed)
-      : PositionModule("continuous_mlp"),
+      : TextModule("continuous_mlp"),
         mlp_(ContinuousMlp::Config{.input_dim = 1, .hidden = c.hidden, .output_dim = x.d_model,
                                    .reference_length = static_cast<double>(c.max_len)},
              seed) {}
-  Encoding build(const DTensor& p) const override { return mlp_.encoding(p); }
-  void backward(const DTensor& p, const EncodingGrad& g) override {
+  Encoding build_at(const DTensor& p) const override { return mlp_.encoding(p); }
+  void backward_at(const DTensor& p, const EncodingGrad& g) override {
     if (!is_set(g.input_add)) return;
     const ContinuousMlpGrads d = mlp_.backward(p, g.input_add);
     detail::accumulate(grad_.w1, d.w1);
@@ -262,15 +275,15 @@ class ContinuousMlpModule final : public PositionModule {
 
 // ---------------------------------------------------------------------- learned Fourier features
 
-class LearnedFourierModule final : public PositionModule {
+class LearnedFourierModule final : public TextModule {
  public:
   LearnedFourierModule(const PositionConfig& c, const PositionContext& x, std::uint64_t seed)
-      : PositionModule("learned_fourier"),
+      : TextModule("learned_fourier"),
         lff_(LearnedFourier::Config{.fourier_dim = c.fourier_dim, .hidden = c.hidden, .output_dim = x.d_model,
                                     .gamma = c.gamma},
              seed) {}
-  Encoding build(const DTensor& p) const override { return lff_.encoding(p); }
-  void backward(const DTensor& p, const EncodingGrad& g) override {
+  Encoding build_at(const DTensor& p) const override { return lff_.encoding(p); }
+  void backward_at(const DTensor& p, const EncodingGrad& g) override {
     if (!is_set(g.input_add)) return;
     const LearnedFourierGrads d = lff_.backward(p, g.input_add);
     detail::accumulate(grad_.w_r, d.w_r);
@@ -293,11 +306,10 @@ class LearnedFourierModule final : public PositionModule {
   LearnedFourierGrads grad_;
 };
 
-using Factory =
-    std::function<std::unique_ptr<PositionModule>(const PositionConfig&, const PositionContext&, std::uint64_t)>;
+using Factory = detail::PositionFactory;
 
-const std::map<std::string, Factory>& factories() {
-  static const std::map<std::string, Factory> m = {
+detail::PositionFactories text_factories() {
+  return {
       {"nope", [](const PositionConfig&, const PositionContext&, std::uint64_t) {
          return std::make_unique<FixedModule>("nope", [](const DTensor&) { return nope(); });
        }},
@@ -339,12 +351,32 @@ const std::map<std::string, Factory>& factories() {
          return std::make_unique<LearnedFourierModule>(c, x, s);
        }},
   };
+}
+
+const detail::PositionFactories& factories() {
+  static const detail::PositionFactories m = [] {
+    detail::PositionFactories f = text_factories();
+    detail::add_image_positions(f);
+    detail::add_graph_positions(f);
+    detail::add_sphere_positions(f);
+    detail::add_tabular_positions(f);
+    return f;
+  }();
   return m;
+}
+
+std::vector<std::string> split_kinds(const std::string& kind) {
+  std::vector<std::string> out;
+  std::size_t from = 0;
+  for (std::size_t plus; (plus = kind.find('+', from)) != std::string::npos; from = plus + 1)
+    out.push_back(kind.substr(from, plus - from));
+  out.push_back(kind.substr(from));
+  return out;
 }
 
 }  // namespace
 
-void PositionModule::backward(const DTensor&, const EncodingGrad&) {}
+void PositionModule::backward(const PositionInput&, const EncodingGrad&) {}
 void PositionModule::parameters(const std::string&, std::vector<Parameter>&) {}
 void PositionModule::export_parameters(const std::string&) const {}
 
@@ -357,6 +389,17 @@ std::vector<std::string> position_kinds() {
 std::unique_ptr<PositionModule> make_position_module(const PositionConfig& c, const PositionContext& x,
                                                      std::uint64_t seed) {
   const char* fn = "make_position_module";
+  if (c.kind.find('+') != std::string::npos) {
+    std::vector<std::unique_ptr<PositionModule>> parts;
+    std::uint64_t part = 0;
+    for (const auto& k : split_kinds(c.kind)) {
+      if (k.empty()) fail(fn, "parameter 'position.kind' = '", c.kind, "' has an empty part");
+      PositionConfig one = c;
+      one.kind = k;
+      parts.push_back(make_position_module(one, x, detail::derive_seed(seed, ++part)));
+    }
+    return detail::combine_modules(std::move(parts));
+  }
   const std::string kind = c.kind == "none" ? "nope" : c.kind;
   const auto& m = factories();
   const auto it = m.find(kind);

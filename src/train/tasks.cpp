@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "train/common.hpp"
+#include "train/task_registry.hpp"
 
 namespace posenc::train {
 
@@ -188,7 +189,57 @@ const std::vector<Pattern>& class_patterns() {
   return p;
 }
 
-std::vector<std::string> task_names() { return {"patterns", "relative_patterns", "markov"}; }
+namespace {
+
+/// Rows of t picked by `rows` (leading axis); t unset or with a leading 1 (shared) is returned as is.
+template <class T>
+T take_rows(const T& t, const std::vector<std::size_t>& rows) {
+  if (!is_set(t) || t.shape()[0] == 1) return t;
+  Shape shape(t.shape().begin(), t.shape().end());
+  const std::size_t per = t.size() / shape[0];
+  for (auto r : rows)
+    if (r >= shape[0]) fail("select_rows", "parameter 'rows' holds ", r, " but the dataset has ", shape[0], " samples");
+  shape[0] = rows.size();
+  T out = T::from_shape(shape);
+  for (std::size_t r = 0; r < rows.size(); ++r) std::copy_n(t.data() + rows[r] * per, per, out.data() + r * per);
+  return out;
+}
+
+}  // namespace
+
+Dataset select_rows(const Dataset& d, const std::vector<std::size_t>& rows) {
+  Dataset b;
+  b.tokens = take_rows(d.tokens, rows);
+  b.features = take_rows(d.features, rows);
+  b.labels = take_rows(d.labels, rows);
+  b.targets = take_rows(d.targets, rows);
+  if (!d.lengths.empty())
+    for (auto r : rows) b.lengths.push_back(d.lengths.at(r));
+  b.where = d.where;
+  b.where.positions = take_rows(d.where.positions, rows);
+  b.where.hops = take_rows(d.where.hops, rows);
+  b.where.degrees = take_rows(d.where.degrees, rows);
+  b.where.features = take_rows(d.where.features, rows);
+  return b;
+}
+
+const detail::TaskEntries& detail::modality_tasks() {
+  static const TaskEntries entries = [] {
+    TaskEntries e;
+    add_image_tasks(e);
+    add_graph_tasks(e);
+    add_sphere_tasks(e);
+    add_tabular_tasks(e);
+    return e;
+  }();
+  return entries;
+}
+
+std::vector<std::string> task_names() {
+  std::vector<std::string> names{"patterns", "relative_patterns", "markov"};
+  for (const auto& e : detail::modality_tasks()) names.push_back(e.name);
+  return names;
+}
 
 std::string task_summary(const std::string& name) {
   if (name == "patterns")
@@ -197,6 +248,8 @@ std::string task_summary(const std::string& name) {
   if (name == "relative_patterns")
     return "the same value pairs at distances 4, 5, 5 at random positions; train at 32, evaluate at 64..512";
   if (name == "markov") return "causal LM on a seeded order-2 Markov language (vocabulary 32); train at 32, evaluate to 256";
+  for (const auto& e : detail::modality_tasks())
+    if (e.name == name) return e.summary;
   return "";
 }
 
@@ -205,9 +258,16 @@ Task make_task(const std::string& name, const TaskOptions& o) {
   const auto names = task_names();
   if (std::find(names.begin(), names.end(), name) == names.end()) {
     const std::string near = detail::closest(name, names);
-    fail(fn, "unknown task '", name, "'", near.empty() ? "" : "; did you mean '" + near + "'?",
-         " (patterns, relative_patterns, markov)");
+    std::string known;
+    for (const auto& k : names) known += (known.empty() ? "" : ", ") + k;
+    fail(fn, "unknown task '", name, "'", near.empty() ? "" : "; did you mean '" + near + "'?", " (", known, ")");
   }
+  for (const auto& e : detail::modality_tasks())
+    if (e.name == name) {
+      Task t = e.make(o);
+      t.name = name;
+      return t;
+    }
   const Resolved r = resolve(fn, name, o);
   Task t;
   t.name = name;

@@ -46,18 +46,11 @@ class BlasThreads {
   int omp_saved_ = 1, saved_ = 0;
 };
 
-/// Rows [from, from + count) of `order` gathered from a dataset.
+/// Rows [from, from + count) of `order` (empty: 0, 1, ...) gathered from a dataset.
 Dataset gather(const Dataset& d, const std::vector<std::size_t>& order, std::size_t from, std::size_t count) {
-  const std::size_t n = d.tokens.shape()[1];
-  Dataset b;
-  b.tokens = ITensor::from_shape({count, n});
-  if (d.labels.dimension() == 1) b.labels = ITensor::from_shape({count});
-  for (std::size_t r = 0; r < count; ++r) {
-    const std::size_t s = order.empty() ? from + r : order[from + r];
-    std::copy_n(d.tokens.data() + s * n, n, b.tokens.data() + r * n);
-    if (d.labels.dimension() == 1) b.labels(r) = d.labels(s);
-  }
-  return b;
+  std::vector<std::size_t> rows(count);
+  for (std::size_t r = 0; r < count; ++r) rows[r] = order.empty() ? from + r : order[from + r];
+  return select_rows(d, rows);
 }
 
 /// Loss (mean), gradient, correct predictions and targets of one batch.
@@ -92,6 +85,14 @@ BatchResult run_batch(TransformerLM& model, const Dataset& b) {
   return r;
 }
 
+BatchResult run_batch(FeatureTransformer& model, const Dataset& b) {
+  const Tensor out = model.forward(b.features, b.lengths, b.where);
+  if (is_set(b.targets)) return BatchResult{mse(out, b.targets), kNaN, static_cast<double>(b.size())};
+  BatchResult r{cross_entropy(out, b.labels), count_correct(out, b.labels), 0};
+  for (auto t : b.labels) r.count += t >= 0 ? 1 : 0;
+  return r;
+}
+
 template <class Model>
 LengthMetrics evaluate_any(Model& model, const Dataset& data, std::int64_t batch_tokens) {
   if (batch_tokens < 1) fail("evaluate", "parameter 'batch_tokens' must be >= 1, got ", batch_tokens);
@@ -121,17 +122,29 @@ void check_options(const char* fn, const TrainOptions& o) {
   if (o.eval_batch_tokens < 1) fail(fn, "parameter 'eval_batch_tokens' must be >= 1, got ", o.eval_batch_tokens);
 }
 
+/// The model a task needs ("TransformerLM", "TransformerClassifier" or "FeatureTransformer").
+const char* model_for(const Task& task) {
+  return task.language_model ? "TransformerLM" : task.input_features > 0 ? "FeatureTransformer" : "TransformerClassifier";
+}
+
 template <class Model>
-void check_task(const char* fn, Model& model, const Task& task, bool lm) {
+void check_task(const char* fn, Model& model, const Task& task, const char* model_name) {
   const ModelConfig& c = model.config();
-  if (task.language_model != lm)
-    fail(fn, "task '", task.name, "' is ", task.language_model ? "a language-modelling task: train a TransformerLM"
-                                                                 : "a classification task: train a TransformerClassifier");
+  const bool lm = std::string(model_name) == "TransformerLM";
+  if (std::string(model_for(task)) != model_name)
+    fail(fn, "task '", task.name, "' is a ",
+         task.language_model ? "language-modelling" : task.input_features > 0 ? "feature" : "classification",
+         " task: train a ", model_for(task), ", not a ", model_name);
   if (task.train.size() == 0 || task.validation.size() == 0)
     fail(fn, "task '", task.name, "' has an empty training or validation split");
-  if (task.vocab > c.vocab) fail(fn, "task '", task.name, "' has vocab ", task.vocab, " > the model's vocab ", c.vocab);
+  if (task.input_features > 0 && task.input_features != c.input_features)
+    fail(fn, "task '", task.name, "' has ", task.input_features, " input features but the model has input_features = ",
+         c.input_features);
+  if (task.input_features == 0 && task.vocab > c.vocab)
+    fail(fn, "task '", task.name, "' has vocab ", task.vocab, " > the model's vocab ", c.vocab);
   if (!lm && task.classes != c.classes)
-    fail(fn, "task '", task.name, "' has ", task.classes, " classes but the model has classes = ", c.classes);
+    fail(fn, "task '", task.name, "' has ", task.classes, task.regression ? " targets" : " classes",
+         " but the model has classes = ", c.classes);
   const std::int64_t limit = max_input_length(c);
   if (limit >= 0 && task.length > limit)
     fail(fn, "task '", task.name, "' trains at length ", task.length, " but the learned position table has max_len = ",
@@ -228,10 +241,11 @@ void train_epoch(Model& model, AdamW& opt, const LrSchedule& schedule, const Tas
 }
 
 template <class Model>
-TrainResult fit_any(Model& model, const Task& task, const TrainOptions& o, bool lm) {
+TrainResult fit_any(Model& model, const Task& task, const TrainOptions& o, const char* model_name) {
   const char* fn = "fit";
   check_options(fn, o);
-  check_task(fn, model, task, lm);
+  check_task(fn, model, task, model_name);
+  const bool lower_is_better = task.language_model || task.regression;
   BlasThreads blas(o.threads);
   TrainResult result;
   const auto params = model.parameters();
@@ -258,7 +272,7 @@ TrainResult fit_any(Model& model, const Task& task, const TrainOptions& o, bool 
     else
       for (const auto& ls : task.lengths) m.lengths.push_back({ls.length, kNaN, kNaN});
     const bool better = result.best_epoch == 0 ||
-                        (lm ? m.val_loss < result.best_val_loss : m.val_accuracy > result.best_val_accuracy);
+                        (lower_is_better ? m.val_loss < result.best_val_loss : m.val_accuracy > result.best_val_accuracy);
     if (better) {
       result.best_epoch = epoch;
       result.best_val_loss = m.val_loss;
@@ -302,6 +316,15 @@ ModelConfig task_model_config(const Task& task, const std::string& encoding, std
   ModelConfig c;
   c.vocab = task.vocab;
   c.classes = task.language_model ? 2 : task.classes;
+  if (task.input_features > 0) {
+    c.input_features = task.input_features;
+    c.input = task.input;
+    c.pooling = task.pooling;
+    c.grid_height = task.grid_height;
+    c.grid_width = task.grid_width;
+    c.position_features = task.position_features;
+    c.tokens = task.length;
+  }
   c.position.kind = encoding;
   c.position.max_len = task.length;
   c.seed = seed;
@@ -316,11 +339,18 @@ LengthMetrics evaluate(TransformerLM& model, const Dataset& data, std::int64_t b
   return evaluate_any(model, data, batch_tokens);
 }
 
+LengthMetrics evaluate(FeatureTransformer& model, const Dataset& data, std::int64_t batch_tokens) {
+  return evaluate_any(model, data, batch_tokens);
+}
+
 TrainResult fit(TransformerClassifier& model, const Task& task, const TrainOptions& options) {
-  return fit_any(model, task, options, false);
+  return fit_any(model, task, options, "TransformerClassifier");
 }
 TrainResult fit(TransformerLM& model, const Task& task, const TrainOptions& options) {
-  return fit_any(model, task, options, true);
+  return fit_any(model, task, options, "TransformerLM");
+}
+TrainResult fit(FeatureTransformer& model, const Task& task, const TrainOptions& options) {
+  return fit_any(model, task, options, "FeatureTransformer");
 }
 
 }  // namespace posenc::train
