@@ -163,9 +163,11 @@ int cmd_graph(const GraphArgs& a) {
       report["files"][stem + ".npy"]["encoding"] = s.text;
       entry["files"].push_back(stem + ".npy");
     }
-    for (const auto& [key, v] : computed.metadata) {  // lap: components, trivial
+    for (const auto& [key, v] : computed.metadata) {  // lap: components, trivial, eigengap, warning
       if (const auto* i = std::get_if<std::int64_t>(&v)) entry[key] = *i;
+      else if (const auto* d = std::get_if<double>(&v)) entry[key] = *d;
       else entry[key] = catalogue::value_text(v);
+      if (key == "warning") std::cerr << "graph: warning: " << catalogue::value_text(v) << "\n";
     }
     entry["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     report["encodings"].push_back(entry);

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <span>
 #include <vector>
 
 #include "posenc/encoding.hpp"
@@ -159,12 +160,27 @@ Graph read_graph(const std::string& path, const EdgeListCsvOptions& csv = {}, co
 /// Options of shortest_path_hops. Defaults: no clipping, unreachable = -1, OpenMP threads.
 struct ShortestPathOptions {
   std::int64_t max_distance = -1;  ///< >= 0: distances above it are clipped to it (unreachable stays unreachable)
-  std::int64_t unreachable = -1;   ///< value for pairs with no path (Graphormer: 510)
+  std::int64_t unreachable = -1;   ///< value for pairs with no path (Graphormer: 510); unsigned outputs: -1 = the type's max
   int threads = 0;                 ///< 0 = OpenMP default; capped at 4 x the processors; the result does not depend on it
 };
-/// Hop counts [N, N] (edge direction followed for directed graphs; weights ignored): BFS from
-/// every source, 64 sources at a time with bit-parallel frontiers, threads over source blocks.
+/// Hop counts [N, N]: out[i, j] = the fewest edges on a path i -> j (edge direction followed for
+/// directed graphs; weights ignored), 0 on the diagonal. Bit-parallel BFS, 256 sources per block
+/// over the in-edges (so each level writes consecutive entries of one row), threads over blocks.
 ITensor shortest_path_hops(const Graph& graph, const ShortestPathOptions& options = {});
+///@{
+/// shortest_path_hops written into a caller's buffer `out` of N x N elements (row-major [N, N]): a
+/// pipeline that reuses the buffer skips the allocation and first touch of a fresh output, and the
+/// narrow types cut the memory written (BA(5000, 5): 200 MB as int64, 25 MB as uint8). Values:
+/// int64 / int32 as shortest_path_hops; uint16 / uint8 clip distances at max_distance when given,
+/// else at 65534 / 254, and write unreachable pairs as options.unreachable (-1, the default, means
+/// 65535 / 255). An unreachable value or max_distance that does not fit the type, or an `out` of
+/// another size, throws std::invalid_argument. Graphormer's inputs: uint16 with unreachable 510, or
+/// uint8 with max_distance 20 (its spatial_pos_max) when farther pairs are masked anyway.
+void shortest_path_hops_into(const Graph& graph, std::span<std::int64_t> out, const ShortestPathOptions& options = {});
+void shortest_path_hops_into(const Graph& graph, std::span<std::int32_t> out, const ShortestPathOptions& options = {});
+void shortest_path_hops_into(const Graph& graph, std::span<std::uint16_t> out, const ShortestPathOptions& options = {});
+void shortest_path_hops_into(const Graph& graph, std::span<std::uint8_t> out, const ShortestPathOptions& options = {});
+///@}
 
 /// Weighted shortest-path lengths [N, N] by Dijkstra from every source (Boost), threads over
 /// sources; `unreachable` for pairs with no path. Throws for a negative weight (naming the edge)
@@ -349,7 +365,16 @@ struct LaplacianPe {
   std::vector<double> eigenvalues;  ///< [k], ascending (NaN for padded columns)
   std::int64_t components = 0;      ///< connected components (weakly, for directed input)
   std::int64_t trivial = 0;         ///< eigenvectors skipped as trivial
+  /// The eigenvalue after the last one kept (NaN when the graph has none, or with padding).
+  double next_eigenvalue = std::numeric_limits<double>::quiet_NaN();
+  /// next_eigenvalue - eigenvalues[k - 1] (NaN as next_eigenvalue). Below kEigengapTolerance the k
+  /// vectors do not span a defined subspace: `warning` says so.
+  double eigengap = std::numeric_limits<double>::quiet_NaN();
+  std::string warning;              ///< empty, or why the result is not unique (eigengap)
 };
+/// The eigengap below which laplacian_pe warns: 1e-8, far above both solvers' accuracy (LAPACK's
+/// ~1e-15 ||L||, Spectra's 1e-10 relative), far below gaps that separate distinct eigenvalues.
+inline constexpr double kEigengapTolerance = 1e-8;
 /// The k smallest non-trivial eigenvectors of the Laplacian of the symmetrised graph (A + A^T)/2 for
 /// directed input, weights used, self-loops removed. Sign: the entry of largest magnitude is
 /// positive (entries within a relative 1e-6 of it tie; the lowest node decides), unless random_flip.

@@ -1,5 +1,5 @@
-// Shortest paths (bit-parallel multi-source BFS; Dijkstra through Boost) and Graphormer's
-// spatial and centrality encodings.
+// Weighted shortest paths (Dijkstra through Boost) and Graphormer's spatial encoding (hop counts:
+// hops.cpp).
 #include <omp.h>
 
 #include <algorithm>
@@ -17,66 +17,6 @@
 #include "posenc/graph.hpp"
 
 namespace posenc {
-
-ITensor shortest_path_hops(const Graph& g, const ShortestPathOptions& o) {
-  const char* fn = "shortest_path_hops";
-  if (o.max_distance < -1) detail::fail(fn, "parameter 'max_distance' must be >= 0 (or -1 for none), got ", o.max_distance);
-  const auto n = static_cast<std::size_t>(g.nodes());
-  detail::require_allocation(fn, "the N x N hop counts, N x N =", static_cast<long double>(n) * n, sizeof(std::int64_t));
-  ITensor dist = detail::fresh_tensor<ITensor>(Shape{n, n});
-  if (n == 0) return dist;
-  const auto& off = g.offsets();
-  const auto& adj = g.adjacency();
-  const std::int64_t cap = o.max_distance >= 0 ? o.max_distance : std::numeric_limits<std::int64_t>::max();
-  const std::size_t blocks = (n + 63) / 64;
-#pragma omp parallel num_threads(detail::thread_count(o.threads))
-  {
-    // 64 sources at once: bit b of seen[v] / frontier[v] says that source s0 + b has reached v.
-    std::vector<std::uint64_t> seen(n), frontier(n), next(n);
-    std::vector<std::size_t> active, touched;
-#pragma omp for schedule(dynamic, 1)
-    for (std::int64_t bb = 0; bb < static_cast<std::int64_t>(blocks); ++bb) {
-      const std::size_t s0 = static_cast<std::size_t>(bb) * 64, width = std::min<std::size_t>(64, n - s0);
-      for (std::size_t b = 0; b < width; ++b) std::fill_n(dist.data() + (s0 + b) * n, n, o.unreachable);
-      std::fill(seen.begin(), seen.end(), 0);
-      std::fill(frontier.begin(), frontier.end(), 0);
-      active.clear();
-      for (std::size_t b = 0; b < width; ++b) {
-        seen[s0 + b] |= std::uint64_t{1} << b;
-        frontier[s0 + b] |= std::uint64_t{1} << b;
-        active.push_back(s0 + b);
-        dist(s0 + b, s0 + b) = 0;
-      }
-      for (std::int64_t level = 1; !active.empty(); ++level) {
-        touched.clear();
-        for (std::size_t v : active) {
-          const std::uint64_t f = frontier[v];
-          for (auto e = off[v]; e < off[v + 1]; ++e) {
-            const auto w = static_cast<std::size_t>(adj[static_cast<std::size_t>(e)]);
-            const std::uint64_t fresh = f & ~seen[w];
-            if (fresh == 0) continue;
-            if (next[w] == 0) touched.push_back(w);
-            next[w] |= fresh;
-          }
-        }
-        for (std::size_t v : active) frontier[v] = 0;
-        active.clear();
-        const std::int64_t value = std::min(level, cap);
-        for (std::size_t w : touched) {
-          const std::uint64_t fresh = next[w] & ~seen[w];
-          next[w] = 0;
-          if (fresh == 0) continue;
-          seen[w] |= fresh;
-          frontier[w] = fresh;
-          active.push_back(w);
-          for (std::uint64_t bits = fresh; bits != 0; bits &= bits - 1)
-            dist.data()[(s0 + static_cast<std::size_t>(std::countr_zero(bits))) * n + w] = value;
-        }
-      }
-    }
-  }
-  return dist;
-}
 
 DTensor shortest_path_lengths(const Graph& g, double unreachable, int threads) {
   const char* fn = "shortest_path_lengths";

@@ -104,6 +104,9 @@ LaplacianPe laplacian_pe(const Graph& g, const LaplacianPeOptions& o) {
     detail::fail(fn, "parameter 'k' (", o.k, ") exceeds the ", available, " non-trivial eigenvectors of a ", g.nodes(),
                  "-node graph with ", out.trivial, " trivial ones (set pad to zero-fill)");
   const std::int64_t kept = std::min(o.k, available), need = out.trivial + kept;
+  // One pair more than kept when the graph has it: the gap after the k-th eigenvalue says whether
+  // the k vectors span a defined subspace (LaplacianPe::eigengap).
+  const std::int64_t solve = std::min<std::int64_t>(need + 1, n);
 
   Eigen::VectorXd values;
   Eigen::MatrixXd vectors;  // [n, need], ascending
@@ -115,9 +118,9 @@ LaplacianPe laplacian_pe(const Graph& g, const LaplacianPeOptions& o) {
       for (Eigen::SparseMatrix<double>::InnerIterator it(L, c); it; ++it)
         M(static_cast<std::size_t>(it.row()), static_cast<std::size_t>(it.col())) = it.value();
     auto [w, v] = xt::linalg::eigh(M);  // LAPACK syevd, ascending
-    values.resize(need);
-    vectors.resize(n, need);
-    for (Eigen::Index c = 0; c < need; ++c) {
+    values.resize(solve);
+    vectors.resize(n, solve);
+    for (Eigen::Index c = 0; c < solve; ++c) {
       values(c) = w(static_cast<std::size_t>(c));
       for (Eigen::Index r = 0; r < n; ++r) vectors(r, c) = v(static_cast<std::size_t>(r), static_cast<std::size_t>(c));
     }
@@ -130,8 +133,8 @@ LaplacianPe laplacian_pe(const Graph& g, const LaplacianPeOptions& o) {
     for (Eigen::Index i = 0; i < n; ++i) M.coeffRef(i, i) += c;
     M.makeCompressed();
     Spectra::SparseSymMatProd<double> op(M);
-    const Eigen::Index ncv = std::min<Eigen::Index>(n, std::max<Eigen::Index>(2 * need + 1, need + 20));
-    Spectra::SymEigsSolver<Spectra::SparseSymMatProd<double>> eigs(op, need, ncv);
+    const Eigen::Index ncv = std::min<Eigen::Index>(n, std::max<Eigen::Index>(2 * solve + 1, solve + 20));
+    Spectra::SymEigsSolver<Spectra::SparseSymMatProd<double>> eigs(op, solve, ncv);
     eigs.init();
     eigs.compute(Spectra::SortRule::LargestAlge, 100000, 1e-10);
     if (eigs.info() != Spectra::CompInfo::Successful)
@@ -141,9 +144,9 @@ LaplacianPe laplacian_pe(const Graph& g, const LaplacianPeOptions& o) {
     std::vector<Eigen::Index> order(static_cast<std::size_t>(ev.size()));
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return ev(a) < ev(b); });
-    values.resize(need);
-    vectors.resize(n, need);
-    for (Eigen::Index c = 0; c < need; ++c) {
+    values.resize(solve);
+    vectors.resize(n, solve);
+    for (Eigen::Index c = 0; c < solve; ++c) {
       values(c) = ev(order[static_cast<std::size_t>(c)]);
       vectors.col(c) = evec.col(order[static_cast<std::size_t>(c)]);
     }
@@ -170,6 +173,16 @@ LaplacianPe laplacian_pe(const Graph& g, const LaplacianPeOptions& o) {
     for (Eigen::Index i = 0; i < n; ++i)
       out.vectors(static_cast<std::size_t>(i), static_cast<std::size_t>(c)) = static_cast<float>(sign * v(i));
     out.eigenvalues[static_cast<std::size_t>(c)] = values(out.trivial + c);
+  }
+  if (kept > 0 && solve > need) {
+    out.next_eigenvalue = values(need);
+    out.eigengap = values(need) - values(need - 1);
+    if (out.eigengap < kEigengapTolerance)
+      out.warning = "laplacian_pe: eigenvalues " + std::to_string(kept) + " and " + std::to_string(kept + 1) +
+                    " of the non-trivial spectrum are equal within " + std::to_string(kEigengapTolerance) +
+                    " (gap " + std::to_string(out.eigengap) +
+                    "): the k eigenvectors are not individually defined (another solver or machine may return "
+                    "another basis of the shared eigenspace); choose k at a gap or compare projectors";
   }
   return out;
 }

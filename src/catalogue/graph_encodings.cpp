@@ -180,6 +180,8 @@ GraphEncoded run_lap(const Graph& g, const LapP& p, const GraphSpec& s) {
   e.arrays.emplace_back("lap_eigenvalues", vec(pe.eigenvalues));
   e.metadata.emplace_back("components", pe.components);
   e.metadata.emplace_back("trivial", pe.trivial);
+  if (std::isfinite(pe.eigengap)) e.metadata.emplace_back("eigengap", pe.eigengap);
+  if (!pe.warning.empty()) e.metadata.emplace_back("warning", pe.warning);
   return e;
 }
 
