@@ -68,6 +68,22 @@ double metric(const Run& r, std::size_t k, bool lm) {
   return lm ? r.result.best_lengths[k].loss : r.result.best_lengths[k].accuracy;
 }
 
+/// The lengths picture's two reference lines (orange, green) and what they are: the entropy floor and
+/// log(vocab) for a language model, 0 and the largest mean loss for regression, chance and 1 otherwise.
+struct ReferenceLines {
+  double floor = 0, top = 1;
+  std::string floor_text, top_text;
+};
+
+ReferenceLines reference_lines(const Task& task, double largest) {
+  if (task.language_model)
+    return {markov_entropy(task.vocab, task.length), std::log(static_cast<double>(task.vocab)), "the entropy floor",
+            "log(vocab)"};
+  if (task.regression) return {0.0, largest, "0", "the largest mean loss"};
+  const double chance = 1.0 / static_cast<double>(std::max<std::int64_t>(task.classes, 1));
+  return {chance, 1.0, "chance (1/" + std::to_string(task.classes) + ")", "1.0"};
+}
+
 template <class Model>
 Run train_run(const CompareArgs& a, const Task& task, const std::string& enc, std::uint64_t seed) {
   Run run{enc, seed, {}, {}};
@@ -190,14 +206,15 @@ std::string results_md(const CompareArgs& a, const std::vector<std::string>& enc
   }
   for (const auto& r : runs)
     if (!r.failure.empty()) os << "\nFailed: " << r.encoding << " seed " << r.seed << ": " << r.failure << "\n";
+  const ReferenceLines ref = reference_lines(task, 1.0);
   if (lengths.size() == 1)
     os << "\nlengths.png (one evaluation length): blue: the " << (lm ? "loss" : "accuracy")
-       << " of each encoding in the table's order (x); orange: " << (lm ? "the entropy floor" : "chance (1/3)")
-       << "; green: " << (lm ? "log(vocab)" : "1.0") << ".\n";
+       << " of each encoding in the table's order (x); orange: " << ref.floor_text << "; green: " << ref.top_text
+       << ".\n";
   else {
     os << "\nlengths.png: one panel per encoding in the table's order (left to right, four per row); blue: "
-       << (lm ? "mean loss; orange: the language's entropy floor" : "mean accuracy; orange: chance (1/3)")
-       << "; green: " << (lm ? "log(vocab)" : "1.0") << "; x: evaluation lengths";
+       << (lm ? "mean loss" : "mean accuracy") << "; orange: " << ref.floor_text << "; green: " << ref.top_text
+       << "; x: evaluation lengths";
     for (auto l : lengths) os << " " << l;
     os << ".\n";
   }
@@ -216,10 +233,9 @@ plot::Image lengths_picture(const std::vector<std::string>& encs, const std::vec
       mean.push_back(std::isfinite(stat(v).mean) ? stat(v).mean : 0.0);
     }
     if (mean.size() == 1) mean.push_back(mean[0]);
-    const double floor = lm ? markov_entropy(task.vocab, task.length) : 1.0 / 3.0;
-    const double top = lm ? std::log(static_cast<double>(task.vocab)) : 1.0;
-    return plot::line_chart({mean, std::vector<double>(mean.size(), floor), std::vector<double>(mean.size(), top)},
-                            480, 240);
+    const ReferenceLines ref = reference_lines(task, *std::max_element(mean.begin(), mean.end()));
+    return plot::line_chart(
+        {mean, std::vector<double>(mean.size(), ref.floor), std::vector<double>(mean.size(), ref.top)}, 480, 240);
   }
   std::vector<plot::Image> rows, row;
   for (const auto& e : encs) {
@@ -232,9 +248,9 @@ plot::Image lengths_picture(const std::vector<std::string>& encs, const std::vec
       if (!std::isfinite(m)) break;  // the rest cannot be measured
       mean.push_back(m);
     }
-    const double floor = lm ? markov_entropy(task.vocab, task.length) : 1.0 / 3.0;
-    const double top = lm ? std::log(static_cast<double>(task.vocab)) : 1.0;
-    row.push_back(plot::line_chart({mean, std::vector<double>(nl, floor), std::vector<double>(nl, top)}, 200, 120));
+    if (mean.empty()) mean.push_back(0.0);
+    const ReferenceLines ref = reference_lines(task, *std::max_element(mean.begin(), mean.end()));
+    row.push_back(plot::line_chart({mean, std::vector<double>(nl, ref.floor), std::vector<double>(nl, ref.top)}, 200, 120));
     if (row.size() == 4) rows.push_back(plot::hstack(row, 8)), row.clear();
   }
   if (!row.empty()) rows.push_back(plot::hstack(row, 8));

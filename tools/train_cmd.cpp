@@ -100,9 +100,39 @@ void add_settings(CLI::App* cmd, TrainSettings& s) {
   cmd->add_option("--max-len", s.max_len, "learned table rows (0: the training length)")->capture_default_str();
   cmd->add_flag("--force", s.force, "replace the contents of a non-empty output directory as a whole");
   // ---- images
+  cmd->add_option("--patch-size", s.image_patch, "digits: patch side 1, 2 or 4 (8x8, 4x4 or 2x2 patch grid)")
+      ->capture_default_str();
+  cmd->add_option("--grid", s.image_grid, "bright_left: training grid side G (G x G patches)")->capture_default_str();
+  cmd->add_option("--eval-grids", s.image_eval_grids, "bright_left: larger evaluation grid sides, comma-separated "
+                  "(default 8,12; 0: none)");
+  cmd->add_option("--pooling", s.image_pooling, "image tasks: mean or cls (class token) pooling")->check(
+      CLI::IsMember({"mean", "cls"}))->capture_default_str();
   // ---- graphs
+  cmd->add_option("--graph-min-nodes", s.graph_min_nodes, "graph_distance: fewest nodes per graph")
+      ->capture_default_str();
+  cmd->add_option("--graph-max-nodes", s.graph_max_nodes, "graph_distance: most nodes per graph (the padded N)")
+      ->capture_default_str();
+  cmd->add_option("--graph-max-hops", s.graph_max_hops, "spatial: hop counts above it share its bucket")
+      ->capture_default_str();
+  cmd->add_option("--graph-lap-k", s.graph_lap_k, "graph tasks and lap_pe: Laplacian eigenvectors per node")
+      ->capture_default_str();
+  cmd->add_option("--graph-rw-steps", s.graph_rw_steps, "graph tasks and rwse: random-walk return probabilities")
+      ->capture_default_str();
   // ---- sphere
+  cmd->add_option("--field-seed", s.field_seed, "sphere_field: seed of the field (the same for every sample)")
+      ->capture_default_str();
+  cmd->add_option("--field-degree", s.field_degree, "sphere_field: the field's spherical-harmonics degree L")
+      ->capture_default_str();
+  cmd->add_option("--harmonics-degree", s.sphere_degree, "harmonics: degrees 0 .. L-1 (L^2 features)")
+      ->capture_default_str();
   // ---- tables
+  cmd->add_option("--tabpet-graph", s.tabpet_graph, "table_*: Tab-PET feature graph on the training split")
+      ->check(CLI::IsMember({"spearman", "pearson", "chow_liu", "chowliu"}))->capture_default_str();
+  cmd->add_option("--tabpet-k", s.tabpet_k, "table_*: Laplacian eigenvectors at each end (0: the reference's rule)")
+      ->capture_default_str();
+  cmd->add_option("--tabpet-alpha", s.tabpet_alpha, "tabpet: scale alpha of the Tab-PET vectors")->capture_default_str();
+  cmd->add_option("--split-seed", s.split_seed, "table_*: seed of the 60/20/20 train/validation/test split")
+      ->capture_default_str();
 }
 
 }  // namespace

@@ -29,6 +29,26 @@ struct TrainSettings {
   std::int64_t eval_every = 1;     ///< longer lengths every k epochs (0: only the best model)
   std::string eval_lengths;        ///< comma-separated longer lengths ("" = the task's)
   bool force = false;
+  // ---- images (tasks digits, bright_left)
+  std::int64_t image_patch = 2;       ///< --patch-size: digits patch side 1, 2 or 4
+  std::int64_t image_grid = 6;        ///< --grid: bright_left training grid side
+  std::string image_eval_grids;       ///< --eval-grids: comma-separated larger grid sides ("" = the task's)
+  std::string image_pooling = "mean"; ///< --pooling: mean or cls
+  // ---- graphs (task graph_distance, kinds degree, spatial, lap_pe, rwse)
+  std::int64_t graph_min_nodes = 10;  ///< --graph-min-nodes: fewest nodes per graph
+  std::int64_t graph_max_nodes = 20;  ///< --graph-max-nodes: most nodes per graph (N)
+  std::int64_t graph_max_hops = 8;    ///< --graph-max-hops: spatial's last hop bucket
+  std::int64_t graph_lap_k = 8;       ///< --graph-lap-k: Laplacian eigenvectors (task and lap_pe)
+  std::int64_t graph_rw_steps = 8;    ///< --graph-rw-steps: random-walk steps (task and rwse)
+  // ---- sphere (task sphere_field, kinds harmonics, sphere2vec)
+  std::uint64_t field_seed = 1;       ///< --field-seed: sphere_field's field
+  std::int64_t field_degree = 6;      ///< --field-degree: the field's harmonics degree L
+  std::int64_t sphere_degree = 10;    ///< --harmonics-degree: harmonics kind, degrees 0 .. L-1
+  // ---- tables (tasks table_*, kind tabpet)
+  std::string tabpet_graph = "spearman";  ///< --tabpet-graph: spearman, pearson or chow_liu
+  std::int64_t tabpet_k = 0;              ///< --tabpet-k: eigenvectors at each end (0: automatic)
+  double tabpet_alpha = 1.0;              ///< --tabpet-alpha: scale of the Tab-PET vectors (kind tabpet)
+  std::uint64_t split_seed = 42;          ///< --split-seed: the tables' train/validation/test split
 };
 
 struct TrainArgs {

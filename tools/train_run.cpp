@@ -73,7 +73,13 @@ void check_task_name(const std::string& command, const std::string& task) {
 void check_encoding_name(const std::string& command, const std::string& encoding) {
   auto names = position_kinds();
   names.push_back("none");  // the library's alias of nope
-  if (std::find(names.begin(), names.end(), encoding) == names.end()) unknown(command, "--encoding", encoding, names);
+  // A combined kind "a+b" names each of its parts (make_position_module).
+  std::size_t from = 0;
+  for (std::size_t plus = 0; plus != std::string::npos; from = plus + 1) {
+    plus = encoding.find('+', from);
+    const std::string part = encoding.substr(from, plus == std::string::npos ? std::string::npos : plus - from);
+    if (std::find(names.begin(), names.end(), part) == names.end()) unknown(command, "--encoding", part, names);
+  }
 }
 
 void check_settings(const std::string& command, const TrainSettings& s) {
@@ -115,6 +121,23 @@ Task build_task(const TrainSettings& s) {
   o.length_samples = s.length_samples;
   o.vocab = s.vocab;
   if (!s.eval_lengths.empty()) o.eval_lengths = parse_lengths(s.eval_lengths);
+  // ---- images
+  o.image_patch = s.image_patch;
+  o.image_grid = s.image_grid;
+  if (!s.image_eval_grids.empty()) o.image_eval_grids = parse_lengths(s.image_eval_grids);
+  o.image_pooling = s.image_pooling == "cls" ? Pooling::cls : Pooling::mean;
+  // ---- graphs
+  o.graph_min_nodes = s.graph_min_nodes;
+  o.graph_max_nodes = s.graph_max_nodes;
+  o.graph_lap_k = s.graph_lap_k;
+  o.graph_rw_steps = s.graph_rw_steps;
+  // ---- sphere
+  o.field_seed = s.field_seed;
+  o.field_degree = s.field_degree;
+  // ---- tables
+  o.tabpet_graph = s.tabpet_graph;
+  o.tabpet_k = s.tabpet_k;
+  o.split_seed = s.split_seed;
   return make_task(s.task, o);
 }
 
@@ -126,6 +149,14 @@ ModelConfig build_config(const TrainSettings& s, const Task& task, const std::st
   c.dropout = s.dropout;
   c.threads = s.threads;
   if (s.max_len > 0) c.position.max_len = s.max_len;
+  // ---- graphs
+  c.position.graph_max_hops = s.graph_max_hops;
+  c.position.graph_lap_k = s.graph_lap_k;
+  c.position.graph_rw_steps = s.graph_rw_steps;
+  // ---- sphere
+  c.position.sphere_degree = s.sphere_degree;
+  // ---- tables
+  c.position.tabpet_alpha = s.tabpet_alpha;
   return c;
 }
 

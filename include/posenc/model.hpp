@@ -286,7 +286,7 @@ Loss mse(const Tensor& prediction, const Tensor& target);
 // ====================================================================== position modules
 
 /// Options of the position modules (the table at the top says which kind reads which; the
-/// modalities' kinds are listed in docs/training.md).
+/// modalities' kinds are listed in docs/experiments-image.md, -graph.md, -sphere.md and -tabular.md).
 struct PositionConfig {
   std::string kind = "nope";          ///< a name of position_kinds() or "none" (= "nope") [nope]
   bool per_layer = false;            ///< one module per layer instead of one shared module
@@ -302,9 +302,22 @@ struct PositionConfig {
   double gamma = 1.0;                ///< learned_fourier: W_r ~ N(0, 1/gamma^2)
   double init_std = 0.02;            ///< learned, relative_bias, t5, shaw, transformer_xl
   // ---- images (patch grids; src/train/positions_image.cpp)
+  double rope_mixed_theta = 10.0;    ///< rope_mixed: mu_k = theta^(-4k/Dh) of rope_mixed_init (RoPE-Mixed's 10) [10]
   // ---- graphs (src/train/positions_graph.cpp)
+  std::int64_t graph_max_hops = 8;    ///< spatial: hop counts above it share its bucket (Graphormer: 20 hops) [8]
+  std::int64_t graph_max_degree = 8;  ///< degree: degrees above it share its row (Graphormer: 512) [8]
+  /// lap_pe reads columns [0, k) of PositionInput::features, rwse the next graph_rw_steps columns (the
+  /// graph tasks' layout: Laplacian eigenvectors, then random-walk return probabilities) [8]
+  std::int64_t graph_lap_k = 8;
+  std::int64_t graph_rw_steps = 8;    ///< rwse: random-walk steps, columns [graph_lap_k, graph_lap_k + steps) [8]
   // ---- sphere (src/train/positions_sphere.cpp)
+  std::int64_t sphere_degree = 10;          ///< harmonics: L, degrees 0 .. L-1, L^2 features [10]
+  double sphere2vec_min_radius = 0.05;      ///< sphere2vec: r_min in radians (highest frequency 1/r_min) [0.05]
+  double sphere2vec_max_radius = 1.0;       ///< sphere2vec: r_max in radians (lowest frequency 1/r_max) [1]
   // ---- tables (src/train/positions_tabular.cpp)
+  /// tabpet: alpha, the scale of the Tab-PET vectors (Leng et al. 2026; the reference's grid 0.05 .. 10,
+  /// picked on validation; alpha = 0 is the reference's same-width baseline) [1]
+  double tabpet_alpha = 1.0;
 };
 
 /// Sizes a module needs from its model and task.

@@ -107,9 +107,26 @@ struct TaskOptions {
   std::vector<std::int64_t> eval_lengths;   ///< longer lengths; empty = the task's; {0} = none
   std::uint64_t language_seed = 1234;       ///< markov: the language (transition table)
   // ---- images (src/train/tasks_image.cpp)
+  std::int64_t image_patch = 2;             ///< digits: patch side 1, 2 or 4 (8x8 images -> 8x8, 4x4, 2x2 grids) [2]
+  std::int64_t image_grid = 6;              ///< bright_left: training grid side G (G x G patches) [6]
+  std::vector<std::int64_t> image_eval_grids;  ///< bright_left: larger evaluation grid sides; empty = {8, 12}; {0} = none
+  Pooling image_pooling = Pooling::mean;    ///< image tasks: mean or cls (class token) pooling [mean]
   // ---- graphs (src/train/tasks_graph.cpp)
+  ///@{
+  /// graph_distance: nodes per graph, uniform in [graph_min_nodes, graph_max_nodes] [10, 20]; N = graph_max_nodes.
+  std::int64_t graph_min_nodes = 10, graph_max_nodes = 20;
+  ///@}
+  std::int64_t graph_lap_k = 8;     ///< graph tasks: Laplacian eigenvectors per node in where.features [8]
+  std::int64_t graph_rw_steps = 8;  ///< graph tasks: random-walk return probabilities after them [8]
   // ---- sphere (src/train/tasks_sphere.cpp)
+  std::uint64_t field_seed = 1;             ///< sphere_field: the field (posenc/sphere_tasks.hpp) [1]
+  std::int64_t field_degree = 6;            ///< sphere_field: L, the field's harmonics degrees 0 .. L [6]
   // ---- tables (src/train/tasks_tabular.cpp)
+  /// table_*: the Tab-PET feature graph, built on the training split: "spearman", "pearson" or
+  /// "chow_liu" ("chowliu" accepted) [spearman]
+  std::string tabpet_graph = "spearman";
+  std::int64_t tabpet_k = 0;        ///< table_*: eigenvectors at each end of the spectrum (0: the reference's rule) [0]
+  std::uint64_t split_seed = 42;    ///< table_*: seed of the stratified 60/20/20 train/validation/test split [42]
 };
 
 /// The samples `rows` of a dataset, in that order: every field with a leading S is cut, fields with a

@@ -81,9 +81,15 @@ json to_json(const ModelConfig& c) {
             {"rope_base", p.rope_base}, {"learnable_slopes", p.learnable_slopes}, {"per_head", p.per_head},
             {"hidden", p.hidden}, {"fourier_dim", p.fourier_dim}, {"gamma", p.gamma}, {"init_std", p.init_std},
             // ---- images
+            {"rope_mixed_theta", p.rope_mixed_theta},
             // ---- graphs
+            {"graph_max_hops", p.graph_max_hops}, {"graph_max_degree", p.graph_max_degree},
+            {"graph_lap_k", p.graph_lap_k}, {"graph_rw_steps", p.graph_rw_steps},
             // ---- sphere
+            {"sphere_degree", p.sphere_degree}, {"sphere2vec_min_radius", p.sphere2vec_min_radius},
+            {"sphere2vec_max_radius", p.sphere2vec_max_radius},
             // ---- tables
+            {"tabpet_alpha", p.tabpet_alpha},
            }}};
 }
 
@@ -141,9 +147,18 @@ ModelConfig from_json(const json& j) {
     read(p, "gamma", o.gamma);
     read(p, "init_std", o.init_std);
     // ---- images
+    read(p, "rope_mixed_theta", o.rope_mixed_theta);
     // ---- graphs
+    read(p, "graph_max_hops", o.graph_max_hops);
+    read(p, "graph_max_degree", o.graph_max_degree);
+    read(p, "graph_lap_k", o.graph_lap_k);
+    read(p, "graph_rw_steps", o.graph_rw_steps);
     // ---- sphere
+    read(p, "sphere_degree", o.sphere_degree);
+    read(p, "sphere2vec_min_radius", o.sphere2vec_min_radius);
+    read(p, "sphere2vec_max_radius", o.sphere2vec_max_radius);
     // ---- tables
+    read(p, "tabpet_alpha", o.tabpet_alpha);
   }
   return c;
 }

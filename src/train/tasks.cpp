@@ -14,30 +14,7 @@ using detail::fail;
 
 namespace {
 
-/// SplitMix64 stream with unbiased integer draws (the same numbers on every platform).
-class Rng {
- public:
-  explicit Rng(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t next() {
-    std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
-  /// Uniform in [0, n), n >= 1 (rejection sampling).
-  std::int64_t below(std::int64_t n) {
-    const auto un = static_cast<std::uint64_t>(n);
-    const std::uint64_t limit = ~std::uint64_t{0} - (~std::uint64_t{0} % un);
-    std::uint64_t x;
-    do x = next();
-    while (x >= limit);
-    return static_cast<std::int64_t>(x % un);
-  }
-  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-
- private:
-  std::uint64_t state_;
-};
+using Rng = detail::TaskStream;
 
 // Streams of the splits (derive_seed(options.seed, stream)).
 constexpr std::uint64_t kTrainStream = 1, kValidationStream = 2, kLengthStream = 100;

@@ -1,0 +1,295 @@
+// Graph position kinds (src/train/positions_graph.cpp) and the graph_distance task
+// (src/train/tasks_graph.cpp).
+//
+//   GraphPositionGradient  the whole FeatureTransformer's gradient by finite differences
+//                          (test::check_gradients) for degree, spatial, lap_pe, rwse, a combination,
+//                          and spatial+degree with a class token (prefix bucket / zero rows).
+//   GraphPositionOracle    spatial bias = table[h, hops] on a hand-built 4-node path (prefix bucket,
+//                          clipping, unreachable); degree rows = table[min(deg, max)].
+//   LapPeSignFlips         eval mode deterministic and unflipped; training flips seeded by step;
+//                          the flipped forward's gradient by finite differences at module level.
+//   GraphDistanceTask      labels = clipped hop distance of the marked nodes, balanced classes,
+//                          padding, same seed same data.
+//   GraphErrors            missing inputs, bad layouts and options name function, parameter and value.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "posenc/graph.hpp"
+#include "posenc/model.hpp"
+#include "posenc/tasks.hpp"
+#include "posenc/trainer.hpp"
+#include "support/gradcheck.hpp"
+#include "support/helpers.hpp"
+
+namespace posenc {
+namespace {
+
+using namespace posenc::train;
+using test::expect_invalid;
+
+TaskOptions small_options(std::int64_t train, std::int64_t val, std::uint64_t seed) {
+  TaskOptions o;
+  o.seed = seed;
+  o.train_samples = train;
+  o.validation_samples = val;
+  o.graph_min_nodes = 6;
+  o.graph_max_nodes = 8;
+  o.graph_lap_k = 3;
+  o.graph_rw_steps = 4;
+  return o;
+}
+
+ModelConfig tiny(const std::string& kind, const Task& task, Pooling pooling = Pooling::mean) {
+  ModelConfig c = task_model_config(task, kind, 5);
+  c.d_model = 8;
+  c.heads = 2;
+  c.layers = 2;
+  c.ff_multiplier = 2;
+  c.dropout = 0.0;
+  c.pooling = pooling;
+  c.position.init_std = 0.3;
+  c.position.graph_max_hops = 3;
+  c.position.graph_max_degree = 3;
+  c.position.graph_lap_k = 3;
+  c.position.graph_rw_steps = 4;
+  return c;
+}
+
+void gradient(const ModelConfig& c, const Dataset& d, const std::string& what) {
+  FeatureTransformer m(c);
+  m.set_training(false);  // lap_pe: no sign flips, so every forward sees the same encoding
+  for (auto& p : m.parameters())
+    if (p.name == "cls_token") *p.value = test::random_tensor({p.value->size()}, 5);
+  bool with_backward = true;
+  const auto loss = [&] {
+    const Loss l = cross_entropy(m.forward(d.features, d.lengths, d.where), d.labels);
+    if (with_backward) m.backward(l.grad);
+    return l.value;
+  };
+  m.zero_grad();
+  loss();
+  with_backward = false;
+  test::check_gradients(m.parameters(), loss, what);
+}
+
+TEST(GraphPositionGradient, EachKindAndCombinations) {
+  const Task task = make_task("graph_distance", small_options(3, 1, 11));
+  for (const std::string kind : {"degree", "spatial", "lap_pe", "rwse", "spatial+degree+lap_pe+rwse"})
+    gradient(tiny(kind, task), task.train, "graph " + kind);
+  gradient(tiny("spatial+degree", task, Pooling::cls), task.train, "graph spatial+degree cls");
+}
+
+/// The 4-node path 0 - 1 - 2 - 3 as one sample's PositionInput.
+PositionInput path_input() {
+  const Graph g(4, {{0, 1}, {1, 2}, {2, 3}});
+  PositionInput in;
+  const ITensor h = shortest_path_hops(g);
+  in.hops = ITensor::from_shape({1, 4, 4});
+  std::copy(h.begin(), h.end(), in.hops.begin());
+  const ITensor deg = degrees(g);
+  in.degrees = ITensor::from_shape({1, 4});
+  std::copy(deg.begin(), deg.end(), in.degrees.begin());
+  return in;
+}
+
+TEST(GraphPositionOracle, SpatialBiasIsTheTableEntryAtTheHopCount) {
+  PositionConfig c;
+  c.kind = "spatial";
+  c.graph_max_hops = 2;
+  c.init_std = 1.0;
+  const auto m = make_position_module(c, PositionContext{.d_model = 8, .heads = 2}, 3);
+  std::vector<Parameter> params;
+  m->parameters("", params);
+  ASSERT_EQ(params.size(), 1u);
+  const Tensor& table = *params[0].value;
+  ASSERT_EQ(table.shape()[0], 2u);
+  ASSERT_EQ(table.shape()[1], 5u);  // hops 0, 1, 2 (clipped), unreachable, prefix
+  PositionInput in = path_input();
+  in.hops(0, 0, 3) = -1;  // pretend 0 -> 3 is unreachable
+  const Encoding e = m->build(in);
+  ASSERT_EQ(e.biases.size(), 1u);
+  const ITensor idx = relation_indices(e.biases[0].relation);
+  for (std::int64_t i = 0; i < 4; ++i)
+    for (std::int64_t j = 0; j < 4; ++j) {
+      const std::int64_t want = i == 0 && j == 3 ? 3 : std::min<std::int64_t>(std::abs(i - j), 2);
+      EXPECT_EQ(idx(0, i, j), want) << i << "," << j;
+      for (std::size_t h = 0; h < 2; ++h) EXPECT_EQ(e.biases[0].table(h, idx(0, i, j)), table(h, want));
+    }
+  // With a class token in front: its row and column use the last bucket.
+  in.prefix_tokens = 1;
+  const ITensor idx1 = relation_indices(m->build(in).biases[0].relation);
+  ASSERT_EQ(idx1.shape()[1], 5u);
+  for (std::size_t k = 0; k < 5; ++k) {
+    EXPECT_EQ(idx1(0, 0, k), 4);
+    EXPECT_EQ(idx1(0, k, 0), 4);
+  }
+  EXPECT_EQ(idx1(0, 1, 3), 2);
+}
+
+TEST(GraphPositionOracle, DegreeRowsAreTheTableRowsAtTheDegree) {
+  PositionConfig c;
+  c.kind = "degree";
+  c.graph_max_degree = 1;  // degree 2 clips to row 1
+  const auto m = make_position_module(c, PositionContext{.d_model = 4, .heads = 2}, 3);
+  std::vector<Parameter> params;
+  m->parameters("", params);
+  const Tensor& table = *params[0].value;
+  PositionInput in = path_input();
+  in.prefix_tokens = 1;
+  const Encoding e = m->build(in);
+  ASSERT_EQ(e.input_add.shape()[1], 5u);
+  for (std::size_t k = 0; k < 4; ++k) {
+    EXPECT_EQ(e.input_add(0, 0, k), 0.0f);  // the class token gets nothing
+    for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(e.input_add(0, 1 + i, k), table(1, k));  // degrees 1, 2, 2, 1
+  }
+}
+
+/// A lap_pe module over features [2, 3, 2] (no position-features check: context 0).
+struct LapFixture {
+  std::unique_ptr<PositionModule> m;
+  PositionInput in;
+  Tensor weight, bias;
+  LapFixture() {
+    PositionConfig c;
+    c.kind = "lap_pe";
+    c.graph_lap_k = 2;
+    m = make_position_module(c, PositionContext{.d_model = 4, .heads = 2}, 9);
+    in.features = test::random_tensor({2, 3, 2}, 4);
+    std::vector<Parameter> p;
+    m->parameters("", p);
+    weight = *p[0].value;
+    bias = *p[1].value;
+  }
+  /// W (s u) + b for sample b, node i, output k with column signs s0, s1.
+  double expected(std::size_t b, std::size_t i, std::size_t k, float s0, float s1) const {
+    return bias(k) + weight(k, 0) * s0 * in.features(b, i, 0) + weight(k, 1) * s1 * in.features(b, i, 1);
+  }
+};
+
+TEST(LapPeSignFlips, EvalDeterministicTrainingSeeded) {
+  LapFixture f;
+  f.in.training = false;
+  f.in.step = 7;
+  const Encoding e1 = f.m->build(f.in), e2 = f.m->build(f.in);
+  EXPECT_EQ(test::max_abs_diff(e1.input_add, e2.input_add), 0.0);
+  for (std::size_t b = 0; b < 2; ++b)
+    for (std::size_t i = 0; i < 3; ++i)
+      for (std::size_t k = 0; k < 4; ++k) EXPECT_NEAR(e1.input_add(b, i, k), f.expected(b, i, k, 1, 1), 1e-5);
+  // Training: each (sample, column) gets a sign; the same step gives the same signs.
+  f.in.training = true;
+  int flipped = 0, differ = 0;
+  for (std::uint64_t step = 0; step < 8; ++step) {
+    f.in.step = step;
+    const Encoding a = f.m->build(f.in), b2 = f.m->build(f.in);
+    EXPECT_EQ(test::max_abs_diff(a.input_add, b2.input_add), 0.0);
+    if (test::max_abs_diff(a.input_add, e1.input_add) > 1e-6) ++differ;
+    for (std::size_t b = 0; b < 2; ++b) {
+      bool found = false;
+      for (float s0 : {1.0f, -1.0f})
+        for (float s1 : {1.0f, -1.0f}) {
+          bool all = true;
+          for (std::size_t i = 0; i < 3; ++i)
+            for (std::size_t k = 0; k < 4; ++k) all = all && std::abs(a.input_add(b, i, k) - f.expected(b, i, k, s0, s1)) < 1e-5;
+          if (all) {
+            found = true;
+            flipped += (s0 < 0) + (s1 < 0);
+          }
+        }
+      EXPECT_TRUE(found) << "sample " << b << " at step " << step << " is not W (s u) + b for signs s = +-1";
+    }
+  }
+  // 8 steps x 2 samples x 2 columns = 32 signs: about half flipped (a fair coin: 8 .. 24 with p > 0.99).
+  EXPECT_GE(flipped, 8);
+  EXPECT_LE(flipped, 24);
+  EXPECT_GE(differ, 6);
+}
+
+TEST(LapPeSignFlips, FlippedForwardGradientByFiniteDifferences) {
+  LapFixture f;
+  f.in.training = true;
+  f.in.step = 3;
+  const Tensor r = test::random_tensor({2, 3, 4}, 8);
+  auto loss = [&] {
+    const Encoding e = f.m->build(f.in);
+    double s = 0;
+    for (std::size_t i = 0; i < r.size(); ++i) s += static_cast<double>(r.data()[i]) * e.input_add.data()[i];
+    return s;
+  };
+  std::vector<Parameter> p;
+  f.m->parameters("", p);
+  for (auto& q : p) q.grad->fill(0.0f);
+  f.m->build(f.in);
+  EncodingGrad g;
+  g.input_add = r;
+  f.m->backward(f.in, g);
+  test::check_gradients(p, loss, "lap_pe flipped (module)", 6);
+}
+
+TEST(GraphDistanceTask, LabelsArePaddedClippedHopDistances) {
+  TaskOptions o = small_options(200, 20, 4);
+  const Task t = make_task("graph_distance", o);
+  EXPECT_EQ(t.classes, 5);
+  EXPECT_EQ(t.length, 8);
+  EXPECT_EQ(t.input_features, 3);
+  EXPECT_EQ(t.position_features, 7);
+  std::vector<int> counts(5, 0);
+  const Dataset& d = t.train;
+  for (std::size_t s = 0; s < d.size(); ++s) {
+    const std::int64_t n = d.lengths[s];
+    ASSERT_GE(n, 6);
+    ASSERT_LE(n, 8);
+    std::int64_t a = -1, b = -1;
+    for (std::int64_t i = 0; i < 8; ++i) {
+      if (d.features(s, i, 0) == 1.0f) a = i;
+      if (d.features(s, i, 1) == 1.0f) b = i;
+      EXPECT_EQ(d.features(s, i, 2), i < n ? 1.0f : 0.0f);
+      if (i >= n) {
+        EXPECT_EQ(d.where.degrees(s, i), 0);
+      }
+    }
+    ASSERT_GE(a, 0);
+    ASSERT_GE(b, 0);
+    ASSERT_NE(a, b);
+    EXPECT_EQ(std::min<std::int64_t>(d.where.hops(s, a, b), 5) - 1, d.labels(s));
+    for (std::int64_t i = 0; i < n; ++i) EXPECT_GE(d.where.hops(s, a, i), 0);  // connected
+    ++counts[static_cast<std::size_t>(d.labels(s))];
+  }
+  for (int c : counts) EXPECT_GT(c, 20);  // 200 samples over 5 uniform classes
+  const Task again = make_task("graph_distance", o);
+  EXPECT_EQ(test::max_abs_diff(again.train.features, t.train.features), 0.0);
+  EXPECT_EQ(test::max_abs_diff(again.train.where.features, t.train.where.features), 0.0);
+}
+
+TEST(GraphErrors, NameFunctionParameterAndValue) {
+  const PositionContext ctx{.d_model = 8, .heads = 2, .position_features = 4};
+  PositionConfig c;
+  c.kind = "spatial";
+  const PositionInput empty;
+  expect_invalid([&] { make_position_module(c, ctx, 0)->build(empty); }, {"SpatialPosition::build", "input.hops"});
+  c.kind = "degree";
+  expect_invalid([&] { make_position_module(c, ctx, 0)->build(empty); }, {"DegreePosition::build", "input.degrees"});
+  PositionInput neg = path_input();
+  neg.degrees(0, 2) = -3;
+  expect_invalid([&] { make_position_module(c, ctx, 0)->build(neg); }, {"degrees", "-3"});
+  c.kind = "rwse";  // columns [8, 16) but the task has 4
+  expect_invalid([&] { make_position_module(c, ctx, 0); }, {"rwse", "position_features = 4"});
+  c.kind = "lap_pe";
+  c.graph_lap_k = 2;
+  expect_invalid([&] { make_position_module(c, ctx, 0)->build(empty); }, {"LapPePosition::build", "input.features"});
+  c.kind = "spatial";
+  c.graph_max_hops = 0;
+  expect_invalid([&] { make_position_module(c, ctx, 0); }, {"graph_max_hops", "0"});
+  TaskOptions o = small_options(2, 1, 0);
+  o.graph_min_nodes = 3;
+  expect_invalid([&] { make_task("graph_distance", o); }, {"make_task", "graph_min_nodes", "3"});
+  o = small_options(2, 1, 0);
+  o.graph_max_nodes = 5;
+  expect_invalid([&] { make_task("graph_distance", o); }, {"graph_max_nodes", "5"});
+  o = small_options(2, 1, 0);
+  o.eval_lengths = {16};
+  expect_invalid([&] { make_task("graph_distance", o); }, {"eval_lengths", "16"});
+}
+
+}  // namespace
+}  // namespace posenc
