@@ -108,15 +108,18 @@ void add_settings(CLI::App* cmd, TrainSettings& s) {
   cmd->add_option("--pooling", s.image_pooling, "image tasks: mean or cls (class token) pooling")->check(
       CLI::IsMember({"mean", "cls"}))->capture_default_str();
   // ---- graphs
-  cmd->add_option("--graph-min-nodes", s.graph_min_nodes, "graph_distance: fewest nodes per graph")
+  cmd->add_option("--graph-min-nodes", s.graph_min_nodes, "graph tasks: fewest nodes per graph")
       ->capture_default_str();
-  cmd->add_option("--graph-max-nodes", s.graph_max_nodes, "graph_distance: most nodes per graph (the padded N)")
+  cmd->add_option("--graph-max-nodes", s.graph_max_nodes, "graph tasks: most nodes per graph (the padded N)")
       ->capture_default_str();
   cmd->add_option("--graph-max-hops", s.graph_max_hops, "spatial: hop counts above it share its bucket")
       ->capture_default_str();
   cmd->add_option("--graph-lap-k", s.graph_lap_k, "graph tasks and lap_pe: Laplacian eigenvectors per node")
       ->capture_default_str();
   cmd->add_option("--graph-rw-steps", s.graph_rw_steps, "graph tasks and rwse: random-walk return probabilities")
+      ->capture_default_str();
+  cmd->add_option("--graph-pooling", s.graph_pooling, "graph tasks: mean or cls (a graph token) pooling")
+      ->check(CLI::IsMember({"mean", "cls"}))
       ->capture_default_str();
   // ---- sphere
   cmd->add_option("--field-seed", s.field_seed, "sphere_field: seed of the field (the same for every sample)")

@@ -34,12 +34,13 @@ struct TrainSettings {
   std::int64_t image_grid = 6;        ///< --grid: bright_left training grid side
   std::string image_eval_grids;       ///< --eval-grids: comma-separated larger grid sides ("" = the task's)
   std::string image_pooling = "mean"; ///< --pooling: mean or cls
-  // ---- graphs (task graph_distance, kinds degree, spatial, lap_pe, rwse)
+  // ---- graphs (tasks graph_distance, graph_cycles, kinds degree, spatial, lap_pe, rwse)
   std::int64_t graph_min_nodes = 10;  ///< --graph-min-nodes: fewest nodes per graph
   std::int64_t graph_max_nodes = 20;  ///< --graph-max-nodes: most nodes per graph (N)
   std::int64_t graph_max_hops = 8;    ///< --graph-max-hops: spatial's last hop bucket
   std::int64_t graph_lap_k = 8;       ///< --graph-lap-k: Laplacian eigenvectors (task and lap_pe)
   std::int64_t graph_rw_steps = 8;    ///< --graph-rw-steps: random-walk steps (task and rwse)
+  std::string graph_pooling = "mean"; ///< --graph-pooling: mean or cls (graph token)
   // ---- sphere (task sphere_field, kinds harmonics, sphere2vec)
   std::uint64_t field_seed = 1;       ///< --field-seed: sphere_field's field
   std::int64_t field_degree = 6;      ///< --field-degree: the field's harmonics degree L

@@ -31,7 +31,8 @@ void unknown(const std::string& command, const std::string& option, const std::s
       " (" + list_text(names) + ")");
 }
 
-std::vector<std::int64_t> parse_lengths(const std::string& text) {
+/// Parses a comma-separated list of integers given to `option` (named in the error).
+std::vector<std::int64_t> parse_lengths(const std::string& option, const std::string& text) {
   std::vector<std::int64_t> out;
   std::stringstream ss(text);
   std::string item;
@@ -41,7 +42,7 @@ std::vector<std::int64_t> parse_lengths(const std::string& text) {
       out.push_back(std::stoll(item, &used));
       if (used != item.size()) throw std::invalid_argument("");
     } catch (const std::exception&) {
-      bad("--eval-lengths must be comma-separated integers, got '" + text + "'");
+      bad(option + " must be comma-separated integers, got '" + text + "'");
     }
   }
   return out;
@@ -110,7 +111,8 @@ void check_settings(const std::string& command, const TrainSettings& s) {
   if (s.vocab < 0) bad(command + ": --vocab must be >= 0 (0: the task's), got " + std::to_string(s.vocab));
   if (s.eval_every < 0) bad(command + ": --eval-every must be >= 0, got " + std::to_string(s.eval_every));
   schedule_kind(s.schedule);  // throws with the closest name
-  if (!s.eval_lengths.empty()) parse_lengths(s.eval_lengths);
+  if (!s.eval_lengths.empty()) parse_lengths("--eval-lengths", s.eval_lengths);
+  if (!s.image_eval_grids.empty()) parse_lengths("--eval-grids", s.image_eval_grids);
 }
 
 Task build_task(const TrainSettings& s) {
@@ -120,17 +122,18 @@ Task build_task(const TrainSettings& s) {
   o.validation_samples = s.validation_samples;
   o.length_samples = s.length_samples;
   o.vocab = s.vocab;
-  if (!s.eval_lengths.empty()) o.eval_lengths = parse_lengths(s.eval_lengths);
+  if (!s.eval_lengths.empty()) o.eval_lengths = parse_lengths("--eval-lengths", s.eval_lengths);
   // ---- images
   o.image_patch = s.image_patch;
   o.image_grid = s.image_grid;
-  if (!s.image_eval_grids.empty()) o.image_eval_grids = parse_lengths(s.image_eval_grids);
+  if (!s.image_eval_grids.empty()) o.image_eval_grids = parse_lengths("--eval-grids", s.image_eval_grids);
   o.image_pooling = s.image_pooling == "cls" ? Pooling::cls : Pooling::mean;
   // ---- graphs
   o.graph_min_nodes = s.graph_min_nodes;
   o.graph_max_nodes = s.graph_max_nodes;
   o.graph_lap_k = s.graph_lap_k;
   o.graph_rw_steps = s.graph_rw_steps;
+  o.graph_pooling = s.graph_pooling == "cls" ? Pooling::cls : Pooling::mean;
   // ---- sphere
   o.field_seed = s.field_seed;
   o.field_degree = s.field_degree;

@@ -113,11 +113,14 @@ struct TaskOptions {
   Pooling image_pooling = Pooling::mean;    ///< image tasks: mean or cls (class token) pooling [mean]
   // ---- graphs (src/train/tasks_graph.cpp)
   ///@{
-  /// graph_distance: nodes per graph, uniform in [graph_min_nodes, graph_max_nodes] [10, 20]; N = graph_max_nodes.
+  /// graph tasks (graph_distance, graph_cycles): nodes per graph, uniform in [graph_min_nodes,
+  /// graph_max_nodes] [10, 20]; N = graph_max_nodes.
   std::int64_t graph_min_nodes = 10, graph_max_nodes = 20;
   ///@}
   std::int64_t graph_lap_k = 8;     ///< graph tasks: Laplacian eigenvectors per node in where.features [8]
   std::int64_t graph_rw_steps = 8;  ///< graph tasks: random-walk return probabilities after them [8]
+  /// graph tasks: the head's pooling, mean or cls (a graph token in front, Graphormer's virtual node) [mean]
+  Pooling graph_pooling = Pooling::mean;
   // ---- sphere (src/train/tasks_sphere.cpp)
   std::uint64_t field_seed = 1;             ///< sphere_field: the field (posenc/sphere_tasks.hpp) [1]
   std::int64_t field_degree = 6;            ///< sphere_field: L, the field's harmonics degrees 0 .. L [6]
