@@ -81,6 +81,27 @@ TEST_F(CliTrain, UnknownNamesSuggestTheClosest) {
   expect_error("train --schedule cosin --out x", {"posenc train:", "did you mean"});
 }
 
+TEST_F(CliTrain, ListErrorsNameTheirOption) {
+  expect_error("train --task relative_patterns --eval-lengths 64,x --out x" + kTiny,
+               {"posenc train:", "--eval-lengths must be comma-separated integers", "'64,x'"});
+  const Result r = run("train --task bright_left --encoding rope_2d --eval-grids 8,1x --out x" + kTiny);
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("--eval-grids must be comma-separated integers, got '8,1x'"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("--eval-lengths"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir_ / "x"));
+}
+
+TEST_F(CliTrain, ImagePicturesAtTheLargestEvaluationGrid) {
+  const Result r = run("train --task bright_left --encoding learned_2d --grid 4 --eval-grids 5,6 --out img" + kTiny);
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* f : {"position_similarity.png", "position_similarity_6x6.png"})
+    EXPECT_TRUE(fs::exists(dir_ / "img/pictures" / f)) << f;
+  const Result b = run("train --task bright_left --encoding swin_bias --grid 4 --eval-grids 6 --out bias" + kTiny);
+  ASSERT_EQ(b.code, 0) << b.err;
+  for (const char* f : {"position_bias.png", "position_bias_6x6.png"})
+    EXPECT_TRUE(fs::exists(dir_ / "bias/pictures" / f)) << f;
+}
+
 TEST_F(CliTrain, NonFiniteLossNamesTheStep) {
   expect_error("train --task patterns --encoding learned --lr 1e30 --schedule constant --out x" + kTiny,
                {"posenc train:", "non-finite", "at step ", "nothing written to x"});

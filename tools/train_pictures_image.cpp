@@ -4,9 +4,12 @@
 //                            per patch laid out on the grid (the ViT paper's figure 7, centre)
 //   position_bias.png        score-bias kinds (swin_bias, alibi_2d): the bias added to the score of the
 //                            centre patch's query for every key, one grid map per head
+//   position_*_GxG.png       bright_left: the same at the largest square evaluation grid up to 16x16 (each
+//                            kind's transfer rule: resampled or recomputed table, resized bias table)
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 
 #include "posenc/attention.hpp"
 #include "posenc/image.hpp"
@@ -55,42 +58,62 @@ plot::Image similarity_grid(const Tensor& input_add, std::size_t prefix, int gh,
 
 }  // namespace
 
+namespace {
+
+/// position_similarity<suffix>.png / position_bias<suffix>.png of `pm` built at a gh x gw grid.
+void grid_pictures(const PositionModule& pm, const ModelConfig& c, int gh, int gw, const std::string& suffix,
+                   const std::function<void(const std::string&, const plot::Image&)>& write) {
+  const std::int64_t prefix = c.pooling == Pooling::cls ? 1 : 0;
+  const PositionInput in{.positions = grid_positions(gh, gw, prefix), .prefix_tokens = prefix};
+  const Encoding e = pm.build(in);
+  const std::string at = suffix.empty() ? "" : " at " + std::to_string(gh) + "x" + std::to_string(gw);
+  if (is_set(e.input_add))
+    write("position_similarity" + suffix + ".png",
+          similarity_grid(e.input_add, static_cast<std::size_t>(prefix), gh, gw, pm.kind() + at));
+  if (e.biases.empty()) return;
+  // Zero queries and keys: the scores are the bias alone. Query: the centre patch.
+  const auto h = static_cast<std::size_t>(c.heads), dh = static_cast<std::size_t>(c.d_model / c.heads);
+  const std::size_t n = static_cast<std::size_t>(prefix + gh * gw);
+  Tensor q = Tensor::from_shape({1, h, n, dh});
+  q.fill(0.0f);
+  const Tensor s = attention_scores(q, q, e, AttentionOptions{});
+  const std::size_t i = static_cast<std::size_t>(prefix + (gh / 2) * gw + gw / 2);
+  std::vector<plot::Image> panels;
+  for (std::size_t hh = 0; hh < h; ++hh) {
+    std::vector<double> v(static_cast<std::size_t>(gh * gw));
+    for (std::size_t j = 0; j < v.size(); ++j) v[j] = s.data()[(hh * n + i) * n + static_cast<std::size_t>(prefix) + j];
+    panels.push_back(plot::heatmap(v, gh, gw,
+                                   plot::HeatmapStyle{.title = "head " + std::to_string(hh), .x_label = "column",
+                                                      .y_label = hh == 0 ? "row" : "", .colorbar_label = "bias",
+                                                      .cell = std::max(8, 96 / std::max(gh, gw))}));
+  }
+  write("position_bias" + suffix + ".png",
+        plot::titled(plot::hstack(panels, 8), "Score bias (" + pm.kind() + at + ") of the query at patch (" +
+                                                  std::to_string(gh / 2) + ", " + std::to_string(gw / 2) + ")", 12));
+}
+
+}  // namespace
+
 void image_pictures(const TransformerTrunk& trunk, const Task& task, const std::string& dir,
                     std::vector<std::string>& written) {
   namespace fs = std::filesystem;
   if (task.grid_height < 1 || task.grid_width < 1) return;
-  const auto& c = trunk.config();
-  const std::int64_t prefix = c.pooling == Pooling::cls ? 1 : 0;
-  const PositionModule& pm = trunk.position(0);
-  const PositionInput in{.positions = grid_positions(task.grid_height, task.grid_width, prefix), .prefix_tokens = prefix};
-  const Encoding e = pm.build(in);
-  const int gh = static_cast<int>(task.grid_height), gw = static_cast<int>(task.grid_width);
   auto write = [&](const std::string& name, const plot::Image& img) {
     plot::write_png((fs::path(dir) / name).string(), img);
     written.push_back(name);
   };
-  if (is_set(e.input_add)) write("position_similarity.png", similarity_grid(e.input_add, prefix, gh, gw, pm.kind()));
-  if (!e.biases.empty()) {
-    // Zero queries and keys: the scores are the bias alone. Query: the centre patch.
-    const auto h = static_cast<std::size_t>(c.heads), dh = static_cast<std::size_t>(c.d_model / c.heads);
-    const std::size_t n = static_cast<std::size_t>(prefix + gh * gw);
-    Tensor q = Tensor::from_shape({1, h, n, dh});
-    q.fill(0.0f);
-    const Tensor s = attention_scores(q, q, e, AttentionOptions{});
-    const std::size_t i = static_cast<std::size_t>(prefix + (gh / 2) * gw + gw / 2);
-    std::vector<plot::Image> panels;
-    for (std::size_t hh = 0; hh < h; ++hh) {
-      std::vector<double> v(static_cast<std::size_t>(gh * gw));
-      for (std::size_t j = 0; j < v.size(); ++j) v[j] = s.data()[(hh * n + i) * n + prefix + j];
-      panels.push_back(plot::heatmap(v, gh, gw,
-                                     plot::HeatmapStyle{.title = "head " + std::to_string(hh), .x_label = "column",
-                                                        .y_label = hh == 0 ? "row" : "", .colorbar_label = "bias",
-                                                        .cell = std::max(8, 96 / std::max(gh, gw))}));
-    }
-    write("position_bias.png",
-          plot::titled(plot::hstack(panels, 8), "Score bias (" + pm.kind() + ") of the query at patch (" +
-                                                    std::to_string(gh / 2) + ", " + std::to_string(gw / 2) + ")", 12));
+  const PositionModule& pm = trunk.position(0);
+  grid_pictures(pm, trunk.config(), static_cast<int>(task.grid_height), static_cast<int>(task.grid_width), "", write);
+  // Resolution transfer (bright_left): the same pictures at the largest square evaluation grid,
+  // where each kind applies its rule (resampled table, new sin-cos table, resized bias table ...).
+  std::int64_t side = 0;
+  for (const auto& ls : task.lengths) {
+    const auto g = static_cast<std::int64_t>(std::llround(std::sqrt(static_cast<double>(ls.length))));
+    if (g * g == ls.length && g > side && g <= 16) side = g;
   }
+  if (side > task.grid_height && task.grid_height == task.grid_width)
+    grid_pictures(pm, trunk.config(), static_cast<int>(side), static_cast<int>(side),
+                  "_" + std::to_string(side) + "x" + std::to_string(side), write);
 }
 
 }  // namespace posenc::cli

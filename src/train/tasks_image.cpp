@@ -167,8 +167,8 @@ void add_image_tasks(TaskEntries& out) {
                  "--patch-size 1/2/4), stratified seeded 1347/450 split",
                  make_digits});
   out.push_back({"bright_left",
-                 "G x G scalar patches (--grid 6), one bright and one dark cell; class = bright left of dark "
-                 "(needs 2D position); evaluated at larger grids (--eval-grids 8,12)",
+                 "G x G scalar patches (--grid, default 6), one bright and one dark cell; class = bright left "
+                 "of dark (needs 2D position); evaluated at larger grids (--eval-grids, default 8,12)",
                  make_bright_left});
 }
 
