@@ -102,6 +102,12 @@ TEST_F(CliTrain, ImagePicturesAtTheLargestEvaluationGrid) {
     EXPECT_TRUE(fs::exists(dir_ / "bias/pictures" / f)) << f;
 }
 
+TEST_F(CliTrain, SphereFieldWorldMapPictures) {
+  const Result r = run("train --task sphere_field --encoding harmonics --harmonics-degree 4 --out sph" + kTiny);
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* f : {"field_map.png", "field_error.png"}) EXPECT_TRUE(fs::exists(dir_ / "sph/pictures" / f)) << f;
+}
+
 TEST_F(CliTrain, NonFiniteLossNamesTheStep) {
   expect_error("train --task patterns --encoding learned --lr 1e30 --schedule constant --out x" + kTiny,
                {"posenc train:", "non-finite", "at step ", "nothing written to x"});

@@ -2,6 +2,7 @@
 //   field_map.png   world maps (equirectangular, 32 x 64 cells of 5.625 degrees, north up, longitude
 //                   -180 .. 180 left to right): the true field, the model's field and their difference,
 //                   on the task's grid set (Task::lengths[0]: every cell once, in samples of 128 points)
+//   field_error.png the root-mean-square error of the model's field per latitude band and per longitude column
 //   slopes.png      geodesic_alibi with learnable slopes: the bias -m_h d against the great-circle angle
 // The model's field needs the input layer and head, not only the trunk: it is read back from the best
 // checkpoint that `posenc train` saved next to the pictures (DIR/checkpoint).
@@ -44,6 +45,31 @@ plot::Image world(const std::vector<double>& map, const std::string& title, doub
                                           .y_step = -kCell, .diverging = diverging});
 }
 
+/// Root-mean-square error per latitude band (south to north) and per longitude column (west to east):
+/// where the model's error sits (poles, the +-180 degree seam of raw lat/lon, the bump).
+void error_profiles(const std::vector<double>& diff, const std::string& dir, std::vector<std::string>& written) {
+  std::vector<double> by_lat(kRows, 0.0), by_lon(kCols, 0.0);
+  for (int r = 0; r < kRows; ++r)
+    for (int c = 0; c < kCols; ++c) {
+      const double e = diff[static_cast<std::size_t>(r * kCols + c)];
+      by_lat[static_cast<std::size_t>(kRows - 1 - r)] += e * e / kCols;  // row 0 is north: reverse
+      by_lon[static_cast<std::size_t>(c)] += e * e / kRows;
+    }
+  for (double& v : by_lat) v = std::sqrt(v);
+  for (double& v : by_lon) v = std::sqrt(v);
+  const plot::Image lat = plot::line_chart(
+      {by_lat}, plot::ChartStyle{.title = "RMS error per latitude band", .x_label = "latitude (deg)",
+                                 .y_label = "RMS error", .width = 360, .height = 240, .x_first = -90.0 + kCell / 2,
+                                 .x_step = kCell});
+  const plot::Image lon = plot::line_chart(
+      {by_lon}, plot::ChartStyle{.title = "RMS error per longitude column", .x_label = "longitude (deg)",
+                                 .y_label = "RMS error", .width = 360, .height = 240, .x_first = -180.0,
+                                 .x_step = kCell});
+  plot::write_png((std::filesystem::path(dir) / "field_error.png").string(),
+                  plot::titled(plot::hstack({lat, lon}, 16), "sphere_field: where the error sits (grid set)"));
+  written.push_back("field_error.png");
+}
+
 void field_map(const Task& task, const std::string& dir, std::vector<std::string>& written) {
   const auto checkpoint = std::filesystem::path(dir).parent_path() / "checkpoint";
   if (task.lengths.empty() || !std::filesystem::exists(checkpoint / "config.json")) return;
@@ -62,15 +88,18 @@ void field_map(const Task& task, const std::string& dir, std::vector<std::string
     mse += diff[i] * diff[i];
   }
   mse /= static_cast<double>(truth.size());
+  std::string kind = model.config().position.kind;
+  if (kind.find("harmonics") != std::string::npos) kind += ", L = " + std::to_string(model.config().position.sphere_degree);
   char mse_text[64];
-  std::snprintf(mse_text, sizeof mse_text, "model - truth (grid MSE %.4f)", mse);
+  std::snprintf(mse_text, sizeof mse_text, "model - truth (grid MSE %.3g)", mse);
   const plot::Image maps = plot::vertical(
-      {world(truth, "true field", lo, hi, false), world(fit, "model (" + model.config().position.kind + ")", lo, hi, false),
+      {world(truth, "true field", lo, hi, false), world(fit, "model (" + kind + ")", lo, hi, false),
        world(diff, mse_text, -err, err, true)},
       10);
   plot::write_png((std::filesystem::path(dir) / "field_map.png").string(),
                   plot::titled(maps, "sphere_field: the field on a world map (equirectangular)"));
   written.push_back("field_map.png");
+  error_profiles(diff, dir, written);
 }
 
 void slopes_picture(const posenc::train::TransformerTrunk& trunk, const std::string& dir,
