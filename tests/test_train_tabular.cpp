@@ -9,11 +9,21 @@
 //   TabularTrainFit       seconds-long runs: wine far above chance, diabetes below the variance; the test
 //                         split is measured on the best model.
 //   TabularTrainErrors    unknown dataset, k too large, bad graph name, missing or mis-shaped vectors, alpha.
+//   TabularCategorical    categorical features (an embedding table each): the whole model's gradient, the
+//                         token b_n + e_n[v] by hand, table_diabetes's `sex`, its Tab-PET one-hot nodes against
+//                         the library's tabpet_preprocess, a checkpoint round trip, bad category indices;
+//                         table_csv: a CSV's text column read as levels and learned through its embedding.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
+#include "posenc/datasets.hpp"
 #include "posenc/model.hpp"
 #include "posenc/tabular.hpp"
 #include "posenc/tasks.hpp"
@@ -230,6 +240,261 @@ TEST(TabularTrainErrors, NameFunctionParameterAndValue) {
   c.kind = "learned_feature";
   const PositionContext variable{.d_model = 8, .heads = 2};
   expect_invalid([&] { make_position_module(c, variable, 0); }, {"tokens", "0"});
+}
+
+/// tiny() with features 1 and 3 categorical (3 and 2 categories) out of 5.
+ModelConfig tiny_categorical(const std::string& kind) {
+  ModelConfig c = tiny(kind, 5, 4);
+  c.categorical = {0, 3, 0, 2, 0};
+  return c;
+}
+
+/// [3, 5, 1] rows: numeric features random, features 1 and 3 category indices.
+Tensor categorical_rows() {
+  Tensor x = test::random_tensor({3, 5, 1}, 1);
+  const float cat1[] = {2, 0, 1}, cat3[] = {1, 1, 0};
+  for (std::size_t b = 0; b < 3; ++b) {
+    x(b, 1, 0) = cat1[b];
+    x(b, 3, 0) = cat3[b];
+  }
+  return x;
+}
+
+TEST(TabularCategorical, WholeModelGradientByFiniteDifferences) {
+  const Tensor x = categorical_rows();
+  PositionInput where;
+  where.features = test::random_tensor({1, 5, 4}, 2);
+  ITensor t = ITensor::from_shape({3});
+  t(0) = 2, t(1) = 0, t(2) = 1;
+  for (const std::string kind : {"none", "tabpet"}) {
+    FeatureTransformer m(tiny_categorical(kind));
+    bool seen = false;
+    for (auto& p : m.parameters()) {
+      if (p.name == "cls_token") *p.value = test::random_tensor({p.value->size()}, 5);
+      if (p.name == "input.categories") {
+        seen = true;
+        EXPECT_EQ(shape_string(*p.value), "[5, 8]");  // 3 + 2 categories
+      }
+      if (p.name == "input.weight") {
+        EXPECT_EQ(shape_string(*p.value), "[3, 8]");  // numeric features only
+      }
+    }
+    EXPECT_TRUE(seen);
+    bool with_backward = true;
+    const auto loss = [&] {
+      const Loss l = cross_entropy(m.forward(x, {}, where), t);
+      if (with_backward) m.backward(l.grad);
+      return l.value;
+    };
+    m.zero_grad();
+    loss();
+    with_backward = false;
+    test::check_gradients(m.parameters(), loss, "categorical " + kind);  // feature 3's row 1 is read twice
+  }
+}
+
+/// The parameter `name` of a model.
+Tensor& param(std::vector<Parameter>& params, const std::string& name) {
+  for (auto& p : params)
+    if (p.name == name) return *p.value;
+  throw std::runtime_error("no parameter " + name);
+}
+
+TEST(TabularCategorical, TokenIsBiasPlusTheChosenEmbeddingRow) {
+  // Oracle: an all-numeric model with the same trunk and head whose token n is x_n * 0 + (b_n + e_n[v])
+  // by hand must give the categorical model's output exactly.
+  const Tensor x = categorical_rows();
+  FeatureTransformer cat(tiny_categorical("none"));
+  ModelConfig numeric_config = tiny("none", 5, 4);
+  FeatureTransformer num(numeric_config);
+  cat.set_training(false);
+  num.set_training(false);
+  auto pc = cat.parameters(), pn = num.parameters();
+  for (auto& p : pn)
+    if (p.name.rfind("input.", 0) != 0) *p.value = param(pc, p.name);  // same trunk, class token, head
+  const Tensor& w = param(pc, "input.weight");  // [3, 8]: features 0, 2, 4
+  const Tensor& bias = param(pc, "input.bias");
+  const Tensor& e = param(pc, "input.categories");  // rows 0..2: feature 1, rows 3..4: feature 3
+  for (std::size_t b = 0; b < 3; ++b) {
+    Tensor one = Tensor::from_shape({1, 5, 1});  // one sample at a time: the hand-made bias depends on it
+    for (std::size_t n = 0; n < 5; ++n) one(0, n, 0) = x(b, n, 0);
+    Tensor& nw = param(pn, "input.weight");
+    Tensor& nb = param(pn, "input.bias");
+    const std::size_t numeric_row[] = {0, 0, 1, 0, 2};
+    for (std::size_t n = 0; n < 5; ++n)
+      for (std::size_t k = 0; k < 8; ++k) {
+        if (n == 1 || n == 3) {
+          const std::size_t r = n == 1 ? static_cast<std::size_t>(one(0, 1, 0)) : 3 + static_cast<std::size_t>(one(0, 3, 0));
+          nw(n, k) = 0.0f;
+          nb(n, k) = bias(n, k) + e(r, k);
+        } else {
+          nw(n, k) = w(numeric_row[n], k);
+          nb(n, k) = bias(n, k);
+        }
+      }
+    EXPECT_EQ(test::max_abs_diff(cat.forward(one), num.forward(one)), 0.0) << "sample " << b;
+  }
+}
+
+TEST(TabularCategorical, DiabetesSexIsACategoryOrANumber) {
+  const Task task = make_task("table_diabetes");
+  ASSERT_EQ(task.categorical.size(), 10u);
+  for (std::size_t n = 0; n < 10; ++n) EXPECT_EQ(task.categorical[n], n == 1 ? 2 : 0) << n;
+  for (const Dataset* d : {&task.train, &task.validation, &task.lengths[0].data})
+    for (std::size_t i = 0; i < d->size(); ++i) {
+      const float v = d->features(i, 1, 0);
+      EXPECT_TRUE(v == 0.0f || v == 1.0f) << v;  // sex 1 -> 0, 2 -> 1
+    }
+  const ModelConfig c = task_model_config(task, "tabpet", 0);
+  EXPECT_EQ(c.categorical, task.categorical);
+  TaskOptions o;
+  o.table_categorical = false;
+  const Task numeric = make_task("table_diabetes", o);
+  EXPECT_TRUE(numeric.categorical.empty());
+  double mean = 0;
+  for (std::size_t i = 0; i < numeric.train.size(); ++i) mean += numeric.train.features(i, 1, 0);
+  EXPECT_NEAR(mean / static_cast<double>(numeric.train.size()), 0.0, 1e-5);  // standardised like the others
+  // The numeric columns are the same either way.
+  for (std::size_t i = 0; i < task.train.size(); ++i)
+    for (std::size_t n : {0u, 2u, 9u}) EXPECT_EQ(task.train.features(i, n, 0), numeric.train.features(i, n, 0));
+  EXPECT_TRUE(make_task("table_wine").categorical.empty());
+}
+
+TEST(TabularCategorical, TabPetNodesAreTheOneHotLevelsAsTheLibraryPreprocesses) {
+  // Oracle: the training split as a posenc::Table with `sex` categorical -> tabpet_preprocess (numeric
+  // columns z-scored, one-hot levels z-scored) -> estimate_feature_graph -> tabpet_pe per original column.
+  for (const auto& [graph, method] : {std::pair{"spearman", FeatureGraphMethod::spearman},
+                                      std::pair{"pearson", FeatureGraphMethod::pearson}}) {
+    TaskOptions o;
+    o.tabpet_graph = graph;
+    const Task task = make_task("table_diabetes", o);
+    const Tensor& x = task.train.features;
+    const std::size_t s = x.shape()[0], n = x.shape()[1];
+    std::vector<std::string> names;
+    std::vector<std::vector<std::string>> cells(n);
+    char buf[64];
+    for (std::size_t j = 0; j < n; ++j) {
+      names.push_back(j == 1 ? "sex" : "c" + std::to_string(j));
+      for (std::size_t i = 0; i < s; ++i) {
+        std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(x(i, j, 0)));
+        cells[j].push_back(j == 1 ? (x(i, j, 0) == 0.0f ? "one" : "two") : buf);
+      }
+    }
+    TableCsvOptions to;
+    to.types["sex"] = ColumnType::categorical;
+    const FeatureMatrix fm = tabpet_preprocess(make_table(names, cells, to));
+    ASSERT_EQ(fm.values.shape()[1], 11u);  // 9 numeric + 2 levels
+    FeatureGraphOptions go;
+    go.method = method;
+    const Tensor want = tabpet_pe(estimate_feature_graph(fm.values, go).weights, fm.source_column,
+                                  static_cast<std::int64_t>(n)).columns_pe;
+    const Tensor& got = task.train.where.features;
+    ASSERT_EQ(got.shape()[1], n);
+    ASSERT_EQ(got.shape()[2], want.shape()[1]);
+    double worst = 0;
+    for (std::size_t j = 0; j < n; ++j)
+      for (std::size_t k = 0; k < want.shape()[1]; ++k)
+        worst = std::max(worst, static_cast<double>(std::abs(got(0, j, k) - want(j, k))));
+    EXPECT_LT(worst, 1e-4) << graph;
+  }
+}
+
+TEST(TabularCategorical, CheckpointRoundTrip) {
+  const Tensor x = categorical_rows();
+  FeatureTransformer m(tiny_categorical("none"));
+  auto params = m.parameters();
+  param(params, "input.categories") = test::random_tensor({5, 8}, 9);  // not the initial values
+  const auto dir = std::filesystem::temp_directory_path() / ("posenc_tab_cat_" + std::to_string(::getpid()));
+  m.save(dir.string());
+  FeatureTransformer back = FeatureTransformer::load(dir.string());
+  EXPECT_EQ(back.config().categorical, (std::vector<std::int64_t>{0, 3, 0, 2, 0}));
+  EXPECT_TRUE(std::filesystem::exists(dir / "input.categories.npy"));
+  m.set_training(false);
+  back.set_training(false);
+  EXPECT_EQ(test::max_abs_diff(m.forward(x), back.forward(x)), 0.0);
+  // Every feature categorical: no numeric weight at all.
+  ModelConfig c = tiny("none", 2, 0);
+  c.categorical = {2, 3};
+  FeatureTransformer all(c);
+  for (const auto& p : all.parameters()) EXPECT_NE(p.name, "input.weight");
+  Tensor cats = Tensor::from_shape({2, 2, 1});
+  cats(0, 0, 0) = 1, cats(0, 1, 0) = 2, cats(1, 0, 0) = 0, cats(1, 1, 0) = 0;
+  all.save(dir.string());
+  FeatureTransformer all_back = FeatureTransformer::load(dir.string());
+  all.set_training(false);
+  all_back.set_training(false);
+  EXPECT_EQ(test::max_abs_diff(all.forward(cats), all_back.forward(cats)), 0.0);
+  all.backward(test::random_tensor({2, 3}, 4));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(TabularCategorical, BadCategoryIndexAndConfigErrors) {
+  FeatureTransformer m(tiny_categorical("none"));
+  for (const float bad : {3.0f, -1.0f, 1.5f}) {
+    Tensor x = categorical_rows();
+    x(2, 1, 0) = bad;
+    std::ostringstream value;
+    value << bad;
+    expect_invalid([&] { m.forward(x); }, {"FeatureTransformer::forward", "features", value.str(), "feature 1", "3 categories"});
+  }
+  ModelConfig c = tiny_categorical("none");
+  c.categorical = {0, 3};
+  expect_invalid([&] { FeatureTransformer f(c); }, {"FeatureTransformer", "categorical", "5"});
+  c.categorical = {0, -2, 0, 0, 0};
+  expect_invalid([&] { FeatureTransformer f(c); }, {"categorical", "-2"});
+  c = tiny_categorical("none");
+  c.input = InputKind::linear;
+  c.input_features = 1;
+  expect_invalid([&] { FeatureTransformer f(c); }, {"categorical", "per_feature"});
+}
+
+/// A CSV with a text column `color` (3 levels, one cell missing) between two numeric ones; the class is
+/// decided by the colour (red / green: 0, blue: 1), so only a model that reads the category can learn it.
+std::string write_color_csv() {
+  const auto path = std::filesystem::temp_directory_path() / ("posenc_tab_csv_" + std::to_string(::getpid()) + ".csv");
+  std::ofstream f(path);
+  f << "a,color,b,target\n";
+  const char* colors[] = {"red", "green", "blue"};
+  for (int r = 0; r < 120; ++r) {
+    const int c = (r * 7) % 3;
+    f << (r % 5) * 0.5 << "," << (r == 4 ? "" : colors[c]) << "," << (r % 11) - 5.0 << ","
+      << (r == 4 ? 0 : c == 2 ? 1 : 0) << "\n";
+  }
+  return path.string();
+}
+
+TEST(TabularCategorical, CsvTextColumnsBecomeCategories) {
+  const std::string path = write_color_csv();
+  expect_invalid([&] { load_table_csv(path); }, {"load_table_csv", "color", "holds text"});  // the default
+  const TableData t = load_table_csv(path, "target", TargetKind::automatic, {}, true);
+  ASSERT_EQ(t.levels.size(), 3u);
+  EXPECT_TRUE(t.levels[0].empty());
+  EXPECT_EQ(t.levels[1], (std::vector<std::string>{"Missing", "blue", "green", "red"}));  // sorted as strings
+  EXPECT_EQ(t.features(0, 1), 3.0f);  // row 0: red
+  EXPECT_EQ(t.features(4, 1), 0.0f);  // the missing cell
+  TaskOptions o;
+  o.table_csv = path;
+  const Task task = make_task("table_csv", o);
+  EXPECT_EQ(task.categorical, (std::vector<std::int64_t>{0, 4, 0}));
+  EXPECT_EQ(task.classes, 2);
+  EXPECT_EQ(task.train.size() + task.validation.size() + task.lengths[0].data.size(), 120u);
+  ModelConfig c = task_model_config(task, "tabpet", 0);
+  c.d_model = 16;
+  c.heads = 2;
+  c.layers = 1;
+  c.dropout = 0.0;
+  TrainOptions to;
+  to.epochs = 15;
+  to.batch = 16;
+  to.adamw.lr = 3e-3;
+  FeatureTransformer m(c);
+  const TrainResult r = fit(m, task, to);
+  // Majority class 0: about 2/3 of the rows; reading the colour's embedding gives every row.
+  EXPECT_GT(r.best_val_accuracy, 0.9);
+  o.table_categorical = false;
+  expect_invalid([&] { make_task("table_csv", o); }, {"table_categorical", "text columns"});
+  expect_invalid([] { make_task("table_csv"); }, {"make_task", "table_csv", "empty"});
+  std::filesystem::remove(path);
 }
 
 }  // namespace

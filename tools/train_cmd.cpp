@@ -136,6 +136,12 @@ void add_settings(CLI::App* cmd, TrainSettings& s) {
   cmd->add_option("--tabpet-alpha", s.tabpet_alpha, "tabpet: scale alpha of the Tab-PET vectors")->capture_default_str();
   cmd->add_option("--split-seed", s.split_seed, "table_*: seed of the 60/20/20 train/validation/test split")
       ->capture_default_str();
+  cmd->add_option("--table-categorical", s.table_categorical,
+                  "table_*: categorical columns (table_diabetes: sex) as categories with an embedding table each "
+                  "(true) or as numbers (false)")
+      ->capture_default_str();
+  cmd->add_option("--table-csv", s.table_csv, "table_csv: the CSV file (text columns are categorical)");
+  cmd->add_option("--table-target", s.table_target, "table_csv: its target column")->capture_default_str();
 }
 
 }  // namespace

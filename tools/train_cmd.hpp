@@ -50,6 +50,9 @@ struct TrainSettings {
   std::int64_t tabpet_k = 0;              ///< --tabpet-k: eigenvectors at each end (0: automatic)
   double tabpet_alpha = 1.0;              ///< --tabpet-alpha: scale of the Tab-PET vectors (kind tabpet)
   std::uint64_t split_seed = 42;          ///< --split-seed: the tables' train/validation/test split
+  bool table_categorical = true;          ///< --table-categorical: categorical columns as categories (false: numbers)
+  std::string table_csv;                  ///< --table-csv: the CSV file of task table_csv
+  std::string table_target = "target";    ///< --table-target: its target column
 };
 
 struct TrainArgs {

@@ -23,7 +23,7 @@ void tabular_pictures(const posenc::train::TransformerTrunk& trunk, const posenc
   s.title = task.name + ": " + trunk.position(0).kind() + " input part per feature token";
   s.x_label = "channel";
   s.y_label = "feature";
-  s.y_names = load_dataset(task.name.substr(6)).columns;
+  if (task.name != "table_csv") s.y_names = load_dataset(task.name.substr(6)).columns;
   s.cell = 10;
   s.diverging = true;
   s.colorbar_label = "added to the token";

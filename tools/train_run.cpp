@@ -141,6 +141,9 @@ Task build_task(const TrainSettings& s) {
   o.tabpet_graph = s.tabpet_graph;
   o.tabpet_k = s.tabpet_k;
   o.split_seed = s.split_seed;
+  o.table_categorical = s.table_categorical;
+  o.table_csv = s.table_csv;
+  o.table_target = s.table_target;
   return make_task(s.task, o);
 }
 

@@ -50,6 +50,11 @@ struct TableData {
   bool classification = false;        ///< true: targets are class ids
   std::int64_t classes = 0;           ///< number of classes (0 for regression)
   std::vector<std::string> class_names;  ///< [classes] what each class id means (empty for regression)
+  /// [F] or empty (every feature numeric): per feature, empty for a numeric column; for a text column read
+  /// with load_table_csv(..., text_levels = true) its K levels sorted as strings (scikit-learn's LabelEncoder;
+  /// a missing cell is the level "Missing", as Tab-PET's preprocessing), the feature's value being the level
+  /// index 0 .. K-1
+  std::vector<std::vector<std::string>> levels;
   /// S, the number of samples (rows).
   std::size_t size() const { return features.dimension() == 2 ? features.shape()[0] : 0; }
   /// F, the number of features.
@@ -66,9 +71,11 @@ struct TableData {
 /// "", NA, NaN, ?, ...) and fit float32. Throws std::invalid_argument naming the function, the
 /// parameter and the value: a file that cannot be read, a ragged row, a target_column naming no
 /// column (with the closest name), a text feature column, a missing cell (column and data row), a
-/// target that does not fit `kind`, no feature column left.
+/// target that does not fit `kind`, no feature column left. With `text_levels` a text (or boolean) feature
+/// column is read as categories instead of throwing: TableData::levels, the value its level index.
 TableData load_table_csv(const std::string& path, const std::string& target_column = "target",
-                         TargetKind kind = TargetKind::automatic, const std::vector<std::string>& drop = {});
+                         TargetKind kind = TargetKind::automatic, const std::vector<std::string>& drop = {},
+                         bool text_levels = false);
 
 /// What a shipped dataset is (dataset_info): its file, size, target and meaning.
 struct DatasetInfo {

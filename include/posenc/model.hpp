@@ -394,8 +394,12 @@ enum class Pooling { mean, cls, none };
 
 /// FeatureTransformer's input layer over features [B, N, F]:
 ///   linear       one Linear(F, D) shared by every token (ViT patch embedding, node or point features)
-///   per_feature  FT-Transformer's numerical tokenizer (Gorishniy et al. 2021): token n of a row is
-///                x[n, 0] w_n + b_n, weights and biases [N, D] ~ U(-1/sqrt(D), 1/sqrt(D)); F = 1
+///   per_feature  FT-Transformer's feature tokenizer (Gorishniy et al. 2021, "FeatureTokenizer"): token n of a
+///                row is x[n, 0] w_n + b_n for a numeric feature n, and e[o_n + x[n, 0]] + b_n for a
+///                categorical one (ModelConfig::categorical: K_n > 0 categories, x[n, 0] the category index
+///                in [0, K_n) as a float, o_n = the K of the categorical features before n: one embedding
+///                table per categorical feature, stored stacked). Weights [N_numeric, D], biases [N, D] and
+///                embeddings e [sum K_n, D] ~ U(-1/sqrt(D), 1/sqrt(D)); F = 1
 enum class InputKind { linear, per_feature };
 
 /// Sizes and options of TransformerClassifier and TransformerLM (a checkpoint's config.json). The models
@@ -414,6 +418,9 @@ struct ModelConfig {
   std::int64_t classes = 2;        ///< classifier: C; FeatureTransformer: head outputs (classes or regressed values)
   std::int64_t input_features = 0; ///< FeatureTransformer: F of its input features [B, N, F] (vocab is then unused)
   InputKind input = InputKind::linear;  ///< FeatureTransformer: its input layer [linear]
+  /// FeatureTransformer with input per_feature: K_n categories of each of the N = tokens features (0: numeric;
+  /// K_n >= 1: categorical, an embedding table [K_n, D]); empty: every feature numeric [empty]
+  std::vector<std::int64_t> categorical;
   PositionConfig position;         ///< the positional encoding [nope]
   ///@{
   /// What the task tells the position modules (PositionContext): the image patch grid, the width P of
@@ -562,12 +569,14 @@ class FeatureTransformer {
   explicit FeatureTransformer(const ModelConfig& config);
   /// features [B, N, F] float32, lengths [B] in [1, N] (empty = all N), `where` for the position modules
   /// (prefix_tokens and positions' prefix rows are the model's to set: pass the data tokens' positions) ->
-  /// outputs [B, C] (pooled) or [B, N, C] (pooling none).
+  /// outputs [B, C] (pooled) or [B, N, C] (pooling none). A categorical feature's value that is not an
+  /// integer in [0, K_n) throws std::invalid_argument (naming the sample, feature and value).
   Tensor forward(const Tensor& features, const std::vector<std::int64_t>& lengths = {}, const PositionInput& where = {});
   /// doutputs (the forward's output shape); accumulates gradients. Throws std::invalid_argument before any
   /// forward or for another shape.
   void backward(const Tensor& doutputs);
-  /// Every parameter: "input.weight", "input.bias", "cls_token" (pooling = cls), the trunk's
+  /// Every parameter: "input.weight" ([N_numeric, D]; per_feature: only with numeric features), "input.bias",
+  /// "input.categories" ([sum K_n, D]; only with categorical features), "cls_token" (pooling = cls), the trunk's
   /// (TransformerTrunk::parameters), "head.weight", "head.bias".
   std::vector<Parameter> parameters();
   /// Zero every parameter gradient.
@@ -587,7 +596,10 @@ class FeatureTransformer {
 
  private:
   TransformerTrunk trunk_;
-  Tensor in_weight_, in_bias_, grad_in_weight_, grad_in_bias_;  ///< per_feature: [N, D] each
+  Tensor in_weight_, in_bias_, grad_in_weight_, grad_in_bias_;  ///< per_feature: [N_numeric, D], [N, D]
+  Tensor in_categories_, grad_in_categories_;                   ///< per_feature: [sum K_n, D] (categorical only)
+  /// per_feature: token n's row in in_weight_ (numeric) or its first row o_n in in_categories_ (categorical)
+  std::vector<std::size_t> in_row_;
   Linear in_linear_;                                            ///< linear: Linear(F, D)
   Tensor cls_token_, grad_cls_token_;                           ///< [D] (pooling = cls)
   Linear head_;

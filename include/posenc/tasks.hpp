@@ -79,6 +79,9 @@ struct Task {
   std::int64_t input_features = 0;  ///< F of Dataset::features (0: a text task)
   InputKind input = InputKind::linear;  ///< the FeatureTransformer's input layer the task needs [linear]
   Pooling pooling = Pooling::mean;   ///< feature tasks: the head's pooling (none: per-token targets) [mean]
+  /// input per_feature: K_n categories of each of the N features (ModelConfig::categorical; 0: numeric; the
+  /// feature's value in Dataset::features is then its category index); empty: every feature numeric [empty]
+  std::vector<std::int64_t> categorical;
   ///@{
   /// What the position modules need (ModelConfig's fields of the same names): the image patch grid and the
   /// width P of Dataset::where.features (0: none).
@@ -130,6 +133,12 @@ struct TaskOptions {
   std::string tabpet_graph = "spearman";
   std::int64_t tabpet_k = 0;        ///< table_*: eigenvectors at each end of the spectrum (0: the reference's rule) [0]
   std::uint64_t split_seed = 42;    ///< table_*: seed of the stratified 60/20/20 train/validation/test split [42]
+  /// table_*: the table's categorical columns (table_diabetes: `sex`) as categories (an embedding table each,
+  /// one-hot levels as Tab-PET graph nodes, as the reference), or false: as numbers like every other column [true]
+  bool table_categorical = true;
+  /// table_csv: the CSV file (posenc::load_table_csv with text_levels: text columns are categorical) [""]
+  std::string table_csv;
+  std::string table_target = "target";  ///< table_csv: its target column (class ids, text labels or values) [target]
 };
 
 /// The samples `rows` of a dataset, in that order: every field with a leading S is cut, fields with a

@@ -75,6 +75,7 @@ json to_json(const ModelConfig& c) {
           {"classes", c.classes}, {"seed", c.seed}, {"threads", c.threads},
           {"input_features", c.input_features}, {"input", input_name(c.input)}, {"grid_height", c.grid_height},
           {"grid_width", c.grid_width}, {"position_features", c.position_features}, {"tokens", c.tokens},
+          {"categorical", c.categorical},
           {"position",
            {{"kind", p.kind}, {"per_layer", p.per_layer}, {"max_len", p.max_len}, {"max_distance", p.max_distance},
             {"num_buckets", p.num_buckets}, {"bucket_max_distance", p.bucket_max_distance},
@@ -115,6 +116,7 @@ ModelConfig from_json(const json& j) {
   read(j, "grid_width", c.grid_width);
   read(j, "position_features", c.position_features);
   read(j, "tokens", c.tokens);
+  read(j, "categorical", c.categorical);
   std::string s;
   read(j, "input", s);
   if (!s.empty() && s != "linear" && s != "per_feature")

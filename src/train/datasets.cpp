@@ -107,7 +107,7 @@ ITensor TableData::labels() const {
 }
 
 TableData load_table_csv(const std::string& path, const std::string& target_column, TargetKind kind,
-                         const std::vector<std::string>& drop) {
+                         const std::vector<std::string>& drop, bool text_levels) {
   const char* fn = "load_table_csv";
   if (std::find(drop.begin(), drop.end(), target_column) != drop.end())
     fail(fn, "parameter 'drop' names the target column '", target_column, "'");
@@ -137,12 +137,26 @@ TableData load_table_csv(const std::string& path, const std::string& target_colu
   d.targets = Tensor::from_shape({S});
   float* x = d.features.data();
   std::size_t f = 0;
+  if (text_levels) d.levels.resize(F);
   for (std::size_t c = 0; c < C; ++c) {
     if (static_cast<std::int64_t>(c) == ti) continue;
     const TableColumn& col = table.columns[c];
-    if (col.type != ColumnType::numeric)
+    if (col.type != ColumnType::numeric && !text_levels)
       fail(fn, "column '", col.name, "' of '", path,
            "' holds text; feature columns must be numeric (leave it out with parameter 'drop')");
+    if (col.type != ColumnType::numeric) {  // text_levels: the level index of each cell
+      std::vector<std::string> cells(S);
+      for (std::size_t r = 0; r < S; ++r) cells[r] = col.missing[r] ? "Missing" : col.cells[r];
+      std::vector<std::string>& levels = d.levels[f];
+      levels = cells;
+      std::sort(levels.begin(), levels.end());
+      levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
+      for (std::size_t r = 0; r < S; ++r)
+        x[r * F + f] = static_cast<float>(std::lower_bound(levels.begin(), levels.end(), cells[r]) - levels.begin());
+      d.columns.push_back(col.name);
+      ++f;
+      continue;
+    }
     const double* v = table.values.data() + c * S;
     for (std::size_t r = 0; r < S; ++r) {
       if (col.missing[r]) fail(fn, "column '", col.name, "' of '", path, "' has a missing cell in data row ", r + 1);

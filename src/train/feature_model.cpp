@@ -21,7 +21,18 @@ void check_features_config(const ModelConfig& c) {
            c.input_features);
     if (c.tokens <= 0) fail(fn, "parameter 'tokens' must be positive with input per_feature, got ", c.tokens);
   }
+  if (c.categorical.empty()) return;
+  if (c.input != InputKind::per_feature)
+    fail(fn, "parameter 'categorical' needs input per_feature (got ", c.categorical.size(), " entries with input linear)");
+  if (c.categorical.size() != static_cast<std::size_t>(c.tokens))
+    fail(fn, "parameter 'categorical' must have tokens = ", c.tokens, " entries (one per feature), got ",
+         c.categorical.size());
+  for (std::size_t n = 0; n < c.categorical.size(); ++n)
+    if (c.categorical[n] < 0)
+      fail(fn, "parameter 'categorical' must be >= 0 (0: numeric), got ", c.categorical[n], " for feature ", n);
 }
+
+bool is_categorical(const ModelConfig& c, std::size_t n) { return !c.categorical.empty() && c.categorical[n] > 0; }
 
 /// U(-k, k) [rows, cols] with k = 1 / sqrt(cols) (FT-Transformer's tokenizer initialisation).
 Tensor uniform(std::int64_t rows, std::int64_t cols, std::uint64_t seed) {
@@ -51,10 +62,23 @@ FeatureTransformer::FeatureTransformer(const ModelConfig& c)
       head_(c.d_model, c.classes, detail::derive_seed(c.seed, detail::kHeadStream)) {
   const std::uint64_t seed = detail::derive_seed(c.seed, detail::kInputStream);
   if (c.input == InputKind::per_feature) {
-    in_weight_ = uniform(c.tokens, c.d_model, seed);
+    std::size_t numeric = 0, categories = 0;
+    for (std::size_t n = 0; n < static_cast<std::size_t>(c.tokens); ++n) {
+      if (is_categorical(c, n)) {
+        in_row_.push_back(categories);
+        categories += static_cast<std::size_t>(c.categorical[n]);
+      } else {
+        in_row_.push_back(numeric++);
+      }
+    }
+    in_weight_ = uniform(static_cast<std::int64_t>(numeric), c.d_model, seed);
     in_bias_ = uniform(c.tokens, c.d_model, detail::derive_seed(seed, 1));
     grad_in_weight_ = detail::zeros_like(in_weight_);
     grad_in_bias_ = detail::zeros_like(in_bias_);
+    if (categories > 0) {
+      in_categories_ = uniform(static_cast<std::int64_t>(categories), c.d_model, detail::derive_seed(seed, 2));
+      grad_in_categories_ = detail::zeros_like(in_categories_);
+    }
   } else {
     in_linear_ = Linear(c.input_features, c.d_model, seed);
   }
@@ -78,14 +102,27 @@ Tensor FeatureTransformer::forward(const Tensor& features, const std::vector<std
     if (n != static_cast<std::size_t>(c.tokens))
       fail(fn, "parameter 'features' has ", n, " tokens but the per-feature tokenizer has tokens = ", c.tokens);
     features_ = features;
+    // A categorical feature's value: the category index, an integer in [0, K_t).
+    const auto category = [&](float v, std::size_t b, std::size_t t) {
+      const std::int64_t k = c.categorical[t];
+      if (!(v >= 0.0f && v < static_cast<float>(k) && v == std::floor(v)))
+        fail(fn, "parameter 'features' holds ", v, " at sample ", b, ", feature ", t, ", which is categorical with ",
+             k, " categories: it must be an integer category index in [0, ", k, ")");
+      return static_cast<std::size_t>(v);
+    };
     x = Tensor::from_shape({batch, n, d});
     for (std::size_t b = 0; b < batch; ++b)
       for (std::size_t t = 0; t < n; ++t) {
         const float v = features(b, t, 0);
-        const float* w = in_weight_.data() + t * d;
         const float* bias = in_bias_.data() + t * d;
         float* y = x.data() + (b * n + t) * d;
-        for (std::size_t k = 0; k < d; ++k) y[k] = v * w[k] + bias[k];
+        if (is_categorical(c, t)) {
+          const float* e = in_categories_.data() + (in_row_[t] + category(v, b, t)) * d;
+          for (std::size_t k = 0; k < d; ++k) y[k] = e[k] + bias[k];
+        } else {
+          const float* w = in_weight_.data() + in_row_[t] * d;
+          for (std::size_t k = 0; k < d; ++k) y[k] = v * w[k] + bias[k];
+        }
       }
   } else {
     x = in_linear_.forward(features);
@@ -119,20 +156,27 @@ void FeatureTransformer::backward(const Tensor& doutputs) {
   if (pooling == Pooling::cls) dx = detail::prepend_token_backward(dx, grad_cls_token_);
   if (config().input == InputKind::per_feature) {
     const std::size_t batch = dx.shape()[0], n = dx.shape()[1], d = dx.shape()[2];
-    std::vector<double> gw(n * d, 0.0), gb(n * d, 0.0);
+    std::vector<double> gw(in_weight_.size(), 0.0), gb(n * d, 0.0),
+        ge(is_set(in_categories_) ? in_categories_.size() : 0, 0.0);
     for (std::size_t b = 0; b < batch; ++b)
       for (std::size_t t = 0; t < n; ++t) {
         const double v = features_(b, t, 0);
         const float* g = dx.data() + (b * n + t) * d;
-        for (std::size_t k = 0; k < d; ++k) {
-          gw[t * d + k] += v * g[k];
-          gb[t * d + k] += g[k];
+        for (std::size_t k = 0; k < d; ++k) gb[t * d + k] += g[k];
+        if (is_categorical(config(), t)) {  // the row the forward read: e_t[v] gets dy
+          double* row = ge.data() + (in_row_[t] + static_cast<std::size_t>(v)) * d;
+          for (std::size_t k = 0; k < d; ++k) row[k] += g[k];
+        } else {
+          double* row = gw.data() + in_row_[t] * d;
+          for (std::size_t k = 0; k < d; ++k) row[k] += v * g[k];
         }
       }
-    for (std::size_t i = 0; i < n * d; ++i) {
-      grad_in_weight_.data()[i] = static_cast<float>(grad_in_weight_.data()[i] + gw[i]);
-      grad_in_bias_.data()[i] = static_cast<float>(grad_in_bias_.data()[i] + gb[i]);
-    }
+    const auto accumulate = [](Tensor& grad, const std::vector<double>& sum) {
+      for (std::size_t i = 0; i < sum.size(); ++i) grad.data()[i] = static_cast<float>(grad.data()[i] + sum[i]);
+    };
+    accumulate(grad_in_weight_, gw);
+    accumulate(grad_in_bias_, gb);
+    accumulate(grad_in_categories_, ge);
   } else {
     in_linear_.backward(dx);
   }
@@ -141,8 +185,9 @@ void FeatureTransformer::backward(const Tensor& doutputs) {
 std::vector<Parameter> FeatureTransformer::parameters() {
   std::vector<Parameter> out;
   if (config().input == InputKind::per_feature) {
-    detail::add_param(out, "input.", "weight", in_weight_, grad_in_weight_);
+    if (is_set(in_weight_)) detail::add_param(out, "input.", "weight", in_weight_, grad_in_weight_);
     detail::add_param(out, "input.", "bias", in_bias_, grad_in_bias_);
+    if (is_set(in_categories_)) detail::add_param(out, "input.", "categories", in_categories_, grad_in_categories_);
   } else {
     in_linear_.parameters("input.", out);
   }

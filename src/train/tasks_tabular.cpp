@@ -2,7 +2,8 @@
 // experiment (Leng, Ghosh & Motani, AAAI 2026; code kentridgeai/Tab-PET) on scikit-learn's small tables.
 //
 // table_<name> for the shipped datasets wine, breast_cancer, iris (classification) and diabetes
-// (regression) (posenc/datasets.hpp, load_dataset). One row = N feature tokens, one scalar each
+// (regression) (posenc/datasets.hpp, load_dataset), and table_csv for any CSV file (TaskOptions::table_csv,
+// target column table_target; load_table_csv with text_levels: text columns become categorical). One row = N feature tokens, one scalar each
 // (InputKind::per_feature, F = 1: FT-Transformer's numerical tokenizer x w_n + b_n), a class token
 // (Pooling::cls), head: classes, or one standardised target (regression, mean-squared error).
 //
@@ -16,14 +17,22 @@
 // TaskOptions::seed (the reference keeps one split and varies the model seed); train_samples and
 // validation_samples are not used.
 //
-// Preprocessing (the reference's StandardScaler fitted on the training split): every feature
+// Preprocessing (the reference's StandardScaler fitted on the training split): every numeric feature
 // z-scored with the training rows' mean and population std (std 0 -> 1); regression targets too
 // (a departure: the reference regresses the raw target; RMSE in the target's units = sqrt(MSE) sd).
+// Categorical columns (table_diabetes: `sex`, values 1 / 2; TaskOptions::table_categorical, default
+// true) hold their level index instead (levels = the sorted distinct values of every row, as a label
+// encoder) and Task::categorical = K per column, so the model gives each its own embedding table
+// (FT-Transformer's categorical tokenizer); with table_categorical = false they are numbers like the rest.
 //
 // Tab-PET vectors (Dataset::where.features [1, N, P], shared by every row; Task::position_features
-// = P = 2k), from the TRAINING split only: the z-scored training features -> estimate_feature_graph
-// (TaskOptions::tabpet_graph) -> tabpet_pe(W, one node per column, k = TaskOptions::tabpet_k or the
-// reference's automatic rule) -> columns_pe. The position kind "tabpet" scales and clips them.
+// = P = 2k), from the TRAINING split only: graph nodes = the z-scored numeric columns, then, as the
+// reference's preprocessing, one one-hot node per level of each categorical column (z-scored) ->
+// estimate_feature_graph (TaskOptions::tabpet_graph) -> tabpet_pe(W, node -> column, k =
+// TaskOptions::tabpet_k or the reference's automatic rule) -> columns_pe (a categorical column: the mean
+// of its levels' rows). Tokens and PE rows are both in table order (the reference puts categorical tokens
+// after the numeric ones but hands the PE over in table order: ftt_token_order). The position kind
+// "tabpet" scales and clips them.
 //
 // The test split is Task::lengths[0] (length N, the same length as training): fit measures it on the
 // best-validation model only (TrainResult::best_lengths[1]; best_lengths[0] is the validation split).
@@ -100,18 +109,80 @@ void moments(const Tensor& x, const std::vector<std::size_t>& rows, std::vector<
   for (auto& s : sd) s = s > 0 ? std::sqrt(s / static_cast<double>(rows.size())) : 1.0;
 }
 
-/// The Tab-PET vectors [1, N, 2k] of the z-scored training rows.
+/// Per column: its levels (sorted distinct values over every row) when categorical, empty when numeric.
+using Levels = std::vector<std::vector<double>>;
+
+/// The levels of the columns named in `categorical` and of the text columns (TableData::levels; none when
+/// `use` is false); a name the table lacks throws.
+Levels column_levels(const TableData& t, const std::vector<std::string>& categorical, bool use) {
+  Levels levels(t.feature_count());
+  if (!use) return levels;
+  for (std::size_t j = 0; j < t.levels.size(); ++j)
+    for (std::size_t k = 0; k < t.levels[j].size(); ++k) levels[j].push_back(static_cast<double>(k));
+  for (const auto& name : categorical) {
+    const auto it = std::find(t.columns.begin(), t.columns.end(), name);
+    if (it == t.columns.end()) fail("make_task", "table_", t.name, " has no categorical column '", name, "'");
+    const auto j = static_cast<std::size_t>(it - t.columns.begin());
+    for (std::size_t r = 0; r < t.size(); ++r) levels[j].push_back(t.features(r, j));
+    std::sort(levels[j].begin(), levels[j].end());
+    levels[j].erase(std::unique(levels[j].begin(), levels[j].end()), levels[j].end());
+  }
+  return levels;
+}
+
+/// The category index of value v in `levels` (sorted, v among them).
+double level_index(const std::vector<double>& levels, double v) {
+  return static_cast<double>(std::lower_bound(levels.begin(), levels.end(), v) - levels.begin());
+}
+
+/// The Tab-PET graph nodes of the training rows, as the reference: numeric columns z-scored, then one
+/// one-hot node per level of each categorical column (z-scored over the training rows, population std,
+/// constant -> 0); `source` maps each node to its column.
+DTensor graph_nodes(const Tensor& x, const std::vector<std::size_t>& train, const std::vector<double>& mean,
+                    const std::vector<double>& sd, const Levels& levels, std::vector<std::int64_t>& source) {
+  const std::size_t f = x.shape()[1], s = train.size();
+  source.clear();
+  for (std::size_t j = 0; j < f; ++j)
+    if (levels[j].empty()) source.push_back(static_cast<std::int64_t>(j));
+  std::vector<std::pair<std::size_t, double>> onehot;  // (column, level value)
+  for (std::size_t j = 0; j < f; ++j)
+    for (double v : levels[j]) {
+      source.push_back(static_cast<std::int64_t>(j));
+      onehot.emplace_back(j, v);
+    }
+  const std::size_t numeric = source.size() - onehot.size();
+  DTensor z = DTensor::from_shape({s, source.size()});
+  for (std::size_t i = 0; i < s; ++i)
+    for (std::size_t c = 0; c < numeric; ++c) {
+      const auto j = static_cast<std::size_t>(source[c]);
+      z(i, c) = (x(train[i], j) - mean[j]) / sd[j];
+    }
+  for (std::size_t h = 0; h < onehot.size(); ++h) {
+    double m = 0, var = 0;
+    for (std::size_t i = 0; i < s; ++i) m += x(train[i], onehot[h].first) == onehot[h].second ? 1.0 : 0.0;
+    m /= static_cast<double>(s);
+    var = m * (1 - m);
+    const double scale = var > 0 ? 1.0 / std::sqrt(var) : 0.0;
+    for (std::size_t i = 0; i < s; ++i)
+      z(i, numeric + h) = ((x(train[i], onehot[h].first) == onehot[h].second ? 1.0 : 0.0) - m) * scale;
+  }
+  return z;
+}
+
+/// The Tab-PET vectors [1, N, 2k] of the training rows (graph_nodes; all-numeric: the z-scored columns).
 Tensor tabpet_vectors(const Tensor& x, const std::vector<std::size_t>& train, const std::vector<double>& mean,
-                      const std::vector<double>& sd, const TaskOptions& o) {
+                      const std::vector<double>& sd, const Levels& levels, const TaskOptions& o,
+                      const std::string& dataset) {
   const std::size_t f = x.shape()[1];
-  DTensor z = DTensor::from_shape({train.size(), f});
-  for (std::size_t i = 0; i < train.size(); ++i)
-    for (std::size_t j = 0; j < f; ++j) z(i, j) = (x(train[i], j) - mean[j]) / sd[j];
+  std::vector<std::int64_t> source;
+  const DTensor z = graph_nodes(x, train, mean, sd, levels, source);
+  if (o.tabpet_k > 0 && 2 * static_cast<std::size_t>(o.tabpet_k) > source.size() - 1)
+    fail("make_task", "parameter 'tabpet_k' = ", o.tabpet_k, " is too large for table_", dataset, ": ",
+         source.size(), " graph nodes give ", source.size() - 1,
+         " non-trivial eigenvectors, and 2k must not exceed them");
   FeatureGraphOptions go;
   go.method = graph_method(o.tabpet_graph);
   const FeatureGraph g = estimate_feature_graph(z, go);
-  std::vector<std::int64_t> source(f);
-  std::iota(source.begin(), source.end(), 0);
   TabPetOptions po;
   po.k = o.tabpet_k;
   const TabPetResult pe = tabpet_pe(g.weights, source, static_cast<std::int64_t>(f), po);
@@ -121,15 +192,17 @@ Tensor tabpet_vectors(const Tensor& x, const std::vector<std::size_t>& train, co
   return out;
 }
 
-/// The rows `rows` as a Dataset: standardised features [S, N, 1], labels or standardised targets [S, 1].
+/// The rows `rows` as a Dataset: features [S, N, 1] (numeric: standardised; categorical: the level index),
+/// labels or standardised targets [S, 1].
 Dataset make_split(const TableData& t, const std::vector<std::size_t>& rows, const std::vector<double>& mean,
-                   const std::vector<double>& sd, double y_mean, double y_sd, const Tensor& pe) {
+                   const std::vector<double>& sd, const Levels& levels, double y_mean, double y_sd, const Tensor& pe) {
   const std::size_t f = t.feature_count();
   Dataset d;
   d.features = Tensor::from_shape({rows.size(), f, 1});
   for (std::size_t i = 0; i < rows.size(); ++i)
     for (std::size_t j = 0; j < f; ++j)
-      d.features(i, j, 0) = static_cast<float>((t.features(rows[i], j) - mean[j]) / sd[j]);
+      d.features(i, j, 0) = static_cast<float>(levels[j].empty() ? (t.features(rows[i], j) - mean[j]) / sd[j]
+                                                                 : level_index(levels[j], t.features(rows[i], j)));
   if (t.classification) {
     d.labels = ITensor::from_shape({rows.size()});
     for (std::size_t i = 0; i < rows.size(); ++i) d.labels(i) = static_cast<std::int64_t>(t.targets(rows[i]));
@@ -142,15 +215,19 @@ Dataset make_split(const TableData& t, const std::vector<std::size_t>& rows, con
   return d;
 }
 
-Task table_task(const std::string& dataset, const TaskOptions& o) {
+Task table_task(const std::string& dataset, const std::vector<std::string>& categorical, const TaskOptions& o) {
   const char* fn = "make_task";
   if (o.tabpet_k < 0) fail(fn, "parameter 'tabpet_k' must be >= 0 (0: automatic), got ", o.tabpet_k);
   graph_method(o.tabpet_graph);  // fail early on a bad name
-  const TableData t = load_dataset(dataset);
+  if (dataset == "csv" && o.table_csv.empty())
+    fail(fn, "parameter 'table_csv' is empty: table_csv needs a CSV file (--table-csv)");
+  const TableData t = dataset == "csv" ? load_table_csv(o.table_csv, o.table_target, TargetKind::automatic, {}, true)
+                                       : load_dataset(dataset);
+  if (dataset == "csv" && !o.table_categorical)
+    for (const auto& l : t.levels)
+      if (!l.empty()) fail(fn, "parameter 'table_categorical' = false, but '", o.table_csv, "' has text columns");
   const std::size_t s = t.size(), f = t.feature_count();
-  if (o.tabpet_k > 0 && 2 * static_cast<std::size_t>(o.tabpet_k) > f - 1)
-    fail(fn, "parameter 'tabpet_k' = ", o.tabpet_k, " is too large for table_", dataset, ": ", f,
-         " features give ", f - 1, " non-trivial eigenvectors, and 2k must not exceed them");
+  const Levels levels = column_levels(t, categorical, o.table_categorical);
   std::vector<std::int64_t> classes;
   if (t.classification)
     for (std::size_t i = 0; i < s; ++i) classes.push_back(static_cast<std::int64_t>(t.targets(i)));
@@ -169,36 +246,46 @@ Task table_task(const std::string& dataset, const TaskOptions& o) {
     y_mean = m[0];
     y_sd = d[0];
   }
-  const Tensor pe = tabpet_vectors(t.features, train, mean, sd, o);
+  const Tensor pe = tabpet_vectors(t.features, train, mean, sd, levels, o, dataset);
   Task task;
   task.name = "table_" + dataset;
   task.regression = !t.classification;
   task.input_features = 1;
   task.input = InputKind::per_feature;
+  if (std::any_of(levels.begin(), levels.end(), [](const auto& l) { return !l.empty(); }))
+    for (const auto& l : levels) task.categorical.push_back(static_cast<std::int64_t>(l.size()));
   task.pooling = Pooling::cls;
   task.position_features = static_cast<std::int64_t>(pe.shape()[2]);
   task.classes = t.classification ? t.classes : 1;
   task.length = static_cast<std::int64_t>(f);
-  task.train = make_split(t, train, mean, sd, y_mean, y_sd, pe);
-  task.validation = make_split(t, val, mean, sd, y_mean, y_sd, pe);
-  task.lengths.push_back({task.length, make_split(t, test, mean, sd, y_mean, y_sd, pe)});
+  task.train = make_split(t, train, mean, sd, levels, y_mean, y_sd, pe);
+  task.validation = make_split(t, val, mean, sd, levels, y_mean, y_sd, pe);
+  task.lengths.push_back({task.length, make_split(t, test, mean, sd, levels, y_mean, y_sd, pe)});
   return task;
 }
 
 }  // namespace
 
 void add_tabular_tasks(TaskEntries& out) {
-  const std::vector<std::pair<std::string, std::string>> tables = {
-      {"wine", "wine cultivars (178 rows, 13 features, 3 classes)"},
-      {"breast_cancer", "breast cancer Wisconsin (569 rows, 30 features, 2 classes)"},
-      {"iris", "iris species (150 rows, 4 features, 3 classes)"},
-      {"diabetes", "diabetes progression (442 rows, 10 features, regression on the standardised target)"},
+  struct Table {
+    std::string name, what;
+    std::vector<std::string> categorical;  ///< the columns taken as categories (TaskOptions::table_categorical)
   };
-  for (const auto& [name, what] : tables)
-    out.push_back({"table_" + name,
-                   "scikit-learn " + what + ": one token per feature, Tab-PET vectors of the training split "
+  const std::vector<Table> tables = {
+      {"wine", "scikit-learn wine cultivars (178 rows, 13 features, 3 classes)", {}},
+      {"breast_cancer", "scikit-learn breast cancer Wisconsin (569 rows, 30 features, 2 classes)", {}},
+      {"iris", "scikit-learn iris species (150 rows, 4 features, 3 classes)", {}},
+      {"diabetes",
+       "scikit-learn diabetes progression (442 rows, 10 features, `sex` categorical, regression on the "
+       "standardised target)",
+       {"sex"}},
+      {"csv", "a CSV file (TaskOptions::table_csv, target table_target; text columns categorical)", {}},
+  };
+  for (const auto& table : tables)
+    out.push_back({"table_" + table.name,
+                   table.what + ": one token per feature, Tab-PET vectors of the training split "
                    "(Leng et al. 2026), split 60/20/20 with the test split as the second evaluation",
-                   [name](const TaskOptions& o) { return table_task(name, o); }});
+                   [table](const TaskOptions& o) { return table_task(table.name, table.categorical, o); }});
 }
 
 }  // namespace posenc::train::detail

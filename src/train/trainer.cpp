@@ -319,6 +319,7 @@ ModelConfig task_model_config(const Task& task, const std::string& encoding, std
   if (task.input_features > 0) {
     c.input_features = task.input_features;
     c.input = task.input;
+    c.categorical = task.categorical;
     c.pooling = task.pooling;
     c.grid_height = task.grid_height;
     c.grid_width = task.grid_width;
