@@ -31,7 +31,6 @@ namespace posenc {
 namespace {
 
 using namespace detail;
-constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 void process_block(const Plan& p, const HeadContext& ctx, std::size_t b, std::size_t h, std::size_t i0,
                    std::size_t i1, Scratch& w, float* out, float* lse) {

@@ -111,7 +111,6 @@ AttentionGrads zero_grads(const Dims& dm, const Encoding& e, const GradRequest& 
 namespace {
 
 using namespace detail;
-constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 /// One table gradient: a slice per task (double), summed into the part at the end.
 struct Slots {

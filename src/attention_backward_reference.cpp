@@ -15,9 +15,9 @@ namespace posenc {
 namespace {
 
 using detail::Dims;
-constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+using detail::head_of;
+constexpr double kMinusInf = -std::numeric_limits<double>::infinity();
 
-std::size_t head_of(const auto& t, std::size_t h) { return t.shape()[0] == 1 ? 0 : h; }
 std::size_t batch_of(const auto& t, std::size_t b) { return t.shape()[0] == 1 ? 0 : b; }
 
 /// Channel indices of rotated pair k.
@@ -149,7 +149,7 @@ HeadPieces head_pieces(const RefState& st, const float* qb, const float* kb, con
       hp.gact[x] = e.score_relu ? std::max(sij, 0.0) : sij;
       hp.mprod[x] = 1.0;
       for (const auto& m : e.multipliers) hp.mprod[x] *= m.table(head_of(m.table, h), idx(m.relation, b, i, j));
-      hp.s[x] = detail::visible(mask, dm, b, i, j) ? hp.gact[x] * hp.mprod[x] : kNegInf;
+      hp.s[x] = detail::visible(mask, dm, b, i, j) ? hp.gact[x] * hp.mprod[x] : kMinusInf;
     }
   return hp;
 }
@@ -248,7 +248,7 @@ void backward_head(RefState& st, const Tensor& q, const Tensor& k, const Tensor&
   for (std::size_t i = 0; i < dm.nq; ++i) {
     const double* srow = hp.s.data() + i * dm.nk;
     const double mx = *std::max_element(srow, srow + dm.nk);
-    if (mx == kNegInf) continue;  // fully masked row: zero output, zero gradient
+    if (mx == kMinusInf) continue;  // fully masked row: zero output, zero gradient
     std::vector<double> p(dm.nk), dp(dm.nk, 0.0);
     double sum = 0;
     for (std::size_t j = 0; j < dm.nk; ++j) sum += (p[j] = std::exp(srow[j] - mx));

@@ -73,8 +73,8 @@ Dims check_attention(const char* fn, const Tensor& q, const Tensor& k, const Ten
 namespace {
 
 using detail::Dims;
+using detail::head_of;
 
-std::size_t head_of(const auto& t, std::size_t h) { return t.shape()[0] == 1 ? 0 : h; }
 
 // Rotate one token's row in double, straight from the angle definition.
 std::vector<double> rotate_reference(const float* x, std::size_t d, const Rotation& r, const DTensor& angles,

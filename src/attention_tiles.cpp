@@ -17,7 +17,6 @@ extern "C" int openblas_get_num_threads() __attribute__((weak));
 namespace posenc::detail {
 
 namespace {
-constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 int as_int(std::size_t x) { return static_cast<int>(x); }
 }  // namespace
 

@@ -400,14 +400,7 @@ namespace {
 
 using detail::activate;
 
-// y = W x + b for one vector (double accumulation), W [out, in] row-major.
-void affine(const float* w, const float* b, const double* x, std::size_t in, std::size_t out, double* y) {
-  for (std::size_t o = 0; o < out; ++o) {
-    double acc = b[o];
-    for (std::size_t i = 0; i < in; ++i) acc += static_cast<double>(w[o * in + i]) * x[i];
-    y[o] = acc;
-  }
-}
+using detail::affine;
 
 void check_positions_m(const char* fn, const DTensor& p, std::size_t m) {
   if (p.dimension() != 3 || p.shape()[2] != m || p.shape()[1] == 0)

@@ -75,14 +75,7 @@ void mlp_row_backward(const MlpSlices& s, Activation act, const double* x, const
     }
 }
 
-/// z = W x + b for one vector (double accumulation), W [out, in] row-major.
-void affine(const float* w, const float* b, const double* x, std::size_t in, std::size_t out, double* z) {
-  for (std::size_t o = 0; o < out; ++o) {
-    double acc = b[o];
-    for (std::size_t i = 0; i < in; ++i) acc += static_cast<double>(w[o * in + i]) * x[i];
-    z[o] = acc;
-  }
-}
+using detail::affine;
 
 }  // namespace
 

@@ -7,15 +7,13 @@
 #include "detail/linear_taps.hpp"
 #include "posenc/sinusoid.hpp"
 #include "posenc/video.hpp"
+#include "grid_check.hpp"
 
 namespace posenc {
 
 namespace {
 
-void check_video_grid(const char* fn, const VideoGrid& g) {
-  if (g.t < 1 || g.h < 1 || g.w < 1)
-    detail::fail(fn, "parameter 'grid' must be positive on every axis, got (", g.t, ", ", g.h, ", ", g.w, ")");
-}
+using detail::check_video_grid;
 
 /// Linear interpolation with corners aligned (scipy.ndimage.zoom, order 1) along one axis of a
 /// row-major [outer, n, inner] array -> [outer, m, inner] (taps shared with the adjoint).

@@ -9,15 +9,13 @@
 #include "detail/linear_taps.hpp"
 #include "posenc/gradients.hpp"
 #include "posenc/video.hpp"
+#include "grid_check.hpp"
 
 namespace posenc {
 
 namespace {
 
-void check_video_grid(const char* fn, const VideoGrid& g) {
-  if (g.t < 1 || g.h < 1 || g.w < 1)
-    detail::fail(fn, "parameter 'grid' must be positive on every axis, got (", g.t, ", ", g.h, ", ", g.w, ")");
-}
+using detail::check_video_grid;
 
 /// Adjoint of the forward's aligned-corner linear zoom (scipy.ndimage.zoom order 1) along the
 /// middle axis of a row-major [outer, m, inner] array -> [outer, n, inner], with the forward's taps.

@@ -285,4 +285,10 @@ std::uint64_t seed_of(std::int64_t seed);
 /// The float array `stem` of a build (the table it actually used), for the backward functions.
 const Tensor& built_tensor(const Built& b, const std::string& stem);
 
+/// b with its key and query token counts set to n (the builders whose token count is the grid's or the points').
+inline Built sized(Built b, std::size_t n) {
+  b.tokens = b.query_tokens = n;
+  return b;
+}
+
 }  // namespace posenc::catalogue::detail

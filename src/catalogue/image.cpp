@@ -51,10 +51,6 @@ void grid_preset(O& o) {
   o.height = 14;
   o.width = 14;
 }
-Built sized(Built b, std::size_t tokens) {
-  b.tokens = b.query_tokens = tokens;
-  return b;
-}
 
 struct Learned2dP {
   std::int64_t dim = 768;

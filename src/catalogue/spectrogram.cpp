@@ -55,7 +55,7 @@ Entry sincos_entry() {
   return d.finish();
 }
 
-Entry rope_entry() {
+Entry spectrogram_rope_entry() {
   Def<AxesP> d("spectrogram_rope", "axial RoPE on the AST patch grid with separate settings per axis", "rotation",
                "AST patching; axial RoPE per axis", "spectrogram");
   d.preset([](AxesP& p) { p.frequency.dim = p.time.dim = 32; });
@@ -114,7 +114,7 @@ Entry ast_entry() {
 
 void add_spectrogram(std::vector<Entry>& out) {
   out.push_back(sincos_entry());
-  out.push_back(rope_entry());
+  out.push_back(spectrogram_rope_entry());
   out.push_back(ast_entry());
 }
 

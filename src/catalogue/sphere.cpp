@@ -60,10 +60,6 @@ Def<P>& sphere_points(Def<P>& d, bool allow_points = true) {
     d.field("points", [](P& p) -> auto& { return p.pts.points; }, "instead of the grid: [N, 2] (lon, lat) degrees, column 0 longitude, column 1 latitude in [-90, 90]", "input");
   return d;
 }
-Built sized(Built b, std::size_t n) {
-  b.tokens = b.query_tokens = n;
-  return b;
-}
 
 struct FeaturesP {
   SphereFeature variant = SphereFeature::sphere_c_plus;

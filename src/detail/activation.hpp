@@ -4,10 +4,20 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 
 #include "posenc/relative.hpp"
 
 namespace posenc::detail {
+
+/// y = W x + b for one vector with double accumulation; W [out, in] row-major (the MLPs' layers).
+inline void affine(const float* w, const float* b, const double* x, std::size_t in, std::size_t out, double* y) {
+  for (std::size_t o = 0; o < out; ++o) {
+    double acc = b[o];
+    for (std::size_t i = 0; i < in; ++i) acc += static_cast<double>(w[o * in + i]) * x[i];
+    y[o] = acc;
+  }
+}
 
 /// The exact GELU x Phi(x).
 inline double gelu(double x) { return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))); }

@@ -41,6 +41,9 @@ struct AttentionStats;
 
 namespace posenc::detail {
 
+/// The head index into a per-head table [H, ...] or a shared one [1, ...].
+inline std::size_t head_of(const auto& t, std::size_t h) { return t.shape()[0] == 1 ? 0 : h; }
+
 /// Validate the backward's extra arguments (out, stats, d_out, request) against dims; fn names the caller.
 void check_backward(const char* fn, const Dims& dm, const Encoding& enc, const Tensor& out,
                     const AttentionStats& stats, const Tensor& d_out, const GradRequest& request, bool need_stats);

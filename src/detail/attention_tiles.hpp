@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "detail/attention_common.hpp"
@@ -25,10 +26,8 @@ void gemm_nn(std::size_t m, std::size_t n, std::size_t k, float alpha, const flo
 void gemm_tn(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a, std::size_t lda,
              const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc);
 
-template <class T>
-std::size_t head_of(const xt::xarray<T>& t, std::size_t h) {
-  return t.shape()[0] == 1 ? 0 : h;
-}
+/// The score of a hidden key (and the log-sum-exp of a fully masked row).
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 /// BLAS is called from inside OpenMP threads: single-threaded while alive, the caller's setting restored after.
 class SingleThreadedBlas {

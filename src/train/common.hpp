@@ -36,6 +36,9 @@ void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t 
 /// grad += delta (shapes equal), or grad = delta when grad is unset or shaped differently.
 void accumulate(Tensor& grad, const Tensor& delta);
 
+/// dir / file as a string (where a position module exports its parameters).
+std::string path_in(const std::string& dir, const std::string& file);
+
 /// A zero tensor of t's shape.
 inline Tensor zeros_like(const Tensor& t) {
   Tensor z = Tensor::from_shape(shape_of(t));

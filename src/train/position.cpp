@@ -19,11 +19,11 @@ namespace posenc::train {
 
 using detail::fail;
 
-namespace {
-
-std::string join(const std::string& dir, const std::string& file) {
+std::string detail::path_in(const std::string& dir, const std::string& file) {
   return (std::filesystem::path(dir) / file).string();
 }
+
+namespace {
 
 std::int64_t max_position(const DTensor& p) {
   double m = 0;
@@ -76,7 +76,7 @@ class LearnedModule final : public TextModule {
   void parameters(const std::string& prefix, std::vector<Parameter>& out) override {
     detail::add_param(out, prefix, "table", table_, grad_);
   }
-  void export_parameters(const std::string& dir) const override { save_npy(join(dir, "table.npy"), table_); }
+  void export_parameters(const std::string& dir) const override { save_npy(detail::path_in(dir, "table.npy"), table_); }
 
  private:
   Tensor table_, grad_;
@@ -97,7 +97,7 @@ class RelativeBiasModule final : public TextModule {
   void parameters(const std::string& prefix, std::vector<Parameter>& out) override {
     detail::add_param(out, prefix, "weight", weight_, grad_);
   }
-  void export_parameters(const std::string& dir) const override { save_npy(join(dir, "weight.npy"), weight_); }
+  void export_parameters(const std::string& dir) const override { save_npy(detail::path_in(dir, "weight.npy"), weight_); }
 
  private:
   std::int64_t k_;
@@ -120,7 +120,7 @@ class T5Module final : public TextModule {
   void parameters(const std::string& prefix, std::vector<Parameter>& out) override {
     detail::add_param(out, prefix, "table", table_, grad_);
   }
-  void export_parameters(const std::string& dir) const override { save_npy(join(dir, "table.npy"), table_); }
+  void export_parameters(const std::string& dir) const override { save_npy(detail::path_in(dir, "table.npy"), table_); }
 
  private:
   T5Options options_;
@@ -144,7 +144,7 @@ class AlibiModule final : public TextModule {
   void parameters(const std::string& prefix, std::vector<Parameter>& out) override {
     detail::add_param(out, prefix, "slopes", slopes_, grad_);
   }
-  void export_parameters(const std::string& dir) const override { save_npy(join(dir, "slopes.npy"), slopes_); }
+  void export_parameters(const std::string& dir) const override { save_npy(detail::path_in(dir, "slopes.npy"), slopes_); }
 
  private:
   AlibiOptions options_;
@@ -173,8 +173,8 @@ class ShawModule final : public TextModule {
     detail::add_param(out, prefix, "value_table", tables_.value, grad_value_);
   }
   void export_parameters(const std::string& dir) const override {
-    save_npy(join(dir, "key_table.npy"), tables_.key);
-    save_npy(join(dir, "value_table.npy"), tables_.value);
+    save_npy(detail::path_in(dir, "key_table.npy"), tables_.key);
+    save_npy(detail::path_in(dir, "value_table.npy"), tables_.value);
   }
 
  private:
@@ -206,9 +206,9 @@ class TransformerXLModule final : public TextModule {
     detail::add_param(out, prefix, "v", params_.v, grad_.v);
   }
   void export_parameters(const std::string& dir) const override {
-    save_npy(join(dir, "w_r.npy"), params_.w_r);
-    save_npy(join(dir, "u.npy"), params_.u);
-    save_npy(join(dir, "v.npy"), params_.v);
+    save_npy(detail::path_in(dir, "w_r.npy"), params_.w_r);
+    save_npy(detail::path_in(dir, "u.npy"), params_.u);
+    save_npy(detail::path_in(dir, "v.npy"), params_.v);
   }
 
  private:
@@ -234,8 +234,8 @@ class DaModule final : public TextModule {
     detail::add_param(out, prefix, "w", params_.w, grad_.w);
   }
   void export_parameters(const std::string& dir) const override {
-    save_npy(join(dir, "v.npy"), params_.v);
-    save_npy(join(dir, "w.npy"), params_.w);
+    save_npy(detail::path_in(dir, "v.npy"), params_.v);
+    save_npy(detail::path_in(dir, "w.npy"), params_.w);
   }
 
  private:

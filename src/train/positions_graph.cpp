@@ -25,10 +25,6 @@ namespace posenc::train::detail {
 
 namespace {
 
-std::string join(const std::string& dir, const std::string& file) {
-  return (std::filesystem::path(dir) / file).string();
-}
-
 /// in.hops [B, N, N] or in.degrees [B, N] must be set: `what` names the missing field.
 void require(const char* fn, bool ok, const char* field) {
   if (!ok)
@@ -77,7 +73,7 @@ class DegreeModule final : public PositionModule {
   void parameters(const std::string& prefix, std::vector<Parameter>& out) override {
     add_param(out, prefix, "degree_table", table_, grad_);
   }
-  void export_parameters(const std::string& dir) const override { save_npy(join(dir, "degree_table.npy"), table_); }
+  void export_parameters(const std::string& dir) const override { save_npy(detail::path_in(dir, "degree_table.npy"), table_); }
 
  private:
   std::size_t row(std::int64_t degree) const {
@@ -127,7 +123,7 @@ class SpatialModule final : public PositionModule {
   void parameters(const std::string& prefix, std::vector<Parameter>& out) override {
     add_param(out, prefix, "spatial_table", table_, grad_);
   }
-  void export_parameters(const std::string& dir) const override { save_npy(join(dir, "spatial_table.npy"), table_); }
+  void export_parameters(const std::string& dir) const override { save_npy(detail::path_in(dir, "spatial_table.npy"), table_); }
 
  private:
   std::int64_t max_hops_;
@@ -205,8 +201,8 @@ class FeatureLinearModule final : public PositionModule {
     add_param(out, prefix, "bias", bias_, grad_bias_);
   }
   void export_parameters(const std::string& dir) const override {
-    save_npy(join(dir, "weight.npy"), weight_);
-    save_npy(join(dir, "bias.npy"), bias_);
+    save_npy(detail::path_in(dir, "weight.npy"), weight_);
+    save_npy(detail::path_in(dir, "bias.npy"), bias_);
   }
   /// The sign of column c of sample b at training step `step` (+1 or -1); the same in build and backward.
   static float sign(std::uint64_t seed, std::uint64_t step, std::size_t b, std::size_t c) {

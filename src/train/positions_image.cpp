@@ -28,10 +28,6 @@ namespace posenc::train::detail {
 
 namespace {
 
-std::string join(const std::string& dir, const std::string& file) {
-  return (std::filesystem::path(dir) / file).string();
-}
-
 /// The patch grid of a batch: h x w data tokens after `prefix` prefix rows.
 struct Grid {
   std::int64_t height = 0, width = 0, prefix = 0;
@@ -125,7 +121,7 @@ class Learned2dModule final : public PositionModule {
   void parameters(const std::string& prefix, std::vector<Parameter>& out) override {
     add_param(out, prefix, "table", table_, grad_);
   }
-  void export_parameters(const std::string& dir) const override { save_npy(join(dir, "table.npy"), table_); }
+  void export_parameters(const std::string& dir) const override { save_npy(detail::path_in(dir, "table.npy"), table_); }
 
  private:
   /// The table at grid g: itself at the training grid, else timm's resample_abs_pos_embed.
@@ -158,7 +154,7 @@ class RopeMixedModule final : public PositionModule {
   void parameters(const std::string& prefix, std::vector<Parameter>& out) override {
     add_param(out, prefix, "freqs", freqs_, grad_);
   }
-  void export_parameters(const std::string& dir) const override { save_npy(join(dir, "freqs.npy"), freqs_); }
+  void export_parameters(const std::string& dir) const override { save_npy(detail::path_in(dir, "freqs.npy"), freqs_); }
 
  private:
   Tensor freqs_, grad_;
@@ -185,7 +181,7 @@ class Alibi2dModule final : public PositionModule {
   void parameters(const std::string& prefix, std::vector<Parameter>& out) override {
     add_param(out, prefix, "slopes", slopes_, grad_);
   }
-  void export_parameters(const std::string& dir) const override { save_npy(join(dir, "slopes.npy"), slopes_); }
+  void export_parameters(const std::string& dir) const override { save_npy(detail::path_in(dir, "slopes.npy"), slopes_); }
 
  private:
   Tensor slopes_, grad_;
@@ -217,7 +213,7 @@ class SwinBiasModule final : public PositionModule {
   void parameters(const std::string& prefix, std::vector<Parameter>& out) override {
     add_param(out, prefix, "table", table_, grad_);
   }
-  void export_parameters(const std::string& dir) const override { save_npy(join(dir, "table.npy"), table_); }
+  void export_parameters(const std::string& dir) const override { save_npy(detail::path_in(dir, "table.npy"), table_); }
 
  private:
   /// The table for grid g: itself at the training grid, else timm's resize_rel_pos_bias_table_simple.

@@ -29,10 +29,6 @@ namespace {
 
 constexpr double kDeg = std::numbers::pi / 180.0;
 
-std::string join(const std::string& dir, const std::string& file) {
-  return (std::filesystem::path(dir) / file).string();
-}
-
 /// positions [B|1, N', 2] radians -> points [B|1 * N', 2] degrees (latitude clamped to [-90, 90] against rounding).
 DTensor points_in_degrees(const char* fn, const DTensor& p) {
   if (p.dimension() != 3 || p.shape()[2] != 2)
@@ -104,8 +100,8 @@ class SphereLinearModule final : public PositionModule {
     detail::add_param(out, prefix, "bias", bias_, grad_bias_, false);
   }
   void export_parameters(const std::string& dir) const override {
-    save_npy(join(dir, "weight.npy"), weight_);
-    save_npy(join(dir, "bias.npy"), bias_);
+    save_npy(detail::path_in(dir, "weight.npy"), weight_);
+    save_npy(detail::path_in(dir, "bias.npy"), bias_);
   }
 
   /// The fixed features [B|1, N', P] of a batch (prefix rows zero).
@@ -166,7 +162,7 @@ class GeodesicAlibiModule final : public PositionModule {
   void parameters(const std::string& prefix, std::vector<Parameter>& out) override {
     if (learnable_) detail::add_param(out, prefix, "slopes", slopes_, grad_);
   }
-  void export_parameters(const std::string& dir) const override { save_npy(join(dir, "slopes.npy"), slopes_); }
+  void export_parameters(const std::string& dir) const override { save_npy(detail::path_in(dir, "slopes.npy"), slopes_); }
 
  private:
   bool learnable_;
