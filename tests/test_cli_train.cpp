@@ -108,6 +108,28 @@ TEST_F(CliTrain, SphereFieldWorldMapPictures) {
   for (const char* f : {"field_map.png", "field_error.png"}) EXPECT_TRUE(fs::exists(dir_ / "sph/pictures" / f)) << f;
 }
 
+TEST_F(CliTrain, ListTasksNeedsNoOutput) {
+  for (const char* cmd : {"train", "compare"}) {
+    const Result r = run(std::string(cmd) + " --list-tasks");
+    ASSERT_EQ(r.code, 0) << r.err;
+    for (const char* want : {"graph_cycles: ", "table_csv: ", "sphere_field: ", "digits: ", "markov: ", " spatial",
+                             " tabpet", " harmonics"})
+      EXPECT_NE(r.out.find(want), std::string::npos) << cmd << ": " << want << "\n" << r.out;
+    EXPECT_TRUE(fs::is_empty(dir_)) << cmd;
+  }
+  expect_error("train --task patterns", {"posenc train:", "--out is required"});
+  expect_error("compare --task patterns", {"posenc compare:", "--out is required"});
+}
+
+TEST_F(CliTrain, RegressionResultsAreMeanSquaredErrorsWithSignificantDigits) {
+  const Result r = run("compare --task sphere_field --encodings harmonics --seeds 1 --out cmp" + kTiny);
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::ifstream f(dir_ / "cmp/results.md");
+  const std::string md((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_NE(md.find("mean-squared error"), std::string::npos) << md;
+  EXPECT_EQ(md.find("nats"), std::string::npos) << md;
+}
+
 TEST_F(CliTrain, NonFiniteLossNamesTheStep) {
   expect_error("train --task patterns --encoding learned --lr 1e30 --schedule constant --out x" + kTiny,
                {"posenc train:", "non-finite", "at step ", "nothing written to x"});

@@ -2,6 +2,7 @@
 // results.csv, runs.csv, one metrics CSV per run and a picture of the metric against length.
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -42,6 +43,15 @@ Stat stat(const std::vector<double>& v) {
     if (std::isfinite(x)) ss += (x - s.mean) * (x - s.mean);
   s.sd = s.n > 1 ? std::sqrt(ss / (s.n - 1)) : 0.0;
   return s;
+}
+
+/// A loss in results.md / runs.csv: 4 (runs.csv: 6) significant digits, so that small regression
+/// errors (1e-5) do not print as zero.
+std::string sig(double v, int digits) {
+  if (!std::isfinite(v)) return "nan";
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+  return buf;
 }
 
 std::string fmt(double v, int digits) {
@@ -131,13 +141,13 @@ std::string results_csv(const std::vector<std::string>& encs, const std::vector<
     }
     const Stat sa = stat(acc), sl = stat(loss), st = stat(secs);
     os << e << "," << n << "," << failed << "," << params << "," << fmt(sa.mean, 4) << "," << fmt(sa.sd, 4) << ","
-       << fmt(sl.mean, 4) << "," << fmt(sl.sd, 4) << "," << fmt(st.mean, 1);
+       << sig(sl.mean, 6) << "," << sig(sl.sd, 6) << "," << fmt(st.mean, 1);
     for (std::size_t k = 0; k < lengths.size(); ++k) {
       std::vector<double> v;
       for (const auto& r : runs)
         if (r.encoding == e) v.push_back(metric(r, k, lm));
       const Stat s = stat(v);
-      os << "," << fmt(s.mean, 4) << "," << fmt(s.sd, 4);
+      os << "," << (lm ? sig(s.mean, 6) : fmt(s.mean, 4)) << "," << (lm ? sig(s.sd, 6) : fmt(s.sd, 4));
     }
     os << "\n";
   }
@@ -153,9 +163,9 @@ std::string runs_csv(const std::vector<Run>& runs, const Task& task) {
   for (const auto& r : runs) {
     const auto& t = r.result;
     os << r.encoding << "," << r.seed << "," << t.parameter_count << "," << t.best_epoch << ","
-       << fmt(t.best_val_accuracy, 4) << "," << fmt(t.best_val_loss, 4) << "," << fmt(t.seconds, 1);
+       << fmt(t.best_val_accuracy, 4) << "," << sig(t.best_val_loss, 6) << "," << fmt(t.seconds, 1);
     for (std::size_t k = 0; k < lengths.size(); ++k)
-      os << "," << (k < t.best_lengths.size() ? fmt(t.best_lengths[k].loss, 4) + "," + fmt(t.best_lengths[k].accuracy, 4)
+      os << "," << (k < t.best_lengths.size() ? sig(t.best_lengths[k].loss, 6) + "," + fmt(t.best_lengths[k].accuracy, 4)
                                                 : std::string("nan,nan"));
     std::string f = r.failure;
     for (auto& c : f)
@@ -176,8 +186,10 @@ std::string results_md(const CompareArgs& a, const std::vector<std::string>& enc
      << a.s.epochs << " epochs; " << task.train.size() << " training and " << task.validation.size()
      << " validation samples (data seed " << a.s.data_seed << "); seeds 0.." << a.seeds - 1 << "; " << a.s.threads
      << " thread(s); whole comparison " << fmt(seconds / 60.0, 1) << " min.\n\n"
-     << (lm ? "Best validation loss (nats, mean ± sd over seeds; lower is better) and the loss of that model at "
-              "each evaluation length"
+     << (task.regression ? "Best validation loss (mean-squared error, mean ± sd over seeds; lower is better) and the "
+                           "loss of that model at each evaluation set"
+         : lm ? "Best validation loss (nats, mean ± sd over seeds; lower is better) and the loss of that model at "
+                "each evaluation length"
             : "Best validation accuracy (mean ± sd over seeds) and the accuracy of that model at each evaluation "
               "length")
      << "; nan: the model cannot take the length (learned table), or every run failed.\n\n";
@@ -195,12 +207,14 @@ std::string results_md(const CompareArgs& a, const std::vector<std::string>& enc
       for (std::size_t k = 0; k < lengths.size(); ++k) v[k].push_back(metric(r, k, lm));
       if (r.failure.empty()) secs.push_back(r.result.seconds), params = r.result.parameter_count;
     }
+    // Losses with significant digits (a regression's MSE can be 1e-5), accuracies with 3 decimals.
+    auto num = [&](double x) { return lm ? sig(x, 4) : fmt(x, 3); };
     const Stat s0 = stat(v[0]);
-    os << "| " << e << " | " << fmt(s0.mean, 3) << " ± " << fmt(s0.sd, 3) << " | " << params << " | "
+    os << "| " << e << " | " << num(s0.mean) << " ± " << num(s0.sd) << " | " << params << " | "
        << fmt(stat(secs).mean, 0) << " |";
     for (std::size_t k = 1; k < lengths.size(); ++k) {
       const Stat s = stat(v[k]);
-      os << " " << fmt(s.mean, 3) << " ± " << fmt(s.sd, 3) << " |";
+      os << " " << num(s.mean) << " ± " << num(s.sd) << " |";
     }
     os << "\n";
   }
@@ -267,6 +281,8 @@ void write_text(Staging& out, const std::string& name, const std::string& text) 
 }  // namespace
 
 int cmd_compare(const CompareArgs& a) {
+  if (a.s.list_tasks) return print_tasks_and_kinds(), 0;
+  require_out("compare", a.out);
   keep_freed_memory();
   check_settings("compare", a.s);
   const auto encs = split(a.encodings);

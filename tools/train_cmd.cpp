@@ -99,6 +99,7 @@ void add_settings(CLI::App* cmd, TrainSettings& s) {
   cmd->add_option("--vocab", s.vocab, "task vocabulary (0: the task's, patterns 20, markov 32)")->capture_default_str();
   cmd->add_option("--max-len", s.max_len, "learned table rows (0: the training length)")->capture_default_str();
   cmd->add_flag("--force", s.force, "replace the contents of a non-empty output directory as a whole");
+  cmd->add_flag("--list-tasks", s.list_tasks, "print every task (one line each) and every position kind, then exit");
   // ---- images
   cmd->add_option("--patch-size", s.image_patch, "digits: patch side 1, 2 or 4 (8x8, 4x4 or 2x2 patch grid)")
       ->capture_default_str();
@@ -155,7 +156,22 @@ void keep_freed_memory() {
   mallopt(M_TOP_PAD, 64 << 20);
 }
 
+void print_tasks_and_kinds() {
+  std::cout << "tasks (--task):\n";
+  for (const auto& t : task_names()) std::cout << "  " << t << ": " << task_summary(t) << "\n";
+  std::cout << "position kinds (--encoding, --encodings; combine with '+'):\n  none";
+  for (const auto& k : position_kinds())
+    if (k != "nope") std::cout << " " << k;
+  std::cout << "\n";
+}
+
+void require_out(const std::string& command, const std::string& out) {
+  if (out.empty()) bad(command + ": --out is required (or --list-tasks)");
+}
+
 int cmd_train(const TrainArgs& a) {
+  if (a.s.list_tasks) return print_tasks_and_kinds(), 0;
+  require_out("train", a.out);
   keep_freed_memory();
   check_settings("train", a.s);
   check_encoding_name("train", a.encoding);
@@ -173,13 +189,13 @@ void add_train_commands(CLI::App& app, TrainCommands& c) {
   c.train_app->add_option("--encoding", c.train.encoding, "position module kind (none, sinusoidal, learned, ...)")
       ->capture_default_str();
   c.train_app->add_option("--seed", c.train.s.seed, "model and shuffling seed")->capture_default_str();
-  c.train_app->add_option("--out", c.train.out, kOutHelp)->required();
+  c.train_app->add_option("--out", c.train.out, kOutHelp);
   c.compare_app = app.add_subcommand("compare", "train every listed encoding over several seeds and tabulate");
   add_settings(c.compare_app, c.compare.s);
   c.compare_app->add_option("--encodings", c.compare.encodings, "comma-separated position module kinds")
       ->capture_default_str();
   c.compare_app->add_option("--seeds", c.compare.seeds, "seeds 0 .. S-1 per encoding")->capture_default_str();
-  c.compare_app->add_option("--out", c.compare.out, kOutHelp)->required();
+  c.compare_app->add_option("--out", c.compare.out, kOutHelp);
 }
 
 int run_train_commands(TrainCommands& c) {

@@ -29,6 +29,7 @@ struct TrainSettings {
   std::int64_t eval_every = 1;     ///< longer lengths every k epochs (0: only the best model)
   std::string eval_lengths;        ///< comma-separated longer lengths ("" = the task's)
   bool force = false;
+  bool list_tasks = false;         ///< --list-tasks: print the tasks and position kinds, train nothing
   // ---- images (tasks digits, bright_left)
   std::int64_t image_patch = 2;       ///< --patch-size: digits patch side 1, 2 or 4
   std::int64_t image_grid = 6;        ///< --grid: bright_left training grid side
@@ -84,6 +85,10 @@ int cmd_train(const TrainArgs& args);
 /// glibc: keep freed activations in the heap between steps (no mmap / trim per step).
 void keep_freed_memory();
 int cmd_compare(const CompareArgs& args);
+/// --list-tasks: every task with its one-line summary, then every position kind, on stdout.
+void print_tasks_and_kinds();
+/// --out is required unless --list-tasks is given (checked here so that --list-tasks needs no --out).
+void require_out(const std::string& command, const std::string& out);
 
 // ---------------------------------------------------------------- shared helpers (train_run.cpp)
 
