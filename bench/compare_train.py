@@ -25,6 +25,8 @@ import sys
 import tempfile
 import time
 
+import timing
+
 
 def posenc_epoch(binary, threads, samples):
     with tempfile.TemporaryDirectory() as tmp:
@@ -90,29 +92,9 @@ def torch_epoch(threads, samples, seed):
     return time.perf_counter() - t0
 
 
-YARDSTICK = """
-import time, numpy as np
-a = np.random.rand(1024, 128).astype(np.float32); b = np.random.rand(128, 512).astype(np.float32)
-c = np.empty((1024, 512), np.float32); src = np.ones(16 << 20, np.float32); dst = np.empty_like(src)
-def best(fn, reps):
-    out = []
-    for _ in range(5):
-        t = time.perf_counter()
-        for _ in range(reps): fn()
-        out.append((time.perf_counter() - t) / reps)
-    return min(out)
-print(2 * 1024 * 128 * 512 / best(lambda: np.dot(a, b, out=c), 50) / 1e9, 2 * src.nbytes / best(lambda: np.copyto(dst, src), 10) / 1e9)
-"""
-
-
 def yardsticks(threads):
-    """The same run's sgemm (NumPy on Debian's OpenBLAS, [1024, 128] x [128, 512], the size of
-    the FFN products) in GFLOP/s and memcpy (64 MiB, read + write) in GB/s, best of 5, with
-    OpenBLAS limited to `threads` (a fresh process: the limit is read at start-up)."""
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
-    out = subprocess.run([sys.executable, "-c", YARDSTICK], env=env, check=True, capture_output=True, text=True)
-    g, m = (float(v) for v in out.stdout.split())
-    return g, m
+    """sgemm [1024, 128] x [128, 512] (the size of the FFN products) and memcpy yardsticks of this run (timing.yardsticks)."""
+    return timing.yardsticks(threads, 1024, 128, 512, 50)
 
 
 def epoch_gflop(samples, val=1000, n=32, d=128, layers=3, ffn=512, classes=3):

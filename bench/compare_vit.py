@@ -40,6 +40,8 @@ import sys
 import tempfile
 import time
 
+import timing
+
 TRAIN, VAL, TOKENS, FEATURES, D, HEADS, LAYERS, CLASSES, BATCH, EPOCHS = 1347, 450, 16, 4, 64, 4, 2, 10, 32, 2
 
 
@@ -132,29 +134,9 @@ def torch_epochs(threads, seed):
     return seconds + [cpu[-1]]
 
 
-YARDSTICK = """
-import time, numpy as np
-a = np.random.rand(512, 64).astype(np.float32); b = np.random.rand(64, 256).astype(np.float32)
-c = np.empty((512, 256), np.float32); src = np.ones(16 << 20, np.float32); dst = np.empty_like(src)
-def best(fn, reps):
-    out = []
-    for _ in range(5):
-        t = time.perf_counter()
-        for _ in range(reps): fn()
-        out.append((time.perf_counter() - t) / reps)
-    return min(out)
-print(2 * 512 * 64 * 256 / best(lambda: np.dot(a, b, out=c), 200) / 1e9, 2 * src.nbytes / best(lambda: np.copyto(dst, src), 10) / 1e9)
-"""
-
-
 def yardsticks(threads):
-    """The same run's sgemm (NumPy on Debian's OpenBLAS, [512, 64] x [64, 256], the size of one
-    batch's first FFN product) in GFLOP/s and memcpy (64 MiB, read + write) in GB/s, best of 5,
-    with OpenBLAS limited to `threads` (a fresh process: the limit is read at start-up)."""
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
-    out = subprocess.run([sys.executable, "-c", YARDSTICK], env=env, check=True, capture_output=True, text=True)
-    g, m = (float(v) for v in out.stdout.split())
-    return g, m
+    """sgemm [512, 64] x [64, 256] (the size of one batch's first FFN product) and memcpy yardsticks of this run (timing.yardsticks)."""
+    return timing.yardsticks(threads, 512, 64, 256, 200)
 
 
 def epoch_gflop(n=TOKENS, d=D, layers=LAYERS, ffn=4 * D):
