@@ -176,19 +176,24 @@ TEST(TabularTrainOracle, SplitSizesStratificationAndSeeds) {
   EXPECT_NEAR(mean / 264, 0.0, 1e-5);  // target standardised on the training rows
 }
 
-TEST(TabularTrainFit, WineFarAboveChanceAndTestMeasured) {
-  const Task task = make_task("table_wine");
-  ModelConfig c = task_model_config(task, "tabpet", 1);
+/// A seconds-long fit of a small FeatureTransformer (d 16, 2 heads, 1 layer, no dropout; batch 16, lr 3e-3).
+TrainResult fit_small(const Task& task, const std::string& kind, std::uint64_t seed, std::int64_t epochs) {
+  ModelConfig c = task_model_config(task, kind, seed);
   c.d_model = 16;
   c.heads = 2;
   c.layers = 1;
   c.dropout = 0.0;
   TrainOptions o;
-  o.epochs = 12;
+  o.epochs = epochs;
   o.batch = 16;
   o.adamw.lr = 3e-3;
   FeatureTransformer m(c);
-  const TrainResult r = fit(m, task, o);
+  return fit(m, task, o);
+}
+
+TEST(TabularTrainFit, WineFarAboveChanceAndTestMeasured) {
+  const Task task = make_task("table_wine");
+  const TrainResult r = fit_small(task, "tabpet", 1, 12);
   // Chance is 71/178 = 0.40 for the majority class; a linear model reaches ~0.97.
   EXPECT_GT(r.best_val_accuracy, 0.85);
   ASSERT_EQ(r.best_lengths.size(), 2u);  // validation, then the test split
@@ -197,17 +202,7 @@ TEST(TabularTrainFit, WineFarAboveChanceAndTestMeasured) {
 
 TEST(TabularTrainFit, DiabetesBelowTheTargetVariance) {
   const Task task = make_task("table_diabetes");
-  ModelConfig c = task_model_config(task, "none", 1);
-  c.d_model = 16;
-  c.heads = 2;
-  c.layers = 1;
-  c.dropout = 0.0;
-  TrainOptions o;
-  o.epochs = 8;
-  o.batch = 16;
-  o.adamw.lr = 3e-3;
-  FeatureTransformer m(c);
-  const TrainResult r = fit(m, task, o);
+  const TrainResult r = fit_small(task, "none", 1, 8);
   // Predicting the training mean gives MSE ~1 on the standardised target; a linear model ~0.5.
   EXPECT_LT(r.best_val_loss, 0.8);
   EXPECT_LT(r.best_lengths[1].loss, 0.9);
@@ -478,17 +473,7 @@ TEST(TabularCategorical, CsvTextColumnsBecomeCategories) {
   EXPECT_EQ(task.categorical, (std::vector<std::int64_t>{0, 4, 0}));
   EXPECT_EQ(task.classes, 2);
   EXPECT_EQ(task.train.size() + task.validation.size() + task.lengths[0].data.size(), 120u);
-  ModelConfig c = task_model_config(task, "tabpet", 0);
-  c.d_model = 16;
-  c.heads = 2;
-  c.layers = 1;
-  c.dropout = 0.0;
-  TrainOptions to;
-  to.epochs = 15;
-  to.batch = 16;
-  to.adamw.lr = 3e-3;
-  FeatureTransformer m(c);
-  const TrainResult r = fit(m, task, to);
+  const TrainResult r = fit_small(task, "tabpet", 0, 15);
   // Majority class 0: about 2/3 of the rows; reading the colour's embedding gives every row.
   EXPECT_GT(r.best_val_accuracy, 0.9);
   o.table_categorical = false;
