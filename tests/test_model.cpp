@@ -121,6 +121,23 @@ TEST(ModelLoss, MseValueAndGradient) {
   EXPECT_FLOAT_EQ(l.grad(1, 0), 0.0f);
 }
 
+TEST(ModelLoss, MseOverTheRealTokensOfAPaddedBatch) {
+  // [2 samples, 3 tokens, 1 output]; sample 0 has 2 real tokens, sample 1 all 3: 5 counted errors.
+  const Tensor y = test::make({2, 3, 1}, {1, 2, 100, 0, 0, 3});
+  const Tensor t = test::make({2, 3, 1}, {0, 0, -50, 0, 1, 1});
+  const Loss l = mse(y, t, {2, 3});
+  EXPECT_DOUBLE_EQ(l.value, (1.0 + 4.0 + 0.0 + 1.0 + 4.0) / 5.0);  // the padded (100 vs -50) is left out
+  EXPECT_FLOAT_EQ(l.grad(0, 0, 0), 2.0f * 1 / 5);
+  EXPECT_FLOAT_EQ(l.grad(0, 2, 0), 0.0f);
+  EXPECT_FLOAT_EQ(l.grad(1, 1, 0), 2.0f * -1 / 5);
+  const Loss full = mse(y, t, {3, 3});  // every token real: the plain mean
+  EXPECT_DOUBLE_EQ(full.value, mse(y, t).value);
+  EXPECT_DOUBLE_EQ(mse(y, t, {}).value, mse(y, t).value);
+  for (const auto& bad : std::vector<std::vector<std::int64_t>>{{2}, {0, 3}, {2, 4}})
+    EXPECT_THROW(mse(y, t, bad), std::invalid_argument);
+  EXPECT_THROW(mse(test::make({2, 2}, {1, 2, 3, 4}), test::make({2, 2}, {1, 2, 3, 4}), {1, 1}), std::invalid_argument);
+}
+
 // ====================================================================== finite differences
 
 ModelConfig tiny(const std::string& kind) {

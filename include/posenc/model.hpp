@@ -282,6 +282,12 @@ Loss cross_entropy(const Tensor& logits, const ITensor& targets, std::int64_t ig
 /// Mean-squared error (F.mse_loss, reduction mean): value = mean (y - t)^2, grad = 2 (y - t) / numel.
 /// prediction and target must have the same, non-empty shape (else std::invalid_argument).
 Loss mse(const Tensor& prediction, const Tensor& target);
+/// Mean-squared error over the real tokens of a padded batch: prediction and target [B, N, K], token n
+/// of sample b counts when n < lengths[b]. value = sum over counted entries of (y - t)^2 / (K sum_b
+/// lengths[b]); grad = 2 (y - t) / (K sum_b lengths[b]) there and 0 on padding (F.mse_loss of the
+/// selected rows). Empty lengths: mse(prediction, target). lengths not [B] with entries in [1, N], or a
+/// prediction that is not [B, N, K], throws std::invalid_argument.
+Loss mse(const Tensor& prediction, const Tensor& target, const std::vector<std::int64_t>& lengths);
 
 // ====================================================================== position modules
 

@@ -232,4 +232,29 @@ Loss mse(const Tensor& y, const Tensor& t) {
   return out;
 }
 
+Loss mse(const Tensor& y, const Tensor& t, const std::vector<std::int64_t>& lengths) {
+  if (lengths.empty()) return mse(y, t);
+  if (y.dimension() != 3)
+    fail("mse", "parameter 'lengths' needs a per-token prediction [B, N, K], got ", shape_string(y));
+  if (shape_of(y) != shape_of(t))
+    fail("mse", "parameter 'target' must match prediction ", shape_string(y), ", got ", shape_string(t));
+  const std::size_t batch = y.shape()[0], n = y.shape()[1], k = y.shape()[2];
+  detail::check_lengths("mse", lengths, batch, n);
+  std::size_t counted = 0;
+  for (auto l : lengths) counted += static_cast<std::size_t>(l) * k;
+  if (counted == 0) fail("mse", "parameter 'prediction' is empty");
+  Loss out;
+  out.grad = zeros_like(y);
+  double total = 0;
+  const double c = static_cast<double>(counted);
+  for (std::size_t b = 0; b < batch; ++b)
+    for (std::size_t i = b * n * k; i < (b * n + static_cast<std::size_t>(lengths[b])) * k; ++i) {
+      const double d = static_cast<double>(y.data()[i]) - t.data()[i];
+      total += d * d;
+      out.grad.data()[i] = static_cast<float>(2.0 * d / c);
+    }
+  out.value = total / c;
+  return out;
+}
+
 }  // namespace posenc::train

@@ -87,7 +87,11 @@ BatchResult run_batch(TransformerLM& model, const Dataset& b) {
 
 BatchResult run_batch(FeatureTransformer& model, const Dataset& b) {
   const Tensor out = model.forward(b.features, b.lengths, b.where);
-  if (is_set(b.targets)) return BatchResult{mse(out, b.targets), kNaN, static_cast<double>(b.size())};
+  if (is_set(b.targets)) {  // per-token outputs [B, N, K]: padded tokens are not errors
+    const bool per_token = out.dimension() == 3 && !b.lengths.empty();
+    return BatchResult{per_token ? mse(out, b.targets, b.lengths) : mse(out, b.targets), kNaN,
+                       static_cast<double>(b.size())};
+  }
   BatchResult r{cross_entropy(out, b.labels), count_correct(out, b.labels), 0};
   for (auto t : b.labels) r.count += t >= 0 ? 1 : 0;
   return r;
