@@ -363,7 +363,7 @@ TEST(Catalogue, AgreesWithTheCommandLine) {
     ASSERT_EQ(std::system((cmd + " >/dev/null 2>&1").c_str()), 0) << cmd;
     const cat::Built b = cat::build(name, cat::parse(name, args));
     for (const auto& [stem, a] : b.arrays)
-      std::visit([&, s = stem](const auto& t) { expect_file_equals(out / (s + ".npy"), t, name + "/" + s); }, a);
+      std::visit([&, s = stem, n = name](const auto& t) { expect_file_equals(out / (s + ".npy"), t, n + "/" + s); }, a);
   }
   fs::remove_all(dir);
 }

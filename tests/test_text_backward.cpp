@@ -33,7 +33,7 @@ using Params = std::vector<Tensor>;
 Shape shape_of(const Tensor& t) { return Shape(t.shape().begin(), t.shape().end()); }
 
 // <a, b> and sum |a b| in double over two tensors of one shape (an unset part counts 0).
-void accumulate(const Tensor& a, const Tensor& b, double& dot, double& mag) {
+void accumulate_inner(const Tensor& a, const Tensor& b, double& dot, double& mag) {
   if (!is_set(a) && !is_set(b)) return;
   ASSERT_EQ(shape_of(a), shape_of(b));
   for (std::size_t t = 0; t < a.size(); ++t) {
@@ -45,28 +45,28 @@ void accumulate(const Tensor& a, const Tensor& b, double& dot, double& mag) {
 
 // <G, E> over every part of an encoding (no rotation among the text builders here).
 void inner(const EncodingGrad& g, const Encoding& e, double& dot, double& mag) {
-  accumulate(g.input_add, e.input_add, dot, mag);
-  accumulate(g.input_concat, e.input_concat, dot, mag);
+  accumulate_inner(g.input_add, e.input_add, dot, mag);
+  accumulate_inner(g.input_concat, e.input_concat, dot, mag);
   auto lists = [&](const std::vector<RelativeVectorsGrad>& gl, const std::vector<RelativeVectors>& el) {
     ASSERT_EQ(gl.size(), el.size());
     for (std::size_t i = 0; i < el.size(); ++i) {
-      accumulate(gl[i].table, el[i].table, dot, mag);
-      accumulate(gl[i].query_bias, el[i].query_bias, dot, mag);
+      accumulate_inner(gl[i].table, el[i].table, dot, mag);
+      accumulate_inner(gl[i].query_bias, el[i].query_bias, dot, mag);
     }
   };
   lists(g.content_weights, e.content_weights);
   lists(g.content_position, e.content_position);
   lists(g.position_content, e.position_content);
   lists(g.value, e.value);
-  accumulate(g.content_bias, e.content_bias, dot, mag);
+  accumulate_inner(g.content_bias, e.content_bias, dot, mag);
   ASSERT_EQ(g.biases.size(), e.biases.size());
   for (std::size_t i = 0; i < e.biases.size(); ++i) {
-    accumulate(g.biases[i].slopes, e.biases[i].slopes, dot, mag);
-    accumulate(g.biases[i].table, e.biases[i].table, dot, mag);
-    accumulate(g.biases[i].dense, e.biases[i].dense, dot, mag);
+    accumulate_inner(g.biases[i].slopes, e.biases[i].slopes, dot, mag);
+    accumulate_inner(g.biases[i].table, e.biases[i].table, dot, mag);
+    accumulate_inner(g.biases[i].dense, e.biases[i].dense, dot, mag);
   }
   ASSERT_EQ(g.multipliers.size(), e.multipliers.size());
-  for (std::size_t i = 0; i < e.multipliers.size(); ++i) accumulate(g.multipliers[i].table, e.multipliers[i].table, dot, mag);
+  for (std::size_t i = 0; i < e.multipliers.size(); ++i) accumulate_inner(g.multipliers[i].table, e.multipliers[i].table, dot, mag);
 }
 
 // A random gradient for every filled part of `e`, with the part's shape.
@@ -109,7 +109,7 @@ void expect_adjoint(const std::function<Encoding(const Params&)>& forward,
     inner(g, base, base_dot, mag);
     lhs -= base_dot;
     double rhs = 0, rmag = 0;
-    for (std::size_t i = 0; i < p.size(); ++i) accumulate(bp[i], dp[i], rhs, rmag);
+    for (std::size_t i = 0; i < p.size(); ++i) accumulate_inner(bp[i], dp[i], rhs, rmag);
     EXPECT_NEAR(lhs, rhs, 1e-5 * (mag + rmag) + 1e-9) << "trial " << trial;
   }
 }
@@ -388,7 +388,7 @@ double finite_difference(float& x, const std::function<double()>& loss, double h
 
 double weighted_sum(const Tensor& g, const Tensor& y) {
   double dot = 0, mag = 0;
-  accumulate(g, y, dot, mag);
+  accumulate_inner(g, y, dot, mag);
   return dot;
 }
 

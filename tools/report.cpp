@@ -93,7 +93,8 @@ void write_job(const std::string& command, Staging& out, const std::string& pref
   check_job_outputs(command, job);
   nlohmann::json files = nlohmann::json::object();
   for (const auto& [stem, a] : job.built.arrays) {
-    std::visit([&](const auto& t) { save_npy(out.file(prefix + stem + ".npy").string(), t); }, a);
+    // (clang 14 cannot capture a structured binding: stem is passed by an init-capture)
+    std::visit([&, s = stem](const auto& t) { save_npy(out.file(prefix + s + ".npy").string(), t); }, a);
     files[stem + ".npy"] = {{"shape", shape_json(a)}, {"dtype", dtype_of(a)}, {"axes", axes_of(*job.entry, stem, a)}};
   }
   files["encoding.json"] = {{"what", "the entry, the values it was built with (parameters), the options given, scalars"}};
