@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <cstdlib>
@@ -31,7 +32,8 @@ inline std::string slurp(const std::filesystem::path& p) {
 inline std::filesystem::path fresh_test_dir(const std::string& prefix) {
   namespace fs = std::filesystem;
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string name = prefix + info->test_suite_name() + "_" + info->name();
+  // The process id keeps two builds' test runs on one machine out of each other's directories.
+  std::string name = prefix + info->test_suite_name() + "_" + info->name() + "_" + std::to_string(::getpid());
   for (char& c : name)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
   const fs::path dir = fs::temp_directory_path() / name;
