@@ -29,12 +29,7 @@ using namespace posenc::train;
 using test::expect_invalid;
 
 ModelConfig tiny(const std::string& kind, InputKind input, Pooling pooling, std::int64_t features, std::int64_t outputs) {
-  ModelConfig c;
-  c.d_model = 8;
-  c.heads = 2;
-  c.layers = 2;
-  c.ff_multiplier = 2;
-  c.dropout = 0.0;
+  ModelConfig c = test::tiny_trunk();
   c.classes = outputs;
   c.seed = 5;
   c.input = input;

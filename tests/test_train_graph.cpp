@@ -49,12 +49,7 @@ TaskOptions small_options(std::int64_t train, std::int64_t val, std::uint64_t se
 }
 
 ModelConfig tiny(const std::string& kind, const Task& task, Pooling pooling = Pooling::mean) {
-  ModelConfig c = task_model_config(task, kind, 5);
-  c.d_model = 8;
-  c.heads = 2;
-  c.layers = 2;
-  c.ff_multiplier = 2;
-  c.dropout = 0.0;
+  ModelConfig c = test::tiny_trunk(task_model_config(task, kind, 5));
   c.pooling = pooling;
   c.position.init_std = 0.3;
   c.position.graph_max_hops = 3;

@@ -43,12 +43,7 @@ TaskOptions options(std::uint64_t seed, std::int64_t train = 5000, std::int64_t 
 }
 
 ModelConfig tiny(const std::string& kind, Pooling pooling) {
-  ModelConfig c;
-  c.d_model = 8;
-  c.heads = 2;
-  c.layers = 2;
-  c.ff_multiplier = 2;
-  c.dropout = 0.0;
+  ModelConfig c = test::tiny_trunk();
   c.classes = 3;
   c.seed = 11;
   c.input = InputKind::linear;

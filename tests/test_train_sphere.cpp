@@ -44,12 +44,7 @@ DTensor random_points(std::size_t b, std::size_t n, std::uint64_t seed) {
 }
 
 ModelConfig tiny(const std::string& kind, Pooling pooling) {
-  ModelConfig c;
-  c.d_model = 8;
-  c.heads = 2;
-  c.layers = 2;
-  c.ff_multiplier = 2;
-  c.dropout = 0.0;
+  ModelConfig c = test::tiny_trunk();
   c.classes = 1;
   c.seed = 11;
   c.input_features = 1;

@@ -38,12 +38,7 @@ using namespace posenc::train;
 using test::expect_invalid;
 
 ModelConfig tiny(const std::string& kind, std::int64_t tokens, std::int64_t p) {
-  ModelConfig c;
-  c.d_model = 8;
-  c.heads = 2;
-  c.layers = 2;
-  c.ff_multiplier = 2;
-  c.dropout = 0.0;
+  ModelConfig c = test::tiny_trunk();
   c.classes = 3;
   c.seed = 11;
   c.input = InputKind::per_feature;

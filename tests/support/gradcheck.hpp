@@ -11,9 +11,21 @@
 #include <string>
 #include <vector>
 
+#include "posenc/model.hpp"
 #include "posenc/optim.hpp"
 
 namespace posenc::test {
+
+/// The small trunk of the finite-difference tests: d_model 8, 2 heads, 2 layers, FFN 2 d_model,
+/// no dropout; every other field of `c` is kept.
+inline train::ModelConfig tiny_trunk(train::ModelConfig c = {}) {
+  c.d_model = 8;
+  c.heads = 2;
+  c.layers = 2;
+  c.ff_multiplier = 2;
+  c.dropout = 0.0;
+  return c;
+}
 
 /// Central differences at h and h/2 combined by Richardson extrapolation (truncation O(h^4)).
 inline double fd(const std::function<double()>& loss, float& p, double h) {
