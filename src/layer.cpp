@@ -43,10 +43,33 @@ Tensor linear(const Tensor& x, std::size_t rows, const Tensor& w, const Tensor& 
   const std::size_t out = w.shape()[0], in = w.shape()[1];
   Tensor y = Tensor::from_shape({rows, out});
   detail::sgemm(false, true, rows, out, in, 1.0f, x.data(), in, w.data(), in, 0.0f, y.data(), out);
-  if (is_set(b))
-    for (std::size_t r = 0; r < rows; ++r)
-      for (std::size_t o = 0; o < out; ++o) y(r, o) += b(o);
+  if (is_set(b)) {
+    float* yr = y.data();
+    const float* bias = b.data();
+    for (std::size_t r = 0; r < rows; ++r, yr += out)
+      for (std::size_t o = 0; o < out; ++o) yr[o] += bias[o];
+  }
   return y;
+}
+
+/// Row-stacked [a; b; c] of three tensors with equal trailing sizes ([out_i, in] or [out_i]):
+/// the self-attention projections as one matrix, so x is read by one product instead of three.
+Tensor stacked(const Tensor& a, const Tensor& b, const Tensor& c) {
+  Shape s(a.shape().begin(), a.shape().end());
+  s[0] = a.shape()[0] + b.shape()[0] + c.shape()[0];
+  Tensor out = Tensor::from_shape(s);
+  std::copy(c.begin(), c.end(), std::copy(b.begin(), b.end(), std::copy(a.begin(), a.end(), out.begin())));
+  return out;
+}
+
+/// Rows [r0, r0 + rows) of a stacked [out, ...] tensor as a tensor of its own.
+Tensor rows_of(const Tensor& t, std::size_t r0, std::size_t rows) {
+  Shape s(t.shape().begin(), t.shape().end());
+  const std::size_t width = t.size() / s[0];
+  s[0] = rows;
+  Tensor out = Tensor::from_shape(s);
+  std::copy_n(t.data() + r0 * width, rows * width, out.data());
+  return out;
 }
 
 // One head's dh values: an inline loop, since a library copy per 16-float row costs more than the copy.
@@ -54,24 +77,35 @@ void copy_head(const float* src, std::size_t dh, float* dst) {
   for (std::size_t c = 0; c < dh; ++c) dst[c] = src[c];
 }
 
-// [B*N, heads*dh] -> [B, heads, N, dh]
-Tensor split_heads(const Tensor& y, std::size_t batch, std::size_t n, std::size_t heads, std::size_t dh) {
+// Columns [col, col + heads*dh) of y [B*N, ld] -> [B, heads, N, dh]
+Tensor split_heads(const float* y, std::size_t ld, std::size_t col, std::size_t batch, std::size_t n,
+                   std::size_t heads, std::size_t dh) {
   Tensor out = Tensor::from_shape({batch, heads, n, dh});
   for (std::size_t b = 0; b < batch; ++b)
     for (std::size_t t = 0; t < n; ++t)
       for (std::size_t h = 0; h < heads; ++h)
-        copy_head(y.data() + ((b * n + t) * heads + h) * dh, dh, out.data() + ((b * heads + h) * n + t) * dh);
+        copy_head(y + (b * n + t) * ld + col + h * dh, dh, out.data() + ((b * heads + h) * n + t) * dh);
   return out;
+}
+
+// [B*N, heads*dh] -> [B, heads, N, dh]
+Tensor split_heads(const Tensor& y, std::size_t batch, std::size_t n, std::size_t heads, std::size_t dh) {
+  return split_heads(y.data(), heads * dh, 0, batch, n, heads, dh);
+}
+
+// t [B, heads, N, dh] -> columns [col, col + heads*dh) of out [B*N, ld]
+void merge_heads_into(const Tensor& t, float* out, std::size_t ld, std::size_t col) {
+  const std::size_t batch = t.shape()[0], heads = t.shape()[1], n = t.shape()[2], dh = t.shape()[3];
+  for (std::size_t b = 0; b < batch; ++b)
+    for (std::size_t h = 0; h < heads; ++h)
+      for (std::size_t i = 0; i < n; ++i)
+        copy_head(t.data() + ((b * heads + h) * n + i) * dh, dh, out + (b * n + i) * ld + col + h * dh);
 }
 
 // [B, heads, N, dh] -> [B*N, heads*dh]
 Tensor merge_heads(const Tensor& t) {
-  const std::size_t batch = t.shape()[0], heads = t.shape()[1], n = t.shape()[2], dh = t.shape()[3];
-  Tensor out = Tensor::from_shape({batch * n, heads * dh});
-  for (std::size_t b = 0; b < batch; ++b)
-    for (std::size_t h = 0; h < heads; ++h)
-      for (std::size_t i = 0; i < n; ++i)
-        copy_head(t.data() + ((b * heads + h) * n + i) * dh, dh, out.data() + ((b * n + i) * heads + h) * dh);
+  Tensor out = Tensor::from_shape({t.shape()[0] * t.shape()[2], t.shape()[1] * t.shape()[3]});
+  merge_heads_into(t, out.data(), out.shape()[1], 0);
   return out;
 }
 
@@ -105,6 +139,47 @@ void require_shape(const char* fn, const char* name, const Tensor& t, const Shap
 void require_finite(const char* fn, const char* name, const Tensor& t) {
   for (std::size_t i = 0; i < t.size(); ++i)
     if (!std::isfinite(t.data()[i])) detail::fail(fn, "parameter '", name, "' holds a non-finite value at flat index ", i);
+}
+
+/// backward() up to the input projections (shapes checked against the config and the cache):
+/// W_o's gradients into `grads`, then the core's dq, dk, dv and the encoding's gradients.
+AttentionGrads core_backward(const MultiHeadAttention& m, std::size_t batch, std::size_t nq, std::size_t nk,
+                             const Encoding& enc,
+                             const AttentionOptions& opts, const MultiHeadAttention::Cache& cache, const Tensor& dy,
+                             const GradRequest& request, MultiHeadAttention::Grads& grads) {
+  const char* fn = "MultiHeadAttention::backward";
+  const auto& c = m.config();
+  const auto d = static_cast<std::size_t>(c.model_dim), dh = static_cast<std::size_t>(c.head_dim);
+  const auto h = static_cast<std::size_t>(c.heads), hk = static_cast<std::size_t>(c.kv_heads);
+  require_shape(fn, "dy", dy, {batch, nq, d});
+  require_shape(fn, "cache.q", cache.q, {batch, h, nq, dh});
+  require_shape(fn, "cache.k", cache.k, {batch, hk, nk, dh});
+  require_shape(fn, "cache.v", cache.v, {batch, hk, nk, dh});
+  require_shape(fn, "cache.attn", cache.attn, {batch, h, nq, dh});
+  const Tensor d_attn = m.output_backward(cache, dy, grads);
+  GradRequest req = request;
+  req.inputs = true;  // the projections need dq, dk, dv
+  return attention_backward(cache.q, cache.k, cache.v, enc, opts, cache.attn, cache.stats, d_attn, req);
+}
+
+/// forward() after the input projections: the core on q [B, H, Nq, dh], k and v [B, Hk, Nk, dh],
+/// the heads merged, W_o; the intermediates kept in `cache` when given.
+Tensor attend(const MultiHeadAttention& m, Tensor q, Tensor k, Tensor v, const Encoding& enc,
+              const AttentionOptions& opts, MultiHeadAttention::Cache* cache) {
+  const std::size_t batch = q.shape()[0], nq = q.shape()[2];
+  Tensor o = attention(q, k, v, enc, opts, cache ? &cache->stats : nullptr);  // [B, H, Nq, dh]
+  Tensor merged = merge_heads(o);
+  Tensor y = linear(merged, batch * nq, m.w_o, m.b_o);
+  y.reshape({batch, nq, static_cast<std::size_t>(m.config().model_dim)});
+  if (cache) {
+    cache->q = std::move(q);
+    cache->k = std::move(k);
+    cache->v = std::move(v);
+    cache->attn = std::move(o);
+    merged.reshape({batch, nq, merged.shape()[1]});
+    cache->attn_out_merged = std::move(merged);
+  }
+  return y;
 }
 
 }  // namespace
@@ -184,33 +259,28 @@ void MultiHeadAttention::save(const std::string& dir) const {
 
 Tensor MultiHeadAttention::forward(const Tensor& xq, const Tensor& xkv, const Encoding& enc,
                                    const AttentionOptions& opts, Cache* cache) const {
-  const char* fn = "MultiHeadAttention::forward";
-  check_inputs(fn, xq, xkv);
-  const auto d = static_cast<std::size_t>(config_.model_dim);
+  check_inputs("MultiHeadAttention::forward", xq, xkv);
   const std::size_t batch = xq.shape()[0], nq = xq.shape()[1], nk = xkv.shape()[1];
   const auto h = static_cast<std::size_t>(config_.heads), hk = static_cast<std::size_t>(config_.kv_heads);
   const auto dh = static_cast<std::size_t>(config_.head_dim);
-  Tensor q = split_heads(linear(xq, batch * nq, w_q, b_q), batch, nq, h, dh);
-  Tensor k = split_heads(linear(xkv, batch * nk, w_k, b_k), batch, nk, hk, dh);
-  Tensor v = split_heads(linear(xkv, batch * nk, w_v, b_v), batch, nk, hk, dh);
-  Tensor o = attention(q, k, v, enc, opts, cache ? &cache->stats : nullptr);  // [B, H, Nq, dh]
-  Tensor merged = merge_heads(o);
-  Tensor y = linear(merged, batch * nq, w_o, b_o);
-  y.reshape({batch, nq, d});
-  if (cache) {
-    cache->q = std::move(q);
-    cache->k = std::move(k);
-    cache->v = std::move(v);
-    cache->attn = std::move(o);
-    merged.reshape({batch, nq, h * dh});
-    cache->attn_out_merged = std::move(merged);
-  }
-  return y;
+  return attend(*this, split_heads(linear(xq, batch * nq, w_q, b_q), batch, nq, h, dh),
+                split_heads(linear(xkv, batch * nk, w_k, b_k), batch, nk, hk, dh),
+                split_heads(linear(xkv, batch * nk, w_v, b_v), batch, nk, hk, dh), enc, opts, cache);
 }
 
 Tensor MultiHeadAttention::forward(const Tensor& x, const Encoding& enc, const AttentionOptions& opts,
                                    Cache* cache) const {
-  return forward(x, x, enc, opts, cache);
+  check_inputs("MultiHeadAttention::forward", x, x);
+  const std::size_t batch = x.shape()[0], n = x.shape()[1];
+  const auto h = static_cast<std::size_t>(config_.heads), hk = static_cast<std::size_t>(config_.kv_heads);
+  const auto dh = static_cast<std::size_t>(config_.head_dim);
+  const std::size_t width = (h + 2 * hk) * dh;
+  // One product with the stacked [W_q; W_k; W_v] reads x once; q, k and v are its column blocks.
+  const Tensor qkv =
+      linear(x, batch * n, stacked(w_q, w_k, w_v), config_.bias ? stacked(b_q, b_k, b_v) : Tensor());
+  return attend(*this, split_heads(qkv.data(), width, 0, batch, n, h, dh),
+                split_heads(qkv.data(), width, h * dh, batch, n, hk, dh),
+                split_heads(qkv.data(), width, (h + hk) * dh, batch, n, hk, dh), enc, opts, cache);
 }
 
 void MultiHeadAttention::check_inputs(const char* fn, const Tensor& xq, const Tensor& xkv) const {
@@ -263,23 +333,9 @@ void MultiHeadAttention::projection_backward(const Tensor& xq, const Tensor& xkv
 MultiHeadAttention::Grads MultiHeadAttention::backward(const Tensor& xq, const Tensor& xkv, const Encoding& enc,
                                                        const AttentionOptions& opts, const Cache& cache,
                                                        const Tensor& dy, const GradRequest& request) const {
-  const char* fn = "MultiHeadAttention::backward";
-  check_inputs(fn, xq, xkv);
-  const std::size_t batch = xq.shape()[0], nq = xq.shape()[1], nk = xkv.shape()[1];
-  const auto d = static_cast<std::size_t>(config_.model_dim);
-  const auto h = static_cast<std::size_t>(config_.heads), hk = static_cast<std::size_t>(config_.kv_heads);
-  const auto dh = static_cast<std::size_t>(config_.head_dim);
-  require_shape(fn, "dy", dy, {batch, nq, d});
-  require_shape(fn, "cache.q", cache.q, {batch, h, nq, dh});
-  require_shape(fn, "cache.k", cache.k, {batch, hk, nk, dh});
-  require_shape(fn, "cache.v", cache.v, {batch, hk, nk, dh});
-  require_shape(fn, "cache.attn", cache.attn, {batch, h, nq, dh});
+  check_inputs("MultiHeadAttention::backward", xq, xkv);
   Grads grads;
-  const Tensor d_attn = output_backward(cache, dy, grads);
-  GradRequest req = request;
-  req.inputs = true;  // the projections need dq, dk, dv
-  AttentionGrads core =
-      attention_backward(cache.q, cache.k, cache.v, enc, opts, cache.attn, cache.stats, d_attn, req);
+  AttentionGrads core = core_backward(*this, xq.shape()[0], xq.shape()[1], xkv.shape()[1], enc, opts, cache, dy, request, grads);
   projection_backward(xq, xkv, core.dq, core.dk, core.dv, grads);
   grads.encoding = std::move(core.encoding);
   return grads;
@@ -288,11 +344,33 @@ MultiHeadAttention::Grads MultiHeadAttention::backward(const Tensor& xq, const T
 MultiHeadAttention::Grads MultiHeadAttention::backward(const Tensor& x, const Encoding& enc,
                                                        const AttentionOptions& opts, const Cache& cache,
                                                        const Tensor& dy, const GradRequest& request) const {
-  Grads grads = backward(x, x, enc, opts, cache, dy, request);
-  float* dst = grads.dx_q.data();
-  const float* src = grads.dx_kv.data();
-  for (std::size_t i = 0; i < grads.dx_q.size(); ++i) dst[i] += src[i];
-  grads.dx_kv = Tensor();
+  check_inputs("MultiHeadAttention::backward", x, x);
+  const std::size_t batch = x.shape()[0], n = x.shape()[1], rows = batch * n;
+  const auto d = static_cast<std::size_t>(config_.model_dim);
+  const auto hq = static_cast<std::size_t>(config_.heads * config_.head_dim);
+  const auto hkd = static_cast<std::size_t>(config_.kv_heads * config_.head_dim);
+  const std::size_t width = hq + 2 * hkd;
+  Grads grads;
+  AttentionGrads core = core_backward(*this, batch, n, n, enc, opts, cache, dy, request, grads);
+  // The stacked projection of forward(x): d[q k v] [B*N, width] through [W_q; W_k; W_v] in one
+  // pair of products, so dx arrives summed over the three.
+  Tensor dqkv = Tensor::from_shape({rows, width});
+  merge_heads_into(core.dq, dqkv.data(), width, 0);
+  merge_heads_into(core.dk, dqkv.data(), width, hq);
+  merge_heads_into(core.dv, dqkv.data(), width, hq + hkd);
+  Tensor dw, db;
+  linear_backward(dqkv.data(), x.data(), rows, stacked(w_q, w_k, w_v), dw, config_.bias ? &db : nullptr,
+                  grads.dx_q, false);
+  grads.w_q = rows_of(dw, 0, hq);
+  grads.w_k = rows_of(dw, hq, hkd);
+  grads.w_v = rows_of(dw, hq + hkd, hkd);
+  if (config_.bias) {
+    grads.b_q = rows_of(db, 0, hq);
+    grads.b_k = rows_of(db, hq, hkd);
+    grads.b_v = rows_of(db, hq + hkd, hkd);
+  }
+  grads.dx_q.reshape({batch, n, d});
+  grads.encoding = std::move(core.encoding);
   return grads;
 }
 

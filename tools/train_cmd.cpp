@@ -2,8 +2,12 @@
 #include "train_cmd.hpp"
 
 #include <malloc.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmath>
+#include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -154,6 +158,18 @@ void keep_freed_memory() {
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   mallopt(M_TOP_PAD, 64 << 20);
+  // The first epoch still faults every page of the heap in once (~13,000 faults of 4 KiB for the
+  // small ViT, 10-20 us each on this VM: a third of that epoch). Grow the heap now (one block
+  // below the mmap threshold, plus the top pad) and ask for transparent huge pages on it before
+  // anything touches it: the same memory then arrives in 2 MiB pages. Only a hint: without THP
+  // (or with brk unavailable) nothing changes but the reservation of address space.
+  const auto before = reinterpret_cast<std::uintptr_t>(sbrk(0));
+  void* volatile block = std::malloc(30 << 20);  // volatile: the compiler may not drop the pair
+  const auto after = reinterpret_cast<std::uintptr_t>(sbrk(0));
+  constexpr std::uintptr_t kHuge = std::uintptr_t(1) << 21;
+  const std::uintptr_t begin = (before + kHuge - 1) & ~(kHuge - 1), end = after & ~(kHuge - 1);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+  std::free(block);
 }
 
 void print_tasks_and_kinds() {
