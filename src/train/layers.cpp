@@ -63,41 +63,46 @@ void add_column_sums(const float* dy, std::size_t rows, std::size_t n, float* ac
   for (std::size_t c = 0; c < n; ++c) acc[c] = static_cast<float>(acc[c] + s[c]);
 }
 
-/// Element-wise kernels run in fixed chunks through 64-byte-aligned scratch padded to whole SIMD
-/// packets: Eigen peels unaligned heads and tails into scalar code whose erf differs from the
-/// vector one in the last bits, so without the scratch a value would depend on where the
-/// allocator put the tensor. Chunks are fixed, so results never depend on the thread count.
+/// Element-wise kernels work on whole SIMD packets of 16 floats: Eigen peels unaligned heads and
+/// tails of a dynamic-size array into scalar code whose erf differs from the vector one in the
+/// last bits, so a value would depend on where the allocator put the tensor. Fixed-size packets
+/// read and written unaligned always take the vector code, and the last partial packet goes
+/// through zero-padded scratch. Chunks are fixed, so results never depend on the thread count.
 constexpr std::ptrdiff_t kChunk = 4096;
-using Aligned = Eigen::Map<Eigen::ArrayXf, Eigen::Aligned64>;
+using Packet = Eigen::Array<float, 16, 1>;
+using PacketIn = Eigen::Map<const Packet, Eigen::Unaligned>;
+using PacketOut = Eigen::Map<Packet, Eigen::Unaligned>;
 
-/// f(z, g) -> new g over chunks (z, g of n elements; g may be null for a one-input kernel).
+/// f(z, g) -> new g over packets (z, g of n elements; g may be null for a one-input kernel).
 template <class F>
-void elementwise(const float* z, float* g, float* out, std::size_t n, F f) {
+void elementwise(const float* z, const float* g, float* out, std::size_t n, F f) {
   const auto chunks = (static_cast<std::ptrdiff_t>(n) + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static) if (chunks > 8)
   for (std::ptrdiff_t c = 0; c < chunks; ++c) {
-    alignas(64) float zs[kChunk], gs[kChunk];
     const std::ptrdiff_t lo = c * kChunk, len = std::min<std::ptrdiff_t>(kChunk, static_cast<std::ptrdiff_t>(n) - lo);
-    const std::ptrdiff_t padded = (len + 15) / 16 * 16;
-    std::fill(std::copy_n(z + lo, len, zs), zs + padded, 0.0f);
-    if (g) std::fill(std::copy_n(g + lo, len, gs), gs + padded, 0.0f);
-    Aligned zv(zs, padded), gv(gs, padded);
-    gv = f(zv, gv);
-    std::copy_n(gs, len, out + lo);
+    const std::ptrdiff_t end = lo + len / 16 * 16;
+    for (std::ptrdiff_t i = lo; i < end; i += 16)
+      PacketOut(out + i) = f(PacketIn(z + i), g ? Packet(PacketIn(g + i)) : Packet::Zero());
+    if (end == lo + len) continue;
+    alignas(64) float zs[16] = {}, gs[16] = {};
+    std::copy(z + end, z + lo + len, zs);
+    if (g) std::copy(g + end, g + lo + len, gs);
+    const Packet r = f(PacketIn(zs), Packet(PacketIn(gs)));
+    std::copy_n(r.data(), lo + len - end, out + end);
   }
 }
 
 /// out = z Phi(z), Phi(z) = (1 + erf(z / sqrt 2)) / 2 (the exact GELU), in float with Eigen's
 /// vectorised erf (within 2e-6 of the double formula; PyTorch's float GELU is the same formula).
 void gelu(const float* z, float* out, std::size_t n) {
-  elementwise(z, nullptr, out, n, [](const Aligned& x, const Aligned&) {
+  elementwise(z, nullptr, out, n, [](const auto& x, const auto&) {
     return (0.5f * x * (1.0f + (x * static_cast<float>(M_SQRT1_2)).erf())).eval();
   });
 }
 
 /// g *= Phi(z) + z phi(z), the derivative of the exact GELU.
 void gelu_backward(const float* z, float* g, std::size_t n) {
-  elementwise(z, g, g, n, [](const Aligned& x, const Aligned& dy) {
+  elementwise(z, g, g, n, [](const auto& x, const auto& dy) {
     constexpr float inv_sqrt_2pi = 0.398942280401432678f;
     return (dy * (0.5f * (1.0f + (x * static_cast<float>(M_SQRT1_2)).erf()) +
                   x * inv_sqrt_2pi * (-0.5f * x * x).exp()))
