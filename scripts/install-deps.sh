@@ -15,9 +15,9 @@ packages=(
   # `pip install --no-build-isolation .` offline (pyproject.toml + setup.py; scripts/check-pip.sh)
   python3-pip python3-setuptools python3-wheel
 )
-# The benchmark comparison scripts (bench/run.sh) also want PyTorch, NumPy, SciPy, networkx, pandas and scikit-learn.
+# The benchmark comparison scripts (bench/run.sh) also want PyTorch, NumPy, SciPy, networkx, pandas, scikit-learn and graph-tool.
 if [[ "${POSENC_BENCH_DEPS:-0}" == 1 ]]; then
-  packages+=(python3-numpy python3-scipy python3-torch python3-networkx python3-pandas python3-sklearn)
+  packages+=(python3-numpy python3-scipy python3-torch python3-networkx python3-pandas python3-sklearn python3-graph-tool)
 fi
 # The fuzz job (scripts/fuzz.sh) builds libFuzzer programs with clang (libclang-rt: the fuzzer and
 # sanitizer runtimes; libomp: OpenMP for clang).

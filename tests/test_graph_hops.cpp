@@ -1,9 +1,10 @@
 // All-pairs hop counts (posenc/graph.hpp shortest_path_hops and shortest_path_hops_into) against a
-// plain one-source-at-a-time BFS written here, on graphs larger than one 256-source block,
+// plain one-source-at-a-time BFS written here, on graphs larger than one 512-source block,
 // directed and undirected, with isolated nodes; every output type; clip and unreachable rules;
 // thread-count independence; errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <random>
@@ -77,6 +78,52 @@ TEST(HopsInto, EveryTypeMatchesOneSourceBfs) {
         ASSERT_EQ(u8[i], w < 0 ? 255 : std::min<std::int64_t>(w, 254)) << "uint8 flat " << i;
       }
     }
+}
+
+/// A seeded graph of average degree ~2 x per_node made of `parts` disconnected pieces (each a
+/// random graph on its own node range, so pairs across pieces are unreachable), plus self-loops,
+/// parallel edges and a few isolated nodes at the end: dense enough for the bottom-up levels.
+Graph pieces_graph(std::int64_t n, bool directed, std::uint64_t seed, std::int64_t parts, std::int64_t per_node) {
+  std::mt19937_64 gen(seed);
+  std::vector<GraphEdge> edges;
+  const std::int64_t used = std::max<std::int64_t>(1, n - 3), size = (used + parts - 1) / parts;
+  for (std::int64_t lo = 0; lo < used; lo += size) {
+    const std::int64_t hi = std::min(used, lo + size);
+    std::uniform_int_distribution<std::int64_t> node(lo, hi - 1);
+    for (std::int64_t e = 0; e < per_node * (hi - lo); ++e) edges.push_back({node(gen), node(gen)});
+    edges.push_back({lo, lo});  // a self-loop
+    if (hi - lo > 1) edges.push_back({lo, lo + 1});  // and a parallel edge, likely
+  }
+  return Graph(n, std::move(edges), directed);
+}
+
+// Dense pieces run most levels bottom-up, sparse ones (and the long paths above) top-down; both
+// directions, several 512-source blocks with a narrower last one, and unreachable pairs between
+// pieces must all give the one-source BFS.
+TEST(HopsInto, DenseAndSparsePiecesMatchOneSourceBfs) {
+  for (const bool directed : {false, true})
+    for (const std::int64_t n : {2, 63, 64, 65, 511, 512, 513, 1100})
+      for (const std::int64_t per_node : {1, 4}) {
+        const Graph g = pieces_graph(n, directed, 11 + static_cast<std::uint64_t>(n), n > 100 ? 3 : 1, per_node);
+        const auto want = oracle(g);
+        const auto i64 = into<std::int64_t>(g, {.threads = 2});
+        const auto u16 = into<std::uint16_t>(g, {.unreachable = 510});
+        const auto u8 = into<std::uint8_t>(g, {.max_distance = 3});
+        for (std::size_t i = 0; i < want.size(); ++i) {
+          const std::int64_t w = want[i];
+          ASSERT_EQ(i64[i], w) << "n " << n << " directed " << directed << " per_node " << per_node << " flat " << i;
+          ASSERT_EQ(u16[i], w < 0 ? 510 : w) << "uint16 flat " << i;
+          ASSERT_EQ(u8[i], w < 0 ? 255 : std::min<std::int64_t>(w, 3)) << "uint8 flat " << i;
+        }
+      }
+}
+
+TEST(HopsInto, ThreadCountsGiveIdenticalBytes) {
+  for (const bool directed : {false, true}) {
+    const Graph g = pieces_graph(1600, directed, 5, 2, 3);
+    const auto one = into<std::uint8_t>(g, {.threads = 1});
+    for (const int t : {2, 3, 5}) EXPECT_EQ(into<std::uint8_t>(g, {.threads = t}), one) << t << " threads";
+  }
 }
 
 TEST(HopsInto, ClipUnreachableAndThreads) {
