@@ -104,7 +104,7 @@ void GR3_LapSparse(benchmark::State& st) {
 BENCHMARK(GR1_AllPairsHops)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 // Args: threads, reuse (1: the same buffer every iteration, 0: a fresh one).
 BENCHMARK(GR1_HopsIntoU8)->Args({1, 0})->Args({1, 1})->Args({2, 1})->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(GR1_HopsIntoU16)->Args({1, 0})->Args({1, 1})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(GR1_HopsIntoU16)->Args({1, 0})->Args({1, 1})->Args({2, 1})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(GR1_HopsIntoI64)->Args({1, 1})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(GR2_LaplacianPe16)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(GR3_LapDense)->Arg(100)->Arg(250)->Arg(500)->Arg(1000)->Arg(2000)->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -164,8 +164,9 @@ struct ShortestPathOptions {
   int threads = 0;                 ///< 0 = OpenMP default; capped at 4 x the processors; the result does not depend on it
 };
 /// Hop counts [N, N]: out[i, j] = the fewest edges on a path i -> j (edge direction followed for
-/// directed graphs; weights ignored), 0 on the diagonal. Bit-parallel BFS, 256 sources per block
-/// over the in-edges (so each level writes consecutive entries of one row), threads over blocks.
+/// directed graphs; weights ignored), 0 on the diagonal. Bit-parallel BFS, 512 sources per block
+/// over the in-edges (so each level writes consecutive entries of one row), each level top-down or
+/// bottom-up by the edges it would scan (Beamer et al. 2012), threads over blocks.
 ITensor shortest_path_hops(const Graph& graph, const ShortestPathOptions& options = {});
 ///@{
 /// shortest_path_hops written into a caller's buffer `out` of N x N elements (row-major [N, N]): a
@@ -342,7 +343,8 @@ enum class LaplacianKind {
   symmetric,      ///< L = I - D^-1/2 A D^-1/2 (PyG 'sym'; a node of degree 0 keeps L_ii = 1)
   random_walk,    ///< L = I - D^-1 A (eigenvectors D^-1/2 u of the symmetric ones, unit norm)
 };
-/// Eigen-solver: automatic (dense up to LaplacianPeOptions::dense_max_nodes), dense LAPACK, or sparse Spectra.
+/// Eigen-solver: automatic (dense up to LaplacianPeOptions::dense_max_nodes), dense LAPACK, or sparse
+/// (Chebyshev-filtered block subspace iteration; Spectra's Lanczos if it does not converge).
 enum class EigenSolver { automatic, dense, sparse };
 
 /// Laplacian eigenvector PE options (`docs/methods.md#laplacian-pe`). Defaults in brackets.
@@ -357,7 +359,7 @@ struct LaplacianPeOptions {
   bool random_flip = false;               ///< seeded random sign per column (PyG's augmentation)
   std::uint64_t seed = 0;                 ///< [0] seed of random_flip
   EigenSolver solver = EigenSolver::automatic;  ///< [automatic]
-  std::int64_t dense_max_nodes = 200;     ///< automatic: dense LAPACK up to this size, Spectra above (docs/graph.md)
+  std::int64_t dense_max_nodes = 200;     ///< automatic: dense LAPACK up to this size, sparse above (docs/graph.md)
 };
 /// What laplacian_pe returns.
 struct LaplacianPe {
@@ -373,13 +375,17 @@ struct LaplacianPe {
   std::string warning;              ///< empty, or why the result is not unique (eigengap)
 };
 /// The eigengap below which laplacian_pe warns: 1e-8, far above both solvers' accuracy (LAPACK's
-/// ~1e-15 ||L||, Spectra's 1e-10 relative), far below gaps that separate distinct eigenvalues.
+/// ~1e-15 ||L||; the sparse solver's residuals <= 1e-10 ||L|| bound eigenvalue errors far below
+/// that), far below gaps that separate distinct eigenvalues.
 inline constexpr double kEigengapTolerance = 1e-8;
 /// The k smallest non-trivial eigenvectors of the Laplacian of the symmetrised graph (A + A^T)/2 for
 /// directed input, weights used, self-loops removed. Sign: the entry of largest magnitude is
 /// positive (entries within a relative 1e-6 of it tie; the lowest node decides), unless random_flip.
-/// Dense: LAPACK dsyevd; sparse: Spectra Lanczos on c I - L (the flipped spectrum's largest
-/// eigenvalues, sparse products only). Throws for k < 1, an empty graph, or k > available without pad.
+/// Dense: LAPACK dsyevd; sparse: Chebyshev-filtered subspace iteration (Zhou & Saad 2007) on a block
+/// of about 1.5 (k + trivial + 1) vectors, products in float until the residuals reach 1e-4 then in
+/// double, Rayleigh-Ritz in double, residuals <= 1e-10 ||L|| bound; threads over row blocks, results
+/// bit-identical for any thread count; Spectra's Lanczos on c I - L if it has not converged in 300
+/// rounds. Throws for k < 1, an empty graph, or k > available without pad.
 LaplacianPe laplacian_pe(const Graph& graph, const LaplacianPeOptions& options = {});
 
 // ------------------------------------------------------------------ random-walk structural encoding

@@ -1,5 +1,6 @@
-// Laplacian eigenvector encodings (dense LAPACK through xtensor-blas, or Spectra's Lanczos on the
-// sparse, spectrum-flipped Laplacian) and random-walk structural encodings.
+// Laplacian eigenvector encodings (dense LAPACK through xtensor-blas, or Chebyshev-filtered subspace
+// iteration on the sparse Laplacian, spectral_chfsi.cpp, with Spectra's Lanczos as its fallback) and
+// random-walk structural encodings.
 #include <omp.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include "detail/check.hpp"
 #include "detail/graph_weights.hpp"
 #include "posenc/graph.hpp"
+#include "spectral_solver.hpp"
 
 namespace posenc {
 
@@ -63,6 +65,35 @@ std::pair<std::int64_t, std::int64_t> components(const Graph& g) {
   for (std::size_t v = 0; v < n; ++v)
     if (find(v) == v && comp_edge[v]) ++with_edges;
   return {all, with_edges};
+}
+
+/// The `solve` smallest eigenpairs of L (spectrum in [0, c]) by Spectra's Lanczos on c I - L, whose
+/// largest eigenvalues are L's smallest: the fallback when the block solver does not converge.
+void sparse_lanczos(const Eigen::SparseMatrix<double>& L, double c, Eigen::Index solve, Eigen::VectorXd& values,
+                    Eigen::MatrixXd& vectors) {
+  const Eigen::Index n = L.rows();
+  Eigen::SparseMatrix<double> M = -L;
+  for (Eigen::Index i = 0; i < n; ++i) M.coeffRef(i, i) += c;
+  M.makeCompressed();
+  Spectra::SparseSymMatProd<double> op(M);
+  const Eigen::Index ncv = std::min<Eigen::Index>(n, std::max<Eigen::Index>(2 * solve + 1, solve + 20));
+  Spectra::SymEigsSolver<Spectra::SparseSymMatProd<double>> eigs(op, solve, ncv);
+  eigs.init();
+  eigs.compute(Spectra::SortRule::LargestAlge, 100000, 1e-10);
+  if (eigs.info() != Spectra::CompInfo::Successful)
+    detail::fail("laplacian_pe", "the sparse eigensolvers did not converge for ", solve, " eigenpairs on ", n,
+                 " nodes (try solver = dense)");
+  const Eigen::VectorXd ev = (c - eigs.eigenvalues().array()).matrix();
+  const Eigen::MatrixXd evec = eigs.eigenvectors();
+  std::vector<Eigen::Index> order(static_cast<std::size_t>(ev.size()));
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return ev(a) < ev(b); });
+  values.resize(solve);
+  vectors.resize(n, solve);
+  for (Eigen::Index j = 0; j < solve; ++j) {
+    values(j) = ev(order[static_cast<std::size_t>(j)]);
+    vectors.col(j) = evec.col(order[static_cast<std::size_t>(j)]);
+  }
 }
 
 }  // namespace
@@ -125,31 +156,12 @@ LaplacianPe laplacian_pe(const Graph& g, const LaplacianPeOptions& o) {
       for (Eigen::Index r = 0; r < n; ++r) vectors(r, c) = v(static_cast<std::size_t>(r), static_cast<std::size_t>(c));
     }
   } else if (need > 0) {
-    // Lanczos (Spectra) on M = c I - L, whose largest eigenvalues are L's smallest: only sparse
-    // products, no factorisation (shift-invert's sparse LU fills in badly on hub-heavy graphs).
-    // c bounds the spectrum: 2 for the normalised Laplacians, 2 max degree (Gershgorin) for D - A.
+    // Chebyshev-filtered subspace iteration (spectral_chfsi.cpp): block sparse products, no
+    // factorisation (shift-invert's sparse LU fills in badly on hub-heavy graphs). The spectrum lies
+    // in [0, 2] for the normalised Laplacians, in [0, 2 max degree] (Gershgorin) for D - A.
     const double c = combinatorial ? 2 * deg.maxCoeff() + 1e-9 : 2.0;
-    Eigen::SparseMatrix<double> M = -L;
-    for (Eigen::Index i = 0; i < n; ++i) M.coeffRef(i, i) += c;
-    M.makeCompressed();
-    Spectra::SparseSymMatProd<double> op(M);
-    const Eigen::Index ncv = std::min<Eigen::Index>(n, std::max<Eigen::Index>(2 * solve + 1, solve + 20));
-    Spectra::SymEigsSolver<Spectra::SparseSymMatProd<double>> eigs(op, solve, ncv);
-    eigs.init();
-    eigs.compute(Spectra::SortRule::LargestAlge, 100000, 1e-10);
-    if (eigs.info() != Spectra::CompInfo::Successful)
-      detail::fail(fn, "Spectra did not converge for k = ", o.k, " on ", n, " nodes (try solver = dense)");
-    const Eigen::VectorXd ev = (c - eigs.eigenvalues().array()).matrix();
-    const Eigen::MatrixXd evec = eigs.eigenvectors();
-    std::vector<Eigen::Index> order(static_cast<std::size_t>(ev.size()));
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return ev(a) < ev(b); });
-    values.resize(solve);
-    vectors.resize(n, solve);
-    for (Eigen::Index c = 0; c < solve; ++c) {
-      values(c) = ev(order[static_cast<std::size_t>(c)]);
-      vectors.col(c) = evec.col(order[static_cast<std::size_t>(c)]);
-    }
+    const detail::ChebyshevStats st = detail::lowest_eigenpairs(L, c, solve, values, vectors);
+    if (!st.converged) sparse_lanczos(L, c, solve, values, vectors);
   }
 
   out.vectors = xt::zeros<float>(Shape{static_cast<std::size_t>(n), static_cast<std::size_t>(o.k)});

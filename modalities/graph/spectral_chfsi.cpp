@@ -1,0 +1,315 @@
+// Chebyshev-filtered subspace iteration for the smallest eigenpairs of a sparse symmetric matrix
+// (Zhou & Saad, "Self-consistent-field calculations using Chebyshev-filtered subspace iteration",
+// J. Comput. Phys. 2007; the scaled three-term filter of their Algorithm 4.1). Written for
+// laplacian_pe's large graphs, whose smallest eigenvalues cluster (docs/graph.md): a block of
+// vectors moves through sparse products with many right-hand sides at once (each matrix entry is
+// read once per product of the whole block), and the dense work (Householder QR, Rayleigh-Ritz)
+// runs on whole blocks.
+#include "spectral_solver.hpp"
+
+#include <omp.h>
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <new>
+#include <random>
+#include <vector>
+
+extern "C" {
+void dgeqrf_(const int* m, const int* n, double* a, const int* lda, double* tau, double* work, const int* lwork,
+             int* info);
+void dorgqr_(const int* m, const int* n, const int* k, double* a, const int* lda, const double* tau, double* work,
+             const int* lwork, int* info);
+int openblas_get_num_threads(void) __attribute__((weak));
+void openblas_set_num_threads(int) __attribute__((weak));
+}
+
+namespace posenc::detail {
+
+namespace {
+
+using RMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using CsrMat = Eigen::SparseMatrix<double, Eigen::RowMajor, int>;
+
+/// The sparse matrix in compressed rows, values in the precision T of the products.
+template <class T>
+struct Csr {
+  Eigen::Index n = 0;
+  const int* ptr = nullptr;
+  const int* col = nullptr;
+  const T* val = nullptr;
+};
+
+/// 64 bytes of T as one vector register (GCC/Clang vector extension; unaligned loads allowed).
+template <class T>
+struct Reg {
+  typedef T type __attribute__((vector_size(64), aligned(sizeof(T))));
+  static constexpr int lanes = 64 / sizeof(T);
+};
+
+/// One row chunk of Y = alpha (M X - shift X) + beta Z: columns [j0, j0 + V lanes) of row i
+/// (row-major blocks of width p; Z may be null), V register accumulators, nonzeros in stored order.
+template <class T, int V>
+inline void row_chunk(const Csr<T>& m, const T* x, const T* z, T* y, Eigen::Index p, Eigen::Index i, Eigen::Index j0,
+                      T alpha, T shift, T beta) {
+  using R = typename Reg<T>::type;
+  constexpr int L = Reg<T>::lanes;
+  R acc[V];
+  const T* xi = x + i * p + j0;
+  for (int t = 0; t < V; ++t) acc[t] = -shift * *reinterpret_cast<const R*>(xi + L * t);
+  for (int e = m.ptr[i]; e < m.ptr[i + 1]; ++e) {
+    const T a = m.val[e];
+    const T* xr = x + static_cast<Eigen::Index>(m.col[e]) * p + j0;
+    for (int t = 0; t < V; ++t) acc[t] += a * *reinterpret_cast<const R*>(xr + L * t);
+  }
+  T* yi = y + i * p + j0;
+  for (int t = 0; t < V; ++t) {
+    R r = alpha * acc[t];
+    if (z != nullptr) r += beta * *reinterpret_cast<const R*>(z + i * p + j0 + L * t);
+    *reinterpret_cast<R*>(yi + L * t) = r;
+  }
+}
+
+/// The same for one column j (widths not a multiple of the lanes: small graphs).
+template <class T>
+inline void row_column(const Csr<T>& m, const T* x, const T* z, T* y, Eigen::Index p, Eigen::Index i, Eigen::Index j,
+                       T alpha, T shift, T beta) {
+  T acc = -shift * x[i * p + j];
+  for (int e = m.ptr[i]; e < m.ptr[i + 1]; ++e) acc += m.val[e] * x[static_cast<Eigen::Index>(m.col[e]) * p + j];
+  y[i * p + j] = alpha * acc + (z != nullptr ? beta * z[i * p + j] : T(0));
+}
+
+/// Y = alpha (M X - shift X) + beta Z over all rows of [n, p] row-major blocks, row blocks in
+/// parallel (every row is computed by the same operations whatever the thread count).
+template <class T>
+void block_product(const Csr<T>& m, const T* x, const T* z, T* y, Eigen::Index p, double alpha, double shift,
+                   double beta) {
+  constexpr Eigen::Index L = Reg<T>::lanes;
+  const T al = static_cast<T>(alpha), sh = static_cast<T>(shift), be = static_cast<T>(beta);
+#pragma omp parallel for schedule(static, 128) if (m.n * p > 20000)
+  for (Eigen::Index i = 0; i < m.n; ++i) {
+    Eigen::Index j = 0;
+    for (; j + 4 * L <= p; j += 4 * L) row_chunk<T, 4>(m, x, z, y, p, i, j, al, sh, be);
+    for (; j + L <= p; j += L) row_chunk<T, 1>(m, x, z, y, p, i, j, al, sh, be);
+    for (; j < p; ++j) row_column<T>(m, x, z, y, p, i, j, al, sh, be);
+  }
+}
+
+/// The Chebyshev filter of degree `degree` on [a, upper] mapped to [-1, 1], scaled to 1 at a0 (Zhou &
+/// Saad's sigma recurrence keeps the iterates bounded), applied to the [n, p] block in buf[0] with
+/// products in T; buf[1], buf[2] are scratch. Returns the buffer holding the result.
+template <class T>
+T* chebyshev_filter(const Csr<T>& m, T* buf[3], Eigen::Index p, int degree, double a, double upper, double a0) {
+  const double e = (upper - a) / 2, c = (upper + a) / 2;
+  double sigma = e / (a0 - c);
+  const double tau = 2 / sigma;
+  T* prev = buf[0];
+  T* cur = buf[1];
+  T* next = buf[2];
+  block_product<T>(m, prev, nullptr, cur, p, sigma / e, c, 0.0);
+  for (int d = 2; d <= degree; ++d) {
+    const double s1 = 1 / (tau - sigma);
+    block_product<T>(m, cur, prev, next, p, 2 * s1 / e, c, -sigma * s1);  // 2 s1/e (M - c) cur - sigma s1 prev
+    std::swap(prev, cur);  // prev <- cur
+    std::swap(cur, next);  // cur <- next, next <- the old prev (free)
+    sigma = s1;
+  }
+  return cur;
+}
+
+using RMap = Eigen::Map<RMat>;
+using CMap = Eigen::Map<Eigen::MatrixXd>;
+
+/// Rows per task of the dense block products: a fixed partition, so that every sum is grouped the
+/// same way whatever the thread count (inside a parallel region Eigen runs each product on one thread).
+constexpr Eigen::Index kChunk = 256;
+
+/// out = a v for a [n, p] and a small v [p, p], fixed row chunks in parallel.
+void times_small(const RMap& a, const Eigen::MatrixXd& v, RMap& out) {
+  const Eigen::Index n = a.rows(), chunks = (n + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static) if (chunks > 1)
+  for (Eigen::Index c = 0; c < chunks; ++c) {
+    const Eigen::Index r0 = c * kChunk, len = std::min(kChunk, n - r0);
+    out.middleRows(r0, len).noalias() = a.middleRows(r0, len) * v;
+  }
+}
+
+/// a^T b for a, b [n, p]: one partial product per fixed row chunk (in parallel), summed in chunk order.
+Eigen::MatrixXd inner(const RMap& a, const RMap& b) {
+  const Eigen::Index n = a.rows(), p = a.cols(), chunks = (n + kChunk - 1) / kChunk;
+  std::vector<Eigen::MatrixXd> part(static_cast<std::size_t>(chunks));
+#pragma omp parallel for schedule(static) if (chunks > 1)
+  for (Eigen::Index c = 0; c < chunks; ++c) {
+    const Eigen::Index r0 = c * kChunk, len = std::min(kChunk, n - r0);
+    part[static_cast<std::size_t>(c)].noalias() = a.middleRows(r0, len).transpose() * b.middleRows(r0, len);
+  }
+  Eigen::MatrixXd sum = Eigen::MatrixXd::Zero(p, p);
+  for (const auto& m : part) sum += m;
+  return sum;
+}
+
+/// x <- an orthonormal basis of the columns of y: the thin Q of LAPACK's Householder QR (dgeqrf +
+/// dorgqr; the filtered block, dominated by its lowest eigenvectors, is far too ill-conditioned for
+/// Cholesky QR). q: scratch [n, p].
+void orthonormal(const RMap& y, CMap& q, RMap& x) {
+  // One OpenBLAS thread: the QR of a thin block gains little from threads, and the result must not
+  // depend on how many there are.
+  const int saved = openblas_get_num_threads && openblas_set_num_threads ? openblas_get_num_threads() : 1;
+  if (saved != 1) openblas_set_num_threads(1);
+  q = y;
+  int rows = static_cast<int>(q.rows()), cols = static_cast<int>(q.cols()), lda = rows, info = 0;
+  std::vector<double> tau(static_cast<std::size_t>(cols));
+  int lwork = -1;
+  double query = 0;
+  dgeqrf_(&rows, &cols, q.data(), &lda, tau.data(), &query, &lwork, &info);
+  double query2 = 0;
+  dorgqr_(&rows, &cols, &cols, q.data(), &lda, tau.data(), &query2, &lwork, &info);
+  std::vector<double> work(static_cast<std::size_t>(std::max({query, query2, 1.0 * cols})));
+  lwork = static_cast<int>(work.size());
+  dgeqrf_(&rows, &cols, q.data(), &lda, tau.data(), work.data(), &lwork, &info);
+  dorgqr_(&rows, &cols, &cols, q.data(), &lda, tau.data(), work.data(), &lwork, &info);
+  if (saved != 1) openblas_set_num_threads(saved);
+  x = q;
+}
+
+/// An upper bound of M's spectrum for the filter: max_i theta_i + |beta_k s_ki| after k = 16 Lanczos
+/// steps from a seeded start (Ritz value plus its residual norm; Zhou & Li, "Bounding the spectrum
+/// of large Hermitian matrices", Linear Algebra Appl. 2011, find it safe in practice; a bound a
+/// little low only lets the top of the spectrum grow slowly in the filter), capped at `bound`
+/// (Gershgorin). On an early breakdown (an invariant subspace) the cap itself is returned.
+double spectrum_top(const Csr<double>& m, double bound, std::mt19937_64& rng) {
+  const Eigen::Index n = m.n;
+  const int steps = static_cast<int>(std::min<Eigen::Index>(16, n));
+  RMat v0 = RMat::Zero(n, 1), v1(n, 1), v2(n, 1);
+  std::normal_distribution<double> gauss;
+  for (Eigen::Index i = 0; i < n; ++i) v1(i, 0) = gauss(rng);
+  v1 /= v1.norm();
+  Eigen::VectorXd alpha(steps), beta(steps);
+  for (int j = 0; j < steps; ++j) {
+    block_product<double>(m, v1.data(), nullptr, v2.data(), 1, 1.0, 0.0, 0.0);
+    alpha(j) = v1.col(0).dot(v2.col(0));
+    v2 -= alpha(j) * v1 + (j > 0 ? beta(j - 1) : 0.0) * v0;
+    beta(j) = v2.norm();
+    if (!(beta(j) > 1e-8 * bound)) return bound;
+    v0.swap(v1);
+    v1 = v2 / beta(j);
+  }
+  Eigen::MatrixXd t = Eigen::MatrixXd::Zero(steps, steps);
+  for (int j = 0; j < steps; ++j) {
+    t(j, j) = alpha(j);
+    if (j + 1 < steps) t(j, j + 1) = t(j + 1, j) = beta(j);
+  }
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(t);
+  double top = 0;  // max over Ritz pairs of theta_i + |beta_k s_ki| (s_ki: last entry of T's eigenvector i)
+  for (int i = 0; i < steps; ++i)
+    top = std::max(top, es.eigenvalues()(i) + std::abs(beta(steps - 1) * es.eigenvectors()(steps - 1, i)));
+  return std::min(bound, top);
+}
+
+/// Uninitialised scratch of `count` doubles on 2 MiB boundaries, advised into transparent huge
+/// pages: on virtual machines each 4 KiB page fault costs ~10 us (a 1.3 MB block faults ~300 times).
+struct Scratch {
+  static constexpr std::size_t kHuge = std::size_t(1) << 21;
+  double* data = nullptr;
+  explicit Scratch(std::size_t count) {
+    const std::size_t bytes = (count * sizeof(double) + kHuge - 1) / kHuge * kHuge;
+    data = static_cast<double*>(std::aligned_alloc(kHuge, bytes));
+    if (data == nullptr) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+    ::madvise(data, bytes, MADV_HUGEPAGE);
+#endif
+  }
+  ~Scratch() { std::free(data); }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+};
+
+}  // namespace
+
+ChebyshevStats lowest_eigenpairs(const Eigen::SparseMatrix<double>& M, double bound, Eigen::Index count,
+                                 Eigen::VectorXd& values, Eigen::MatrixXd& vectors) {
+  const CsrMat rows = M;  // row-major copy: row i's nonzeros contiguous
+  const Eigen::Index n = M.rows();
+  const std::vector<float> val32(rows.valuePtr(), rows.valuePtr() + rows.nonZeros());
+  const Csr<double> m64{n, rows.outerIndexPtr(), rows.innerIndexPtr(), rows.valuePtr()};
+  const Csr<float> m32{n, rows.outerIndexPtr(), rows.innerIndexPtr(), val32.data()};
+  constexpr int kDegree = 24;
+  constexpr int kMaxRounds = 300;
+  // Filter in single precision while the residuals are far above float rounding (the subspace is
+  // still rough), in double afterwards; Rayleigh-Ritz and the residuals are always double.
+  const double single_until = 1e-4 * bound;
+  Eigen::Index p = count + std::max<Eigen::Index>(8, count / 2);
+  p = std::min(n, (p + 7) / 8 * 8);
+
+  ChebyshevStats st;
+  // Five double [n, p] blocks in one allocation (the iterate x, w = M x, two more filter blocks, the
+  // QR's column-major copy) and three float ones.
+  const auto block = static_cast<std::size_t>(n * p);
+  Scratch mem(5 * block + (3 * block + 1) / 2);
+  RMap x(mem.data, n, p), w(mem.data + block, n, p), y(mem.data + 2 * block, n, p);
+  CMap q(mem.data + 4 * block, n, p);
+  double* buf64[3] = {mem.data, mem.data + 2 * block, mem.data + 3 * block};  // buf64[0] is x
+  auto* f32 = reinterpret_cast<float*>(mem.data + 5 * block);
+  float* buf32[3] = {f32, f32 + block, f32 + 2 * block};
+  // Seeded Gaussian start, fixed: results do not depend on anything but the matrix.
+  std::mt19937_64 rng(0x5eed);
+  std::normal_distribution<double> gauss;
+  for (Eigen::Index i = 0; i < n; ++i)
+    for (Eigen::Index j = 0; j < p; ++j) y(i, j) = gauss(rng);
+  orthonormal(y, q, x);
+  const double upper = spectrum_top(m64, bound, rng);
+  st.upper = upper;
+  Eigen::VectorXd theta;
+  Eigen::MatrixXd h(p, p);
+  bool single = true;
+  double previous = std::numeric_limits<double>::infinity();
+  for (;;) {
+    // Rayleigh-Ritz on span(x): H = x^T M x, rotate x (and w = M x) to H's eigenvectors.
+    block_product<double>(m64, x.data(), nullptr, w.data(), p, 1.0, 0.0, 0.0);
+    st.products += p;
+    h = inner(x, w);
+    h = (0.5 * (h + h.transpose())).eval();
+    const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(h);
+    theta = es.eigenvalues();
+    times_small(x, es.eigenvectors(), y);
+    x = y;
+    times_small(w, es.eigenvectors(), y);
+    w = y;
+    st.residual = 0;
+    for (Eigen::Index j = 0; j < count; ++j)
+      st.residual = std::max(st.residual, (w.col(j) - theta(j) * x.col(j)).norm());
+    st.converged = st.residual <= 1e-10 * bound;
+    if (st.converged || st.iterations == kMaxRounds) break;
+    ++st.iterations;
+    // The damped interval [a, upper] starts at the block's largest Ritz value, unless the last
+    // wanted one reaches it (an eigenspace wider than the block, as in a graph of equal
+    // components): |T| <= 1 on the interval would not separate that cluster from what lies above,
+    // so the interval then starts above the cluster, by 1e-2 of the spectrum's width.
+    const double a0 = theta(0), span = upper - a0, last = theta(count - 1);
+    double a = theta(p - 1);
+    if (a - last < 1e-6 * span) a = last + 1e-2 * span;
+    a = std::min(a, upper - 0.05 * span);
+    st.products += static_cast<std::int64_t>(kDegree) * p;
+    // Once a float round stops halving the residual (its rounding floor), stay in double.
+    single = single && st.residual > single_until && st.residual < 0.5 * previous;
+    previous = st.residual;
+    if (single) {
+      std::copy(x.data(), x.data() + block, buf32[0]);  // double -> float
+      const float* out = chebyshev_filter<float>(m32, buf32, p, kDegree, a, upper, a0);
+      std::copy(out, out + block, y.data());
+      orthonormal(y, q, x);
+    } else {
+      const double* out = chebyshev_filter<double>(m64, buf64, p, kDegree, a, upper, a0);
+      const RMap filtered(const_cast<double*>(out), n, p);
+      orthonormal(filtered, q, x);
+    }
+  }
+  values = theta.head(count);
+  vectors = x.leftCols(count);
+  return st;
+}
+
+}  // namespace posenc::detail

@@ -1,0 +1,164 @@
+// laplacian_pe's sparse solver (Chebyshev-filtered subspace iteration, modalities/graph/spectral_chfsi.cpp)
+// against dense LAPACK (xt::linalg::eigh on a Laplacian assembled here from the edge list) on
+// Barabasi-Albert graphs, whose smallest eigenvalues cluster as on the benchmark graph: eigenvalues,
+// projectors onto groups of close eigenvalues (rotation inside a group is free), residuals; repeated
+// eigenvalues across components; bit-identical results for 1 and 2 threads.
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+#include <random>
+
+#include <xtensor-blas/xlinalg.hpp>
+
+#include "posenc/graph.hpp"
+
+namespace posenc {
+namespace {
+
+/// Preferential attachment: each new node links to m distinct earlier nodes drawn by degree.
+Graph barabasi_albert(std::int64_t n, std::int64_t m, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<GraphEdge> edges;
+  std::vector<std::int64_t> ends, targets;
+  for (std::int64_t i = 0; i < m; ++i) targets.push_back(i);
+  for (std::int64_t v = m; v < n; ++v) {
+    for (auto t : targets) {
+      edges.push_back({v, t});
+      ends.push_back(v);
+      ends.push_back(t);
+    }
+    targets.clear();
+    while (static_cast<std::int64_t>(targets.size()) < m) {
+      const auto t = ends[std::uniform_int_distribution<std::size_t>(0, ends.size() - 1)(rng)];
+      if (std::find(targets.begin(), targets.end(), t) == targets.end()) targets.push_back(t);
+    }
+  }
+  return Graph(n, std::move(edges));
+}
+
+/// Dense Laplacian of an undirected unweighted simple graph: D - A, or I - D^-1/2 A D^-1/2.
+xt::xtensor<double, 2> dense_laplacian(const Graph& g, bool combinatorial) {
+  const auto n = static_cast<std::size_t>(g.nodes());
+  xt::xtensor<double, 2> a = xt::zeros<double>({n, n});
+  for (const auto& e : g.edges()) {
+    a(static_cast<std::size_t>(e.source), static_cast<std::size_t>(e.target)) = 1;
+    a(static_cast<std::size_t>(e.target), static_cast<std::size_t>(e.source)) = 1;
+  }
+  std::vector<double> d(n, 0.0);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < n; ++j) d[i] += a(i, j);
+  xt::xtensor<double, 2> l = xt::zeros<double>({n, n});
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < n; ++j)
+      l(i, j) = combinatorial ? (i == j ? d[i] : 0.0) - a(i, j)
+                              : (i == j ? 1.0 : 0.0) - a(i, j) / std::sqrt(d[i] * d[j]);
+  return l;
+}
+
+/// ||P - Q||_F for the projectors onto columns [c0, c1) of `got` (float, [n, k]) and of `ref`
+/// (columns shifted by `skip`): sqrt(2) ||G - R R^T G||_F for orthonormal bases G, R of equal size
+/// (free of the cancellation in sqrt(2m - 2 ||G^T R||_F^2)).
+double projector_distance(const Tensor& got, const xt::xtensor<double, 2>& ref, std::size_t skip, std::size_t c0,
+                          std::size_t c1) {
+  const std::size_t n = ref.shape()[0];
+  double sum = 0;
+  for (std::size_t a = c0; a < c1; ++a) {
+    std::vector<double> coef(c1 - c0, 0.0);  // R^T g_a
+    for (std::size_t b = c0; b < c1; ++b)
+      for (std::size_t i = 0; i < n; ++i) coef[b - c0] += ref(i, skip + b) * double(got(i, a));
+    for (std::size_t i = 0; i < n; ++i) {
+      double r = got(i, a);
+      for (std::size_t b = c0; b < c1; ++b) r -= ref(i, skip + b) * coef[b - c0];
+      sum += r * r;
+    }
+  }
+  return std::sqrt(2 * sum);
+}
+
+TEST(LaplacianSparseSolver, ProjectorsMatchDenseLapackOnClusteredSpectrum) {
+  const Graph g = barabasi_albert(400, 3, 7);
+  for (const bool combinatorial : {false, true}) {
+    const auto l = dense_laplacian(g, combinatorial);
+    const auto [w, v] = xt::linalg::eigh(l);
+    const std::size_t k = 16, n = l.shape()[0];
+    const LaplacianKind kind = combinatorial ? LaplacianKind::combinatorial : LaplacianKind::symmetric;
+    const LaplacianPe pe =
+        laplacian_pe(g, {.k = static_cast<std::int64_t>(k), .kind = kind, .solver = EigenSolver::sparse});
+    ASSERT_EQ(pe.trivial, 1);
+    const double scale = combinatorial ? w(n - 1) : 1.0;
+    for (std::size_t c = 0; c < k; ++c) EXPECT_NEAR(pe.eigenvalues[c], w(1 + c), 1e-9 * scale) << c;
+    EXPECT_NEAR(pe.next_eigenvalue, w(1 + k), 1e-9 * scale);
+    // Groups: consecutive eigenvalues closer than 1e-3 of lambda_{k+1} belong together. Every group
+    // that lies whole inside the k columns has a defined projector; compare those.
+    const double close = 1e-3 * w(1 + k);
+    std::size_t groups = 0, a = 0;
+    double smallest_gap = 1e300;
+    while (a < k) {
+      std::size_t b = a + 1;
+      while (b < k && w(1 + b) - w(b) < close) ++b;
+      if (b < k || w(1 + k) - w(k) >= close) {
+        EXPECT_LT(projector_distance(pe.vectors, v, 1, a, b), 1e-5) << "columns " << a << ".." << b;
+        ++groups;
+      }
+      if (b < k) smallest_gap = std::min(smallest_gap, w(1 + b) - w(b));
+      a = b;
+    }
+    EXPECT_GE(groups, 2u);                   // the test compares something
+    EXPECT_LT(smallest_gap, 20 * close);     // and the spectrum is clustered at this scale
+    // Residuals of the float vectors: ||L u - lambda u|| within float rounding.
+    for (std::size_t c = 0; c < k; ++c) {
+      double r2 = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        double lu = 0;
+        for (std::size_t j = 0; j < n; ++j) lu += l(i, j) * pe.vectors(j, c);
+        r2 += std::pow(lu - pe.eigenvalues[c] * pe.vectors(i, c), 2);
+      }
+      EXPECT_LT(std::sqrt(r2), 1e-5 * scale) << c;
+    }
+  }
+}
+
+TEST(LaplacianSparseSolver, RepeatedEigenvaluesAcrossComponents) {
+  // 20 disjoint 15-cycles: 20 zero eigenvalues (trivial), then 1 - cos(2 pi/15) forty times. k = 4
+  // cuts inside that eigenspace: the values are exact, the gap is zero and the warning says so.
+  const std::int64_t cycles = 20, len = 15;
+  std::vector<GraphEdge> e;
+  for (std::int64_t c = 0; c < cycles; ++c)
+    for (std::int64_t i = 0; i < len; ++i) e.push_back({c * len + i, c * len + (i + 1) % len});
+  const Graph g(cycles * len, std::move(e));
+  const LaplacianPe pe = laplacian_pe(g, {.k = 4, .solver = EigenSolver::sparse});
+  EXPECT_EQ(pe.trivial, cycles);
+  const double want = 1 - std::cos(2 * std::numbers::pi / static_cast<double>(len));
+  for (double value : pe.eigenvalues) EXPECT_NEAR(value, want, 1e-10);
+  EXPECT_LT(pe.eigengap, kEigengapTolerance);
+  EXPECT_FALSE(pe.warning.empty());
+  // Each vector lies in that eigenspace: (L u)_i = u_i - (u_prev + u_next)/2 = want u_i on every cycle.
+  for (std::size_t c = 0; c < 4; ++c)
+    for (std::int64_t cyc = 0; cyc < cycles; ++cyc)
+      for (std::int64_t i = 0; i < len; ++i) {
+        const auto at = [&](std::int64_t j) {
+          return double(pe.vectors(static_cast<std::size_t>(cyc * len + (j + len) % len), c));
+        };
+        EXPECT_NEAR(at(i) - 0.5 * (at(i - 1) + at(i + 1)), want * at(i), 1e-6);
+      }
+}
+
+TEST(LaplacianSparseSolver, BitIdenticalForOneAndTwoThreads) {
+  const Graph g = barabasi_albert(3000, 5, 11);
+  const int before = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const LaplacianPe one = laplacian_pe(g, {.k = 16, .solver = EigenSolver::sparse});
+  omp_set_num_threads(2);
+  const LaplacianPe two = laplacian_pe(g, {.k = 16, .solver = EigenSolver::sparse});
+  omp_set_num_threads(before);
+  ASSERT_EQ(one.vectors.shape(), two.vectors.shape());
+  EXPECT_TRUE(std::equal(one.vectors.begin(), one.vectors.end(), two.vectors.begin()));
+  EXPECT_EQ(one.eigenvalues, two.eigenvalues);
+  EXPECT_EQ(one.next_eigenvalue, two.next_eigenvalue);
+}
+
+}  // namespace
+}  // namespace posenc
