@@ -1,9 +1,13 @@
 // Micro benchmarks of the grid and sphere workloads (Google Benchmark).
 //
 //   G1  2D sin-cos table, 64 x 64 grid, D = 768 (MAE layout), [4096, 768] float
-//   G2  real spherical harmonics L = 10 (100 features) on 1,000,000 points, [1e6, 100] float
+//   G2  real spherical harmonics L = 10 (100 features) on 1,000,000 points, [1e6, 100] float:
+//       G2_SphericalHarmonics a fresh tensor each iteration (as spherical_harmonics returns it),
+//       G2_SphericalHarmonicsInto into one reused, already touched buffer (spherical_harmonics_into,
+//       what sphericart's compute_array does). POSENC_G2_POINTS=file.npy ([N, 2] float64 lon, lat
+//       degrees) replaces the generated points (bench/compare_grids.py passes sphericart's).
 //
-// Each takes the thread count as its argument (1, 2); outputs are fresh tensors
+// Each takes the thread count as its argument (1, 2); other outputs are fresh tensors
 // each iteration, as a caller would get them. Run: build/bench/posenc_bench_grids
 // (bench/compare_grids.py puts NumPy and SciPy beside it).
 #include <benchmark/benchmark.h>
@@ -11,9 +15,13 @@
 #include <omp.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <random>
+#include <span>
+#include <vector>
 
 #include "posenc/image.hpp"
+#include "posenc/npy.hpp"
 #include "posenc/sphere.hpp"
 
 namespace {
@@ -40,16 +48,37 @@ DTensor sphere_points(std::size_t n, std::uint64_t seed) {
   return p;
 }
 
+const DTensor& g2_points() {
+  static const DTensor p = [] {
+    const char* file = std::getenv("POSENC_G2_POINTS");
+    return file && *file ? load_npy_double(file) : sphere_points(1000000, 1);
+  }();
+  return p;
+}
+
 void G2_SphericalHarmonics(benchmark::State& st) {
   threads(st);
-  const DTensor p = sphere_points(1000000, 1);
+  const DTensor& p = g2_points();
   for (auto _ : st) benchmark::DoNotOptimize(spherical_harmonics(p, {.degree = 10}).data());
-  st.SetItemsProcessed(st.iterations() * 1000000LL);
+  st.SetItemsProcessed(st.iterations() * static_cast<std::int64_t>(p.shape()[0]));
+}
+
+void G2_SphericalHarmonicsInto(benchmark::State& st) {
+  threads(st);
+  const DTensor& p = g2_points();
+  std::vector<float> out(p.shape()[0] * 100, 0.0f);  // touched once, reused every iteration
+  for (auto _ : st) {
+    spherical_harmonics_into(p, std::span<float>(out), {.degree = 10});
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  st.SetItemsProcessed(st.iterations() * static_cast<std::int64_t>(p.shape()[0]));
 }
 
 }  // namespace
 
 BENCHMARK(G1_SinCos2d)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(G2_SphericalHarmonics)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(G2_SphericalHarmonicsInto)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 BENCHMARK_MAIN();

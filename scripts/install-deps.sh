@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  libxtensor-dev libxtensor-blas-dev libopenblas-dev liblapack-dev
+  libxtensor-dev libxsimd-dev libxtensor-blas-dev libopenblas-dev liblapack-dev
   libspectra-dev libeigen3-dev libboost-graph-dev
   libgtest-dev libcli11-dev libbenchmark-dev libstb-dev nlohmann-json3-dev
   libcairo2-dev  # the pictures: labelled PNG + SVG (tools/plot_render.cpp)

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -99,9 +100,17 @@ struct SphericalHarmonicsOptions {
 /// pbar_{m+1}^m = sqrt(2m+3) x pbar_m^m, pbar_l^m = a (x pbar_{l-1}^m - b pbar_{l-2}^m) with
 /// a = sqrt((4l^2-1)/(l^2-m^2)), b = sqrt(((l-1)^2-m^2)/(4(l-1)^2-1)), x = cos theta,
 /// u = sqrt((1-x)(1+x)); the azimuthal factors by the angle-addition recurrence. All in
-/// double: no factorials, finite and orthonormal far past L = 200 (factorial forms fail above ~30).
-/// Throws for L < 0; L = 0 gives [N, 0].
+/// double: no factorials (factorial forms fail above ~30).
+/// Above L = 128 the recurrence carries a power-of-two scale per point, so that pbar_m^m ~ u^m
+/// cannot underflow near the poles: checked against arbitrary-precision values to l = 2000, poles
+/// included (tests/data/gen_mpmath_sph.py). Throws for L < 0; L = 0 gives [N, 0].
 Tensor spherical_harmonics(const DTensor& points, const SphericalHarmonicsOptions& options = {});
+/// The same into a caller's buffer `out` of N L^2 floats (row-major [N, L^2], any alignment; every
+/// value is overwritten; non-temporal stores for outputs of 8 MiB or more): the same bits as
+/// spherical_harmonics, without allocating or first-touching a fresh output. Throws for L < 0 or
+/// a buffer of another size.
+void spherical_harmonics_into(const DTensor& points, std::span<float> out,
+                              const SphericalHarmonicsOptions& options = {});
 
 // ------------------------------------------------------------------ absolute encodings as parts
 
