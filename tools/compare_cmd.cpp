@@ -226,7 +226,7 @@ std::string results_md(const CompareArgs& a, const std::vector<std::string>& enc
        << " of each encoding in the table's order (x); orange: " << ref.floor_text << "; green: " << ref.top_text
        << ".\n";
   else {
-    os << "\nlengths.png: one panel per encoding in the table's order (left to right, four per row); blue: "
+    os << "\nlengths.png: one panel per encoding, titled with its name, in the table's order (four per row); blue: "
        << (lm ? "mean loss" : "mean accuracy") << "; orange: " << ref.floor_text << "; green: " << ref.top_text
        << "; x: evaluation lengths";
     for (auto l : lengths) os << " " << l;
@@ -264,7 +264,9 @@ plot::Image lengths_picture(const std::vector<std::string>& encs, const std::vec
     }
     if (mean.empty()) mean.push_back(0.0);
     const ReferenceLines ref = reference_lines(task, *std::max_element(mean.begin(), mean.end()));
-    row.push_back(plot::line_chart({mean, std::vector<double>(nl, ref.floor), std::vector<double>(nl, ref.top)}, 200, 120));
+    row.push_back(plot::titled(
+        plot::line_chart({mean, std::vector<double>(nl, ref.floor), std::vector<double>(nl, ref.top)}, 200, 120), e,
+        11));
     if (row.size() == 4) rows.push_back(plot::hstack(row, 8)), row.clear();
   }
   if (!row.empty()) rows.push_back(plot::hstack(row, 8));
