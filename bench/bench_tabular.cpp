@@ -1,6 +1,8 @@
 // Micro benchmark of Tab-PET end to end (Google Benchmark).
 //
 //   TP1  read a 100,000 x 64 numeric CSV, preprocess, Spearman graph, Laplacian PE (automatic k)
+//   TP2  the reading alone (read_table_csv)
+//   TP3  the rest alone (tabpet on the table read once)
 //
 // The table is $POSENC_BENCH_TABLE (bench/compare_tabular.py writes it so both sides read the same
 // file), else one generated here into the temporary directory. Threads: the argument (1, 2).
@@ -50,8 +52,28 @@ void TP1_TabPetSpearmanEndToEnd(benchmark::State& st) {
   }
 }
 
+void TP2_ReadTableCsv(benchmark::State& st) {
+  omp_set_num_threads(static_cast<int>(st.range(0)));
+  const std::string path = table_path();
+  for (auto _ : st) {
+    const Table t = read_table_csv(path);
+    benchmark::DoNotOptimize(t.values.data());
+  }
+}
+
+void TP3_TabPetSpearmanFromTable(benchmark::State& st) {
+  omp_set_num_threads(static_cast<int>(st.range(0)));
+  const Table table = read_table_csv(table_path());
+  for (auto _ : st) {
+    const TabPet r = tabpet(table);
+    benchmark::DoNotOptimize(r.pe.columns_pe.data());
+  }
+}
+
 }  // namespace
 
 BENCHMARK(TP1_TabPetSpearmanEndToEnd)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(TP2_ReadTableCsv)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(TP3_TabPetSpearmanFromTable)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 BENCHMARK_MAIN();

@@ -2,9 +2,15 @@
 // for the preprocessing and the automatic k, the departures from the reference, and bad input.
 #include <gtest/gtest.h>
 
+#include <omp.h>
+
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
+#include <random>
 
 #include "posenc/npy.hpp"
 #include "posenc/tabular.hpp"
@@ -136,6 +142,151 @@ TEST(TabPet, DeparturesConstantColumnsTwoColumnsAndSmallGraphs) {
   EXPECT_EQ(e.input_concat(0, 1, 1), 5.0f);
   EXPECT_EQ(e.input_concat(0, 2, 0), -1.5f);
   EXPECT_EQ(e.input_concat(0, 2, 3), 0.0f);
+}
+
+/// Spearman's rho by the definition: average ranks (a stable sort, ties by ==), then Pearson's r of
+/// the ranks in long double; 0 for a constant column.
+double naive_spearman(const std::vector<double>& x, const std::vector<double>& y) {
+  auto ranks = [](const std::vector<double>& v) {
+    std::vector<std::size_t> o(v.size());
+    std::iota(o.begin(), o.end(), 0);
+    std::stable_sort(o.begin(), o.end(), [&](auto a, auto b) { return v[a] < v[b]; });
+    std::vector<long double> r(v.size());
+    for (std::size_t i = 0; i < o.size();) {
+      std::size_t j = i + 1;
+      while (j < o.size() && v[o[j]] == v[o[i]]) ++j;
+      for (std::size_t k = i; k < j; ++k) r[o[k]] = (i + 1 + j) / 2.0L;
+      i = j;
+    }
+    return r;
+  };
+  const auto rx = ranks(x), ry = ranks(y);
+  const long double mx = std::accumulate(rx.begin(), rx.end(), 0.0L) / rx.size();
+  const long double my = std::accumulate(ry.begin(), ry.end(), 0.0L) / ry.size();
+  long double sxy = 0, sxx = 0, syy = 0;
+  for (std::size_t i = 0; i < rx.size(); ++i) {
+    sxy += (rx[i] - mx) * (ry[i] - my);
+    sxx += (rx[i] - mx) * (rx[i] - mx);
+    syy += (ry[i] - my) * (ry[i] - my);
+  }
+  return sxx == 0 || syy == 0 ? 0.0 : static_cast<double>(sxy / std::sqrt(sxx * syy));
+}
+
+TEST(TabPet, SpearmanAgainstTheDefinitionWithTiesAndOnAnyThreadCount) {
+  // Columns: continuous; few integer levels (long tie groups); -0 and +0 mixed with tiny values; a
+  // spread of a few ulps around 1; two levels (a one-hot); constant; correlated with the first.
+  const std::size_t n = 3001, F = 7;
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> normal;
+  DTensor X = DTensor::from_shape({n, F});
+  for (std::size_t i = 0; i < n; ++i) {
+    const double a = normal(rng);
+    X(i, 0) = a;
+    X(i, 1) = static_cast<double>(rng() % 5);
+    X(i, 2) = rng() % 3 == 0 ? (rng() % 2 ? 0.0 : -0.0) : normal(rng) * 1e-300;
+    X(i, 3) = 1.0 + static_cast<double>(rng() % 4) * 2.220446049250313e-16;
+    X(i, 4) = rng() % 7 == 0 ? 1.0 : 0.0;
+    X(i, 5) = 7.0;
+    X(i, 6) = a + 0.3 * normal(rng);
+  }
+  std::vector<std::vector<double>> cols(F, std::vector<double>(n));
+  for (std::size_t f = 0; f < F; ++f)
+    for (std::size_t i = 0; i < n; ++i) cols[f][i] = X(i, f);
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const FeatureGraph one = estimate_feature_graph(X);
+  omp_set_num_threads(2);
+  const FeatureGraph two = estimate_feature_graph(X);
+  omp_set_num_threads(threads);
+  EXPECT_EQ(std::memcmp(one.weights.data(), two.weights.data(), F * F * sizeof(double)), 0);
+  EXPECT_EQ(one.constant, (std::vector<std::int64_t>{5}));
+  for (std::size_t a = 0; a < F; ++a)
+    for (std::size_t b = 0; b < F; ++b)
+      EXPECT_NEAR(one.weights(a, b), a == b ? 0.0 : naive_spearman(cols[a], cols[b]), 1e-14) << a << ", " << b;
+}
+
+TEST(TabPet, PipelineEqualsTheStepsBitForBitOnAnyThreadCount) {
+  // tabpet() ranks straight from the preprocessing; the steps go through FeatureMatrix::values.
+  const auto path = (std::filesystem::temp_directory_path() / "posenc_tabpet_pipeline.csv").string();
+  {
+    std::mt19937_64 rng(9);
+    std::normal_distribution<double> normal;
+    std::ofstream out(path);
+    out << "a,b,c,k,d\n";
+    for (int r = 0; r < 4000; ++r) {
+      const double a = normal(rng);
+      out << a << "," << a + normal(rng) << "," << (rng() % 9) << "," << "xyz"[rng() % 3] << ","
+          << (r == 7 ? std::string("NA") : std::to_string(normal(rng))) << "\n";
+    }
+  }
+  const Table t = read_table_csv(path);
+  for (auto method : {FeatureGraphMethod::spearman, FeatureGraphMethod::pearson, FeatureGraphMethod::chowliu}) {
+    TabPetPipelineOptions o;
+    o.graph.method = method;
+    const int threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+    const TabPet one = tabpet(t, o);
+    omp_set_num_threads(2);
+    const TabPet two = tabpet(read_table_csv(path), o);
+    omp_set_num_threads(threads);
+    const FeatureMatrix fm = tabpet_preprocess(t);
+    const FeatureGraph steps = estimate_feature_graph(fm.values, o.graph);
+    auto same = [](const auto& a, const auto& b) {
+      return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), a.size() * sizeof(*a.data())) == 0;
+    };
+    EXPECT_TRUE(same(one.features.values, fm.values));
+    EXPECT_TRUE(same(one.features.values, two.features.values));
+    EXPECT_TRUE(same(one.graph.weights, steps.weights));
+    EXPECT_TRUE(same(one.graph.weights, two.graph.weights));
+    EXPECT_TRUE(same(one.pe.columns_pe, two.pe.columns_pe));
+  }
+  std::filesystem::remove(path);
+}
+
+TEST(TabPet, ReaderReadsNumbersInPlaceAsTheCellParserDoes) {
+  // read_table_csv reads a plain number where it stands; make_table parses each cell on its own.
+  // Blanks, '+', CRLF, exponents, -0, half-written numbers, text, missing tokens, a quoted row.
+  const std::vector<std::vector<std::string>> rows = {
+      {" 1.5", "+2", "3 ", "-0", "abc"},      {"1e5", "1E-3", ".5", "5.", "1.2.3"},
+      {"NA", "\t7\t", "-.25", "0x10", "inf"}, {"2.5e-310", "1e-400", "-1.0e+2", "nan", ""},
+      {"4", "5", "6", "7", "1e400"},          {"6", "", "7", "8", "9"},
+      {"6", "7", "", "8", "9"},          {"9007199254740993", "0.1", "-3", "8", "x y"}};
+  for (const char delim : {',', ';', '|', '\t'}) {
+    std::string text = "p" + std::string(1, delim) + "q" + delim + "r" + delim + "s" + delim + "t\r\n";
+    for (const auto& row : rows) {
+      for (std::size_t c = 0; c < row.size(); ++c) {
+        std::string cell = row[c];
+        if (delim == '\t') std::erase(cell, '\t');
+        text += (c ? std::string(1, delim) : "") + cell;
+      }
+      text += "\r\n";
+    }
+    text += "\"11\"" + std::string(1, delim) + "12" + delim + "13" + delim + "14" + delim + "\"q\"\n";
+    const auto path = (std::filesystem::temp_directory_path() / "posenc_tabular_inplace.csv").string();
+    std::ofstream(path, std::ios::binary) << text;
+    const Table got = read_table_csv(path, {.delimiter = delim});
+    std::vector<std::vector<std::string>> cols(5);
+    for (const auto& row : rows)
+      for (std::size_t c = 0; c < 5; ++c) {
+        std::string cell = row[c];
+        if (delim == '\t') std::erase(cell, '\t');
+        cols[c].push_back(cell);
+      }
+    for (std::size_t c = 0; c < 5; ++c) cols[c].push_back(std::to_string(11 + c));
+    cols[4].back() = "q";
+    const Table want = make_table({"p", "q", "r", "s", "t"}, cols);
+    ASSERT_EQ(got.rows, want.rows) << delim;
+    for (std::size_t c = 0; c < 5; ++c) {
+      EXPECT_EQ(got.columns[c].type, want.columns[c].type) << delim << " column " << c;
+      EXPECT_EQ(got.columns[c].missing, want.columns[c].missing) << delim << " column " << c;
+      for (std::size_t r = 0; r < got.rows; ++r) {
+        const double a = got.values(c, r), b = want.values(c, r);
+        EXPECT_TRUE((std::isnan(a) && std::isnan(b)) || std::memcmp(&a, &b, sizeof a) == 0)
+            << delim << " column " << c << " row " << r << ": " << a << " vs " << b;
+      }
+    }
+    std::filesystem::remove(path);
+  }
 }
 
 TEST(TabPet, BadInput) {

@@ -16,6 +16,7 @@
 #include "detail/check.hpp"
 #include "detail/memory.hpp"
 #include "posenc/tabular.hpp"
+#include "spearman.hpp"
 
 namespace posenc {
 
@@ -24,26 +25,28 @@ namespace posenc {
 namespace {
 
 /// NumPy's pairwise summation (numpy/core/src/umath/loops_utils.h), which np.sum uses along a
-/// contiguous axis: blocks of up to 128 with eight running sums, halves above that.
-double pairwise_sum(const double* a, std::size_t n) {
+/// contiguous axis: blocks of up to 128 with eight running sums, halves above that. The terms are
+/// a(i) for i in [0, n): values computed on the fly sum exactly as a materialised array would.
+template <class A>
+double pairwise_sum(const A& a, std::size_t i0, std::size_t n) {
   if (n < 8) {
     double r = 0.0;
-    for (std::size_t i = 0; i < n; ++i) r += a[i];
+    for (std::size_t i = 0; i < n; ++i) r += a(i0 + i);
     return r;
   }
   if (n <= 128) {
     double r[8];
-    for (int j = 0; j < 8; ++j) r[j] = a[j];
+    for (std::size_t j = 0; j < 8; ++j) r[j] = a(i0 + j);
     std::size_t i = 8;
     for (; i < n - (n % 8); i += 8)
-      for (int j = 0; j < 8; ++j) r[j] += a[i + static_cast<std::size_t>(j)];
+      for (std::size_t j = 0; j < 8; ++j) r[j] += a(i0 + i + j);
     double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-    for (; i < n; ++i) res += a[i];
+    for (; i < n; ++i) res += a(i0 + i);
     return res;
   }
   std::size_t n2 = n / 2;
   n2 -= n2 % 8;
-  return pairwise_sum(a, n2) + pairwise_sum(a + n2, n - n2);
+  return pairwise_sum(a, i0, n2) + pairwise_sum(a, i0 + n2, n - n2);
 }
 
 /// dst [cols, rows] = the transpose of src [rows, cols], in cache-sized blocks, threads over rows.
@@ -60,9 +63,18 @@ void transpose(const double* src, std::size_t rows, std::size_t cols, double* ds
 
 namespace {
 
-/// The preprocessing; also leaves the z-scored features column-major in cm [F, rows] (the layout
-/// the graph estimation works in, so the pipeline does not transpose back).
-FeatureMatrix preprocess_columns(const Table& t, const TabularPreprocessOptions& o, DTensor& cm) {
+/// The preprocessed features before z-scoring: each one's raw values (n, contiguous) and the
+/// mean and scale StandardScaler finds for it; z_f(i) = (x_f(i) - mean_f) / scale_f.
+struct Prepared {
+  FeatureMatrix fm;                     ///< names and provenance; values not yet written
+  std::size_t n = 0;                    ///< rows kept
+  std::vector<const double*> x;         ///< [F] raw values, n each
+  std::vector<double> mean, scale;      ///< [F]
+  std::vector<std::vector<double>> own; ///< gathered numeric columns and one-hot columns
+  double z(std::size_t f, std::size_t i) const { return (x[f][i] - mean[f]) / scale[f]; }
+};
+
+Prepared prepare(const Table& t, const TabularPreprocessOptions& o) {
   const char* fn = "tabpet_preprocess";
   if (o.max_levels < 1 || o.keep_levels < 1 || o.keep_levels > o.max_levels)
     detail::fail(fn, "parameters 'max_levels' and 'keep_levels' must satisfy 1 <= keep_levels <= max_levels, got ",
@@ -98,7 +110,8 @@ FeatureMatrix preprocess_columns(const Table& t, const TabularPreprocessOptions&
     if (ok) kept.push_back(r);
   }
   if (kept.empty()) detail::fail(fn, "no row is left after dropping rows with missing numeric values");
-  FeatureMatrix fm;
+  Prepared p;
+  FeatureMatrix& fm = p.fm;
   fm.rows_dropped = static_cast<std::int64_t>(rows.size() - kept.size());
   for (const auto& c : t.columns) {
     fm.columns.push_back(c.name);
@@ -106,11 +119,19 @@ FeatureMatrix preprocess_columns(const Table& t, const TabularPreprocessOptions&
   }
   // Feature columns, column-major [F][n]: numeric first, then the one-hot blocks.
   const std::size_t n = kept.size();
-  std::vector<std::vector<double>> onehot;  // one-hot features (small count per level)
-  std::vector<std::size_t> numeric_cols;
+  p.n = n;
+  const bool all_rows = n == t.rows;
   for (std::size_t ci = 0; ci < t.columns.size(); ++ci)
     if (t.columns[ci].type == ColumnType::numeric) {
-      numeric_cols.push_back(ci);
+      const double* src = t.values.data() + ci * t.rows;
+      if (all_rows) {
+        p.x.push_back(src);
+      } else {
+        std::vector<double> v(n);
+        for (std::size_t i = 0; i < n; ++i) v[i] = src[kept[i]];
+        p.own.push_back(std::move(v));
+        p.x.push_back(p.own.back().data());
+      }
       fm.names.push_back(t.columns[ci].name);
       fm.source_column.push_back(static_cast<std::int64_t>(ci));
     }
@@ -137,108 +158,74 @@ FeatureMatrix preprocess_columns(const Table& t, const TabularPreprocessOptions&
     for (const auto& level : levels) {
       std::vector<double> v(n);
       for (std::size_t i = 0; i < n; ++i) v[i] = cells[i] == level ? 1.0 : 0.0;
-      onehot.push_back(std::move(v));
+      p.own.push_back(std::move(v));
+      p.x.push_back(p.own.back().data());
       fm.names.push_back(c.name + "_" + level);
       fm.source_column.push_back(static_cast<std::int64_t>(ci));
     }
   }
+  // sklearn's StandardScaler operation for operation: NumPy's pairwise sums down each column (the
+  // table reaches it column-major), mean, the corrected two-pass variance. Bitwise-equal z-scores
+  // matter: a value on a Chow-Liu bin edge must land in the reference's bin.
   const std::size_t F = fm.names.size();
-  cm = detail::fresh_tensor<DTensor>(Shape{F, n});
-  const bool all_rows = n == t.rows;
+  p.mean.resize(F);
+  p.scale.resize(F);
 #pragma omp parallel for schedule(static)
   for (std::int64_t ff = 0; ff < static_cast<std::int64_t>(F); ++ff) {
     const auto f = static_cast<std::size_t>(ff);
-    double* dst = cm.data() + f * n;
-    if (f < numeric_cols.size()) {
-      const double* src = t.values.data() + numeric_cols[f] * t.rows;
-      if (all_rows)
-        std::copy_n(src, n, dst);
-      else
-        for (std::size_t i = 0; i < n; ++i) dst[i] = src[kept[i]];
-    } else {
-      std::copy_n(onehot[f - numeric_cols.size()].data(), n, dst);
-    }
-    // sklearn's StandardScaler operation for operation: NumPy's pairwise sums down each column (the
-    // table reaches it column-major), mean, the corrected two-pass variance. Bitwise-equal z-scores
-    // matter: a value on a Chow-Liu bin edge must land in the reference's bin.
-    const double mean = pairwise_sum(dst, n) / static_cast<double>(n);
-    std::vector<double> tmp(n), sq(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      tmp[i] = dst[i] - mean;
-      sq[i] = tmp[i] * tmp[i];
-    }
-    const double corr = pairwise_sum(tmp.data(), n);
-    const double var = (pairwise_sum(sq.data(), n) - corr * corr / static_cast<double>(n)) / static_cast<double>(n);
-    const double sd = std::sqrt(var);
-    const double scale = sd > 0 ? sd : 1.0;  // a constant feature becomes zeros
-    for (std::size_t i = 0; i < n; ++i) dst[i] = (dst[i] - mean) / scale;
+    const double* x = p.x[f];
+    const double mean = pairwise_sum([x](std::size_t i) { return x[i]; }, 0, n) / static_cast<double>(n);
+    const double corr = pairwise_sum([x, mean](std::size_t i) { return x[i] - mean; }, 0, n);
+    const double ss = pairwise_sum(
+        [x, mean](std::size_t i) {
+          const double d = x[i] - mean;
+          return d * d;
+        },
+        0, n);
+    const double sd = std::sqrt((ss - corr * corr / static_cast<double>(n)) / static_cast<double>(n));
+    p.mean[f] = mean;
+    p.scale[f] = sd > 0 ? sd : 1.0;  // a constant feature becomes zeros
   }
-  // Row-major [n, F] for the caller.
-  fm.values = detail::fresh_tensor<DTensor>(Shape{n, F});
-  transpose(cm.data(), F, n, fm.values.data());
-  return fm;
+  return p;
+}
+
+/// The z-scores row-major [n, F] (FeatureMatrix::values), written in blocks of rows.
+void write_row_major(Prepared& p) {
+  const std::size_t F = p.x.size(), n = p.n;
+  constexpr std::size_t kRows = 256;
+  p.fm.values = detail::fresh_tensor<DTensor>(Shape{n, F});
+  double* out = p.fm.values.data();
+#pragma omp parallel for schedule(static)
+  for (std::int64_t bb = 0; bb < static_cast<std::int64_t>((n + kRows - 1) / kRows); ++bb) {
+    const std::size_t r0 = static_cast<std::size_t>(bb) * kRows, r1 = std::min(n, r0 + kRows);
+    for (std::size_t f = 0; f < F; ++f)
+      for (std::size_t i = r0; i < r1; ++i) out[i * F + f] = p.z(f, i);
+  }
+}
+
+/// The z-scores column-major [F, n] (the layout the Pearson and Chow-Liu graphs work in).
+DTensor column_major(const Prepared& p) {
+  const std::size_t F = p.x.size(), n = p.n;
+  DTensor cm = detail::fresh_tensor<DTensor>(Shape{F, n});
+#pragma omp parallel for schedule(static)
+  for (std::int64_t ff = 0; ff < static_cast<std::int64_t>(F); ++ff) {
+    const auto f = static_cast<std::size_t>(ff);
+    for (std::size_t i = 0; i < n; ++i) cm(f, i) = p.z(f, i);
+  }
+  return cm;
 }
 
 }  // namespace
 
 FeatureMatrix tabpet_preprocess(const Table& t, const TabularPreprocessOptions& o) {
-  DTensor cm;
-  return preprocess_columns(t, o, cm);
+  Prepared p = prepare(t, o);
+  write_row_major(p);
+  return std::move(p.fm);
 }
 
 // ====================================================================== feature graph
 
 namespace {
-
-/// Average ranks (1-based) of one column, ties sharing their mean rank (scipy rankdata 'average').
-/// LSD radix sort on the order-preserving bit pattern of the doubles (11-bit digits).
-void average_ranks(const double* col, std::size_t n, std::vector<double>& ranks,
-                   std::vector<std::uint64_t>& keys, std::vector<std::uint32_t>& idx, std::vector<std::uint32_t>& tmp,
-                   std::vector<std::uint64_t>& ktmp) {
-  keys.resize(n);
-  idx.resize(n);
-  tmp.resize(n);
-  ktmp.resize(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    const double x = col[i] + 0.0;  // -0 -> +0
-    std::uint64_t u;
-    std::memcpy(&u, &x, 8);
-    keys[i] = (u >> 63) ? ~u : (u | (std::uint64_t{1} << 63));
-    idx[i] = static_cast<std::uint32_t>(i);
-  }
-  // Six 11-bit digits; all histograms in one read, and a digit shared by every key is skipped.
-  constexpr int kBits = 11, kPasses = 6;
-  constexpr std::size_t kBuckets = std::size_t{1} << kBits;
-  std::vector<std::uint32_t> counts(kPasses * kBuckets, 0);
-  for (std::size_t i = 0; i < n; ++i)
-    for (int pass = 0; pass < kPasses; ++pass) ++counts[pass * kBuckets + ((keys[i] >> (kBits * pass)) & (kBuckets - 1))];
-  for (int pass = 0; pass < kPasses; ++pass) {
-    std::uint32_t* c = counts.data() + pass * kBuckets;
-    if (std::any_of(c, c + kBuckets, [&](std::uint32_t v) { return v == n; })) continue;
-    std::uint32_t sum = 0;
-    for (std::size_t d = 0; d < kBuckets; ++d) {
-      const std::uint32_t c0 = c[d];
-      c[d] = sum;
-      sum += c0;
-    }
-    const int shift = kBits * pass;
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::uint32_t d = c[(keys[i] >> shift) & (kBuckets - 1)]++;
-      ktmp[d] = keys[i];
-      tmp[d] = idx[i];
-    }
-    keys.swap(ktmp);
-    idx.swap(tmp);
-  }
-  ranks.resize(n);
-  for (std::size_t i = 0; i < n;) {
-    std::size_t j = i + 1;
-    while (j < n && keys[j] == keys[i]) ++j;
-    const double r = 0.5 * static_cast<double>(i + 1 + j);  // mean of ranks i+1 .. j
-    for (std::size_t k = i; k < j; ++k) ranks[idx[k]] = r;
-    i = j;
-  }
-}
 
 /// Correlation matrix of the columns of cm [F, n] (column-major; centred and normalised in place):
 /// Gram matrix of the unit columns. Columns with zero variance are reported and get zero weights.
@@ -326,36 +313,35 @@ double mutual_information(const std::vector<std::uint8_t>& x, const std::vector<
 
 }  // namespace
 
-/// The graph from z-scored features held column-major, cm [F, n] (overwritten with ranks or
-/// normalised columns).
-static FeatureGraph graph_from_columns(DTensor& cm, const FeatureGraphOptions& o) {
+/// The graph from z-scored features: held column-major in *cm [F, n] (overwritten with the
+/// normalised columns), or, when cm is null, computed from the preprocessing `p`.
+static FeatureGraph graph_from(DTensor* cm_in, const Prepared* p, const FeatureGraphOptions& o) {
   const char* fn = "estimate_feature_graph";
   if (!(o.threshold >= 0) || !std::isfinite(o.threshold))
     detail::fail(fn, "parameter 'threshold' must be finite and >= 0, got ", o.threshold);
   if (o.top_k < 0) detail::fail(fn, "parameter 'top_k' must be >= 0, got ", o.top_k);
   if (o.bins < 2 || o.bins > 255) detail::fail(fn, "parameter 'bins' must be in [2, 255], got ", o.bins);
-  const std::size_t F = cm.shape()[0], n = cm.shape()[1];
+  const std::size_t F = cm_in ? cm_in->shape()[0] : p->x.size(), n = cm_in ? cm_in->shape()[1] : p->n;
   FeatureGraph g;
+  if (o.method == FeatureGraphMethod::spearman) {
+    // Ranks straight from the z-scores (computed on the fly from the preprocessing): no [F, n] copy.
+    const tabular_detail::ColumnFn column = [&](std::size_t f, std::vector<double>& scratch) -> const double* {
+      if (cm_in) return cm_in->data() + f * n;
+      scratch.resize(n);
+      for (std::size_t i = 0; i < n; ++i) scratch[i] = p->z(f, i);
+      return scratch.data();
+    };
+    g.weights = tabular_detail::spearman_matrix(F, n, column, g.constant);
+  }
+  DTensor own;
+  if (!cm_in && o.method != FeatureGraphMethod::spearman) own = column_major(*p);
+  DTensor& cm = cm_in ? *cm_in : own;
   switch (o.method) {
     case FeatureGraphMethod::pearson:
       g.weights = correlation(cm, g.constant);
       break;
-    case FeatureGraphMethod::spearman: {
-#pragma omp parallel
-      {
-        std::vector<double> ranks;
-        std::vector<std::uint64_t> keys, ktmp;
-        std::vector<std::uint32_t> idx, tmp;
-#pragma omp for schedule(dynamic, 1)
-        for (std::int64_t f = 0; f < static_cast<std::int64_t>(F); ++f) {
-          double* c = cm.data() + static_cast<std::size_t>(f) * n;
-          average_ranks(c, n, ranks, keys, idx, tmp, ktmp);
-          std::copy(ranks.begin(), ranks.end(), c);
-        }
-      }
-      g.weights = correlation(cm, g.constant);
+    case FeatureGraphMethod::spearman:
       break;
-    }
     case FeatureGraphMethod::chowliu: {
       std::vector<std::vector<std::uint8_t>> d(F);
       for (std::size_t f = 0; f < F; ++f) {
@@ -434,7 +420,7 @@ FeatureGraph estimate_feature_graph(const DTensor& X, const FeatureGraphOptions&
     if (!std::isfinite(v)) detail::fail(fn, "parameter 'features' holds a non-finite value ", v);
   DTensor cm = detail::fresh_tensor<DTensor>(Shape{X.shape()[1], X.shape()[0]});
   transpose(X.data(), X.shape()[0], X.shape()[1], cm.data());
-  return graph_from_columns(cm, o);
+  return graph_from(&cm, nullptr, o);
 }
 
 // ====================================================================== the encoding
@@ -542,12 +528,13 @@ TabPetResult tabpet_pe(const DTensor& W, const std::vector<std::int64_t>& source
 
 TabPet tabpet(const Table& table, const TabPetPipelineOptions& o) {
   TabPet t;
-  DTensor cm;  // the z-scored features, column-major: the graph works on them without a transpose
-  t.features = preprocess_columns(table, o.preprocess, cm);
-  if (cm.shape()[1] < 2)
-    detail::fail("estimate_feature_graph", "parameter 'features' must be [rows >= 2, F >= 1], got [",
-                 cm.shape()[1], ", ", cm.shape()[0], "]");
-  t.graph = graph_from_columns(cm, o.graph);
+  Prepared p = prepare(table, o.preprocess);  // the graph reads the z-scores from it: no transpose back
+  write_row_major(p);
+  if (p.n < 2)
+    detail::fail("estimate_feature_graph", "parameter 'features' must be [rows >= 2, F >= 1], got [", p.n, ", ",
+                 p.x.size(), "]");
+  t.graph = graph_from(nullptr, &p, o.graph);
+  t.features = std::move(p.fm);
   t.pe = tabpet_pe(t.graph.weights, t.features.source_column, static_cast<std::int64_t>(t.features.columns.size()),
                    o.pe);
   for (auto f : t.graph.constant)

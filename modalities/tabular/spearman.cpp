@@ -1,0 +1,202 @@
+// Spearman's rho for Tab-PET's feature graph: average ranks by a radix sort, and the rank
+// cross-products as blocked DSYRK calls (OpenBLAS) that are exact in double (spearman.hpp).
+#include "spearman.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <utility>
+
+#include <cblas.h>
+
+#include "detail/memory.hpp"
+
+extern "C" int openblas_get_num_threads(void) __attribute__((weak));
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+
+namespace posenc::tabular_detail {
+
+namespace {
+
+/// OpenBLAS on one thread while in scope: the threads are OpenMP's, over fixed blocks of rows.
+class OneBlasThread {
+ public:
+  OneBlasThread() {
+    if (openblas_get_num_threads && openblas_set_num_threads) {
+      saved_ = openblas_get_num_threads();
+      if (saved_ != 1) openblas_set_num_threads(1);
+    }
+  }
+  ~OneBlasThread() {
+    if (saved_ > 1) openblas_set_num_threads(saved_);
+  }
+  OneBlasThread(const OneBlasThread&) = delete;
+  OneBlasThread& operator=(const OneBlasThread&) = delete;
+
+ private:
+  int saved_ = 0;
+};
+
+/// Orders keys[i..j) (with idx alongside) by key: insertion for short runs.
+void sort_run(std::uint64_t* keys, std::uint32_t* idx, std::size_t m) {
+  if (m <= 16) {
+    for (std::size_t a = 1; a < m; ++a) {
+      const std::uint64_t k = keys[a];
+      const std::uint32_t x = idx[a];
+      std::size_t c = a;
+      for (; c > 0 && k < keys[c - 1]; --c) {
+        keys[c] = keys[c - 1];
+        idx[c] = idx[c - 1];
+      }
+      keys[c] = k;
+      idx[c] = x;
+    }
+    return;
+  }
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> run(m);
+  for (std::size_t a = 0; a < m; ++a) run[a] = {keys[a], idx[a]};
+  std::sort(run.begin(), run.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  for (std::size_t a = 0; a < m; ++a) {
+    keys[a] = run[a].first;
+    idx[a] = run[a].second;
+  }
+}
+
+}  // namespace
+
+template <class T>
+void centred_ranks(const double* z, std::size_t n, T* out) {
+  // Keys: the doubles' bits mapped to unsigned integers in the same order (-0 as +0). An LSD radix
+  // sort on the top 33 key bits (three 11-bit digits, a digit shared by every key skipped), then
+  // the rare runs that share those bits but not the whole key are sorted by the whole key.
+  thread_local std::vector<std::uint64_t> keys, ktmp;
+  thread_local std::vector<std::uint32_t> idx, itmp;
+  keys.resize(n);
+  ktmp.resize(n);
+  idx.resize(n);
+  itmp.resize(n);
+  constexpr int kBits = 11, kPasses = 3, kLow = 64 - kBits * kPasses;
+  constexpr std::size_t kBuckets = std::size_t{1} << kBits;
+  std::vector<std::uint32_t> counts(kPasses * kBuckets, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double x = z[i] + 0.0;
+    std::uint64_t u;
+    std::memcpy(&u, &x, sizeof u);
+    const std::uint64_t key = (u >> 63) ? ~u : (u | (std::uint64_t{1} << 63));
+    keys[i] = key;
+    idx[i] = static_cast<std::uint32_t>(i);
+    for (int p = 0; p < kPasses; ++p) ++counts[p * kBuckets + ((key >> (kLow + kBits * p)) & (kBuckets - 1))];
+  }
+  for (int p = 0; p < kPasses; ++p) {
+    std::uint32_t* c = counts.data() + p * kBuckets;
+    if (std::any_of(c, c + kBuckets, [&](std::uint32_t v) { return v == n; })) continue;
+    std::uint32_t sum = 0;
+    for (std::size_t d = 0; d < kBuckets; ++d) {
+      const std::uint32_t c0 = c[d];
+      c[d] = sum;
+      sum += c0;
+    }
+    const int shift = kLow + kBits * p;
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint32_t d = c[(keys[i] >> shift) & (kBuckets - 1)]++;
+      ktmp[d] = keys[i];
+      itmp[d] = idx[i];
+    }
+    keys.swap(ktmp);
+    idx.swap(itmp);
+  }
+  for (std::size_t i = 0; i < n;) {
+    const std::uint64_t top = keys[i] >> kLow;
+    std::size_t j = i + 1;
+    bool mixed = false;
+    for (; j < n && (keys[j] >> kLow) == top; ++j) mixed = mixed || keys[j] != keys[i];
+    if (mixed) sort_run(keys.data() + i, idx.data() + i, j - i);
+    i = j;
+  }
+  // Tie groups [i, j) of the sorted order: 2 mean rank - (n + 1) = i + j - n.
+  for (std::size_t i = 0; i < n;) {
+    std::size_t j = i + 1;
+    while (j < n && keys[j] == keys[i]) ++j;
+    const T r = static_cast<T>(static_cast<std::int64_t>(i + j) - static_cast<std::int64_t>(n));
+    for (std::size_t k = i; k < j; ++k) out[idx[k]] = r;
+    i = j;
+  }
+}
+
+template void centred_ranks<float>(const double*, std::size_t, float*);
+template void centred_ranks<double>(const double*, std::size_t, double*);
+
+namespace {
+
+/// S = R R^T [F, F] (upper triangle) of the centred ranks R [F, n]: rows in blocks of L whose
+/// partial sums stay below 2^53 (exact), blocks grouped into a fixed number of chunks (threads
+/// over chunks, OpenBLAS on one thread), chunks summed in order.
+template <class T>
+std::vector<double> rank_products(const T* R, std::size_t F, std::size_t n) {
+  const double lim = 9007199254740992.0, m = static_cast<double>(n - 1);  // 2^53; |rank entry| <= n - 1
+  std::size_t L = 2048;
+  if (static_cast<double>(L) * m * m >= lim) L = std::max<std::size_t>(1, static_cast<std::size_t>(lim / (m * m)) - 1);
+  const std::size_t blocks = (n + L - 1) / L;
+  std::size_t chunks = std::min<std::size_t>(8, blocks);
+  while (chunks > 1 && chunks * F * F * sizeof(double) > (std::size_t{256} << 20)) --chunks;
+  std::vector<double> part(chunks * F * F, 0.0);
+  const OneBlasThread one;
+#pragma omp parallel
+  {
+    std::vector<double> blk;
+#pragma omp for schedule(static)
+    for (std::int64_t cc = 0; cc < static_cast<std::int64_t>(chunks); ++cc) {
+      const auto c = static_cast<std::size_t>(cc);
+      double* out = part.data() + c * F * F;
+      for (std::size_t b = c * blocks / chunks; b < (c + 1) * blocks / chunks; ++b) {
+        const std::size_t r0 = b * L, len = std::min(L, n - r0);
+        blk.resize(F * len);
+        for (std::size_t f = 0; f < F; ++f) std::copy_n(R + f * n + r0, len, blk.data() + f * len);
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, static_cast<int>(F), static_cast<int>(len), 1.0,
+                    blk.data(), static_cast<int>(len), 1.0, out, static_cast<int>(F));
+      }
+    }
+  }
+  for (std::size_t c = 1; c < chunks; ++c)
+    for (std::size_t k = 0; k < F * F; ++k) part[k] += part[c * F * F + k];
+  part.resize(F * F);
+  return part;
+}
+
+template <class T>
+std::vector<double> ranks_and_products(std::size_t F, std::size_t n, const ColumnFn& column) {
+  auto R = detail::fresh_tensor<xt::xarray<T>>(Shape{F, n});
+#pragma omp parallel
+  {
+    std::vector<double> scratch;
+#pragma omp for schedule(dynamic, 1)
+    for (std::int64_t f = 0; f < static_cast<std::int64_t>(F); ++f) {
+      const auto ff = static_cast<std::size_t>(f);
+      centred_ranks(column(ff, scratch), n, R.data() + ff * n);
+    }
+  }
+  return rank_products(R.data(), F, n);
+}
+
+}  // namespace
+
+DTensor spearman_matrix(std::size_t F, std::size_t n, const ColumnFn& column, std::vector<std::int64_t>& constant) {
+  const std::vector<double> S = n < (std::size_t{1} << 24) ? ranks_and_products<float>(F, n, column)
+                                                           : ranks_and_products<double>(F, n, column);
+  DTensor w = xt::zeros<double>(Shape{F, F});
+  for (std::size_t a = 0; a < F; ++a)
+    if (!(S[a * F + a] > 0)) constant.push_back(static_cast<std::int64_t>(a));
+  for (std::size_t a = 0; a < F; ++a)
+    for (std::size_t b = a + 1; b < F; ++b) {
+      const double saa = S[a * F + a], sbb = S[b * F + b];
+      if (!(saa > 0 && sbb > 0)) continue;
+      const double r = std::clamp(S[a * F + b] / std::sqrt(saa * sbb), -1.0, 1.0);
+      w(a, b) = r;
+      w(b, a) = r;
+    }
+  return w;
+}
+
+}  // namespace posenc::tabular_detail
