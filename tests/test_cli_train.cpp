@@ -91,6 +91,25 @@ TEST_F(CliTrain, ListErrorsNameTheirOption) {
   EXPECT_FALSE(fs::exists(dir_ / "x"));
 }
 
+// The validation pass in batches of 32 tokens (one sequence) or the default gives the same
+// metrics up to rounding: each sequence's logits do not depend on its batch neighbours.
+TEST_F(CliTrain, EvalBatchTokensChangesOnlyRounding) {
+  expect_error("train --eval-batch-tokens 0 --out x" + kTiny, {"posenc train:", "--eval-batch-tokens must be >= 1, got 0"});
+  auto val_loss = [&](const std::string& out, const std::string& extra) {
+    const Result r = run("train --task patterns --encoding learned --out " + out + kTiny + extra);
+    EXPECT_EQ(r.code, 0) << r.err;
+    const std::string csv = slurp(dir_ / out / "metrics.csv");
+    const std::string row = csv.substr(csv.find('\n') + 1);  // epoch,train_loss,train_accuracy,val_loss,...
+    std::stringstream fields(row);
+    std::string f;
+    for (int i = 0; i < 4; ++i) std::getline(fields, f, ',');
+    return std::stod(f);
+  };
+  const double whole = val_loss("eb_default", ""), one = val_loss("eb_32", " --eval-batch-tokens 32");
+  EXPECT_GT(whole, 0.0);
+  EXPECT_NEAR(one, whole, 1e-5 * whole);
+}
+
 TEST_F(CliTrain, ImagePicturesAtTheLargestEvaluationGrid) {
   const Result r = run("train --task bright_left --encoding learned_2d --grid 4 --eval-grids 5,6 --out img" + kTiny);
   ASSERT_EQ(r.code, 0) << r.err;

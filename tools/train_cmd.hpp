@@ -27,6 +27,7 @@ struct TrainSettings {
   std::int64_t max_len = 0;        ///< learned table rows (0 = the training length)
   std::int64_t vocab = 0;          ///< task vocabulary (0 = the task's: patterns 20, markov 32)
   std::int64_t eval_every = 1;     ///< longer lengths every k epochs (0: only the best model)
+  std::int64_t eval_batch_tokens = train::TrainOptions{}.eval_batch_tokens;  ///< evaluation batch in tokens
   std::string eval_lengths;        ///< comma-separated longer lengths ("" = the task's)
   bool force = false;
   bool list_tasks = false;         ///< --list-tasks: print the tasks and position kinds, train nothing

@@ -110,6 +110,8 @@ void check_settings(const std::string& command, const TrainSettings& s) {
   if (s.max_len < 0 || s.max_len > 1000000) bad(command + ": --max-len must be in [0, 1000000], got " + std::to_string(s.max_len));
   if (s.vocab < 0) bad(command + ": --vocab must be >= 0 (0: the task's), got " + std::to_string(s.vocab));
   if (s.eval_every < 0) bad(command + ": --eval-every must be >= 0, got " + std::to_string(s.eval_every));
+  if (s.eval_batch_tokens < 1)
+    bad(command + ": --eval-batch-tokens must be >= 1, got " + std::to_string(s.eval_batch_tokens));
   schedule_kind(s.schedule);  // throws with the closest name
   if (!s.eval_lengths.empty()) parse_lengths("--eval-lengths", s.eval_lengths);
   if (!s.image_eval_grids.empty()) parse_lengths("--eval-grids", s.image_eval_grids);
@@ -178,6 +180,7 @@ TrainOptions build_options(const TrainSettings& s, std::uint64_t seed) {
   o.seed = seed;
   o.threads = s.threads;
   o.length_eval_every = s.eval_every;
+  o.eval_batch_tokens = s.eval_batch_tokens;
   return o;
 }
 
