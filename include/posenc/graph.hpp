@@ -382,7 +382,7 @@ inline constexpr double kEigengapTolerance = 1e-8;
 /// directed input, weights used, self-loops removed. Sign: the entry of largest magnitude is
 /// positive (entries within a relative 1e-6 of it tie; the lowest node decides), unless random_flip.
 /// Dense: LAPACK dsyevd; sparse: Chebyshev-filtered subspace iteration (Zhou & Saad 2007) on a block
-/// of about 1.5 (k + trivial + 1) vectors, products in float until the residuals reach 1e-4 then in
+/// of s + max(8, s/2) vectors rounded up to 8 (s = k + trivial + 1; 32 for k = 16), products in float until the residuals reach 1e-4 then in
 /// double, Rayleigh-Ritz in double, residuals <= 1e-10 ||L|| bound; threads over row blocks, results
 /// bit-identical for any thread count; Spectra's Lanczos on c I - L if it has not converged in 300
 /// rounds. Throws for k < 1, an empty graph, or k > available without pad.

@@ -83,7 +83,8 @@ class MultiHeadAttention {
   /// the intermediates for backward() are kept there (the output is the same bits either way).
   Tensor forward(const Tensor& x_q, const Tensor& x_kv, const Encoding& encoding = {},
                  const AttentionOptions& options = {}, Cache* cache = nullptr) const;
-  /// Self-attention: forward(x, x, encoding, options, cache).
+  /// Self-attention: forward(x, x, encoding, options, cache) to float rounding (x W_q^T, x W_k^T
+  /// and x W_v^T are computed as one product with the stacked [W_q; W_k; W_v]).
   Tensor forward(const Tensor& x, const Encoding& encoding = {}, const AttentionOptions& options = {},
                  Cache* cache = nullptr) const;
 
@@ -95,8 +96,9 @@ class MultiHeadAttention {
   /// std::invalid_argument for shapes that do not match the config or the cache.
   Grads backward(const Tensor& x_q, const Tensor& x_kv, const Encoding& encoding, const AttentionOptions& options,
                  const Cache& cache, const Tensor& dy, const GradRequest& request = {}) const;
-  /// Self-attention: as above with x_q = x_kv = x; grads.dx_q is the whole dx (dx_q + dx_kv)
-  /// and grads.dx_kv is empty.
+  /// Self-attention: as above with x_q = x_kv = x, to float rounding (the stacked projections'
+  /// backward is one pair of products); grads.dx_q is the whole dx (dx_q + dx_kv) and grads.dx_kv
+  /// is empty.
   Grads backward(const Tensor& x, const Encoding& encoding, const AttentionOptions& options, const Cache& cache,
                  const Tensor& dy, const GradRequest& request = {}) const;
 

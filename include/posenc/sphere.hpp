@@ -106,9 +106,10 @@ struct SphericalHarmonicsOptions {
 /// included (tests/data/gen_mpmath_sph.py). Throws for L < 0; L = 0 gives [N, 0].
 Tensor spherical_harmonics(const DTensor& points, const SphericalHarmonicsOptions& options = {});
 /// The same into a caller's buffer `out` of N L^2 floats (row-major [N, L^2], any alignment; every
-/// value is overwritten; non-temporal stores for outputs of 8 MiB or more): the same bits as
-/// spherical_harmonics, without allocating or first-touching a fresh output. Throws for L < 0 or
-/// a buffer of another size.
+/// value is overwritten; in AVX-512 builds with L <= 128, non-temporal stores for outputs of 8 MiB
+/// or more): the same bits as spherical_harmonics, without allocating or first-touching a fresh
+/// output (the recurrence's coefficients, ~L^2 doubles, and per-thread scratch are still
+/// allocated per call). Throws for L < 0 or a buffer of another size.
 void spherical_harmonics_into(const DTensor& points, std::span<float> out,
                               const SphericalHarmonicsOptions& options = {});
 

@@ -8,7 +8,7 @@
 
 namespace posenc::detail {
 
-/// What lowest_eigenpairs reports besides the pairs (benchmarks and tests read it).
+/// What lowest_eigenpairs reports besides the pairs (tests/test_graph_spectral_chfsi.cpp reads it).
 struct ChebyshevStats {
   int iterations = 0;          ///< filter + Rayleigh-Ritz rounds
   std::int64_t products = 0;   ///< sparse matrix times one vector, counted per column
@@ -28,7 +28,7 @@ struct ChebyshevStats {
 /// count, so the result does not depend on it. Values ascending into `values` [count], unit vectors
 /// into the columns of `vectors` [n, count]. converged = false leaves the last iterate there (the
 /// caller falls back to another solver).
-ChebyshevStats lowest_eigenpairs(const Eigen::SparseMatrix<double>& M, double upper, Eigen::Index count,
+ChebyshevStats lowest_eigenpairs(const Eigen::SparseMatrix<double>& M, double bound, Eigen::Index count,
                                  Eigen::VectorXd& values, Eigen::MatrixXd& vectors);
 
 }  // namespace posenc::detail

@@ -14,9 +14,12 @@
 // therefore carries, per lane, a power-of-two scale 2^(-600 k): pbar_m^m is multiplied by 2^600
 // whenever it drops below 2^-600 (k += 1), and the column is multiplied by 2^-600 whenever it
 // exceeds 2^600 while k > 0 (k -= 1); values are stored times 2^(-600 k), which is 0 in float
-// for k >= 2 (a scaled value is at most 2^600). Powers of two are exact, so nothing else changes. At or below kScaledDegree the plain recurrence cannot lose a value
-// that float32 can hold (the column grows by at most ~(2 sqrt L)^L from its diagonal).
+// for k >= 2 (a scaled value is at most 2^600). Powers of two are exact, so nothing else
+// changes. At or below kScaledDegree the plain recurrence cannot lose a value that float32 can
+// hold (the column grows by at most ~(2 sqrt L)^L from its diagonal).
+#ifdef __AVX512F__
 #include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <cmath>

@@ -64,7 +64,12 @@ class FileBytes {
       }
       const ssize_t r = ::read(fd, data_.get() + size_, cap - size_);
       if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) break;
+      if (r < 0) {
+        const int err = errno;
+        ::close(fd);
+        detail::fail(fn, "cannot read '", path, "': ", std::strerror(err));
+      }
+      if (r == 0) break;
       size_ += static_cast<std::size_t>(r);
     }
     ::close(fd);
