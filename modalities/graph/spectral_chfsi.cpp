@@ -18,13 +18,13 @@
 #include <random>
 #include <vector>
 
+#include "detail/blas_threads.hpp"
+
 extern "C" {
 void dgeqrf_(const int* m, const int* n, double* a, const int* lda, double* tau, double* work, const int* lwork,
              int* info);
 void dorgqr_(const int* m, const int* n, const int* k, double* a, const int* lda, const double* tau, double* work,
              const int* lwork, int* info);
-int openblas_get_num_threads(void) __attribute__((weak));
-void openblas_set_num_threads(int) __attribute__((weak));
 }
 
 namespace posenc::detail {
@@ -157,8 +157,7 @@ Eigen::MatrixXd inner(const RMap& a, const RMap& b) {
 void orthonormal(const RMap& y, CMap& q, RMap& x) {
   // One OpenBLAS thread: the QR of a thin block gains little from threads, and the result must not
   // depend on how many there are.
-  const int saved = openblas_get_num_threads && openblas_set_num_threads ? openblas_get_num_threads() : 1;
-  if (saved != 1) openblas_set_num_threads(1);
+  const SingleThreadedBlas one_thread;
   q = y;
   int rows = static_cast<int>(q.rows()), cols = static_cast<int>(q.cols()), lda = rows, info = 0;
   std::vector<double> tau(static_cast<std::size_t>(cols));
@@ -171,7 +170,6 @@ void orthonormal(const RMap& y, CMap& q, RMap& x) {
   lwork = static_cast<int>(work.size());
   dgeqrf_(&rows, &cols, q.data(), &lda, tau.data(), work.data(), &lwork, &info);
   dorgqr_(&rows, &cols, &cols, q.data(), &lda, tau.data(), work.data(), &lwork, &info);
-  if (saved != 1) openblas_set_num_threads(saved);
   x = q;
 }
 

@@ -11,33 +11,13 @@
 
 #include <cblas.h>
 
+#include "detail/blas_threads.hpp"
 #include "detail/memory.hpp"
 
-extern "C" int openblas_get_num_threads(void) __attribute__((weak));
-extern "C" void openblas_set_num_threads(int) __attribute__((weak));
 
 namespace posenc::tabular_detail {
 
 namespace {
-
-/// OpenBLAS on one thread while in scope: the threads are OpenMP's, over fixed blocks of rows.
-class OneBlasThread {
- public:
-  OneBlasThread() {
-    if (openblas_get_num_threads && openblas_set_num_threads) {
-      saved_ = openblas_get_num_threads();
-      if (saved_ != 1) openblas_set_num_threads(1);
-    }
-  }
-  ~OneBlasThread() {
-    if (saved_ > 1) openblas_set_num_threads(saved_);
-  }
-  OneBlasThread(const OneBlasThread&) = delete;
-  OneBlasThread& operator=(const OneBlasThread&) = delete;
-
- private:
-  int saved_ = 0;
-};
 
 /// Orders keys[i..j) (with idx alongside) by key: insertion for short runs.
 void sort_run(std::uint64_t* keys, std::uint32_t* idx, std::size_t m) {
@@ -142,7 +122,7 @@ std::vector<double> rank_products(const T* R, std::size_t F, std::size_t n) {
   std::size_t chunks = std::min<std::size_t>(8, blocks);
   while (chunks > 1 && chunks * F * F * sizeof(double) > (std::size_t{256} << 20)) --chunks;
   std::vector<double> part(chunks * F * F, 0.0);
-  const OneBlasThread one;
+  const detail::SingleThreadedBlas one;
 #pragma omp parallel
   {
     std::vector<double> blk;

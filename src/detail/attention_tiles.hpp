@@ -11,6 +11,7 @@
 #include <limits>
 #include <vector>
 
+#include "detail/blas_threads.hpp"
 #include "detail/attention_common.hpp"
 #include "posenc/rotary.hpp"
 
@@ -28,18 +29,6 @@ void gemm_tn(std::size_t m, std::size_t n, std::size_t k, float alpha, const flo
 
 /// The score of a hidden key (and the log-sum-exp of a fully masked row).
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-
-/// BLAS is called from inside OpenMP threads: single-threaded while alive, the caller's setting restored after.
-class SingleThreadedBlas {
- public:
-  SingleThreadedBlas();
-  ~SingleThreadedBlas();
-  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
-  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
-
- private:
-  int saved_ = 0;
-};
 
 /// Everything the per-block kernels read, prepared once per call.
 struct Plan {
