@@ -149,19 +149,16 @@ struct Csr32 {
 /// One thread's masks, 64-byte aligned, on huge pages when large (a 4 KiB page fault costs
 /// ~10 us on virtual machines, and the three arrays of a 5000-node graph span 240 pages).
 struct Workspace {
-  struct Free {
-    void operator()(Bits* p) const { std::free(p); }
-  };
-  std::unique_ptr<Bits[], Free> mem;
+  std::unique_ptr<Bits[], detail::FreeDelete> mem;
   Bits *seen, *frontier, *next;
   explicit Workspace(std::size_t n) {
-    constexpr std::size_t kHuge = std::size_t{1} << 21;
-    const std::size_t bytes = 3 * n * sizeof(Bits), align = bytes >= kHuge / 4 ? kHuge : 64;
-    mem.reset(static_cast<Bits*>(std::aligned_alloc(align, (bytes + align - 1) / align * align)));
-    if (!mem) throw std::bad_alloc();
-#ifdef MADV_HUGEPAGE
-    if (align == kHuge) ::madvise(mem.get(), (bytes + align - 1) / align * align, MADV_HUGEPAGE);
-#endif
+    const std::size_t bytes = 3 * n * sizeof(Bits);
+    if (bytes >= (std::size_t{1} << 19)) {
+      mem = detail::huge_buffer<Bits>(bytes);
+    } else {
+      mem.reset(static_cast<Bits*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)));
+      if (!mem) throw std::bad_alloc();
+    }
     seen = mem.get();
     frontier = seen + n;
     next = frontier + n;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "detail/blas_threads.hpp"
+#include "detail/memory.hpp"
 
 extern "C" {
 void dgeqrf_(const int* m, const int* n, double* a, const int* lda, double* tau, double* work, const int* lwork,
@@ -207,24 +208,6 @@ double spectrum_top(const Csr<double>& m, double bound, std::mt19937_64& rng) {
   return std::min(bound, top);
 }
 
-/// Uninitialised scratch of `count` doubles on 2 MiB boundaries, advised into transparent huge
-/// pages: on virtual machines each 4 KiB page fault costs ~10 us (a 1.3 MB block faults ~300 times).
-struct Scratch {
-  static constexpr std::size_t kHuge = std::size_t(1) << 21;
-  double* data = nullptr;
-  explicit Scratch(std::size_t count) {
-    const std::size_t bytes = (count * sizeof(double) + kHuge - 1) / kHuge * kHuge;
-    data = static_cast<double*>(std::aligned_alloc(kHuge, bytes));
-    if (data == nullptr) throw std::bad_alloc();
-#ifdef MADV_HUGEPAGE
-    ::madvise(data, bytes, MADV_HUGEPAGE);
-#endif
-  }
-  ~Scratch() { std::free(data); }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-};
-
 }  // namespace
 
 ChebyshevStats lowest_eigenpairs(const Eigen::SparseMatrix<double>& M, double bound, Eigen::Index count,
@@ -246,11 +229,12 @@ ChebyshevStats lowest_eigenpairs(const Eigen::SparseMatrix<double>& M, double bo
   // Five double [n, p] blocks in one allocation (the iterate x, w = M x, two more filter blocks, the
   // QR's column-major copy) and three float ones.
   const auto block = static_cast<std::size_t>(n * p);
-  Scratch mem(5 * block + (3 * block + 1) / 2);
-  RMap x(mem.data, n, p), w(mem.data + block, n, p), y(mem.data + 2 * block, n, p);
-  CMap q(mem.data + 4 * block, n, p);
-  double* buf64[3] = {mem.data, mem.data + 2 * block, mem.data + 3 * block};  // buf64[0] is x
-  auto* f32 = reinterpret_cast<float*>(mem.data + 5 * block);
+  const auto scratch = detail::huge_buffer<double>((5 * block + (3 * block + 1) / 2) * sizeof(double));
+  double* const mem = scratch.get();
+  RMap x(mem, n, p), w(mem + block, n, p), y(mem + 2 * block, n, p);
+  CMap q(mem + 4 * block, n, p);
+  double* buf64[3] = {mem, mem + 2 * block, mem + 3 * block};  // buf64[0] is x
+  auto* f32 = reinterpret_cast<float*>(mem + 5 * block);
   float* buf32[3] = {f32, f32 + block, f32 + 2 * block};
   // Seeded Gaussian start, fixed: results do not depend on anything but the matrix.
   std::mt19937_64 rng(0x5eed);

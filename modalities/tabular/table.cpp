@@ -45,19 +45,10 @@ class FileBytes {
     const std::size_t want = ::fstat(fd, &st) == 0 && st.st_size > 0 ? static_cast<std::size_t>(st.st_size) : 0;
     constexpr std::size_t kHuge = std::size_t{1} << 21;
     std::size_t cap = std::max<std::size_t>((want + kHuge) & ~(kHuge - 1), kHuge);
-    data_.reset(static_cast<char*>(std::aligned_alloc(kHuge, cap)));
-    if (!data_) {
-      ::close(fd);
-      detail::fail(fn, "cannot allocate ", cap, " bytes for '", path, "'");
-    }
-    detail::prefer_huge_pages(data_.get(), cap);
+    data_ = allocate(fn, path, fd, cap);
     while (true) {  // to the end even if the size changed (or is unknown: pipes, /proc)
       if (size_ == cap) {
-        std::unique_ptr<char, Free> bigger(static_cast<char*>(std::aligned_alloc(kHuge, 2 * cap)));
-        if (!bigger) {
-          ::close(fd);
-          detail::fail(fn, "cannot allocate ", 2 * cap, " bytes for '", path, "'");
-        }
+        auto bigger = allocate(fn, path, fd, 2 * cap);
         std::memcpy(bigger.get(), data_.get(), size_);
         data_ = std::move(bigger);
         cap *= 2;
@@ -77,10 +68,16 @@ class FileBytes {
   std::string_view view() const { return {data_.get(), size_}; }
 
  private:
-  struct Free {
-    void operator()(char* p) const { std::free(p); }
-  };
-  std::unique_ptr<char, Free> data_;
+  using Buffer = std::unique_ptr<char[], detail::FreeDelete>;
+  static Buffer allocate(const char* fn, const std::string& path, int fd, std::size_t bytes) {
+    try {
+      return detail::huge_buffer<char>(bytes);
+    } catch (const std::bad_alloc&) {
+      ::close(fd);
+      detail::fail(fn, "cannot allocate ", bytes, " bytes for '", path, "'");
+    }
+  }
+  Buffer data_;
   std::size_t size_ = 0;
 };
 

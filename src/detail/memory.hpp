@@ -6,8 +6,12 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <new>
 
 namespace posenc::detail {
 
@@ -22,6 +26,25 @@ inline void prefer_huge_pages(void* data, std::size_t bytes) {
   (void)data;
   (void)bytes;
 #endif
+}
+
+/// Deleter of huge_buffer's memory.
+struct FreeDelete {
+  void operator()(void* p) const { std::free(p); }
+};
+
+/// Uninitialised scratch of at least `bytes`, rounded up to whole 2 MiB pages, 2 MiB-aligned and
+/// advised into transparent huge pages before the first touch. Throws std::bad_alloc.
+template <class T>
+std::unique_ptr<T[], FreeDelete> huge_buffer(std::size_t bytes) {
+  constexpr std::size_t kHuge = std::size_t(1) << 21;
+  const std::size_t rounded = std::max<std::size_t>((bytes + kHuge - 1) / kHuge, 1) * kHuge;
+  std::unique_ptr<T[], FreeDelete> p(static_cast<T*>(std::aligned_alloc(kHuge, rounded)));
+  if (!p) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+  ::madvise(static_cast<void*>(p.get()), rounded, MADV_HUGEPAGE);
+#endif
+  return p;
 }
 
 /// A new float tensor of the given shape whose pages may be huge (contents uninitialised).
