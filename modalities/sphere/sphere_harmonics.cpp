@@ -56,19 +56,17 @@ struct Constants {
   std::vector<double> a, b, diag, first;
   std::vector<std::size_t> off;
   explicit Constants(std::size_t degree) : L(degree), diag(degree), first(degree), off(degree + 1, 0) {
-    // The coefficients of detail::NormalisedLegendre (same expressions, same bits), stored per
-    // order so that the kernel reads them in sequence; built directly, without its triangle tables.
+    // detail::NormalisedLegendre's coefficients (detail/latlon.hpp), stored per order so that the
+    // kernel reads them in sequence; built directly, without its triangle tables.
     const std::size_t pairs = L > 1 ? (L - 1) * (L - 2) / 2 + (L - 1) : 0;
     a.reserve(pairs);
     b.reserve(pairs);
     for (std::size_t m = 0; m < L; ++m) {
-      const double dm = static_cast<double>(m);
-      diag[m] = m == 0 ? 1.0 / std::sqrt(4 * std::numbers::pi) : std::sqrt((2 * dm + 1) / (2 * dm));
-      first[m] = std::sqrt(2 * dm + 3);
+      diag[m] = detail::legendre_diag(m);
+      first[m] = detail::legendre_first(m);
       for (std::size_t l = m + 2; l < L; ++l) {
-        const double dl = static_cast<double>(l);
-        a.push_back(std::sqrt((4 * dl * dl - 1) / (dl * dl - dm * dm)));
-        b.push_back(std::sqrt(((dl - 1) * (dl - 1) - dm * dm) / (4 * (dl - 1) * (dl - 1) - 1)));
+        a.push_back(detail::legendre_a(l, m));
+        b.push_back(detail::legendre_b(l, m));
       }
       off[m + 1] = a.size();
     }

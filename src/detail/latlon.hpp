@@ -50,19 +50,34 @@ inline DTensor latlon_unit_vectors(const char* fn, const DTensor& points, const 
 
 /// The normalised associated Legendre functions pbar_l^m = N_l^m P_l^m (no Condon-Shortley phase)
 /// by the recurrence of Schaeffer 2013, for l < L; coefficients precomputed once.
+/// The recurrence's coefficients (written once; the vectorised harmonics kernel reads the same):
+/// pbar_l^m = a (x pbar_{l-1}^m - b pbar_{l-2}^m) for l >= m + 2, pbar_m^m = diag(m) u pbar_{m-1}^{m-1}
+/// (diag(0) = pbar_0^0 = 1 / sqrt(4 pi)), pbar_{m+1}^m = first(m) x pbar_m^m.
+inline double legendre_a(std::size_t l, std::size_t m) {
+  const double dl = static_cast<double>(l), dm = static_cast<double>(m);
+  return std::sqrt((4 * dl * dl - 1) / (dl * dl - dm * dm));
+}
+inline double legendre_b(std::size_t l, std::size_t m) {
+  const double dl = static_cast<double>(l), dm = static_cast<double>(m);
+  return std::sqrt(((dl - 1) * (dl - 1) - dm * dm) / (4 * (dl - 1) * (dl - 1) - 1));
+}
+inline double legendre_diag(std::size_t m) {
+  const double dm = static_cast<double>(m);
+  return m == 0 ? 1.0 / std::sqrt(4 * kLatLonPi) : std::sqrt((2 * dm + 1) / (2 * dm));
+}
+inline double legendre_first(std::size_t m) { return std::sqrt(2 * static_cast<double>(m) + 3); }
+
 class NormalisedLegendre {
  public:
   explicit NormalisedLegendre(std::size_t L) : L_(L), ca_(L * (L + 1) / 2), cb_(L * (L + 1) / 2), cmm_(L), cm1_(L) {
     for (std::size_t l = 0; l < L; ++l)
       for (std::size_t m = 0; m + 2 <= l; ++m) {
-        const double dl = static_cast<double>(l), dm = static_cast<double>(m);
-        ca_[l * (l + 1) / 2 + m] = std::sqrt((4 * dl * dl - 1) / (dl * dl - dm * dm));
-        cb_[l * (l + 1) / 2 + m] = std::sqrt(((dl - 1) * (dl - 1) - dm * dm) / (4 * (dl - 1) * (dl - 1) - 1));
+        ca_[l * (l + 1) / 2 + m] = legendre_a(l, m);
+        cb_[l * (l + 1) / 2 + m] = legendre_b(l, m);
       }
     for (std::size_t m = 0; m < L; ++m) {
-      const double dm = static_cast<double>(m);
-      cmm_[m] = m == 0 ? 1.0 / std::sqrt(4 * kLatLonPi) : std::sqrt((2 * dm + 1) / (2 * dm));
-      cm1_[m] = std::sqrt(2 * dm + 3);
+      cmm_[m] = legendre_diag(m);
+      cm1_[m] = legendre_first(m);
     }
   }
   /// pbar_m^m from pbar_{m-1}^{m-1} (ignored for m = 0); u = sin(theta) >= 0.
