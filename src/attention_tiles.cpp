@@ -6,8 +6,7 @@
 #include <cmath>
 #include <limits>
 
-#include <cblas.h>
-
+#include "detail/gemm.hpp"
 #include "detail/memory.hpp"
 #include "detail/relation_eval.hpp"
 
@@ -16,24 +15,17 @@ extern "C" int openblas_get_num_threads() __attribute__((weak));
 
 namespace posenc::detail {
 
-namespace {
-int as_int(std::size_t x) { return static_cast<int>(x); }
-}  // namespace
-
 void gemm_nt(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a, std::size_t lda,
              const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, as_int(m), as_int(n), as_int(k), alpha, a, as_int(lda), b,
-              as_int(ldb), beta, c, as_int(ldc));
+  serial_sgemm(false, true, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 void gemm_nn(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a, std::size_t lda,
              const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, as_int(m), as_int(n), as_int(k), alpha, a, as_int(lda), b,
-              as_int(ldb), beta, c, as_int(ldc));
+  serial_sgemm(false, false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 void gemm_tn(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a, std::size_t lda,
              const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, as_int(m), as_int(n), as_int(k), alpha, a, as_int(lda), b,
-              as_int(ldb), beta, c, as_int(ldc));
+  serial_sgemm(true, false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 SingleThreadedBlas::SingleThreadedBlas() {

@@ -1,62 +1,56 @@
-// Row-major sgemm on Eigen's serial blocked product, blocks of rows spread by OpenMP (gemm.hpp).
-#define EIGEN_DONT_PARALLELIZE  // one serial product per block: the partition never depends on threads
+// Row-major sgemm on oneDNN's serial JIT kernels, blocks of rows spread by OpenMP (gemm.hpp).
 #include "detail/gemm.hpp"
 
 #include <algorithm>
+#include <stdexcept>
+#include <string>
 
-#include <Eigen/Core>
-#include <cblas.h>
+#include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
 
 namespace posenc::detail {
 
 namespace {
 
-using Matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using Stride = Eigen::OuterStride<>;
-using ConstView = Eigen::Map<const Matrix, 0, Stride>;
-using View = Eigen::Map<Matrix, 0, Stride>;
-
-/// Below this size in any dimension a block goes to OpenBLAS (see block()).
-constexpr std::size_t kSmall = 8;
-
-int as_int(std::size_t v) { return static_cast<int>(v); }
-
-ConstView view(const float* p, std::size_t rows, std::size_t cols, std::size_t ld) {
-  return {p, static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(cols), Stride(static_cast<Eigen::Index>(ld))};
-}
-
-/// Rows [r0, r0 + rows) of c: c = alpha op(a) op(b) + beta c.
-void block(bool ta, bool tb, std::size_t r0, std::size_t rows, std::size_t n, std::size_t k, float alpha,
-           const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
-  View out(c + r0 * ldc, static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(n),
-           Stride(static_cast<Eigen::Index>(ldc)));
-  if (beta == 0.0f)
-    out.setZero();
-  else if (beta != 1.0f)
-    out *= beta;
-  if (k == 0) return;
-  if (rows < kSmall || n < kSmall || k < kSmall) {
-    // Eigen evaluates tiny products coefficient by coefficient (and 1-wide ones as gemv), where
-    // the split between scalar and vector code follows the pointers' alignment: results would
-    // depend on where the allocator put the operands. OpenBLAS's kernels do not; these products
-    // are too small for the speed to matter.
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, as_int(rows),
-                as_int(n), as_int(k), alpha, ta ? a + r0 : a + r0 * lda, as_int(lda), b, as_int(ldb), 1.0f, out.data(),
-                as_int(ldc));
-    return;
+/// oneDNN's OpenMP build splits one product over omp_get_max_threads() threads when it is called
+/// outside a parallel region, and the split can cut the k sum (results would then depend on the
+/// thread count). Inside an active region it runs on the calling thread; outside, this pins the
+/// caller's thread count to one for the call and restores it after.
+class SerialOutsideParallel {
+ public:
+  SerialOutsideParallel() : saved_(omp_in_parallel() ? 0 : omp_get_max_threads()) {
+    if (saved_ > 1) omp_set_num_threads(1);
   }
-  // op(a) rows r0.. : a row-major [m, k] (rows r0..) or a^T of a [k, m] (columns r0..).
-  const auto lhs_n = view(a + r0 * lda, rows, k, lda);
-  const auto lhs_t = view(a + r0, k, rows, lda);
-  const auto rhs_n = view(b, k, n, ldb);
-  const auto rhs_t = view(b, n, k, ldb);
-  if (!ta && !tb) out.noalias() += alpha * lhs_n * rhs_n;
-  if (!ta && tb) out.noalias() += alpha * lhs_n * rhs_t.transpose();
-  if (ta && !tb) out.noalias() += alpha * lhs_t.transpose() * rhs_n;
-  if (ta && tb) out.noalias() += alpha * lhs_t.transpose() * rhs_t.transpose();
-}
+  ~SerialOutsideParallel() {
+    if (saved_ > 1) omp_set_num_threads(saved_);
+  }
+  SerialOutsideParallel(const SerialOutsideParallel&) = delete;
+  SerialOutsideParallel& operator=(const SerialOutsideParallel&) = delete;
+
+ private:
+  int saved_;
+};
 
 }  // namespace
+
+void serial_sgemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
+                  std::size_t lda, const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    // C = beta C (beta = 0 writes zeros without reading c).
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+    return;
+  }
+  const SerialOutsideParallel serial;
+  const auto dim = [](std::size_t x) { return static_cast<dnnl_dim_t>(x); };
+  const dnnl_status_t status = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', dim(m), dim(n), dim(k), alpha, a, dim(lda),
+                                          b, dim(ldb), beta, c, dim(ldc));
+  if (status != dnnl_success)
+    throw std::runtime_error("posenc::detail::serial_sgemm: oneDNN's dnnl_sgemm failed (status " +
+                             std::to_string(static_cast<int>(status)) + ") for m = " + std::to_string(m) +
+                             ", n = " + std::to_string(n) + ", k = " + std::to_string(k));
+}
 
 void sgemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
            std::size_t lda, const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
@@ -66,7 +60,9 @@ void sgemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, float 
 #pragma omp parallel for schedule(static) if (large && blocks > 1)
   for (std::ptrdiff_t i = 0; i < blocks; ++i) {
     const std::size_t r0 = static_cast<std::size_t>(i) * kRowBlock;
-    block(ta, tb, r0, std::min(kRowBlock, m - r0), n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    // op(a)'s rows r0.. : rows of a row-major [m, k], or columns of a [k, m] when transposed.
+    serial_sgemm(ta, tb, std::min(kRowBlock, m - r0), n, k, alpha, ta ? a + r0 : a + r0 * lda, lda, b, ldb, beta,
+                 c + r0 * ldc, ldc);
   }
 }
 

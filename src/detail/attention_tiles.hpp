@@ -17,6 +17,7 @@
 
 namespace posenc::detail {
 
+// The tiles' products, each on the calling thread (serial_sgemm, detail/gemm.hpp).
 // C[m x n] = alpha * A[m x k] B[n x k]^T + beta * C
 void gemm_nt(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a, std::size_t lda,
              const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc);
