@@ -4,8 +4,9 @@
 //   W2  RoPE applied to q and k [32 heads, 4096 tokens, 128] (cos/sin table prepared once)
 //   W3  ALiBi causal attention [8 heads, 2048 tokens, 64]
 //   W4  T5-bias attention [12 heads, 1024 tokens, 64]
-// and the yardsticks measured in the same run: a memory copy of W2's bytes and
-// BLAS sgemm. Every workload takes the thread count as its argument (1, 2).
+// and the yardsticks measured in the same run: a memory copy of W2's bytes, BLAS
+// (OpenBLAS) sgemm and oneDNN's sgemm (the one under the attention core's tiles
+// and the layers: the stronger yardstick). Every workload takes the thread count as its argument (1, 2).
 // Counters: W2 and Copy report bytes moved per second; W3, W4 and Sgemm report
 // useful GFLOP/s (W3: 4 d per visible (i, j) pair; W4: 4 d N^2 per head).
 // Backward (issue: gradients): W3B / W4B time attention_backward after a forward
@@ -16,6 +17,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cblas.h>
+#include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
 
 #include <cstring>
@@ -233,6 +235,23 @@ void Sgemm(benchmark::State& st) {
   if (openblas_set_num_threads) openblas_set_num_threads(1);
 }
 
+// oneDNN's sgemm on the same operands: one product spread over t OpenMP threads by oneDNN.
+void SgemmOneDnn(benchmark::State& st) {
+  const int t = static_cast<int>(st.range(0));
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(t);
+  const int m = 1024;
+  const Tensor a = random({1024, 1024}, 10), b = random({1024, 1024}, 11);
+  Tensor c = Tensor::from_shape({1024, 1024});
+  for (auto _ : st) {
+    if (dnnl_sgemm('N', 'T', m, m, m, 1.0f, a.data(), m, b.data(), m, 0.0f, c.data(), m) != dnnl_success)
+      st.SkipWithError("dnnl_sgemm failed");
+    benchmark::DoNotOptimize(c.data());
+  }
+  st.counters["GFLOPs"] = benchmark::Counter(2.0 * m * m * m * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  omp_set_num_threads(saved);
+}
+
 BENCHMARK(W1_Sinusoid)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(W2_RopeApply)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(W2_RopeApplyNewTensors)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -242,6 +261,7 @@ BENCHMARK(W4_T5Bias)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime
 BENCHMARK(W5_Shaw)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(W6_TransformerXL)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(W7_DaTransformer)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(SgemmOneDnn)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(W3B_AlibiCausal)->ArgsProduct({{1, 2}, {0, 1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(W4B_T5Bias)->ArgsProduct({{1, 2}, {0, 1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(Sgemm)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -184,11 +184,13 @@ def main():
         rope = ours[("W2_RopeApply", thr)]["bytes_per_second"]
         copy = ours[("Copy_W2Bytes", thr)]["bytes_per_second"]
         gemm = ours[("Sgemm", thr)]["GFLOPs"]
+        dnnl = ours[("SgemmOneDnn", thr)]["GFLOPs"]
         w3 = ours[("W3_AlibiCausal", thr)]["GFLOPs"]
         w4 = ours[("W4_T5Bias", thr)]["GFLOPs"]
         print(f"  threads {thr}: W2 {rope / 1e9:.1f} GB/s = {100 * rope / copy:.0f}% of memcpy {copy / 1e9:.1f} GB/s;"
               f" sgemm {gemm:.0f} GFLOP/s; W3 {w3:.0f} useful GFLOP/s ({gemm / w3:.2f}x below sgemm);"
-              f" W4 {w4:.0f} ({gemm / w4:.2f}x below sgemm)")
+              f" W4 {w4:.0f} ({gemm / w4:.2f}x below sgemm); oneDNN sgemm {dnnl:.0f} GFLOP/s:"
+              f" W3 at {100 * w3 / dnnl:.0f}%, W4 at {100 * w4 / dnnl:.0f}% of it")
     print()
     mem = subprocess.run([args.memory], check=True, capture_output=True, text=True).stdout.strip()
     print(mem)

@@ -52,6 +52,15 @@ void serial_sgemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k,
                              ", n = " + std::to_string(n) + ", k = " + std::to_string(k));
 }
 
+void prepare_sgemm() {
+  // An 8 x 8 x 8 product goes through oneDNN's blocked driver, which generates all its kernels at
+  // once (a 1 x 1 x 1 product takes a path that generates only its own).
+  constexpr std::size_t n = 8;
+  const float a[n * n] = {}, b[n * n] = {};
+  float c[n * n];
+  serial_sgemm(false, false, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+}
+
 void sgemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
            std::size_t lda, const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
   if (m == 0 || n == 0) return;

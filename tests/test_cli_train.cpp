@@ -94,7 +94,8 @@ TEST_F(CliTrain, ListErrorsNameTheirOption) {
 // The validation pass in batches of 32 tokens (one sequence) or the default gives the same
 // metrics up to rounding: each sequence's logits do not depend on its batch neighbours.
 TEST_F(CliTrain, EvalBatchTokensChangesOnlyRounding) {
-  expect_error("train --eval-batch-tokens 0 --out x" + kTiny, {"posenc train:", "--eval-batch-tokens must be >= 1, got 0"});
+  expect_error("train --eval-batch-tokens -1 --out x" + kTiny,
+               {"posenc train:", "--eval-batch-tokens must be >= 0 (0: one training batch), got -1"});
   auto val_loss = [&](const std::string& out, const std::string& extra) {
     const Result r = run("train --task patterns --encoding learned --out " + out + kTiny + extra);
     EXPECT_EQ(r.code, 0) << r.err;
@@ -105,9 +106,11 @@ TEST_F(CliTrain, EvalBatchTokensChangesOnlyRounding) {
     for (int i = 0; i < 4; ++i) std::getline(fields, f, ',');
     return std::stod(f);
   };
-  const double whole = val_loss("eb_default", ""), one = val_loss("eb_32", " --eval-batch-tokens 32");
+  const double whole = val_loss("eb_default", ""), one = val_loss("eb_32", " --eval-batch-tokens 32"),
+               big = val_loss("eb_4096", " --eval-batch-tokens 4096");
   EXPECT_GT(whole, 0.0);
   EXPECT_NEAR(one, whole, 1e-5 * whole);
+  EXPECT_NEAR(big, whole, 1e-5 * whole);
 }
 
 TEST_F(CliTrain, ImagePicturesAtTheLargestEvaluationGrid) {

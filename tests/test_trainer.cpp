@@ -179,6 +179,9 @@ TEST(Trainer, Errors) {
   o = small_options(1);
   o.threads = 0;
   test::expect_invalid([&] { fit(model, task, o); }, {"fit", "'threads'", "0"});
+  o = small_options(1);
+  o.eval_batch_tokens = -1;
+  test::expect_invalid([&] { fit(model, task, o); }, {"fit", "'eval_batch_tokens'", ">= 0", "-1"});
   TransformerLM lm(small_config(task, "none"));
   test::expect_invalid([&] { fit(lm, task, small_options(1)); }, {"fit", "classification task"});
   ModelConfig c = small_config(task, "none");

@@ -101,7 +101,8 @@ void add_settings(CLI::App* cmd, TrainSettings& s) {
   cmd->add_option("--eval-every", s.eval_every, "evaluate the longer lengths every k epochs (0: only the best model)")
       ->capture_default_str();
   cmd->add_option("--eval-batch-tokens", s.eval_batch_tokens,
-                  "evaluation batches: max(1, this / length) sequences (metrics agree to rounding)")
+                  "evaluation batches: max(1, this / length) sequences; 0: as many tokens as one training batch "
+                  "(metrics agree to rounding)")
       ->capture_default_str();
   cmd->add_option("--vocab", s.vocab, "task vocabulary (0: the task's, patterns 20, markov 32)")->capture_default_str();
   cmd->add_option("--max-len", s.max_len, "learned table rows (0: the training length)")->capture_default_str();

@@ -110,8 +110,8 @@ void check_settings(const std::string& command, const TrainSettings& s) {
   if (s.max_len < 0 || s.max_len > 1000000) bad(command + ": --max-len must be in [0, 1000000], got " + std::to_string(s.max_len));
   if (s.vocab < 0) bad(command + ": --vocab must be >= 0 (0: the task's), got " + std::to_string(s.vocab));
   if (s.eval_every < 0) bad(command + ": --eval-every must be >= 0, got " + std::to_string(s.eval_every));
-  if (s.eval_batch_tokens < 1)
-    bad(command + ": --eval-batch-tokens must be >= 1, got " + std::to_string(s.eval_batch_tokens));
+  if (s.eval_batch_tokens < 0)
+    bad(command + ": --eval-batch-tokens must be >= 0 (0: one training batch), got " + std::to_string(s.eval_batch_tokens));
   schedule_kind(s.schedule);  // throws with the closest name
   if (!s.eval_lengths.empty()) parse_lengths("--eval-lengths", s.eval_lengths);
   if (!s.image_eval_grids.empty()) parse_lengths("--eval-grids", s.image_eval_grids);

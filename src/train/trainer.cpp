@@ -8,6 +8,7 @@
 
 #include <omp.h>
 
+#include "detail/gemm.hpp"
 #include "train/common.hpp"
 
 extern "C" int openblas_get_num_threads(void) __attribute__((weak));
@@ -123,7 +124,7 @@ void check_options(const char* fn, const TrainOptions& o) {
   if (!std::isfinite(o.clip)) fail(fn, "parameter 'clip' must be finite, got ", o.clip);
   if (!std::isfinite(o.adamw.lr) || o.adamw.lr < 0) fail(fn, "parameter 'lr' must be finite and >= 0, got ", o.adamw.lr);
   if (o.length_eval_every < 0) fail(fn, "parameter 'length_eval_every' must be >= 0, got ", o.length_eval_every);
-  if (o.eval_batch_tokens < 1) fail(fn, "parameter 'eval_batch_tokens' must be >= 1, got ", o.eval_batch_tokens);
+  if (o.eval_batch_tokens < 0) fail(fn, "parameter 'eval_batch_tokens' must be >= 0, got ", o.eval_batch_tokens);
 }
 
 /// The model a task needs ("TransformerLM", "TransformerClassifier" or "FeatureTransformer").
@@ -156,6 +157,11 @@ void check_task(const char* fn, Model& model, const Task& task, const char* mode
          "; raise position.max_len (--max-len) to at least ", task.length + (c.pooling == Pooling::cls && !lm ? 1 : 0));
 }
 
+/// Tokens per evaluation batch: the option, or one training batch's tokens when it is 0.
+std::int64_t eval_tokens(const TrainOptions& o, const Task& task) {
+  return o.eval_batch_tokens > 0 ? o.eval_batch_tokens : o.batch * std::max<std::int64_t>(1, task.length);
+}
+
 /// Measure the longer evaluation sets (NaN where the model cannot take the length).
 template <class Model>
 std::vector<LengthMetrics> measure_lengths(Model& model, const Task& task, const TrainOptions& o,
@@ -170,7 +176,7 @@ std::vector<LengthMetrics> measure_lengths(Model& model, const Task& task, const
                          std::to_string(model.config().position.max_len) + " rows");
       continue;
     }
-    out.push_back(evaluate_any(model, ls.data, o.eval_batch_tokens));
+    out.push_back(evaluate_any(model, ls.data, eval_tokens(o, task)));
   }
   return out;
 }
@@ -251,6 +257,7 @@ TrainResult fit_any(Model& model, const Task& task, const TrainOptions& o, const
   check_task(fn, model, task, model_name);
   const bool lower_is_better = task.language_model || task.regression;
   BlasThreads blas(o.threads);
+  posenc::detail::prepare_sgemm();  // the products' one-time kernel generation, not inside the first epoch
   TrainResult result;
   const auto params = model.parameters();
   result.parameter_count = parameter_count(params);
@@ -268,7 +275,7 @@ TrainResult fit_any(Model& model, const Task& task, const TrainOptions& o, const
     EpochMetrics m;
     m.epoch = epoch;
     train_epoch(model, opt, schedule, task, o, loop, m);
-    const LengthMetrics v = evaluate_any(model, task.validation, o.eval_batch_tokens);
+    const LengthMetrics v = evaluate_any(model, task.validation, eval_tokens(o, task));
     m.val_loss = v.loss;
     m.val_accuracy = v.accuracy;
     const bool lengths_now = o.length_eval_every > 0 && (epoch % o.length_eval_every == 0 || epoch == o.epochs);
