@@ -64,7 +64,7 @@ std::vector<float> product(const Operands& o, float alpha, float beta, std::size
 }
 
 TEST(Gemm, MatchesDoubleTripleLoopForEveryTransposePair) {
-  const std::size_t shapes[][3] = {{1, 1, 1}, {3, 5, 2}, {7, 9, 4}, {17, 33, 65}, {257, 40, 31}, {600, 130, 129}};
+  const std::size_t shapes[][3] = {{1, 1, 1}, {3, 5, 2}, {7, 9, 4}, {17, 17, 16}, {17, 33, 65}, {257, 40, 31}, {600, 130, 129}};
   const float coefficients[][2] = {{1.0f, 0.0f}, {0.5f, 1.0f}, {-2.0f, 0.25f}};
   unsigned seed = 1;
   for (const auto& s : shapes)
