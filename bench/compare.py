@@ -21,7 +21,7 @@ import time
 
 import torch
 
-from timing import timed
+from timing import timed_spread as timed
 
 
 
@@ -150,6 +150,13 @@ def one(name, threads):
     print(f"{ms:.1f} {hwm / 1024:.1f}")
 
 
+def row(name, thr, b, theirs):
+    """One table row: posenc's median [min, max], PyTorch's median [min, max], the ratio of medians."""
+    ms, (tm, tlo, thi) = b["real_time"], theirs
+    ours = f"{ms:.2f} [{b['lo']:.2f}, {b['hi']:.2f}]"
+    return f"{name:<24}{thr:>4}{ours:>24}{f'{tm:.1f} [{tlo:.1f}, {thi:.1f}]':>26}{tm / ms:>13.1f}x"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bench", default="build/bench/posenc_bench")
@@ -161,23 +168,30 @@ def main():
         one(args.one, args.threads)
         return 0
 
-    raw = subprocess.run([args.bench, "--benchmark_format=json", "--benchmark_min_time=0.5"],
+    # Five repetitions of each benchmark: the median repetition is reported, with the spread.
+    raw = subprocess.run([args.bench, "--benchmark_format=json", "--benchmark_min_time=0.3",
+                          "--benchmark_repetitions=5", "--benchmark_filter=^(W[1-7]_|Copy_|Sgemm)"],
                          check=True, capture_output=True, text=True).stdout
-    ours = {}
+    runs = {}
     for b in json.loads(raw)["benchmarks"]:
+        if b.get("run_type") != "iteration":
+            continue
         name, thr = b["name"].split("/")[0], int(b["name"].split("/")[1])
-        ours[(name, thr)] = b
-    print(f"posenc vs PyTorch {torch.__version__} (median of 7 runs), same machine, same run")
-    print(f"{'workload':<28}{'thr':>4}{'posenc ms':>12}{'torch ms':>12}{'torch/posenc':>14}")
+        runs.setdefault((name, thr), []).append(b)
+    ours = {}
+    for key, reps in runs.items():
+        reps.sort(key=lambda b: b["real_time"])
+        ours[key] = dict(reps[len(reps) // 2], lo=reps[0]["real_time"], hi=reps[-1]["real_time"])
+    print(f"posenc (median of 5 repetitions) vs PyTorch {torch.__version__} (median of 7 runs, 3 for W5-W7),"
+          " same machine, same run; [min, max]")
+    print(f"{'workload':<24}{'thr':>4}{'posenc ms':>24}{'torch ms':>26}{'torch/posenc':>14}")
     names = {"W1": "W1_Sinusoid", "W2": "W2_RopeApply", "W3": "W3_AlibiCausal", "W4": "W4_T5Bias",
              "W5": "W5_Shaw", "W6": "W6_TransformerXL", "W7": "W7_DaTransformer"}
     for thr in (1, 2):
         t = torch_workloads(thr)
         for w, bname in names.items():
-            ms = ours[(bname, thr)]["real_time"]
-            print(f"{bname:<28}{thr:>4}{ms:>12.2f}{t[w]:>12.2f}{t[w] / ms:>13.1f}x")
-        alloc = ours[("W2_RopeApplyNewTensors", thr)]["real_time"]
-        print(f"{'W2_RopeApplyNewTensors':<28}{thr:>4}{alloc:>12.2f}{t['W2']:>12.2f}{t['W2'] / alloc:>13.1f}x")
+            print(row(bname, thr, ours[(bname, thr)], t[w]))
+        print(row("W2_RopeApplyNewTensors", thr, ours[("W2_RopeApplyNewTensors", thr)], t["W2"]))
     print()
     print("yardsticks measured in the same run")
     for thr in (1, 2):

@@ -6,15 +6,20 @@ import sys
 import time
 
 
-def timed(fn, repeats=7):
-    """Median wall time of `repeats` calls of fn() in milliseconds, after one warm-up call."""
+def timed_spread(fn, repeats=7):
+    """(median, min, max) wall time of `repeats` calls of fn() in milliseconds, after one warm-up call."""
     fn()
     samples = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         fn()
         samples.append(time.perf_counter() - t0)
-    return statistics.median(samples) * 1e3
+    return statistics.median(samples) * 1e3, min(samples) * 1e3, max(samples) * 1e3
+
+
+def timed(fn, repeats=7):
+    """Median wall time of `repeats` calls of fn() in milliseconds, after one warm-up call."""
+    return timed_spread(fn, repeats)[0]
 
 
 _YARDSTICK = """
