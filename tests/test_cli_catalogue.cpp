@@ -71,7 +71,7 @@ std::string as_text(const cat::Value& v, const fs::path& dir, const std::string&
 }
 
 template <class T>
-void expect_file_equals(const fs::path& file, const xt::xarray<T>& want, const std::string& what) {
+void expect_catalogue_file_equals(const fs::path& file, const xt::xarray<T>& want, const std::string& what) {
   ASSERT_TRUE(fs::exists(file)) << what;
   xt::xarray<T> got;
   if constexpr (std::is_same_v<T, float>) got = load_npy(file.string());
@@ -95,7 +95,7 @@ void expect_encode_matches(const fs::path& dir, const std::string& name, const c
   ASSERT_EQ(r.code, 0) << what << ": " << args << "\n" << r.err;
   const cat::Built want = cat::build(name, values);
   for (const auto& [stem, a] : want.arrays)
-    std::visit([&, s = stem](const auto& t) { expect_file_equals(out / (s + ".npy"), t, what + " " + s); }, a);
+    std::visit([&, s = stem](const auto& t) { expect_catalogue_file_equals(out / (s + ".npy"), t, what + " " + s); }, a);
 }
 
 TEST_P(EveryEntry, EncodeWithDefaultsAndAChangedValuePerFieldMatchesTheLibrary) {

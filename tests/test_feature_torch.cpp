@@ -43,7 +43,7 @@ using test::max_abs_diff;
 constexpr double kValueTol = 5e-6;
 constexpr double kGradTol = 1e-5;
 
-std::string data(const std::string& file) { return std::string(POSENC_TEST_DATA) + "/train_feature/" + file; }
+std::string feature_data(const std::string& file) { return std::string(POSENC_TEST_DATA) + "/train_feature/" + file; }
 
 /// One generated case: its directory name and the model config gen_feature_torch.py wrote it for.
 struct Case {
@@ -76,21 +76,21 @@ ModelConfig config_of(const Case& k) {
 }
 
 std::vector<std::int64_t> lengths_of(const Case& k) {
-  const ITensor l = load_npy_int(data(k.name + "/lengths.npy"));
+  const ITensor l = load_npy_int(feature_data(k.name + "/lengths.npy"));
   return {l.begin(), l.end()};
 }
 
 /// The model with the case's parameters, in eval mode.
 FeatureTransformer load_model(const Case& k) {
   FeatureTransformer m(config_of(k));
-  load_checkpoint_parameters(data(k.name + "/params"), m.parameters());
+  load_checkpoint_parameters(feature_data(k.name + "/params"), m.parameters());
   m.set_training(false);
   return m;
 }
 
 Loss loss_of(const Case& k, const Tensor& out) {
-  return k.regression ? mse(out, load_npy(data(k.name + "/targets.npy")))
-                      : cross_entropy(out, load_npy_int(data(k.name + "/labels.npy")));
+  return k.regression ? mse(out, load_npy(feature_data(k.name + "/targets.npy")))
+                      : cross_entropy(out, load_npy_int(feature_data(k.name + "/labels.npy")));
 }
 
 /// max |a - ref| relative to max(1, max |ref|).
@@ -103,14 +103,14 @@ double scaled_diff(const Tensor& a, const DTensor& ref) {
 /// Forward, loss and backward of one case, every result against PyTorch.
 void check_case(const Case& k) {
   FeatureTransformer m = load_model(k);
-  const Tensor out = m.forward(load_npy(data(k.name + "/features.npy")), lengths_of(k));
-  const double d_out = scaled_diff(out, load_npy_double(data(k.name + "/out.npy")));
+  const Tensor out = m.forward(load_npy(feature_data(k.name + "/features.npy")), lengths_of(k));
+  const double d_out = scaled_diff(out, load_npy_double(feature_data(k.name + "/out.npy")));
   EXPECT_LT(d_out, kValueTol) << k.name << " outputs";
   const Loss loss = loss_of(k, out);
-  const double ref_loss = load_npy_double(data(k.name + "/loss.npy"))(0);
+  const double ref_loss = load_npy_double(feature_data(k.name + "/loss.npy"))(0);
   const double d_loss = std::abs(loss.value - ref_loss) / std::max(1.0, std::abs(ref_loss));
   EXPECT_LT(d_loss, kValueTol) << k.name << " loss";
-  const double d_dout = scaled_diff(loss.grad, load_npy_double(data(k.name + "/dout.npy")));
+  const double d_dout = scaled_diff(loss.grad, load_npy_double(feature_data(k.name + "/dout.npy")));
   EXPECT_LT(d_dout, kGradTol) << k.name << " d outputs";
   m.zero_grad();
   m.backward(loss.grad);
@@ -118,7 +118,7 @@ void check_case(const Case& k) {
   std::string worst_name;
   std::size_t compared = 0;
   for (const auto& p : m.parameters()) {
-    const std::string file = data(k.name + "/grads/" + p.name + ".npy");
+    const std::string file = feature_data(k.name + "/grads/" + p.name + ".npy");
     ASSERT_TRUE(std::filesystem::exists(file)) << file;
     const double d = scaled_diff(*p.grad, load_npy_double(file));
     EXPECT_LT(d, kGradTol) << k.name << " gradient of " << p.name;
@@ -126,7 +126,7 @@ void check_case(const Case& k) {
     ++compared;
   }
   // Every PyTorch parameter is one of the model's (none missing on the C++ side).
-  const auto files = std::distance(std::filesystem::directory_iterator(data(k.name + "/grads")),
+  const auto files = std::distance(std::filesystem::directory_iterator(feature_data(k.name + "/grads")),
                                    std::filesystem::directory_iterator{});
   EXPECT_EQ(static_cast<std::size_t>(files), compared) << k.name;
   std::printf("[ torch ] %s: outputs %.2e, loss %.2e, d outputs %.2e, %zu parameter gradients, worst %.2e (%s)\n",
@@ -152,8 +152,8 @@ void edit_parameter(FeatureTransformer& m, const std::string& name, Edit edit) {
 }
 
 TEST(FeatureTorch, DetectsChangedFormulas) {
-  const Tensor x = load_npy(data("mean_mse/features.npy"));
-  const DTensor ref = load_npy_double(data("mean_mse/out.npy"));
+  const Tensor x = load_npy(feature_data("mean_mse/features.npy"));
+  const DTensor ref = load_npy_double(feature_data("mean_mse/out.npy"));
   const std::vector<std::int64_t> lengths = lengths_of(kMeanMse);
   {  // the tokenizer without its bias b_n
     FeatureTransformer m = load_model(kMeanMse);
@@ -180,11 +180,11 @@ TEST(FeatureTorch, DetectsChangedFormulas) {
   }
   {  // mse with reduction sum: the gradient 2 (y - t) instead of 2 (y - t) / numel
     FeatureTransformer m = load_model(kNoneMse);
-    const Loss l = loss_of(kNoneMse, m.forward(load_npy(data("none_mse/features.npy"))));
+    const Loss l = loss_of(kNoneMse, m.forward(load_npy(feature_data("none_mse/features.npy"))));
     Tensor summed = l.grad;
     for (auto& v : summed) v *= static_cast<float>(l.grad.size());
-    EXPECT_GT(scaled_diff(summed, load_npy_double(data("none_mse/dout.npy"))), 100 * kGradTol);
-    EXPECT_GT(std::abs(l.value * static_cast<double>(l.grad.size()) - load_npy_double(data("none_mse/loss.npy"))(0)),
+    EXPECT_GT(scaled_diff(summed, load_npy_double(feature_data("none_mse/dout.npy"))), 100 * kGradTol);
+    EXPECT_GT(std::abs(l.value * static_cast<double>(l.grad.size()) - load_npy_double(feature_data("none_mse/loss.npy"))(0)),
               100 * kValueTol);
   }
 }

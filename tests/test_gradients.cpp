@@ -39,13 +39,13 @@ DTensor drandom(Shape shape, std::uint64_t seed, double scale) {
 
 DTensor pos(std::size_t n, double offset = 0) { return test::positions(n, offset); }
 
-struct Case {
+struct GradCase {
   Tensor q, k, v;
   Encoding e;
   AttentionOptions o;
 };
 
-double loss(const Case& c, const Tensor& g) {
+double loss(const GradCase& c, const Tensor& g) {
   const std::vector<double> out = detail::attention_reference_f64(c.q, c.k, c.v, c.e, c.o);
   double l = 0;
   for (std::size_t x = 0; x < out.size(); ++x) l += out[x] * g.data()[x];
@@ -72,7 +72,7 @@ void add_target(std::vector<Target>& ts, const std::string& name, xt::xarray<T>&
 }
 
 /// Every input of the case paired with its gradient, in one order.
-std::vector<Target> targets(Case& c, const AttentionGrads& g) {
+std::vector<Target> targets(GradCase& c, const AttentionGrads& g) {
   std::vector<Target> ts;
   add_target(ts, "q", c.q, g.dq);
   add_target(ts, "k", c.k, g.dk);
@@ -107,7 +107,7 @@ std::vector<Target> targets(Case& c, const AttentionGrads& g) {
 
 /// Richardson-extrapolated central difference of the loss along one element.
 template <class T>
-double fd(Case& c, const Tensor& g, T* x, double h) {
+double fd(GradCase& c, const Tensor& g, T* x, double h) {
   const T orig = *x;
   auto central = [&](double step) {
     *x = static_cast<T>(orig + step);
@@ -121,7 +121,7 @@ double fd(Case& c, const Tensor& g, T* x, double h) {
 }
 
 /// Reference backward against finite differences on every input (sampled to <= 40 elements each).
-void check_fd(Case c, std::uint64_t seed, double tol = 1e-6) {
+void check_fd(GradCase c, std::uint64_t seed, double tol = 1e-6) {
   AttentionStats st;
   const Tensor out = attention_reference(c.q, c.k, c.v, c.e, c.o, &st);
   const Tensor g = qtensor(Shape(out.shape().begin(), out.shape().end()), seed, 1.0);
@@ -145,7 +145,7 @@ void check_fd(Case c, std::uint64_t seed, double tol = 1e-6) {
 }
 
 /// The streaming backward against the reference backward, tiles and threads varied.
-void check_streaming_backward(Case c, std::uint64_t seed, double tol = 2e-5) {
+void check_streaming_backward(GradCase c, std::uint64_t seed, double tol = 2e-5) {
   AttentionStats st_ref, st;
   const Tensor out_ref = attention_reference(c.q, c.k, c.v, c.e, c.o, &st_ref);
   const Tensor g = qtensor(Shape(out_ref.shape().begin(), out_ref.shape().end()), seed, 1.0);
@@ -177,14 +177,14 @@ void check_streaming_backward(Case c, std::uint64_t seed, double tol = 2e-5) {
   }
 }
 
-void check_both(const Case& c, std::uint64_t seed) {
+void check_both(const GradCase& c, std::uint64_t seed) {
   check_fd(c, seed);
   check_streaming_backward(c, seed + 1);
 }
 
-Case plain(std::size_t b, std::size_t h, std::size_t hk, std::size_t nq, std::size_t nk, std::size_t d,
+GradCase plain(std::size_t b, std::size_t h, std::size_t hk, std::size_t nq, std::size_t nk, std::size_t d,
            std::size_t dv, std::uint64_t seed) {
-  Case c;
+  GradCase c;
   c.q = qtensor({b, h, nq, d}, seed);
   c.k = qtensor({b, hk, nk, d}, seed + 1);
   c.v = qtensor({b, hk, nk, dv}, seed + 2);
@@ -192,14 +192,14 @@ Case plain(std::size_t b, std::size_t h, std::size_t hk, std::size_t nq, std::si
 }
 
 TEST(GradientsCore, PlainGroupedCausalKeyLengths) {
-  Case c = plain(2, 4, 2, 6, 6, 4, 3, 10);
+  GradCase c = plain(2, 4, 2, 6, 6, 4, 3, 10);
   c.o.mask.causal = true;
   c.o.mask.key_lengths = {6, 4};
   check_both(c, 20);
 }
 
 TEST(GradientsCore, RotationPartialPerHeadLogScalesMagnitude) {
-  Case c = plain(2, 2, 2, 5, 5, 6, 4, 30);
+  GradCase c = plain(2, 2, 2, 5, 5, 6, 4, 30);
   Rotation& r = c.e.rotation;
   r.layout = PairLayout::halves;
   r.pairs = 2;  // channels 4, 5 pass unchanged
@@ -212,7 +212,7 @@ TEST(GradientsCore, RotationPartialPerHeadLogScalesMagnitude) {
 }
 
 TEST(GradientsCore, RotationInterleavedCrossAttentionGqa) {
-  Case c = plain(1, 4, 2, 3, 7, 6, 5, 40);
+  GradCase c = plain(1, 4, 2, 3, 7, 6, 5, 40);
   Rotation& r = c.e.rotation;
   r.layout = PairLayout::interleaved;
   r.pairs = 3;
@@ -223,7 +223,7 @@ TEST(GradientsCore, RotationInterleavedCrossAttentionGqa) {
 }
 
 TEST(GradientsCore, ContentPositionPositionContentContentBiasValueSegments) {
-  Case c = plain(2, 2, 2, 6, 6, 4, 3, 50);
+  GradCase c = plain(2, 2, 2, 6, 6, 4, 3, 50);
   const DTensor p = pos(6);
   RelativeVectors cp{Relation::offset(p, p, 1, -2, 2), qtensor({2, 5, 4}, 51), qtensor({2, 4}, 52)};
   RelativeVectors pc{Relation::offset(p, p, -1, -3, 3), qtensor({1, 7, 4}, 53), {}};
@@ -241,7 +241,7 @@ TEST(GradientsCore, ContentPositionPositionContentContentBiasValueSegments) {
 }
 
 TEST(GradientsCore, SlopeTableAndDenseBiases) {
-  Case c = plain(2, 3, 3, 5, 5, 4, 4, 60);
+  GradCase c = plain(2, 3, 3, 5, 5, 4, 4, 60);
   const DTensor p = pos(5);
   Bias slope;
   slope.kind = BiasKind::slope;
@@ -259,7 +259,7 @@ TEST(GradientsCore, SlopeTableAndDenseBiases) {
 }
 
 TEST(GradientsCore, MultipliersAfterReluAwayFromTheKink) {
-  Case c = plain(1, 2, 2, 5, 5, 4, 3, 70);
+  GradCase c = plain(1, 2, 2, 5, 5, 4, 3, 70);
   c.q = qtensor({1, 2, 5, 4}, 70, 0.25);
   c.k = qtensor({1, 2, 5, 4}, 71, 0.25);
   const DTensor p = pos(5);
@@ -277,7 +277,7 @@ TEST(GradientsCore, MultipliersAfterReluAwayFromTheKink) {
 }
 
 TEST(GradientsCore, PerChannelContentWeights) {
-  Case c = plain(2, 2, 1, 5, 5, 4, 3, 80);
+  GradCase c = plain(2, 2, 1, 5, 5, 4, 3, 80);
   const DTensor p = pos(5);
   RelativeVectors w1{Relation::offset(p, p, -1, -2, 2), qtensor({2, 5, 4}, 81, 0.2) + 1.0f, {}};
   RelativeVectors w2{Relation::distance(p, p, 3), qtensor({1, 4, 4}, 82, 0.2) + 1.0f, {}};
@@ -286,7 +286,7 @@ TEST(GradientsCore, PerChannelContentWeights) {
 }
 
 TEST(GradientsCore, FullyMaskedRowsAndMaskingTableEntriesGiveZeroNotNan) {
-  Case c = plain(2, 2, 2, 4, 4, 4, 3, 90);
+  GradCase c = plain(2, 2, 2, 4, 4, 4, 3, 90);
   c.o.mask.key_lengths = {0, 3};  // batch 0: every row fully masked
   Bias masked;
   masked.kind = BiasKind::table;
@@ -316,7 +316,7 @@ TEST(GradientsCore, FullyMaskedRowsAndMaskingTableEntriesGiveZeroNotNan) {
 }
 
 TEST(GradientsCore, OnlyInputsRequestedLeavesPartsEmpty) {
-  Case c = plain(1, 2, 2, 4, 4, 4, 4, 100);
+  GradCase c = plain(1, 2, 2, 4, 4, 4, 4, 100);
   const DTensor p = pos(4);
   Bias t5;
   t5.kind = BiasKind::table;
@@ -337,7 +337,7 @@ TEST(GradientsCore, OnlyInputsRequestedLeavesPartsEmpty) {
 }
 
 TEST(GradientsCore, BadInput) {
-  Case c = plain(1, 2, 2, 4, 4, 4, 4, 110);
+  GradCase c = plain(1, 2, 2, 4, 4, 4, 4, 110);
   AttentionStats st;
   const Tensor out = attention(c.q, c.k, c.v, c.e, c.o, &st);
   const Tensor g = qtensor({1, 2, 4, 4}, 111);

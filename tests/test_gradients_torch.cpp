@@ -10,7 +10,7 @@
 // functions carry the part gradients down to the learnable parameters.
 //
 // Tolerance: for each gradient tensor, max |posenc - torch| / max |torch|
-// must stay below 1e-4 (kGradTol); forward outputs below 1e-5 (kForwardTol).
+// must stay below 1e-4 (kTorchGradTol); forward outputs below 1e-5 (kForwardTol).
 // Set POSENC_TORCHGRAD_VERBOSE=1 to print every measured error.
 #include <gtest/gtest.h>
 
@@ -33,7 +33,7 @@
 namespace posenc {
 namespace {
 
-constexpr double kGradTol = 1e-4;
+constexpr double kTorchGradTol = 1e-4;
 constexpr double kForwardTol = 1e-5;
 
 // One case directory tests/data/grad/<name>/.
@@ -49,7 +49,7 @@ struct CaseData {
 
 // max |got - want| / max |want| (shapes must agree).
 template <class T>
-void expect_close(const xt::xarray<T>& got, const DTensor& want, const std::string& what, double tol = kGradTol) {
+void expect_close(const xt::xarray<T>& got, const DTensor& want, const std::string& what, double tol = kTorchGradTol) {
   const Shape gs(got.shape().begin(), got.shape().end()), ws(want.shape().begin(), want.shape().end());
   ASSERT_EQ(gs, ws) << what << ": shape " << shape_string(gs) << " vs torch " << shape_string(ws);
   double diff = 0, scale = 0;

@@ -23,7 +23,7 @@ namespace {
 using test::expect_invalid;
 using test::random_tensor;
 
-double dot(const Tensor& a, const Tensor& b, bool absolute = false) {
+double dot_abs(const Tensor& a, const Tensor& b, bool absolute = false) {
   EXPECT_EQ(a.shape().size(), b.shape().size());
   EXPECT_EQ(a.size(), b.size());
   double s = 0;
@@ -38,8 +38,8 @@ double dot(const Tensor& a, const Tensor& b, bool absolute = false) {
 void expect_adjoint(const Tensor& x, const Tensor& ax, const Tensor& y, const Tensor& aty, const std::string& what) {
   ASSERT_EQ(shape_string(ax), shape_string(y)) << what;
   ASSERT_EQ(shape_string(x), shape_string(aty)) << what;
-  const double lhs = dot(ax, y), rhs = dot(x, aty);
-  const double scale = dot(ax, y, true) + dot(x, aty, true);
+  const double lhs = dot_abs(ax, y), rhs = dot_abs(x, aty);
+  const double scale = dot_abs(ax, y, true) + dot_abs(x, aty, true);
   EXPECT_NEAR(lhs, rhs, 1e-5 * scale + 1e-12) << what;
 }
 
@@ -200,9 +200,9 @@ TEST(GridBackwardVideo, TimesformerSpaceAndTimeTables) {
     ASSERT_EQ(shape_of(d.space_table), shape_of(s));
     ASSERT_EQ(shape_of(d.time_table), shape_of(t));
     // <A (s, t), G> = <s, ds> + <t, dt>.
-    const double lhs = dot(e.input_add, g.input_add);
-    const double rhs = dot(s, d.space_table) + dot(t, d.time_table);
-    const double scale = dot(e.input_add, g.input_add, true);
+    const double lhs = dot_abs(e.input_add, g.input_add);
+    const double rhs = dot_abs(s, d.space_table) + dot_abs(t, d.time_table);
+    const double scale = dot_abs(e.input_add, g.input_add, true);
     EXPECT_NEAR(lhs, rhs, 1e-5 * scale) << c.side << " " << c.o.height << "x" << c.o.width;
     for (std::size_t ch = 0; ch < 4; ++ch) EXPECT_EQ(d.space_table(0, ch), g.input_add(0, 0, ch));  // class row
     if (c.o.space_only) {

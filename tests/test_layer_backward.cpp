@@ -26,7 +26,7 @@ using test::expect_invalid;
 using test::make;
 using test::random_tensor;
 
-double dot(const Tensor& a, const Tensor& b) {
+double dot_all(const Tensor& a, const Tensor& b) {
   EXPECT_EQ(a.size(), b.size());
   double s = 0;
   for (std::size_t t = 0; t < std::min(a.size(), b.size()); ++t) s += static_cast<double>(a.data()[t]) * b.data()[t];
@@ -105,7 +105,7 @@ struct Bench {
         self(c.self) {}
   const Tensor& kv() const { return self ? xq : xkv; }
   Tensor forward(MultiHeadAttention::Cache* cache = nullptr) const { return mha.forward(xq, kv(), enc, opt, cache); }
-  double loss() const { return dot(G, forward()); }
+  double loss() const { return dot_all(G, forward()); }
 };
 
 /// The input gradient of a setup: dx_q + dx_kv for self-attention.
@@ -232,7 +232,7 @@ TEST(LayerBackwardParts, ProjectionsMatchFiniteDifferences) {
     const std::function<double()> in_loss = [&] {
       MultiHeadAttention::Cache k;
       s.forward(&k);
-      return dot(Gq, k.q) + dot(Gk, k.k) + dot(Gv, k.v);
+      return dot_all(Gq, k.q) + dot_all(Gk, k.k) + dot_all(Gv, k.v);
     };
     check_sample(name(c) + " w_q", s.mha.w_q, g.w_q, in_loss);
     check_sample(name(c) + " w_k", s.mha.w_k, g.w_k, in_loss);
@@ -444,8 +444,8 @@ TEST(InputBackward, ApplyInputAdjointIdentity) {
       lhs += (static_cast<double>(y1.data()[t]) - y0.data()[t]) * G.data()[t];
       scale += (std::abs(static_cast<double>(y1.data()[t])) + std::abs(y0.data()[t])) * std::abs(G.data()[t]);
     }
-    double rhs = dot(dx, gx) + dot(dadd, grad.input_add);
-    if (!sh.concat.empty()) rhs += dot(dcat, grad.input_concat);
+    double rhs = dot_all(dx, gx) + dot_all(dadd, grad.input_add);
+    if (!sh.concat.empty()) rhs += dot_all(dcat, grad.input_concat);
     EXPECT_NEAR(lhs, rhs, 1e-6 * scale) << what;
     EXPECT_EQ(shape_string(grad.input_add), shape_string(sh.add)) << what;
   }
@@ -490,7 +490,7 @@ TEST(InputBackward, ReduceToShapeIsTheAdjointOfBroadcasting) {
     EXPECT_EQ(shape_string(r), shape_string(part));
     double scale = 0;
     for (std::size_t t = 0; t < G.size(); ++t) scale += std::abs(static_cast<double>(b.data()[t]) * G.data()[t]);
-    EXPECT_NEAR(dot(b, G), dot(p, r), 1e-6 * scale) << shape_string(full) << " -> " << shape_string(part);
+    EXPECT_NEAR(dot_all(b, G), dot_all(p, r), 1e-6 * scale) << shape_string(full) << " -> " << shape_string(part);
   }
 }
 

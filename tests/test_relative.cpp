@@ -359,13 +359,13 @@ TEST(RelativeErrors, BadShapesAndParameters) {
 namespace posenc {
 namespace {
 
-std::string data(const std::string& rel) { return std::string(POSENC_TEST_DATA) + "/" + rel; }
+std::string relative_data(const std::string& rel) { return std::string(POSENC_TEST_DATA) + "/" + rel; }
 
 // HF transformers' BertSelfAttention, relative_key and relative_key_query
 // (tests/data/gen_hf_bert_relative.py): posenc's Shaw (hf_relative_key) and Huang method 4.
 TEST(RelativeReference, HfBertRelativeKeyAndKeyQuery) {
-  const Tensor q = load_npy(data("hf_bert_relative/q.npy")), k = load_npy(data("hf_bert_relative/k.npy")),
-               v = load_npy(data("hf_bert_relative/v.npy")), table = load_npy(data("hf_bert_relative/table.npy"));
+  const Tensor q = load_npy(relative_data("hf_bert_relative/q.npy")), k = load_npy(relative_data("hf_bert_relative/k.npy")),
+               v = load_npy(relative_data("hf_bert_relative/v.npy")), table = load_npy(relative_data("hf_bert_relative/table.npy"));
   const std::size_t heads = q.shape()[1], n = q.shape()[2], dh = q.shape()[3];
   const std::int64_t max_pos = static_cast<std::int64_t>(table.shape()[0] + 1) / 2;
   Tensor t3 = table;
@@ -376,7 +376,7 @@ TEST(RelativeReference, HfBertRelativeKeyAndKeyQuery) {
   const Encoding key_query = huang(p, p, t3, HuangOptions{.method = 4, .max_distance = max_pos - 1, .clip = false});
   for (auto [enc, file] : {std::pair{&key_only, "hf_bert_relative/out_relative_key.npy"},
                            std::pair{&key_query, "hf_bert_relative/out_relative_key_query.npy"}}) {
-    const Tensor want = load_npy(data(file));  // [1, N, H * dh]
+    const Tensor want = load_npy(relative_data(file));  // [1, N, H * dh]
     for (const Tensor& got : {attention(q, k, v, *enc), attention_reference(q, k, v, *enc)})
       for (std::size_t h = 0; h < heads; ++h)
         for (std::size_t i = 0; i < n; ++i)
@@ -387,17 +387,17 @@ TEST(RelativeReference, HfBertRelativeKeyAndKeyQuery) {
 // kimiyoung/transformer-xl RelPartialLearnableMultiHeadAttn with 3 memory tokens
 // (tests/data/gen_txl_relative.py): the attention vector before o_net.
 TEST(RelativeReference, TransformerXlWithMemory) {
-  const Tensor q = load_npy(data("txl_relative/q.npy")), k = load_npy(data("txl_relative/k.npy")),
-               v = load_npy(data("txl_relative/v.npy"));
-  TransformerXLParams p{load_npy(data("txl_relative/w_r.npy")), load_npy(data("txl_relative/u.npy")),
-                        load_npy(data("txl_relative/v_bias.npy"))};
+  const Tensor q = load_npy(relative_data("txl_relative/q.npy")), k = load_npy(relative_data("txl_relative/k.npy")),
+               v = load_npy(relative_data("txl_relative/v.npy"));
+  TransformerXLParams p{load_npy(relative_data("txl_relative/w_r.npy")), load_npy(relative_data("txl_relative/u.npy")),
+                        load_npy(relative_data("txl_relative/v_bias.npy"))};
   const std::size_t heads = q.shape()[1], nq = q.shape()[2], nk = k.shape()[2], dh = q.shape()[3];
   const TransformerXLOptions o{.d_model = static_cast<std::int64_t>(p.w_r.shape()[1]),
                                .heads = static_cast<std::int64_t>(heads), .head_dim = static_cast<std::int64_t>(dh)};
   const Encoding e = transformer_xl(positions(nq, static_cast<double>(nk - nq)), positions(nk), p, o);
   AttentionOptions causal;
   causal.mask.causal = true;
-  const Tensor want = load_npy(data("txl_relative/attn_vec.npy"));  // [Q, H * dh]
+  const Tensor want = load_npy(relative_data("txl_relative/attn_vec.npy"));  // [Q, H * dh]
   for (const Tensor& got : {attention(q, k, v, e, causal), attention_reference(q, k, v, e, causal)})
     for (std::size_t h = 0; h < heads; ++h)
       for (std::size_t i = 0; i < nq; ++i)
@@ -407,10 +407,10 @@ TEST(RelativeReference, TransformerXlWithMemory) {
 // fastnlp/TENER RelativeMultiHeadAttn (scale=False), a batch with padded keys
 // (tests/data/gen_tener_relative.py): posenc's TENER in the code form.
 TEST(RelativeReference, TenerSource) {
-  const Tensor q = load_npy(data("tener_relative/q.npy")), k = load_npy(data("tener_relative/k.npy")),
-               v = load_npy(data("tener_relative/v.npy"));
-  const ITensor mask = load_npy_int(data("tener_relative/mask.npy"));
-  const TenerParams p{load_npy(data("tener_relative/u.npy")), load_npy(data("tener_relative/v_bias.npy"))};
+  const Tensor q = load_npy(relative_data("tener_relative/q.npy")), k = load_npy(relative_data("tener_relative/k.npy")),
+               v = load_npy(relative_data("tener_relative/v.npy"));
+  const ITensor mask = load_npy_int(relative_data("tener_relative/mask.npy"));
+  const TenerParams p{load_npy(relative_data("tener_relative/u.npy")), load_npy(relative_data("tener_relative/v_bias.npy"))};
   const std::size_t batch = q.shape()[0], heads = q.shape()[1], n = q.shape()[2], dh = q.shape()[3];
   const Encoding e = tener(positions(n), positions(n), p,
                            {.heads = static_cast<std::int64_t>(heads), .head_dim = static_cast<std::int64_t>(dh)});
@@ -420,7 +420,7 @@ TEST(RelativeReference, TenerSource) {
     for (std::size_t j = 0; j < n; ++j) len += mask(b, j);
     o.mask.key_lengths.push_back(len);
   }
-  const Tensor want = load_npy(data("tener_relative/out.npy"));  // [B, N, H * dh]
+  const Tensor want = load_npy(relative_data("tener_relative/out.npy"));  // [B, N, H * dh]
   for (const Tensor& got : {attention(q, k, v, e, o), attention_reference(q, k, v, e, o)})
     for (std::size_t b = 0; b < batch; ++b)
       for (std::size_t h = 0; h < heads; ++h)

@@ -18,11 +18,11 @@
 namespace posenc {
 namespace {
 
-constexpr double kPi = std::numbers::pi;
+constexpr double kPiHigh = std::numbers::pi;
 
 /// sqrt((2l+1)/(4 pi)): by the addition theorem sum_m Y_lm^2 = (2l+1)/(4 pi) at every point, so this
 /// bounds every value of degree l and is the scale against which errors are measured.
-double band_scale(std::int64_t l) { return std::sqrt(double(2 * l + 1) / (4 * kPi)); }
+double band_scale(std::int64_t l) { return std::sqrt(double(2 * l + 1) / (4 * kPiHigh)); }
 
 struct Reference {
   DTensor points, values;

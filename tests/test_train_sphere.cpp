@@ -43,7 +43,7 @@ DTensor random_points(std::size_t b, std::size_t n, std::uint64_t seed) {
   return p;
 }
 
-ModelConfig tiny(const std::string& kind, Pooling pooling) {
+ModelConfig tiny_sphere(const std::string& kind, Pooling pooling) {
   ModelConfig c = test::tiny_trunk();
   c.classes = 1;
   c.seed = 11;
@@ -78,12 +78,12 @@ void gradient(const ModelConfig& c, const std::string& what) {
 
 TEST(SphereTrainGradient, EachKindPerTokenHead) {
   for (const std::string kind : {"latlon", "unit_vector", "sphere2vec", "harmonics", "geodesic_alibi"})
-    gradient(tiny(kind, Pooling::none), "sphere per-token " + kind);
+    gradient(tiny_sphere(kind, Pooling::none), "sphere per-token " + kind);
 }
 
 TEST(SphereTrainGradient, CombinedAndClassToken) {
-  gradient(tiny("harmonics+geodesic_alibi", Pooling::none), "sphere harmonics+geodesic_alibi");
-  gradient(tiny("unit_vector+geodesic_alibi", Pooling::cls), "sphere cls unit_vector+alibi");
+  gradient(tiny_sphere("harmonics+geodesic_alibi", Pooling::none), "sphere harmonics+geodesic_alibi");
+  gradient(tiny_sphere("unit_vector+geodesic_alibi", Pooling::cls), "sphere cls unit_vector+alibi");
 }
 
 /// The module's parameters by name stem.
@@ -150,7 +150,7 @@ TEST(SphereTrainOracle, GeodesicAlibiIsTheBuilderPerSample) {
   const auto slopes = alibi_slopes(2);
   for (std::size_t h = 0; h < 2; ++h) EXPECT_FLOAT_EQ(e.biases[0].slopes(h), static_cast<float>(slopes[h]));
   // The whole model on the batch equals the model on each sample alone (the bias is per sample).
-  ModelConfig mc = tiny("geodesic_alibi", Pooling::none);
+  ModelConfig mc = tiny_sphere("geodesic_alibi", Pooling::none);
   mc.position.learnable_slopes = false;
   FeatureTransformer model(mc);
   model.set_training(false);
