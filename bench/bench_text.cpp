@@ -22,6 +22,7 @@
 
 #include <cstring>
 #include <random>
+#include <vector>
 
 #include "posenc/attention.hpp"
 #include "posenc/gradients.hpp"
@@ -49,6 +50,30 @@ void threads(const benchmark::State& st) { omp_set_num_threads(static_cast<int>(
 void W1_Sinusoid(benchmark::State& st) {
   threads(st);
   for (auto _ : st) benchmark::DoNotOptimize(sinusoid_table(8192, SinusoidOptions{.dim = 1024}).data());
+  st.SetBytesProcessed(st.iterations() * 8192LL * 1024 * 4);
+}
+
+// W1 into a reused buffer (sinusoid_table_into): no allocation, no first touch.
+void W1_SinusoidInto(benchmark::State& st) {
+  threads(st);
+  std::vector<float> out(8192LL * 1024);
+  for (auto _ : st) {
+    sinusoid_table_into(8192, SinusoidOptions{.dim = 1024}, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  st.SetBytesProcessed(st.iterations() * 8192LL * 1024 * 4);
+}
+
+// The write floor for W1: the same bytes stored into the same reused buffer (OpenMP halves).
+void Write_W1Bytes(benchmark::State& st) {
+  threads(st);
+  std::vector<float> out(8192LL * 1024);
+  const auto n = static_cast<std::ptrdiff_t>(out.size());
+  for (auto _ : st) {
+#pragma omp parallel for schedule(static)
+    for (std::ptrdiff_t i = 0; i < n; ++i) out[static_cast<std::size_t>(i)] = 0.5f;
+    benchmark::DoNotOptimize(out.data());
+  }
   st.SetBytesProcessed(st.iterations() * 8192LL * 1024 * 4);
 }
 
@@ -253,6 +278,8 @@ void SgemmOneDnn(benchmark::State& st) {
 }
 
 BENCHMARK(W1_Sinusoid)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(W1_SinusoidInto)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(Write_W1Bytes)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(W2_RopeApply)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(W2_RopeApplyNewTensors)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(Copy_W2Bytes)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();

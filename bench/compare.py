@@ -170,7 +170,7 @@ def main():
 
     # Five repetitions of each benchmark: the median repetition is reported, with the spread.
     raw = subprocess.run([args.bench, "--benchmark_format=json", "--benchmark_min_time=0.3",
-                          "--benchmark_repetitions=5", "--benchmark_filter=^(W[1-7]_|Copy_|Sgemm)"],
+                          "--benchmark_repetitions=5", "--benchmark_filter=^(W[1-7]_|Copy_|Write_|Sgemm)"],
                          check=True, capture_output=True, text=True).stdout
     runs = {}
     for b in json.loads(raw)["benchmarks"]:
@@ -192,9 +192,14 @@ def main():
         for w, bname in names.items():
             print(row(bname, thr, ours[(bname, thr)], t[w]))
         print(row("W2_RopeApplyNewTensors", thr, ours[("W2_RopeApplyNewTensors", thr)], t["W2"]))
+        print(row("W1_SinusoidInto", thr, ours[("W1_SinusoidInto", thr)], t["W1"]))
     print()
     print("yardsticks measured in the same run")
     for thr in (1, 2):
+        into = ours[("W1_SinusoidInto", thr)]["bytes_per_second"]
+        write = ours[("Write_W1Bytes", thr)]["bytes_per_second"]
+        print(f"  threads {thr}: W1 into a reused buffer {into / 1e9:.1f} GB/s = {100 * into / write:.0f}% of"
+              f" the write floor {write / 1e9:.1f} GB/s (the same bytes stored into the same buffer)")
         rope = ours[("W2_RopeApply", thr)]["bytes_per_second"]
         copy = ours[("Copy_W2Bytes", thr)]["bytes_per_second"]
         gemm = ours[("Sgemm", thr)]["GFLOPs"]

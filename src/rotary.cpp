@@ -13,11 +13,17 @@ namespace posenc {
 
 // ====================================================================== tables and application
 
-RotaryTable rotary_table(const Rotation& r, RotarySide side) {
-  const char* fn = "rotary_table";
-  RotaryTable t;
+namespace {
+
+void tabulate(const char* fn, const Rotation& r, RotarySide side, RotaryTable& t) {
   t.layout = r.layout;
-  if (r.empty()) return t;
+  if (r.empty()) {
+    t.batch = t.heads = 1;
+    t.tokens = t.pairs = 0;
+    t.cos.clear();
+    t.sin.clear();
+    return;
+  }
   const DTensor& angles = side == RotarySide::query ? r.query_angles : r.key_angles;
   const DTensor& log_scale = side == RotarySide::query ? r.query_log_scale : r.key_log_scale;
   if (angles.dimension() != 4)
@@ -44,7 +50,18 @@ RotaryTable rotary_table(const Rotation& r, RotarySide side) {
     t.cos[idx] = static_cast<float>(m * std::cos(a[idx]));
     t.sin[idx] = static_cast<float>(m * std::sin(a[idx]));
   }
+}
+
+}  // namespace
+
+RotaryTable rotary_table(const Rotation& r, RotarySide side) {
+  RotaryTable t;
+  tabulate("rotary_table", r, side, t);
   return t;
+}
+
+void rotary_table_into(const Rotation& r, RotarySide side, RotaryTable& table) {
+  tabulate("rotary_table_into", r, side, table);
 }
 
 namespace detail {

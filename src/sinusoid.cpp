@@ -16,8 +16,7 @@ struct Plan {
   std::vector<double> w;  // frequencies
 };
 
-Plan make_plan(const SinusoidOptions& o) {
-  const char* fn = "sinusoid_table";
+Plan make_plan(const SinusoidOptions& o, const char* fn = "sinusoid_table") {
   if (o.dim <= 0) detail::fail(fn, "parameter 'dim' must be positive, got ", o.dim);
   if (!(o.base > 0) || o.base == 1 || !std::isfinite(o.base))
     detail::fail(fn, "parameter 'base' must be finite, positive and != 1, got ", o.base);
@@ -103,11 +102,33 @@ void fill(const Plan& p, SinusoidLayout layout, const double* pos, std::size_t r
 
 std::vector<double> sinusoid_frequencies(const SinusoidOptions& o) { return make_plan(o).w; }
 
-Tensor sinusoid_table(const DTensor& positions, const SinusoidOptions& o) {
+namespace {
+
+void check_positions(const char* fn, const DTensor& positions) {
   if (positions.dimension() != 3 || positions.shape()[2] != 1)
-    detail::fail("sinusoid_table", "parameter 'positions' must be [B|1, tokens, 1], got ", shape_string(positions));
+    detail::fail(fn, "parameter 'positions' must be [B|1, tokens, 1], got ", shape_string(positions));
   for (double v : positions)
-    if (!std::isfinite(v)) detail::fail("sinusoid_table", "parameter 'positions' holds a non-finite value ", v);
+    if (!std::isfinite(v)) detail::fail(fn, "parameter 'positions' holds a non-finite value ", v);
+}
+
+std::vector<double> run_positions(const char* fn, std::int64_t tokens, double offset) {
+  if (tokens <= 0) detail::fail(fn, "parameter 'tokens' must be positive, got ", tokens);
+  detail::require_finite(fn, "offset", offset);
+  std::vector<double> pos(static_cast<std::size_t>(tokens));
+  for (std::size_t i = 0; i < pos.size(); ++i) pos[i] = offset + static_cast<double>(i);
+  return pos;
+}
+
+void check_out(const char* fn, std::span<float> out, std::size_t rows, std::size_t d) {
+  if (out.size() != rows * d)
+    detail::fail(fn, "parameter 'out' must hold rows x d = ", rows, " x ", d, " = ", rows * d, " floats, got ",
+                 out.size());
+}
+
+}  // namespace
+
+Tensor sinusoid_table(const DTensor& positions, const SinusoidOptions& o) {
+  check_positions("sinusoid_table", positions);
   const Plan p = make_plan(o);
   Tensor out = detail::fresh_tensor<Tensor>(Shape{positions.shape()[0], positions.shape()[1], p.d});
   fill(p, o.layout, positions.data(), positions.shape()[0] * positions.shape()[1], out.data());
@@ -115,14 +136,28 @@ Tensor sinusoid_table(const DTensor& positions, const SinusoidOptions& o) {
 }
 
 Tensor sinusoid_table(std::int64_t tokens, const SinusoidOptions& o, double offset) {
-  if (tokens <= 0) detail::fail("sinusoid_table", "parameter 'tokens' must be positive, got ", tokens);
-  detail::require_finite("sinusoid_table", "offset", offset);
+  const std::vector<double> pos = run_positions("sinusoid_table", tokens, offset);
   const Plan p = make_plan(o);
-  std::vector<double> pos(static_cast<std::size_t>(tokens));
-  for (std::size_t i = 0; i < pos.size(); ++i) pos[i] = offset + static_cast<double>(i);
   Tensor out = detail::fresh_tensor<Tensor>(Shape{pos.size(), p.d});
   fill(p, o.layout, pos.data(), pos.size(), out.data());
   return out;
+}
+
+void sinusoid_table_into(const DTensor& positions, const SinusoidOptions& o, std::span<float> out) {
+  const char* fn = "sinusoid_table_into";
+  check_positions(fn, positions);
+  const Plan p = make_plan(o, fn);
+  const std::size_t rows = positions.shape()[0] * positions.shape()[1];
+  check_out(fn, out, rows, p.d);
+  fill(p, o.layout, positions.data(), rows, out.data());
+}
+
+void sinusoid_table_into(std::int64_t tokens, const SinusoidOptions& o, std::span<float> out, double offset) {
+  const char* fn = "sinusoid_table_into";
+  const std::vector<double> pos = run_positions(fn, tokens, offset);
+  const Plan p = make_plan(o, fn);
+  check_out(fn, out, pos.size(), p.d);
+  fill(p, o.layout, pos.data(), pos.size(), out.data());
 }
 
 Encoding sinusoidal(const DTensor& positions, const SinusoidOptions& o) {

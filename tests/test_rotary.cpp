@@ -97,6 +97,39 @@ TEST(Rope, PartialRotationPassesTheRest) {
     }
 }
 
+// rotary_table_into writes the bits of rotary_table, and a table reused for a rotation of the
+// same shape keeps its storage (no reallocation).
+TEST(Rope, TableIntoMatchesAndReusesStorage) {
+  const Rotation plain = rope(positions(9, 4), RopeOptions{.head_dim = 8}).rotation;
+  const Rotation scaled = xpos(positions(9, 40), XposOptions{.head_dim = 8, .scale_base = 16}).rotation;
+  RotaryTable t;
+  rotary_table_into(plain, RotarySide::query, t);
+  const float* cos_storage = t.cos.data();
+  const float* sin_storage = t.sin.data();
+  for (const Rotation* r : {&plain, &scaled})
+    for (const RotarySide side : {RotarySide::query, RotarySide::key}) {
+      rotary_table_into(*r, side, t);
+      const RotaryTable fresh = rotary_table(*r, side);
+      EXPECT_EQ(t.cos, fresh.cos);
+      EXPECT_EQ(t.sin, fresh.sin);
+      EXPECT_EQ(t.batch, fresh.batch);
+      EXPECT_EQ(t.heads, fresh.heads);
+      EXPECT_EQ(t.tokens, fresh.tokens);
+      EXPECT_EQ(t.pairs, fresh.pairs);
+      EXPECT_EQ(t.layout, fresh.layout);
+      EXPECT_EQ(t.cos.data(), cos_storage);
+      EXPECT_EQ(t.sin.data(), sin_storage);
+    }
+  // XPos scales queries and keys oppositely: the two sides differ.
+  RotaryTable k;
+  rotary_table_into(scaled, RotarySide::key, k);
+  EXPECT_NE(k.cos, rotary_table(scaled, RotarySide::query).cos);
+  // An empty rotation leaves an empty table.
+  rotary_table_into(Rotation{}, RotarySide::query, t);
+  EXPECT_TRUE(t.cos.empty());
+  EXPECT_EQ(t.tokens, 0u);
+}
+
 TEST(Rope, PrecisionAtOneMillion) {
   // cos/sin at position 10^6 match a long-double evaluation to fp32 rounding.
   const int d = 128;

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
 
 #include "posenc/sinusoid.hpp"
 #include "support/helpers.hpp"
@@ -68,6 +71,50 @@ TEST(Sinusoid, ArbitraryPositionsAgreeWithTheRecurrence) {
         EXPECT_NEAR(t(b, i, 2 * k), std::sin(p(b, i, 0) * w[k]), 2e-7);
         EXPECT_NEAR(t(b, i, 2 * k + 1), std::cos(p(b, i, 0) * w[k]), 2e-7);
       }
+}
+
+// The caller-buffer variants write the same bits as the fresh tables, over whatever the buffer
+// held, and a reused buffer gives the same result again.
+TEST(Sinusoid, IntoWritesTheFreshTableBits) {
+  const SinusoidOptions cases[] = {
+      {.dim = 8},
+      {.dim = 7},
+      {.dim = 7, .odd_zero_channel = true},
+      {.dim = 6, .base = 500.0, .layout = SinusoidLayout::blocked, .exponent = SinusoidExponent::t2t},
+  };
+  DTensor pos = DTensor::from_shape({2, 70, 1});  // two rows of 70: a run of integers and scattered values
+  for (std::size_t i = 0; i < 70; ++i) {
+    pos(0, i, 0) = 3.0 + static_cast<double>(i);
+    pos(1, i, 0) = 0.37 * static_cast<double>(i * i) - 5.0;
+  }
+  for (const SinusoidOptions& o : cases) {
+    const Tensor fresh = sinusoid_table(pos, o);
+    std::vector<float> buf(fresh.size(), std::numeric_limits<float>::quiet_NaN());
+    for (int round = 0; round < 2; ++round) {
+      sinusoid_table_into(pos, o, buf);
+      ASSERT_EQ(std::memcmp(buf.data(), fresh.data(), buf.size() * sizeof(float)), 0) << "d " << o.dim;
+    }
+    const Tensor run = sinusoid_table(130, o, 12.5);
+    std::vector<float> run_buf(run.size(), -1.0f);
+    sinusoid_table_into(130, o, run_buf, 12.5);
+    EXPECT_EQ(std::memcmp(run_buf.data(), run.data(), run_buf.size() * sizeof(float)), 0) << "d " << o.dim;
+  }
+}
+
+TEST(Sinusoid, IntoRejectsABufferOfAnotherSize) {
+  std::vector<float> buf(4 * 8 - 1);
+  expect_invalid([&] { sinusoid_table_into(4, SinusoidOptions{.dim = 8}, buf); },
+                 {"sinusoid_table_into", "'out'", "4 x 8 = 32", "got 31"});
+  expect_invalid([&] { sinusoid_table_into(0, SinusoidOptions{.dim = 8}, buf); },
+                 {"sinusoid_table_into", "'tokens'", "0"});
+  expect_invalid([&] { sinusoid_table_into(4, SinusoidOptions{.dim = 0}, buf); },
+                 {"sinusoid_table_into", "'dim'", "0"});
+  DTensor pos = DTensor::from_shape({1, 2, 1});
+  pos(0, 0, 0) = 0.0;
+  pos(0, 1, 0) = std::numeric_limits<double>::infinity();
+  std::vector<float> ok(2 * 8);
+  expect_invalid([&] { sinusoid_table_into(pos, SinusoidOptions{.dim = 8}, ok); },
+                 {"sinusoid_table_into", "'positions'", "inf"});
 }
 
 TEST(Sinusoid, PrecisionAtOneMillion) {

@@ -43,6 +43,11 @@ struct RotaryTable {
 
 /// Tabulate cos/sin of `rotation` for queries or keys (double angles, one rounding).
 RotaryTable rotary_table(const Rotation& rotation, RotarySide side);
+/// The same into a caller's table: its cos and sin vectors are resized (no reallocation when
+/// their capacity suffices, e.g. when the table is reused for a rotation of the same shape) and
+/// every value is overwritten, giving the same bits as rotary_table. For decoding loops and data
+/// pipelines that rebuild a table per batch without allocating.
+void rotary_table_into(const Rotation& rotation, RotarySide side, RotaryTable& table);
 
 /// Rotate x, whose last two axes are [tokens, dim] and leading axes are
 /// [B, H], [H] or none: pair k of token n becomes

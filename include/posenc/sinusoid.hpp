@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "posenc/encoding.hpp"
@@ -43,6 +44,15 @@ std::vector<double> sinusoid_frequencies(const SinusoidOptions& options);
 Tensor sinusoid_table(const DTensor& positions, const SinusoidOptions& options);
 /// Table for positions offset, offset+1, ..., offset+tokens-1: [tokens, d].
 Tensor sinusoid_table(std::int64_t tokens, const SinusoidOptions& options, double offset = 0.0);
+
+/// The same tables into a caller's buffer `out` (row-major [B|1, N, d] resp. [tokens, d], any
+/// alignment; every value is overwritten): the same bits as sinusoid_table, without allocating
+/// or first-touching a fresh output, so a pipeline that reuses its buffer runs at the memory's
+/// write speed (docs/performance.md, W1). Throws std::invalid_argument for the inputs
+/// sinusoid_table rejects and for a buffer of another size (naming both sizes).
+void sinusoid_table_into(const DTensor& positions, const SinusoidOptions& options, std::span<float> out);
+void sinusoid_table_into(std::int64_t tokens, const SinusoidOptions& options, std::span<float> out,
+                         double offset = 0.0);
 
 /// The sinusoidal absolute encoding: input_add = sinusoid_table(positions) [B|1, N, d].
 Encoding sinusoidal(const DTensor& positions, const SinusoidOptions& options);
