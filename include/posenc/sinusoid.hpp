@@ -51,6 +51,7 @@ Tensor sinusoid_table(std::int64_t tokens, const SinusoidOptions& options, doubl
 /// write speed (docs/performance.md, W1). Throws std::invalid_argument for the inputs
 /// sinusoid_table rejects and for a buffer of another size (naming both sizes).
 void sinusoid_table_into(const DTensor& positions, const SinusoidOptions& options, std::span<float> out);
+/// Positions offset, offset+1, ..., offset+tokens-1 into `out` of tokens x d floats (see above).
 void sinusoid_table_into(std::int64_t tokens, const SinusoidOptions& options, std::span<float> out,
                          double offset = 0.0);
 
