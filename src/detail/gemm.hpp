@@ -9,7 +9,8 @@ namespace posenc::detail {
 /// with leading dimensions lda, ldb, ldc). beta = 0 never reads c (NaN in c does not leak).
 ///
 /// oneDNN's JIT sgemm (dispatched at run time to the CPU's widest vector unit; on AVX-512 about
-/// 1.5x Eigen 3.4 and 2x OpenBLAS 0.3.21 at the shapes of small transformers: bench/bench_gemm).
+/// 1.5x Eigen 3.4 and 2x OpenBLAS 0.3.21 at the shapes of small transformers; docs/design.md, and the
+/// SgemmOneDnn yardstick in bench/bench_text.cpp).
 /// Threads: the rows of c are cut into fixed blocks of kRowBlock whatever the thread count, each
 /// block is one serial product, and OpenMP spreads the blocks (when the product is large enough),
 /// so every element of c is computed by the same operations for any thread count (bit-identical
@@ -19,6 +20,8 @@ void sgemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t
 
 /// The same product on the calling thread only (never split over threads, inside or outside a
 /// parallel region): for callers that spread their own work, such as the attention core's tiles.
+/// Products of at most 8192 multiply-adds (m n k) go to OpenBLAS, whose per-call overhead is
+/// lower than oneDNN's there (src/gemm.cpp).
 void serial_sgemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha,
                   const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta, float* c,
                   std::size_t ldc);
