@@ -16,14 +16,11 @@ namespace posenc {
 namespace {
 
 void tabulate(const char* fn, const Rotation& r, RotarySide side, RotaryTable& t) {
-  t.layout = r.layout;
   if (r.empty()) {
-    t.batch = t.heads = 1;
-    t.tokens = t.pairs = 0;
-    t.cos.clear();
-    t.sin.clear();
+    t = RotaryTable{.layout = r.layout};
     return;
   }
+  t.layout = r.layout;
   const DTensor& angles = side == RotarySide::query ? r.query_angles : r.key_angles;
   const DTensor& log_scale = side == RotarySide::query ? r.query_log_scale : r.key_log_scale;
   if (angles.dimension() != 4)

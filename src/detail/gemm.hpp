@@ -26,10 +26,11 @@ void serial_sgemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std:
                   const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta, float* c,
                   std::size_t ldc);
 
-/// Generates oneDNN's product kernels now (and sets up OpenBLAS, which takes the tiny products). The first product of a process otherwise pays for it
-/// (one-time JIT code generation: ~50 ms on a Zen 5 core for every AVX-512 sgemm kernel at once),
-/// so long-running callers (the trainer, before its first epoch) call this while they set up.
-/// Idempotent and cheap after the first call.
+/// Generates oneDNN's product kernels now (and makes OpenBLAS's first call, for the tiny
+/// products). The first product of a process otherwise pays for it (one-time JIT code
+/// generation: ~50 ms on a Zen 5 core for every AVX-512 sgemm kernel at once), so long-running
+/// callers (the trainer, before its first epoch) call this while they set up. Idempotent and
+/// cheap after the first call.
 void prepare_sgemm();
 
 /// Rows of c per serial block in sgemm.
