@@ -8,6 +8,7 @@ packages=(
   libxtensor-dev libxsimd-dev libxtensor-blas-dev libopenblas-dev liblapack-dev
   libspectra-dev libeigen3-dev libboost-graph-dev
   libdnnl-dev  # oneDNN: the JIT sgemm under the layers and the attention core (src/gemm.cpp)
+  libxsmm-dev  # libxsmm: JIT kernels for the small products of short attention tiles (src/gemm.cpp)
   libgtest-dev libcli11-dev libbenchmark-dev libstb-dev nlohmann-json3-dev
   libcairo2-dev  # the pictures: labelled PNG + SVG (tools/plot_render.cpp)
   doxygen  # the API reference and its check (scripts/check-api-docs.sh; docs/Doxyfile has HAVE_DOT = NO)

@@ -1,13 +1,17 @@
-// Row-major sgemm on oneDNN's serial JIT kernels, blocks of rows spread by OpenMP (gemm.hpp).
+// Row-major sgemm on JIT kernels (libxsmm for small products, oneDNN above), blocks of rows
+// spread by OpenMP (gemm.hpp).
 #include "detail/gemm.hpp"
 
-#include <algorithm>
-#include <stdexcept>
-#include <string>
-
-#include <cblas.h>
+#include <libxsmm.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 namespace posenc::detail {
 
@@ -32,11 +36,101 @@ class SerialOutsideParallel {
   int saved_;
 };
 
-/// Products of at most this many multiply-adds (m n k) go to OpenBLAS: below it oneDNN's per-call
-/// overhead dominates (16 x 16 x 16: 0.39 us against OpenBLAS's 0.21 us on a Zen 5 core; equal at
-/// 32 x 32 x 16, oneDNN ahead above: 64^3 4.3 us against 6.5 us). The attention core's tiles of
-/// short sequences (a ViT's 17 x 17 x 16) live here.
-constexpr double kTinyProduct = 8192;
+/// Products of at most this many multiply-adds (m n k) go to libxsmm's small-matrix kernels, whose
+/// call costs tens of nanoseconds where oneDNN's costs ~0.5 us (one Zen 5 core, row-major, in
+/// ns: 17 x 16 x 17 80 against 480; 32 x 16 x 32 190 against 460; 64^3 2400 against 6900; about
+/// equal at 128 x 64 x 128, oneDNN ahead from 128 x 128 x 128). The attention core's tiles of
+/// short sequences (a ViT's 17 x 17 x 16, a text model's 32 x 32 x 16) live here.
+constexpr double kSmallProduct = 64.0 * 64.0 * 128.0;
+
+/// Per-thread scratch for the small path (a transposed operand, a product to be scaled).
+std::vector<float>& scratch(int which) {
+  thread_local std::vector<float> buffers[2];
+  return buffers[which];
+}
+
+/// libxsmm_init, once per process, without its side effect on the environment: libxsmm 1.17 sets
+/// OMP_PROC_BIND=TRUE when it is unset, which every child process then inherits (a posenc child
+/// run under it returned another basis of a repeated Laplacian eigenspace: LAPACK rounds
+/// differently when its threads are bound).
+void init_libxsmm() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const bool had_binding = std::getenv("OMP_PROC_BIND") != nullptr;
+    libxsmm_init();
+    if (!had_binding) unsetenv("OMP_PROC_BIND");
+  });
+}
+
+/// t[k, n] = b^T for a row-major b [n, k] with leading dimension ldb, through libxsmm's JIT
+/// transpose kernel (24 ns for 32 x 16 on a Zen 5 core, a scalar loop 156 ns) when it has one.
+void transpose(const float* b, std::size_t n, std::size_t k, std::size_t ldb, float* t) {
+  struct Cached {
+    std::size_t n = 0, k = 0;
+    libxsmm_xtransfunction kernel = nullptr;
+  };
+  thread_local Cached last;
+  if (last.n != n || last.k != k) {
+    libxsmm_descriptor_blob blob;
+    // Column-major: the [k, n] matrix that b's memory holds becomes [n, k] with leading dimension n.
+    const auto* desc = libxsmm_trans_descriptor_init(&blob, sizeof(float), static_cast<unsigned>(k),
+                                                      static_cast<unsigned>(n), static_cast<unsigned>(n));
+    last = {n, k, desc != nullptr ? libxsmm_dispatch_trans(desc) : nullptr};
+  }
+  if (last.kernel != nullptr) {
+    const auto ldi = static_cast<unsigned>(ldb), ldo = static_cast<unsigned>(n);
+    last.kernel(b, &ldi, t, &ldo);
+    return;
+  }
+  for (std::size_t j = 0; j < n; ++j)
+    for (std::size_t p = 0; p < k; ++p) t[p * n + j] = b[j * ldb + p];
+}
+
+/// libxsmm 1.17 kernel for the column-major product C[mm, nn] = A[mm, k] op(B)[k, nn] (+ C when
+/// accumulate); null when libxsmm generates none (no JIT for this CPU, or an unsupported case).
+libxsmm_smmfunction small_kernel(std::size_t mm, std::size_t nn, std::size_t k, std::size_t lda, std::size_t ldb,
+                                 std::size_t ldc, bool trans_b, bool accumulate) {
+  const auto dim = [](std::size_t x) { return static_cast<libxsmm_blasint>(x); };
+  const libxsmm_blasint la = dim(lda), lb = dim(ldb), lc = dim(ldc);
+  const float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
+  const int flags = trans_b ? LIBXSMM_GEMM_FLAG_TRANS_B : 0;
+  const int prefetch = LIBXSMM_GEMM_PREFETCH_NONE;
+  return libxsmm_smmdispatch(dim(mm), dim(nn), dim(k), &la, &lb, &lc, &alpha, &beta, &flags, &prefetch);
+}
+
+/// The row-major product through libxsmm, read as the column-major c^T = op(b)^T op(a)^T; false
+/// (nothing written) when libxsmm has no kernel for it. libxsmm's kernels take alpha = 1 and
+/// beta = 0 or 1 only, and no transposed first operand: b^T is transposed into scratch first, and
+/// alpha != 1 scales the product after it (beta = 0 in place, beta = 1 through scratch).
+bool small_sgemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
+                 std::size_t lda, const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
+  if (beta != 0.0f && beta != 1.0f) return false;
+  init_libxsmm();
+  const bool through_scratch = alpha != 1.0f && beta != 0.0f;
+  const auto kernel = small_kernel(n, m, k, tb ? n : ldb, lda, through_scratch ? n : ldc, ta,
+                                   beta != 0.0f && !through_scratch);
+  if (kernel == nullptr) return false;
+  if (tb) {
+    // op(b) = b^T with b [n, k]: copy it into a [k, n] block.
+    auto& t = scratch(0);
+    if (t.size() < k * n) t.resize(k * n);
+    transpose(b, n, k, ldb, t.data());
+    b = t.data();
+  }
+  if (!through_scratch) {
+    kernel(b, a, c);
+    if (alpha != 1.0f)
+      for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < n; ++j) c[i * ldc + j] *= alpha;
+    return true;
+  }
+  auto& p = scratch(1);
+  if (p.size() < m * n) p.resize(m * n);
+  kernel(b, a, p.data());
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < n; ++j) c[i * ldc + j] += alpha * p[i * n + j];
+  return true;
+}
 
 }  // namespace
 
@@ -49,14 +143,9 @@ void serial_sgemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k,
       for (std::size_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
     return;
   }
-  if (static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) <= kTinyProduct) {
-    // OpenBLAS runs a product this small on the calling thread whatever its thread count (its
-    // interface goes single-threaded below m n k = 65536 x GEMM_MULTITHREAD_THRESHOLD).
-    const auto dim = [](std::size_t x) { return static_cast<blasint>(x); };
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, dim(m), dim(n), dim(k),
-                alpha, a, dim(lda), b, dim(ldb), beta, c, dim(ldc));
+  if (static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) <= kSmallProduct &&
+      small_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
     return;
-  }
   const SerialOutsideParallel serial;
   const auto dim = [](std::size_t x) { return static_cast<dnnl_dim_t>(x); };
   const dnnl_status_t status = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', dim(m), dim(n), dim(k), alpha, a, dim(lda),
@@ -70,7 +159,9 @@ void serial_sgemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k,
 void prepare_sgemm() {
   // An 8 x 8 x 8 product through oneDNN's blocked driver generates all its kernels at once (a
   // 1 x 1 x 1 product takes a path that generates only its own); oneDNN directly, since
-  // serial_sgemm hands a product this small to OpenBLAS, whose first call is made here too.
+  // serial_sgemm hands a product this small to libxsmm, whose registry is set up here too (its
+  // kernels are generated per shape, a few microseconds each, on first use).
+  init_libxsmm();
   constexpr std::size_t n = 8;
   const float a[n * n] = {}, b[n * n] = {};
   float c[n * n];

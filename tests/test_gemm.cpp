@@ -6,8 +6,10 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdlib>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "detail/gemm.hpp"
@@ -64,7 +66,8 @@ std::vector<float> product(const Operands& o, float alpha, float beta, std::size
 }
 
 TEST(Gemm, MatchesDoubleTripleLoopForEveryTransposePair) {
-  const std::size_t shapes[][3] = {{1, 1, 1}, {3, 5, 2}, {7, 9, 4}, {17, 17, 16}, {17, 33, 65}, {257, 40, 31}, {600, 130, 129}};
+  const std::size_t shapes[][3] = {{1, 1, 1},    {3, 5, 2},     {7, 9, 4},      {17, 17, 16},   {32, 32, 16},
+                                   {17, 33, 65}, {64, 64, 128}, {64, 65, 128}, {257, 40, 31}, {600, 130, 129}};
   const float coefficients[][2] = {{1.0f, 0.0f}, {0.5f, 1.0f}, {-2.0f, 0.25f}};
   unsigned seed = 1;
   for (const auto& s : shapes)
@@ -93,6 +96,23 @@ TEST(Gemm, MatchesDoubleTripleLoopForEveryTransposePair) {
             }
           }
         }
+}
+
+// libxsmm_init (the small products' library) sets OMP_PROC_BIND=TRUE when it is unset; child
+// processes would inherit it. ctest runs each test in its own process, so this product is the
+// process's first.
+TEST(Gemm, SmallProductsLeaveTheEnvironmentAlone) {
+  const char* before = std::getenv("OMP_PROC_BIND");
+  const std::string saved = before ? before : "";
+  const Operands o = operands(16, 16, 16, false, true, 7);
+  const auto got = product(o, 1.0f, 0.0f, 16, true);
+  const auto want = oracle(o, 1.0f, 0.0f, 16);
+  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-5) << i;
+  const char* after = std::getenv("OMP_PROC_BIND");
+  EXPECT_EQ(before == nullptr, after == nullptr) << (after ? after : "(unset)");
+  if (before && after) {
+    EXPECT_EQ(saved, after);
+  }
 }
 
 TEST(Gemm, EmptySumScalesOrZeroesC) {

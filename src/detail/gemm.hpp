@@ -20,14 +20,14 @@ void sgemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t
 
 /// The same product on the calling thread only (never split over threads, inside or outside a
 /// parallel region): for callers that spread their own work, such as the attention core's tiles.
-/// Products of at most 8192 multiply-adds (m n k) go to OpenBLAS, whose per-call overhead is
-/// lower than oneDNN's there (src/gemm.cpp).
+/// Products of at most 64 x 64 x 128 multiply-adds (m n k) go to libxsmm's JIT small-matrix
+/// kernels, whose per-call overhead is a tenth of oneDNN's there (src/gemm.cpp).
 void serial_sgemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha,
                   const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta, float* c,
                   std::size_t ldc);
 
-/// Generates oneDNN's product kernels now (and makes OpenBLAS's first call, for the tiny
-/// products). The first product of a process otherwise pays for it (one-time JIT code
+/// Generates oneDNN's product kernels now (and sets up libxsmm's, for the small products). The
+/// first product of a process otherwise pays for it (one-time JIT code
 /// generation: ~50 ms on a Zen 5 core for every AVX-512 sgemm kernel at once), so long-running
 /// callers (the trainer, before its first epoch) call this while they set up. Idempotent and
 /// cheap after the first call.
