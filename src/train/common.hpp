@@ -1,6 +1,7 @@
 // Private helpers of the training component: seed streams, sgemm wrappers, shape checks.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -20,6 +21,20 @@ inline std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t stream) {
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
   return z ^ (z >> 31);
+}
+
+/// sum_{c < d} f(c) in double over 8 partial sums (sum j takes c = j mod 8 of the whole groups of
+/// 8, the tail goes to a ninth), added in a fixed order: one chain of dependent additions per lane
+/// instead of d, so the compiler vectorises it; the order depends on d only (never on threads).
+template <class F>
+double lane_sum(std::size_t d, F f) {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  std::size_t c = 0;
+  for (; c + 8 <= d; c += 8)
+    for (std::size_t j = 0; j < 8; ++j) acc[j] += f(c + j);
+  double tail = 0;
+  for (; c < d; ++c) tail += f(c);
+  return (((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))) + tail;
 }
 
 inline Shape shape_of(const Tensor& t) { return Shape(t.shape().begin(), t.shape().end()); }

@@ -50,6 +50,7 @@ std::string closest(const std::string& name, const std::vector<std::string>& can
 
 using detail::fail;
 using detail::shape_of;
+using detail::lane_sum;
 
 namespace {
 
@@ -108,20 +109,6 @@ void gelu_backward(const float* z, float* g, std::size_t n) {
                   x * inv_sqrt_2pi * (-0.5f * x * x).exp()))
         .eval();
   });
-}
-
-/// sum_{c < d} f(c) in double over 8 partial sums (sum j takes c = j mod 8 of the whole groups of
-/// 8, the tail goes to a ninth), added in a fixed order: one chain of dependent additions per lane
-/// instead of d, so the compiler vectorises it; the order depends on d only (never on threads).
-template <class F>
-double lane_sum(std::size_t d, F f) {
-  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  std::size_t c = 0;
-  for (; c + 8 <= d; c += 8)
-    for (std::size_t j = 0; j < 8; ++j) acc[j] += f(c + j);
-  double tail = 0;
-  for (; c < d; ++c) tail += f(c);
-  return (((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))) + tail;
 }
 
 }  // namespace
@@ -260,10 +247,12 @@ Tensor LayerNorm::forward(const Tensor& x) {
                        }) / static_cast<double>(d);
     const double rstd = 1.0 / std::sqrt(var + eps_);
     rstd_[r] = rstd;
+    // The statistics in double, the normalisation in float (as PyTorch's float LayerNorm).
+    const auto fmean = static_cast<float>(mean), frstd = static_cast<float>(rstd);
     float* xh = xhat_.data() + r * d;
     float* yr = y.data() + r * d;
     for (std::size_t c = 0; c < d; ++c) {
-      xh[c] = static_cast<float>((xr[c] - mean) * rstd);
+      xh[c] = (xr[c] - fmean) * frstd;
       yr[c] = xh[c] * w[c] + b[c];
     }
   }

@@ -163,7 +163,7 @@ double clip_grad_norm(const std::vector<Parameter>& params, double max_norm) {
   for (const auto& p : params) {
     if (!p.grad) continue;
     const float* g = p.grad->data();
-    for (std::size_t i = 0; i < p.grad->size(); ++i) sq += static_cast<double>(g[i]) * g[i];
+    sq += detail::lane_sum(p.grad->size(), [g](std::size_t i) { return static_cast<double>(g[i]) * g[i]; });
   }
   const double norm = std::sqrt(sq);
   if (!std::isfinite(norm))
