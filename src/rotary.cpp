@@ -17,7 +17,8 @@ namespace {
 
 void tabulate(const char* fn, const Rotation& r, RotarySide side, RotaryTable& t) {
   if (r.empty()) {
-    t = RotaryTable{.layout = r.layout};
+    t = RotaryTable{};
+    t.layout = r.layout;
     return;
   }
   t.layout = r.layout;

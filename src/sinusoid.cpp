@@ -120,9 +120,7 @@ std::vector<double> run_positions(const char* fn, std::int64_t tokens, double of
 }
 
 void check_out(const char* fn, std::span<float> out, std::size_t rows, std::size_t d) {
-  if (out.size() != rows * d)
-    detail::fail(fn, "parameter 'out' must hold rows x d = ", rows, " x ", d, " = ", rows * d, " floats, got ",
-                 out.size());
+  detail::require_out_size(fn, out.size(), rows, d);
 }
 
 }  // namespace

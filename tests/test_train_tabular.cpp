@@ -364,7 +364,8 @@ TEST(TabularCategorical, TabPetNodesAreTheOneHotLevelsAsTheLibraryPreprocesses) 
     std::vector<std::vector<std::string>> cells(n);
     char buf[64];
     for (std::size_t j = 0; j < n; ++j) {
-      names.push_back(j == 1 ? "sex" : "c" + std::to_string(j));
+      // (not "c" + std::to_string(j): GCC 12 warns about that operator+ with a false -Wstringop-overflow)
+      names.push_back(j == 1 ? std::string("sex") : std::string("c").append(std::to_string(j)));
       for (std::size_t i = 0; i < s; ++i) {
         std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(x(i, j, 0)));
         cells[j].push_back(j == 1 ? (x(i, j, 0) == 0.0f ? "one" : "two") : buf);

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "posenc/encoding.hpp"
@@ -85,6 +86,11 @@ struct SinCos2dOptions {
 
 /// The table [prefix + H*W, D] (float64 evaluation, rounded once).
 Tensor sincos_2d_table(const SinCos2dOptions& options);
+/// sincos_2d_table written into a caller's buffer of (prefix + H*W) * D floats, row-major, the
+/// same bits: a pipeline that reuses its memory skips allocating and first-touching a fresh table.
+/// Every element of `out` is written (prefix rows as zeros), so a reused buffer needs no
+/// clearing; another size throws std::invalid_argument naming the function, 'out' and both sizes.
+void sincos_2d_table_into(const SinCos2dOptions& options, std::span<float> out);
 /// input_add [1, prefix + H*W, D].
 Encoding sincos_2d(const SinCos2dOptions& options);
 
@@ -109,6 +115,9 @@ struct DetrSineOptions {
 
 /// valid [H, W] (1 = pixel, 0 = padding) or empty for all valid -> [H*W, 2F].
 Tensor detr_sine(const DetrSineOptions& options, const ITensor& valid = {});
+/// detr_sine written into a caller's buffer of H*W * 2F floats (row-major, the same bits; every
+/// element written; another size throws std::invalid_argument naming 'out' and both sizes).
+void detr_sine_into(const DetrSineOptions& options, std::span<float> out, const ITensor& valid = {});
 
 // ------------------------------------------------------------------ 2D axial RoPE
 
@@ -200,6 +209,10 @@ std::vector<double> fourier_bands(const FourierFeaturesOptions& options);
 /// [grid (if included), sin b_0 .. sin b_{n-1}, cos b_0 .. cos b_{n-1}] the two axes (y, x),
 /// axis fastest: [H*W, (include_grid + 2n) * 2].
 Tensor fourier_features(const FourierFeaturesOptions& options);
+/// fourier_features written into a caller's buffer of H*W * (include_grid + 2n) * 2 floats
+/// (row-major, the same bits; every element written; another size throws std::invalid_argument
+/// naming 'out' and both sizes).
+void fourier_features_into(const FourierFeaturesOptions& options, std::span<float> out);
 /// input_concat [1, H*W, F] (FourierEmbed concatenates the features to the channels).
 Encoding fourier_features_encoding(const FourierFeaturesOptions& options);
 

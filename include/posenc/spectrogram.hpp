@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "posenc/encoding.hpp"
 #include "posenc/gradients.hpp"
@@ -82,6 +83,11 @@ struct SpectrogramAxis {
 /// Returns the table [prefix + f_dim * t_dim, dim_f + dim_t] (prefix rows zero).
 Tensor spectrogram_sincos_table(const SpectrogramGrid& grid, const SpectrogramAxis& frequency,
                                 const SpectrogramAxis& time, std::int64_t prefix_tokens = 2);
+/// spectrogram_sincos_table written into a caller's buffer of (prefix + f_dim * t_dim) *
+/// (dim_f + dim_t) floats (row-major, the same bits; every element written, prefix rows as zeros;
+/// another size throws std::invalid_argument naming 'out' and both sizes).
+void spectrogram_sincos_table_into(const SpectrogramGrid& grid, const SpectrogramAxis& frequency,
+                                   const SpectrogramAxis& time, std::int64_t prefix_tokens, std::span<float> out);
 /// input_add [1, prefix + tokens, dim_f + dim_t].
 Encoding spectrogram_sincos(const SpectrogramGrid& grid, const SpectrogramAxis& frequency, const SpectrogramAxis& time,
                             std::int64_t prefix_tokens = 2);

@@ -40,6 +40,9 @@ DTensor unit_vectors(const DTensor& points);
 
 /// (cos lambda, sin lambda, cos phi, sin phi): [N, 4] (locationencoder `Wrap`).
 Tensor wrap_features(const DTensor& points);
+/// wrap_features written into a caller's buffer of N * 4 floats (the same bits; another size
+/// throws std::invalid_argument naming 'out' and both sizes).
+void wrap_features_into(const DTensor& points, std::span<float> out);
 
 // ------------------------------------------------------------------ Space2Vec / Sphere2Vec
 
@@ -70,6 +73,9 @@ std::vector<double> sphere2vec_frequencies(const Sphere2VecOptions& options);
 /// Features [N, width], lambda_s = lambda f_s, phi_s = phi f_s, ordered [scale][feature]
 /// (grid: [axis][scale][sin, cos]). Evaluated in double, stored as float.
 Tensor sphere2vec_features(const DTensor& points, const Sphere2VecOptions& options = {});
+/// sphere2vec_features written into a caller's buffer of N * width floats (row-major, the same
+/// bits; another size throws std::invalid_argument naming 'out' and both sizes).
+void sphere2vec_features_into(const DTensor& points, const Sphere2VecOptions& options, std::span<float> out);
 /// The feature width of the options: 3S, 6S, 5S, 8S, 4S or 6S by variant.
 std::int64_t sphere2vec_width(const Sphere2VecOptions& options);
 

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "posenc/encoding.hpp"
@@ -134,6 +135,10 @@ struct SinCos3dOptions {
 };
 /// The table [prefix + T*H*W, C]; float64 evaluation, rounded once.
 Tensor sincos_3d_table(const SinCos3dOptions& options);
+/// sincos_3d_table written into a caller's buffer of (prefix + T*H*W) * C floats (row-major, the
+/// same bits; every element written, prefix rows as zeros; another size throws
+/// std::invalid_argument naming 'out' and both sizes).
+void sincos_3d_table_into(const SinCos3dOptions& options, std::span<float> out);
 /// input_add [1, prefix + T*H*W, C] = sincos_3d_table(options).
 Encoding sincos_3d(const SinCos3dOptions& options);
 

@@ -42,8 +42,10 @@ std::vector<double> fourier_bands(const FourierFeaturesOptions& o) {
   return b;
 }
 
-Tensor fourier_features(const FourierFeaturesOptions& o) {
-  const char* fn = "fourier_features";
+namespace {
+
+/// The features [H*W, width]: returned, or written into *out (size checked) when out is given.
+Tensor fourier_features_impl(const char* fn, const FourierFeaturesOptions& o, std::span<float>* out) {
   if (o.height <= 0 || o.width <= 0)
     detail::fail(fn, "parameters 'height' and 'width' must be positive, got ", o.height, " x ", o.width);
   if (o.ref_height < 0 || o.ref_width < 0 || (o.ref_height == 0) != (o.ref_width == 0))
@@ -56,12 +58,16 @@ Tensor fourier_features(const FourierFeaturesOptions& o) {
     if (ref > 0) t = t / static_cast<double>(size) * static_cast<double>(ref);
     return t;
   };
-  Tensor out = Tensor::from_shape({static_cast<std::size_t>(o.height * o.width), width});
+  const auto rows = static_cast<std::size_t>(o.height * o.width);
+  Tensor table;
+  if (out) detail::require_out_size(fn, out->size(), rows, width);
+  else table = Tensor::from_shape({rows, width});
+  float* into = out ? out->data() : table.data();
   for (std::int64_t y = 0; y < o.height; ++y)
     for (std::int64_t x = 0; x < o.width; ++x) {
       const double cy = coord(y, o.height, o.ref_height), cx = coord(x, o.width, o.ref_width);
       const double axes[2] = {o.xy_indexing ? cx : cy, o.xy_indexing ? cy : cx};
-      float* row = out.data() + static_cast<std::size_t>(y * o.width + x) * width;
+      float* row = into + static_cast<std::size_t>(y * o.width + x) * width;
       std::size_t f = 0;
       if (o.include_grid) {
         row[0] = static_cast<float>(axes[0]);
@@ -74,7 +80,15 @@ Tensor fourier_features(const FourierFeaturesOptions& o) {
           row[(f + n + k) * 2 + a] = static_cast<float>(std::cos(axes[a] * bands[k]));
         }
     }
-  return out;
+  return table;
+}
+
+}  // namespace
+
+Tensor fourier_features(const FourierFeaturesOptions& o) { return fourier_features_impl("fourier_features", o, nullptr); }
+
+void fourier_features_into(const FourierFeaturesOptions& o, std::span<float> out) {
+  fourier_features_impl("fourier_features_into", o, &out);
 }
 
 Encoding fourier_features_encoding(const FourierFeaturesOptions& o) {

@@ -45,12 +45,19 @@ DTensor grid_positions(std::int64_t height, std::int64_t width, std::int64_t pre
 
 // ====================================================================== 2D sin-cos
 
-Tensor sincos_2d_table(const SinCos2dOptions& o) {
-  const char* fn = "sincos_2d";
+namespace {
+
+/// The table's shape [prefix + H*W, D] after checking the options.
+Shape sincos_2d_shape(const char* fn, const SinCos2dOptions& o) {
   check_grid(fn, o.height, o.width);
   if (o.dim <= 0 || o.dim % 4 != 0) detail::fail(fn, "parameter 'dim' must be a positive multiple of 4, got ", o.dim);
   detail::require_positive(fn, "temperature", o.temperature);
   if (o.prefix_tokens < 0) detail::fail(fn, "parameter 'prefix_tokens' must be >= 0, got ", o.prefix_tokens);
+  return {static_cast<std::size_t>(o.prefix_tokens + o.height * o.width), static_cast<std::size_t>(o.dim)};
+}
+
+/// Writes the checked table into t (every element).
+void sincos_2d_write(const SinCos2dOptions& o, float* t) {
   const auto q = static_cast<std::size_t>(o.dim / 4);
   std::vector<double> w(q);
   for (std::size_t k = 0; k < q; ++k) w[k] = std::pow(o.temperature, -static_cast<double>(k) / static_cast<double>(q));
@@ -70,8 +77,7 @@ Tensor sincos_2d_table(const SinCos2dOptions& o) {
     return sc;
   };
   const std::vector<float> ax = axis(W), ay = axis(H);
-  Tensor t = detail::fresh_tensor<Tensor>(Shape{pre + H * W, D});
-  std::fill_n(t.data(), pre * D, 0.0f);
+  std::fill_n(t, pre * D, 0.0f);
 #pragma omp parallel for schedule(static)
   for (std::int64_t r = 0; r < static_cast<std::int64_t>(H * W); ++r) {
     const std::size_t y = static_cast<std::size_t>(r) / W, x = static_cast<std::size_t>(r) % W;
@@ -82,10 +88,24 @@ Tensor sincos_2d_table(const SinCos2dOptions& o) {
     const float* timm[4] = {sy, sx, sy + q, sx + q};
     const float* inter[4] = {sy, sy + q, sx, sx + q};
     const float* const* block = o.layout == SinCos2dLayout::mae ? mae : o.layout == SinCos2dLayout::timm ? timm : inter;
-    float* row = t.data() + (pre + static_cast<std::size_t>(r)) * D;
+    float* row = t + (pre + static_cast<std::size_t>(r)) * D;
     for (std::size_t b = 0; b < 4; ++b) std::copy_n(block[b], q, row + b * q);
   }
+}
+
+}  // namespace
+
+Tensor sincos_2d_table(const SinCos2dOptions& o) {
+  Tensor t = detail::fresh_tensor<Tensor>(sincos_2d_shape("sincos_2d", o));
+  sincos_2d_write(o, t.data());
   return t;
+}
+
+void sincos_2d_table_into(const SinCos2dOptions& o, std::span<float> out) {
+  const char* fn = "sincos_2d_table_into";
+  const Shape s = sincos_2d_shape(fn, o);
+  detail::require_out_size(fn, out.size(), s[0], s[1]);
+  sincos_2d_write(o, out.data());
 }
 
 Encoding sincos_2d(const SinCos2dOptions& o) {
@@ -94,8 +114,10 @@ Encoding sincos_2d(const SinCos2dOptions& o) {
 
 // ====================================================================== DETR sine
 
-Tensor detr_sine(const DetrSineOptions& o, const ITensor& valid) {
-  const char* fn = "detr_sine";
+namespace {
+
+/// The DETR sine table [H*W, 2F]: returned, or written into *out (size checked) when out is given.
+Tensor detr_sine_impl(const char* fn, const DetrSineOptions& o, const ITensor& valid, std::span<float>* out) {
   check_grid(fn, o.height, o.width);
   if (o.num_pos_feats <= 0 || o.num_pos_feats % 2 != 0)
     detail::fail(fn, "parameter 'num_pos_feats' must be positive and even, got ", o.num_pos_feats);
@@ -128,14 +150,27 @@ Tensor detr_sine(const DetrSineOptions& o, const ITensor& valid) {
   std::vector<double> dim_t(f);
   for (std::size_t c = 0; c < f; ++c)
     dim_t[c] = std::pow(o.temperature, 2.0 * static_cast<double>(c / 2) / static_cast<double>(f));
-  Tensor out = Tensor::from_shape({h * w, 2 * f});
+  Tensor table;
+  if (out) detail::require_out_size(fn, out->size(), h * w, 2 * f);
+  else table = Tensor::from_shape({h * w, 2 * f});
+  float* into = out ? out->data() : table.data();
   for (std::size_t p = 0; p < h * w; ++p)
     for (std::size_t c = 0; c < f; ++c) {
       const double ay = ye[p] / dim_t[c], ax = xe[p] / dim_t[c];
-      out(p, c) = static_cast<float>(c % 2 == 0 ? std::sin(ay) : std::cos(ay));
-      out(p, f + c) = static_cast<float>(c % 2 == 0 ? std::sin(ax) : std::cos(ax));
+      into[p * 2 * f + c] = static_cast<float>(c % 2 == 0 ? std::sin(ay) : std::cos(ay));
+      into[p * 2 * f + f + c] = static_cast<float>(c % 2 == 0 ? std::sin(ax) : std::cos(ax));
     }
-  return out;
+  return table;
+}
+
+}  // namespace
+
+Tensor detr_sine(const DetrSineOptions& o, const ITensor& valid) {
+  return detr_sine_impl("detr_sine", o, valid, nullptr);
+}
+
+void detr_sine_into(const DetrSineOptions& o, std::span<float> out, const ITensor& valid) {
+  detr_sine_impl("detr_sine_into", o, valid, &out);
 }
 
 // ====================================================================== 2D axial RoPE

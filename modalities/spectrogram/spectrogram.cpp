@@ -102,19 +102,26 @@ Tensor adapt_spectrogram_table(const Tensor& table, const SpectrogramGrid& from,
   return out;
 }
 
-Tensor spectrogram_sincos_table(const SpectrogramGrid& g, const SpectrogramAxis& fa, const SpectrogramAxis& ta,
-                                std::int64_t prefix) {
-  const char* fn = "spectrogram_sincos";
+namespace {
+
+/// The table [prefix + F*T, D]: returned, or written into *out (size checked) when out is given.
+Tensor spectrogram_sincos_impl(const char* fn, const SpectrogramGrid& g, const SpectrogramAxis& fa,
+                               const SpectrogramAxis& ta, std::int64_t prefix, std::span<float>* out) {
   check_grid(fn, g, "grid");
   check_prefix(fn, prefix);
   check_axis(fn, "frequency", fa);
   check_axis(fn, "time", ta);
   const auto wf = frequencies(fa), wt = frequencies(ta);
   const std::size_t hf = wf.size(), ht = wt.size(), D = 2 * (hf + ht), P = static_cast<std::size_t>(prefix);
-  Tensor out = xt::zeros<float>(Shape{P + static_cast<std::size_t>(g.tokens()), D});
+  const std::size_t rows = P + static_cast<std::size_t>(g.tokens());
+  Tensor table;
+  if (out) detail::require_out_size(fn, out->size(), rows, D);
+  else table = Tensor::from_shape({rows, D});
+  float* into = out ? out->data() : table.data();
+  std::fill_n(into, P * D, 0.0f);
   for (std::int64_t f = 0; f < g.f_dim; ++f)
     for (std::int64_t t = 0; t < g.t_dim; ++t) {
-      float* row = out.data() + (P + static_cast<std::size_t>(f * g.t_dim + t)) * D;
+      float* row = into + (P + static_cast<std::size_t>(f * g.t_dim + t)) * D;
       for (std::size_t k = 0; k < hf; ++k) {
         row[k] = static_cast<float>(std::sin(static_cast<double>(f) * wf[k]));
         row[hf + k] = static_cast<float>(std::cos(static_cast<double>(f) * wf[k]));
@@ -124,7 +131,19 @@ Tensor spectrogram_sincos_table(const SpectrogramGrid& g, const SpectrogramAxis&
         row[2 * hf + ht + k] = static_cast<float>(std::cos(static_cast<double>(t) * wt[k]));
       }
     }
-  return out;
+  return table;
+}
+
+}  // namespace
+
+Tensor spectrogram_sincos_table(const SpectrogramGrid& g, const SpectrogramAxis& fa, const SpectrogramAxis& ta,
+                                std::int64_t prefix) {
+  return spectrogram_sincos_impl("spectrogram_sincos", g, fa, ta, prefix, nullptr);
+}
+
+void spectrogram_sincos_table_into(const SpectrogramGrid& g, const SpectrogramAxis& fa, const SpectrogramAxis& ta,
+                                   std::int64_t prefix, std::span<float> out) {
+  spectrogram_sincos_impl("spectrogram_sincos_table_into", g, fa, ta, prefix, &out);
 }
 
 Encoding spectrogram_sincos(const SpectrogramGrid& g, const SpectrogramAxis& fa, const SpectrogramAxis& ta,

@@ -68,17 +68,33 @@ DTensor unit_vectors(const DTensor& points) {
   return u;
 }
 
+namespace {
+
+/// Writes (cos lambda, sin lambda, cos phi, sin phi) of checked points into f [N, 4].
+void wrap_write(const DTensor& points, float* f) {
+  for (std::size_t i = 0; i < points.shape()[0]; ++i) {
+    const double lon = points(i, 0) * kDeg, lat = points(i, 1) * kDeg;
+    f[i * 4 + 0] = static_cast<float>(std::cos(lon));
+    f[i * 4 + 1] = static_cast<float>(std::sin(lon));
+    f[i * 4 + 2] = static_cast<float>(std::cos(lat));
+    f[i * 4 + 3] = static_cast<float>(std::sin(lat));
+  }
+}
+
+}  // namespace
+
 Tensor wrap_features(const DTensor& points) {
   check_latlon_points("wrap_features", "points", points);
   Tensor f = Tensor::from_shape({points.shape()[0], 4});
-  for (std::size_t i = 0; i < points.shape()[0]; ++i) {
-    const double lon = points(i, 0) * kDeg, lat = points(i, 1) * kDeg;
-    f(i, 0) = static_cast<float>(std::cos(lon));
-    f(i, 1) = static_cast<float>(std::sin(lon));
-    f(i, 2) = static_cast<float>(std::cos(lat));
-    f(i, 3) = static_cast<float>(std::sin(lat));
-  }
+  wrap_write(points, f.data());
   return f;
+}
+
+void wrap_features_into(const DTensor& points, std::span<float> out) {
+  const char* fn = "wrap_features_into";
+  check_latlon_points(fn, "points", points);
+  detail::require_out_size(fn, out.size(), points.shape()[0], 4);
+  wrap_write(points, out.data());
 }
 
 // ====================================================================== Space2Vec / Sphere2Vec
@@ -101,18 +117,23 @@ std::vector<double> sphere2vec_frequencies(const Sphere2VecOptions& o) {
   return f;
 }
 
-Tensor sphere2vec_features(const DTensor& points, const Sphere2VecOptions& o) {
-  const char* fn = "sphere2vec";
+namespace {
+
+/// The features [N, width]: returned, or written into *out (size checked) when out is given.
+Tensor sphere2vec_impl(const char* fn, const DTensor& points, const Sphere2VecOptions& o, std::span<float>* out) {
   check_latlon_points(fn, "points", points);
   const auto freq = sphere2vec_frequencies(o);
   const std::size_t n = points.shape()[0], S = freq.size(), width = static_cast<std::size_t>(sphere2vec_width(o));
   const double unit = o.degrees_as_radians ? 1.0 : kDeg;
-  Tensor out = Tensor::from_shape({n, width});
+  Tensor table;
+  if (out) detail::require_out_size(fn, out->size(), n, width);
+  else table = Tensor::from_shape({n, width});
+  float* into = out ? out->data() : table.data();
   static const double dir[3][2] = {{1.0, 0.0}, {-0.5, 0.8660254037844386}, {-0.5, -0.8660254037844386}};
   for (std::size_t i = 0; i < n; ++i) {
     const double lam = points(i, 0) * unit, phi = points(i, 1) * unit;
     const double sl = std::sin(lam), cl = std::cos(lam), cp = std::cos(phi);
-    float* row = out.data() + i * width;
+    float* row = into + i * width;
     std::size_t c = 0;
     auto put = [&](double v) { row[c++] = static_cast<float>(v); };
     if (o.variant == Sphere2VecVariant::grid) {
@@ -150,7 +171,17 @@ Tensor sphere2vec_features(const DTensor& points, const Sphere2VecOptions& o) {
       }
     }
   }
-  return out;
+  return table;
+}
+
+}  // namespace
+
+Tensor sphere2vec_features(const DTensor& points, const Sphere2VecOptions& o) {
+  return sphere2vec_impl("sphere2vec", points, o, nullptr);
+}
+
+void sphere2vec_features_into(const DTensor& points, const Sphere2VecOptions& o, std::span<float> out) {
+  sphere2vec_impl("sphere2vec_features_into", points, o, &out);
 }
 
 // Real spherical harmonics: sphere_harmonics.cpp.

@@ -152,8 +152,10 @@ Tensor vivit_table_from_image(const Tensor& image, std::int64_t h, std::int64_t 
 
 // ====================================================================== 3D sin-cos, VideoMAE
 
-Tensor sincos_3d_table(const SinCos3dOptions& o) {
-  const char* fn = "sincos_3d";
+namespace {
+
+/// The table [prefix + T*H*W, C]: returned, or written into *out (size checked) when out is given.
+Tensor sincos_3d_impl(const char* fn, const SinCos3dOptions& o, std::span<float>* out) {
   check_video_grid(fn, o.grid);
   if (o.prefix_tokens < 0) detail::fail(fn, "parameter 'prefix_tokens' must be >= 0, got ", o.prefix_tokens);
   if (!(o.temperature > 1) || !std::isfinite(o.temperature))
@@ -175,7 +177,12 @@ Tensor sincos_3d_table(const SinCos3dOptions& o) {
     for (std::size_t k = 0; k < q; ++k)
       w.push_back(std::pow(o.temperature, -static_cast<double>(2 * k) / static_cast<double>(block)));
   }
-  Tensor out = xt::zeros<float>(Shape{P + static_cast<std::size_t>(o.grid.tokens()), C});
+  const std::size_t rows = P + static_cast<std::size_t>(o.grid.tokens());
+  Tensor table;
+  if (out) detail::require_out_size(fn, out->size(), rows, C);
+  else table = Tensor::from_shape({rows, C});
+  float* into = out ? out->data() : table.data();
+  std::fill_n(into, P * C, 0.0f);
   std::vector<double> row(3 * block);
   std::size_t r = P;
   for (std::int64_t t = 0; t < o.grid.t; ++t)
@@ -195,9 +202,17 @@ Tensor sincos_3d_table(const SinCos3dOptions& o) {
               row[a * block + 2 * k + 1] = c;
             }
           }
-        for (std::size_t c = 0; c < C; ++c) out(r, c) = static_cast<float>(row[c]);
+        for (std::size_t c = 0; c < C; ++c) into[r * C + c] = static_cast<float>(row[c]);
       }
-  return out;
+  return table;
+}
+
+}  // namespace
+
+Tensor sincos_3d_table(const SinCos3dOptions& o) { return sincos_3d_impl("sincos_3d", o, nullptr); }
+
+void sincos_3d_table_into(const SinCos3dOptions& o, std::span<float> out) {
+  sincos_3d_impl("sincos_3d_table_into", o, &out);
 }
 
 Encoding sincos_3d(const SinCos3dOptions& o) {

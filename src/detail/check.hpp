@@ -39,6 +39,12 @@ inline void require_finite(const char* fn, const char* name, double value) {
   if (!std::isfinite(value)) fail(fn, "parameter '", name, "' must be finite, got ", value);
 }
 
+/// A caller's output buffer (the *_into functions) must hold exactly rows x cols elements.
+inline void require_out_size(const char* fn, std::size_t have, std::size_t rows, std::size_t cols) {
+  if (have != rows * cols)
+    fail(fn, "parameter 'out' must hold rows x cols = ", rows, " x ", cols, " = ", rows * cols, " floats, got ", have);
+}
+
 /// Bytes as "N bytes (x.y GiB)" for messages (scientific notation when huge).
 inline std::string bytes_text(long double bytes) {
   std::ostringstream os;
