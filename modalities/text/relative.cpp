@@ -7,10 +7,9 @@
 #include <filesystem>
 #include <random>
 
-#include <cblas.h>
-
 #include "detail/activation.hpp"
 #include "detail/check.hpp"
+#include "detail/gemm.hpp"
 #include "posenc/npy.hpp"
 #include "posenc/sinusoid.hpp"
 
@@ -185,9 +184,7 @@ Encoding transformer_xl(const DTensor& qp, const DTensor& kp, const TransformerX
   const Tensor r = transformer_xl_sinusoid(rmax + 1, o.d_model);
   // a[h, r, :] = (W_R R_r)[h * dh : (h + 1) * dh]
   Tensor proj = Tensor::from_shape({rows, h * dh});
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), static_cast<int>(h * dh),
-              static_cast<int>(dm), 1.0f, r.data(), static_cast<int>(dm), p.w_r.data(), static_cast<int>(dm), 0.0f,
-              proj.data(), static_cast<int>(h * dh));
+  detail::sgemm(false, true, rows, h * dh, dm, 1.0f, r.data(), dm, p.w_r.data(), dm, 0.0f, proj.data(), h * dh);
   Tensor a = Tensor::from_shape({h, rows, dh});
   for (std::size_t hh = 0; hh < h; ++hh)
     for (std::size_t row = 0; row < rows; ++row)
