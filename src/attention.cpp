@@ -21,6 +21,7 @@
 
 #include "detail/attention_tiles.hpp"
 #include "detail/check.hpp"
+#include "detail/gemm.hpp"
 #include "detail/memory.hpp"
 #include "detail/parallel.hpp"
 #include "detail/relation_eval.hpp"
@@ -112,6 +113,7 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Encodi
                  AttentionStats* stats) {
   const Dims dm = check_attention("attention", q, k, &v, e, opts);
   const SingleThreadedBlas blas_guard;
+  init_small_products();  // before the tiles' parallel region
   const int threads = thread_count(opts.threads);
   const Plan p = make_plan(dm, q, k, &v, e, opts, threads);
 

@@ -22,6 +22,7 @@
 
 #include "detail/attention_tiles.hpp"
 #include "detail/check.hpp"
+#include "detail/gemm.hpp"
 #include "detail/memory.hpp"
 #include "detail/parallel.hpp"
 #include "detail/relation_eval.hpp"
@@ -617,6 +618,7 @@ AttentionGrads attention_backward(const Tensor& q, const Tensor& k, const Tensor
   check_backward(fn, dm, e, out, stats, d_out, req, true);
   AttentionGrads g = zero_grads(dm, e, req, false);  // every task writes (dq, dk) or clears (dv) its own rows
   const SingleThreadedBlas blas_guard;
+  init_small_products();  // before the tiles' parallel region
   const int threads = thread_count(opts.threads);
   const Plan plan = make_plan(dm, q, k, &v, e, opts, threads);
   const std::size_t tasks = dm.batch * dm.heads, group = dm.heads / dm.kv_heads;

@@ -15,6 +15,18 @@
 
 namespace posenc::detail {
 
+void init_small_products() {
+  // libxsmm 1.17 sets OMP_PROC_BIND=TRUE when it is unset, which every child process then
+  // inherits (a posenc child run under it returned another basis of a repeated Laplacian
+  // eigenspace: LAPACK rounds differently when its threads are bound): undone here.
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const bool had_binding = std::getenv("OMP_PROC_BIND") != nullptr;
+    libxsmm_init();
+    if (!had_binding) unsetenv("OMP_PROC_BIND");
+  });
+}
+
 namespace {
 
 /// oneDNN's OpenMP build splits one product over omp_get_max_threads() threads when it is called
@@ -47,19 +59,6 @@ constexpr double kSmallProduct = 64.0 * 64.0 * 128.0;
 std::vector<float>& scratch(int which) {
   thread_local std::vector<float> buffers[2];
   return buffers[which];
-}
-
-/// libxsmm_init, once per process, without its side effect on the environment: libxsmm 1.17 sets
-/// OMP_PROC_BIND=TRUE when it is unset, which every child process then inherits (a posenc child
-/// run under it returned another basis of a repeated Laplacian eigenspace: LAPACK rounds
-/// differently when its threads are bound).
-void init_libxsmm() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    const bool had_binding = std::getenv("OMP_PROC_BIND") != nullptr;
-    libxsmm_init();
-    if (!had_binding) unsetenv("OMP_PROC_BIND");
-  });
 }
 
 /// t[k, n] = b^T for a row-major b [n, k] with leading dimension ldb, through libxsmm's JIT
@@ -105,7 +104,7 @@ libxsmm_smmfunction small_kernel(std::size_t mm, std::size_t nn, std::size_t k, 
 bool small_sgemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
                  std::size_t lda, const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
   if (beta != 0.0f && beta != 1.0f) return false;
-  init_libxsmm();
+  init_small_products();
   const bool through_scratch = alpha != 1.0f && beta != 0.0f;
   const auto kernel = small_kernel(n, m, k, tb ? n : ldb, lda, through_scratch ? n : ldc, ta,
                                    beta != 0.0f && !through_scratch);
@@ -161,7 +160,7 @@ void prepare_sgemm() {
   // 1 x 1 x 1 product takes a path that generates only its own); oneDNN directly, since
   // serial_sgemm hands a product this small to libxsmm, whose registry is set up here too (its
   // kernels are generated per shape, a few microseconds each, on first use).
-  init_libxsmm();
+  init_small_products();
   constexpr std::size_t n = 8;
   const float a[n * n] = {}, b[n * n] = {};
   float c[n * n];
@@ -174,6 +173,7 @@ void prepare_sgemm() {
 void sgemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
            std::size_t lda, const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
   if (m == 0 || n == 0) return;
+  init_small_products();  // before the parallel region (it may modify the environment once)
   const auto blocks = static_cast<std::ptrdiff_t>((m + kRowBlock - 1) / kRowBlock);
   const bool large = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) > 4.0e6;
 #pragma omp parallel for schedule(static) if (large && blocks > 1)

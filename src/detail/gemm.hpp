@@ -33,6 +33,12 @@ void serial_sgemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std:
 /// cheap after the first call.
 void prepare_sgemm();
 
+/// Sets up the small products' library (libxsmm) once per process, without its side effect on the
+/// environment (libxsmm_init sets OMP_PROC_BIND=TRUE when unset; this unsets it again). Called by
+/// the first small product; the attention core and sgemm call it before their parallel regions,
+/// so the environment is not modified while worker threads run. Cheap after the first call.
+void init_small_products();
+
 /// Rows of c per serial block in sgemm.
 inline constexpr std::size_t kRowBlock = 256;
 
