@@ -119,10 +119,6 @@ std::vector<double> run_positions(const char* fn, std::int64_t tokens, double of
   return pos;
 }
 
-void check_out(const char* fn, std::span<float> out, std::size_t rows, std::size_t d) {
-  detail::require_out_size(fn, out.size(), rows, d);
-}
-
 }  // namespace
 
 Tensor sinusoid_table(const DTensor& positions, const SinusoidOptions& o) {
@@ -146,7 +142,7 @@ void sinusoid_table_into(const DTensor& positions, const SinusoidOptions& o, std
   check_positions(fn, positions);
   const Plan p = make_plan(o, fn);
   const std::size_t rows = positions.shape()[0] * positions.shape()[1];
-  check_out(fn, out, rows, p.d);
+  detail::require_out_size(fn, out.size(), rows, p.d);
   fill(p, o.layout, positions.data(), rows, out.data());
 }
 
@@ -154,7 +150,7 @@ void sinusoid_table_into(std::int64_t tokens, const SinusoidOptions& o, std::spa
   const char* fn = "sinusoid_table_into";
   const std::vector<double> pos = run_positions(fn, tokens, offset);
   const Plan p = make_plan(o, fn);
-  check_out(fn, out, pos.size(), p.d);
+  detail::require_out_size(fn, out.size(), pos.size(), p.d);
   fill(p, o.layout, pos.data(), pos.size(), out.data());
 }
 

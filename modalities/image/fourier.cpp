@@ -60,9 +60,7 @@ Tensor fourier_features_impl(const char* fn, const FourierFeaturesOptions& o, st
   };
   const auto rows = static_cast<std::size_t>(o.height * o.width);
   Tensor table;
-  if (out) detail::require_out_size(fn, out->size(), rows, width);
-  else table = Tensor::from_shape({rows, width});
-  float* into = out ? out->data() : table.data();
+  float* into = detail::table_target(fn, out, table, rows, width);
   for (std::int64_t y = 0; y < o.height; ++y)
     for (std::int64_t x = 0; x < o.width; ++x) {
       const double cy = coord(y, o.height, o.ref_height), cx = coord(x, o.width, o.ref_width);

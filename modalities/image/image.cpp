@@ -151,9 +151,7 @@ Tensor detr_sine_impl(const char* fn, const DetrSineOptions& o, const ITensor& v
   for (std::size_t c = 0; c < f; ++c)
     dim_t[c] = std::pow(o.temperature, 2.0 * static_cast<double>(c / 2) / static_cast<double>(f));
   Tensor table;
-  if (out) detail::require_out_size(fn, out->size(), h * w, 2 * f);
-  else table = Tensor::from_shape({h * w, 2 * f});
-  float* into = out ? out->data() : table.data();
+  float* into = detail::table_target(fn, out, table, h * w, 2 * f);
   for (std::size_t p = 0; p < h * w; ++p)
     for (std::size_t c = 0; c < f; ++c) {
       const double ay = ye[p] / dim_t[c], ax = xe[p] / dim_t[c];

@@ -115,9 +115,7 @@ Tensor spectrogram_sincos_impl(const char* fn, const SpectrogramGrid& g, const S
   const std::size_t hf = wf.size(), ht = wt.size(), D = 2 * (hf + ht), P = static_cast<std::size_t>(prefix);
   const std::size_t rows = P + static_cast<std::size_t>(g.tokens());
   Tensor table;
-  if (out) detail::require_out_size(fn, out->size(), rows, D);
-  else table = Tensor::from_shape({rows, D});
-  float* into = out ? out->data() : table.data();
+  float* into = detail::table_target(fn, out, table, rows, D);
   std::fill_n(into, P * D, 0.0f);
   for (std::int64_t f = 0; f < g.f_dim; ++f)
     for (std::int64_t t = 0; t < g.t_dim; ++t) {

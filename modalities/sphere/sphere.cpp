@@ -126,9 +126,7 @@ Tensor sphere2vec_impl(const char* fn, const DTensor& points, const Sphere2VecOp
   const std::size_t n = points.shape()[0], S = freq.size(), width = static_cast<std::size_t>(sphere2vec_width(o));
   const double unit = o.degrees_as_radians ? 1.0 : kDeg;
   Tensor table;
-  if (out) detail::require_out_size(fn, out->size(), n, width);
-  else table = Tensor::from_shape({n, width});
-  float* into = out ? out->data() : table.data();
+  float* into = detail::table_target(fn, out, table, n, width);
   static const double dir[3][2] = {{1.0, 0.0}, {-0.5, 0.8660254037844386}, {-0.5, -0.8660254037844386}};
   for (std::size_t i = 0; i < n; ++i) {
     const double lam = points(i, 0) * unit, phi = points(i, 1) * unit;

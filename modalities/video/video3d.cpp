@@ -179,9 +179,7 @@ Tensor sincos_3d_impl(const char* fn, const SinCos3dOptions& o, std::span<float>
   }
   const std::size_t rows = P + static_cast<std::size_t>(o.grid.tokens());
   Tensor table;
-  if (out) detail::require_out_size(fn, out->size(), rows, C);
-  else table = Tensor::from_shape({rows, C});
-  float* into = out ? out->data() : table.data();
+  float* into = detail::table_target(fn, out, table, rows, C);
   std::fill_n(into, P * C, 0.0f);
   std::vector<double> row(3 * block);
   std::size_t r = P;

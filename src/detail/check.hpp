@@ -4,10 +4,12 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -43,6 +45,18 @@ inline void require_finite(const char* fn, const char* name, double value) {
 inline void require_out_size(const char* fn, std::size_t have, std::size_t rows, std::size_t cols) {
   if (have != rows * cols)
     fail(fn, "parameter 'out' must hold rows x cols = ", rows, " x ", cols, " = ", rows * cols, " floats, got ", have);
+}
+
+/// Where a table writer puts its [rows, cols] floats: the caller's buffer *out (size checked,
+/// naming fn), or, when out is null, `fresh`, allocated here with that shape.
+template <class T>
+float* table_target(const char* fn, std::span<float>* out, T& fresh, std::size_t rows, std::size_t cols) {
+  if (out) {
+    require_out_size(fn, out->size(), rows, cols);
+    return out->data();
+  }
+  fresh = T::from_shape(std::array<std::size_t, 2>{rows, cols});
+  return fresh.data();
 }
 
 /// Bytes as "N bytes (x.y GiB)" for messages (scientific notation when huge).
