@@ -24,6 +24,7 @@
 #include <random>
 #include <vector>
 
+#include "detail/gemm.hpp"
 #include "posenc/attention.hpp"
 #include "posenc/gradients.hpp"
 #include "posenc/relative.hpp"
@@ -277,6 +278,40 @@ void SgemmOneDnn(benchmark::State& st) {
   omp_set_num_threads(saved);
 }
 
+// One small product on one thread, as the attention core's tiles of short sequences make them:
+// shape s (0: 17x16x17 NN, a ViT's P V; 1: 32x16x32 NN; 2: 32x16x32 TN; 3: 32x32x16 NT, a text
+// model's Q K^T; 4: 64^3 NN; 5: 128x64x128 NN) through path p (0: posenc's serial_sgemm, which
+// sends these to libxsmm; 1: oneDNN's dnnl_sgemm; 2: OpenBLAS's cblas_sgemm). Operands stay in cache.
+void SmallProduct(benchmark::State& st) {
+  struct Shape3 {
+    bool ta, tb;
+    std::size_t m, n, k;
+  };
+  static constexpr Shape3 shapes[] = {{false, false, 17, 16, 17}, {false, false, 32, 16, 32}, {true, false, 32, 16, 32},
+                                      {false, true, 32, 32, 16},  {false, false, 64, 64, 64}, {false, false, 128, 64, 128}};
+  const Shape3 s = shapes[st.range(0)];
+  const std::size_t lda = s.ta ? s.m : s.k, ldb = s.tb ? s.k : s.n;
+  const Tensor a = random({s.m * s.k}, 12), b = random({s.k * s.n}, 13);
+  Tensor c = Tensor::from_shape({s.m * s.n});
+  const auto i = [](std::size_t x) { return static_cast<int>(x); };
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(1);
+  for (auto _ : st) {
+    if (st.range(1) == 0)
+      posenc::detail::serial_sgemm(s.ta, s.tb, s.m, s.n, s.k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, c.data(), s.n);
+    else if (st.range(1) == 1)
+      dnnl_sgemm(s.ta ? 'T' : 'N', s.tb ? 'T' : 'N', i(s.m), i(s.n), i(s.k), 1.0f, a.data(), i(lda), b.data(), i(ldb),
+                 0.0f, c.data(), i(s.n));
+    else
+      cblas_sgemm(CblasRowMajor, s.ta ? CblasTrans : CblasNoTrans, s.tb ? CblasTrans : CblasNoTrans, i(s.m), i(s.n),
+                  i(s.k), 1.0f, a.data(), i(lda), b.data(), i(ldb), 0.0f, c.data(), i(s.n));
+    benchmark::DoNotOptimize(c.data());
+  }
+  st.counters["GFLOPs"] =
+      benchmark::Counter(2.0 * static_cast<double>(s.m * s.n * s.k) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  omp_set_num_threads(saved);
+}
+
 BENCHMARK(W1_Sinusoid)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(W1_SinusoidInto)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(Write_W1Bytes)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -292,6 +327,7 @@ BENCHMARK(SgemmOneDnn)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTi
 BENCHMARK(W3B_AlibiCausal)->ArgsProduct({{1, 2}, {0, 1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(W4B_T5Bias)->ArgsProduct({{1, 2}, {0, 1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(Sgemm)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(SmallProduct)->ArgsProduct({{0, 1, 2, 3, 4, 5}, {0, 1, 2}})->Unit(benchmark::kNanosecond)->UseRealTime();
 
 }  // namespace
 
