@@ -1,10 +1,19 @@
 // Sinusoidal tables: direct double evaluation at anchors, exact angle addition in between.
 #include "posenc/sinusoid.hpp"
 
+#include <algorithm>
 #include <cmath>
+#ifdef __AVX512F__
+// GCC 12 warns inside its own intrinsics (_mm512_cvtpd_ps starts from _mm256_undefined_ps).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+#endif
 
 #include "detail/check.hpp"
 #include "detail/memory.hpp"
+#include "detail/sincos.hpp"
 
 namespace posenc {
 
@@ -38,62 +47,132 @@ Plan make_plan(const SinusoidOptions& o, const char* fn = "sinusoid_table") {
   return p;
 }
 
-void write_row(const Plan& p, SinusoidLayout layout, const double* __restrict s, const double* __restrict c,
-               float* __restrict out) {
-  const std::size_t full = p.d / 2 < p.m ? p.d / 2 : p.m;  // pairs with both channels present
-  if (layout == SinusoidLayout::interleaved) {
-    for (std::size_t k = 0; k < full; ++k) {
-      out[2 * k] = static_cast<float>(s[k]);
-      out[2 * k + 1] = static_cast<float>(c[k]);
-    }
-    if (full < p.m) out[2 * full] = static_cast<float>(s[full]);  // odd d: the last sine, its cosine dropped
-  } else {
-    for (std::size_t k = 0; k < p.m; ++k) {
-      out[k] = static_cast<float>(s[k]);
-      out[p.m + k] = static_cast<float>(c[k]);
-    }
-  }
-  if (2 * p.m < p.d) out[p.d - 1] = 0.0f;  // odd d with a zero channel
+// Steps and scratch shared by the column kernels.
+struct Steps {
+  std::vector<double> c, s;  // cos w_k, sin w_k: one row's rotation
+};
+
+/// Row r of a chunk starting at r0 is rotated from row r - 1 when its position is the previous
+/// one plus 1, and evaluated directly otherwise (a chunk's first row always is).
+bool successor(const double* pos, std::size_t r, std::size_t r0) { return r > r0 && pos[r] == pos[r - 1] + 1.0; }
+
+/// (sin, cos) of x w_k for k in [ka, kb) into s[k - ka], c[k - ka] (SIMD batches from ka, a
+/// start fixed by the table's shape: the bits do not depend on the thread count).
+void evaluate(const Plan& p, double x, std::size_t ka, std::size_t kb, double* s, double* c) {
+  detail::sincos_scaled(x, p.w.data() + ka, kb - ka, s, c);
 }
 
-// (sin, cos) of (p+1) w from those of p w: a rotation by w, exact in double up to rounding.
-void advance(double* __restrict s, double* __restrict c, const double* __restrict step_c,
-             const double* __restrict step_s, std::size_t m) {
-  for (std::size_t k = 0; k < m; ++k) {
-    const double sn = s[k] * step_c[k] + c[k] * step_s[k];
-    const double cn = c[k] * step_c[k] - s[k] * step_s[k];
-    s[k] = sn;
-    c[k] = cn;
+/// Frequencies [ka, kb) of rows [r0, r1) (one chunk), row by row: rotation by w (exact angle
+/// addition in double) or direct evaluation, then each value rounded to float once. s and c hold
+/// kb - ka doubles of state. The portable kernel; the AVX-512 one below takes the wide blocks.
+void fill_columns(const Plan& p, SinusoidLayout layout, const Steps& st, const double* pos, std::size_t r0,
+                  std::size_t r1, std::size_t ka, std::size_t kb, float* out, double* __restrict s,
+                  double* __restrict c) {
+  const std::size_t full = p.d / 2 < p.m ? p.d / 2 : p.m;  // pairs with both channels present
+  const std::size_t kpair = std::min(kb, full), n = kb - ka;
+  const double* __restrict sc = st.c.data() + ka;
+  const double* __restrict ss = st.s.data() + ka;
+  for (std::size_t r = r0; r < r1; ++r) {
+    if (successor(pos, r, r0)) {
+      for (std::size_t j = 0; j < n; ++j) {
+        const double sn = s[j] * sc[j] + c[j] * ss[j];
+        const double cn = c[j] * sc[j] - s[j] * ss[j];
+        s[j] = sn;
+        c[j] = cn;
+      }
+    } else {
+      evaluate(p, pos[r], ka, kb, s, c);
+    }
+    float* __restrict o = out + r * p.d;
+    if (layout == SinusoidLayout::interleaved) {
+      for (std::size_t k = ka; k < kpair; ++k) {
+        o[2 * k] = static_cast<float>(s[k - ka]);
+        o[2 * k + 1] = static_cast<float>(c[k - ka]);
+      }
+      if (kpair < kb) o[2 * kpair] = static_cast<float>(s[kpair - ka]);  // odd d: the last cosine dropped
+    } else {
+      for (std::size_t k = ka; k < kb; ++k) {
+        o[k] = static_cast<float>(s[k - ka]);
+        o[p.m + k] = static_cast<float>(c[k - ka]);
+      }
+    }
   }
 }
+
+#ifdef __AVX512F__
+constexpr std::size_t kBlock = 64;  // frequencies carried in registers: 8 zmm each of sin, cos, step
+
+/// Frequencies [k0, k0 + 64) of rows [r0, r1), the state held in registers through the chunk so
+/// each row only stores (512 contiguous bytes: whole cache lines). Same arithmetic as
+/// fill_columns (one rotation per row, or a direct evaluation), FMA-contracted.
+void fill_block(const Plan& p, SinusoidLayout layout, const Steps& st, const double* pos, std::size_t r0,
+                std::size_t r1, std::size_t k0, float* out) {
+  constexpr int V = kBlock / 8;
+  __m512d s[V], c[V], a[V], b[V];
+  for (int j = 0; j < V; ++j) {
+    s[j] = c[j] = _mm512_setzero_pd();  // set by the chunk's first row (a direct evaluation)
+    a[j] = _mm512_loadu_pd(st.c.data() + k0 + 8 * j);
+    b[j] = _mm512_loadu_pd(st.s.data() + k0 + 8 * j);
+  }
+  const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  for (std::size_t r = r0; r < r1; ++r) {
+    if (successor(pos, r, r0)) {
+      for (int j = 0; j < V; ++j) {
+        const __m512d sn = _mm512_fmadd_pd(s[j], a[j], _mm512_mul_pd(c[j], b[j]));
+        c[j] = _mm512_fmsub_pd(c[j], a[j], _mm512_mul_pd(s[j], b[j]));
+        s[j] = sn;
+      }
+    } else {
+      alignas(64) double ds[kBlock], dc[kBlock];
+      evaluate(p, pos[r], k0, k0 + kBlock, ds, dc);
+      for (int j = 0; j < V; ++j) {
+        s[j] = _mm512_load_pd(ds + 8 * j);
+        c[j] = _mm512_load_pd(dc + 8 * j);
+      }
+    }
+    float* o = out + r * p.d;
+    for (int j = 0; j < V; j += 2) {
+      const __m512 sf = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(s[j])), _mm512_cvtpd_ps(s[j + 1]), 1);
+      const __m512 cf = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(c[j])), _mm512_cvtpd_ps(c[j + 1]), 1);
+      if (layout == SinusoidLayout::interleaved) {
+        _mm512_storeu_ps(o + 2 * k0 + 16 * j, _mm512_permutex2var_ps(sf, lo, cf));
+        _mm512_storeu_ps(o + 2 * k0 + 16 * j + 16, _mm512_permutex2var_ps(sf, hi, cf));
+      } else {
+        _mm512_storeu_ps(o + k0 + 8 * j, sf);
+        _mm512_storeu_ps(o + p.m + k0 + 8 * j, cf);
+      }
+    }
+  }
+}
+#else
+constexpr std::size_t kBlock = 0;  // portable build: fill_columns takes every frequency
+#endif
 
 constexpr std::size_t kChunk = 64;  // rows between direct re-anchoring (fixed: results independent of threads)
 
 void fill(const Plan& p, SinusoidLayout layout, const double* pos, std::size_t rows, float* out) {
-  std::vector<double> step_c(p.m), step_s(p.m);
+  Steps st{std::vector<double>(p.m), std::vector<double>(p.m)};
   for (std::size_t k = 0; k < p.m; ++k) {
-    step_c[k] = std::cos(p.w[k]);
-    step_s[k] = std::sin(p.w[k]);
+    st.c[k] = std::cos(p.w[k]);
+    st.s[k] = std::sin(p.w[k]);
   }
+  // The register kernel takes whole blocks of frequencies whose pairs have both channels.
+  const std::size_t pairs = layout == SinusoidLayout::interleaved ? std::min(p.d / 2, p.m) : p.m;
+  const std::size_t kvec = kBlock == 0 ? 0 : pairs / kBlock * kBlock;
   const std::size_t chunks = (rows + kChunk - 1) / kChunk;
 #pragma omp parallel
   {
-    std::vector<double> s(p.m), c(p.m);
+    std::vector<double> s(p.m - kvec), c(p.m - kvec);
 #pragma omp for schedule(static)
     for (std::ptrdiff_t ch = 0; ch < static_cast<std::ptrdiff_t>(chunks); ++ch) {
       const std::size_t r0 = static_cast<std::size_t>(ch) * kChunk, r1 = std::min(rows, r0 + kChunk);
-      for (std::size_t r = r0; r < r1; ++r) {
-        if (r > r0 && pos[r] == pos[r - 1] + 1.0) {
-          advance(s.data(), c.data(), step_c.data(), step_s.data(), p.m);
-        } else {
-          for (std::size_t k = 0; k < p.m; ++k) {
-            const double a = pos[r] * p.w[k];
-            s[k] = std::sin(a);
-            c[k] = std::cos(a);
-          }
-        }
-        write_row(p, layout, s.data(), c.data(), out + r * p.d);
-      }
+#ifdef __AVX512F__
+      for (std::size_t k0 = 0; k0 < kvec; k0 += kBlock) fill_block(p, layout, st, pos, r0, r1, k0, out);
+#endif
+      if (kvec < p.m) fill_columns(p, layout, st, pos, r0, r1, kvec, p.m, out, s.data(), c.data());
+      if (2 * p.m < p.d)  // odd d with a zero channel
+        for (std::size_t r = r0; r < r1; ++r) out[r * p.d + p.d - 1] = 0.0f;
     }
   }
 }

@@ -7,6 +7,8 @@
 #include <limits>
 #include <vector>
 
+#include <omp.h>
+
 #include "posenc/sinusoid.hpp"
 #include "support/helpers.hpp"
 
@@ -132,6 +134,59 @@ TEST(Sinusoid, PrecisionAtOneMillion) {
       EXPECT_LE(std::abs(t(r, 2 * k + 1) - c), ulp_f(c) + tol_angle) << r << " " << k;
       // The fp32 value itself cannot be improved on: it is within one fp32 ulp of the double value.
     }
+}
+
+// Every value of wide tables (the register-blocked kernel for whole blocks of 64 frequencies, the
+// row kernel for the rest) against a direct double evaluation, in every layout and odd-d rule:
+// runs that break inside a 64-row chunk, repeats, fractional and negative positions, a partial
+// last chunk, and angles past 2^20 pi/2 (another argument reduction). Bound: one fp32 ulp of the
+// value plus 2 ulp of the angle (what rounding the angle itself carries) plus 1e-12 for the
+// recurrence. Then 1 and 3 threads bit-identical.
+TEST(Sinusoid, WideTablesAgreeWithDirectEvaluation) {
+  const SinusoidOptions cases[] = {
+      {.dim = 128},
+      {.dim = 129},
+      {.dim = 129, .odd_zero_channel = true},
+      {.dim = 200, .base = 500.0},
+      {.dim = 130, .layout = SinusoidLayout::blocked},
+      {.dim = 257, .layout = SinusoidLayout::blocked, .exponent = SinusoidExponent::t2t},
+  };
+  DTensor pos = DTensor::from_shape({2, 150, 1});
+  for (std::size_t i = 0; i < 150; ++i) {
+    // Row 0: a run from -20 that jumps at 10, repeats at 75 and restarts at 100 (inside chunks).
+    const double x = static_cast<double>(i) - 20.0;
+    pos(0, i, 0) = i < 10 ? x : i < 75 ? x + 1000.0 : i < 100 ? 1054.0 : static_cast<double>(i - 100);
+    pos(1, i, 0) = i < 40 ? 0.25 * static_cast<double>(i) : 3.0e6 + static_cast<double>(i);  // angles > 1.6e6
+  }
+  auto ulp_f = [](double v) { const float a = std::abs(static_cast<float>(v)); return std::nextafter(a, 2.0f) - a; };
+  for (const SinusoidOptions& o : cases) {
+    const Tensor t = sinusoid_table(pos, o);
+    const auto w = sinusoid_frequencies(o);
+    const std::size_t d = static_cast<std::size_t>(o.dim), m = w.size();
+    const bool interleaved = o.layout == SinusoidLayout::interleaved;
+    for (std::size_t b = 0; b < 2; ++b)
+      for (std::size_t i = 0; i < 150; ++i) {
+        std::vector<double> expect(d, 0.0), tol(d, 0.0);  // odd d: dropped cosine or zero channel
+        for (std::size_t k = 0; k < m; ++k) {
+          const double a = pos(b, i, 0) * w[k];
+          const double tol_angle = 2 * (std::nextafter(std::abs(a), 1e300) - std::abs(a)) + 1e-12;
+          const std::size_t si = interleaved ? 2 * k : k, ci = interleaved ? 2 * k + 1 : m + k;
+          if (si < d) expect[si] = std::sin(a), tol[si] = ulp_f(expect[si]) + tol_angle;
+          if (ci < d) expect[ci] = std::cos(a), tol[ci] = ulp_f(expect[ci]) + tol_angle;
+        }
+        for (std::size_t j = 0; j < d; ++j)
+          ASSERT_LE(std::abs(t(b, i, j) - expect[j]), tol[j])
+              << "d " << d << " batch " << b << " row " << i << " channel " << j;
+      }
+    const int before = omp_get_max_threads();
+    omp_set_num_threads(1);
+    const Tensor one = sinusoid_table(pos, o);
+    omp_set_num_threads(3);
+    const Tensor three = sinusoid_table(pos, o);
+    omp_set_num_threads(before);
+    EXPECT_EQ(std::memcmp(one.data(), t.data(), t.size() * sizeof(float)), 0) << "d " << d;
+    EXPECT_EQ(std::memcmp(three.data(), t.data(), t.size() * sizeof(float)), 0) << "d " << d;
+  }
 }
 
 TEST(Sinusoid, BadInput) {
