@@ -8,6 +8,7 @@
 #include "detail/check.hpp"
 #include "detail/memory.hpp"
 #include "detail/parallel.hpp"
+#include "detail/sincos.hpp"
 
 namespace posenc {
 
@@ -42,11 +43,19 @@ void tabulate(const char* fn, const Rotation& r, RotarySide side, RotaryTable& t
   const double* a = angles.data();
   const double* ls = scaled ? log_scale.data() : nullptr;
   const double mag = r.magnitude;
+  // Spans of kSpan angles, SIMD sin/cos from each span's start: fixed by the index, not the threads.
+  constexpr std::size_t kSpan = 256;
+  const auto spans = static_cast<std::ptrdiff_t>((n + kSpan - 1) / kSpan);
 #pragma omp parallel for schedule(static)
-  for (std::ptrdiff_t idx = 0; idx < static_cast<std::ptrdiff_t>(n); ++idx) {
-    const double m = scaled ? mag * std::exp(ls[idx]) : mag;
-    t.cos[idx] = static_cast<float>(m * std::cos(a[idx]));
-    t.sin[idx] = static_cast<float>(m * std::sin(a[idx]));
+  for (std::ptrdiff_t sp = 0; sp < spans; ++sp) {
+    const std::size_t i0 = static_cast<std::size_t>(sp) * kSpan, len = std::min(kSpan, n - i0);
+    double sn[kSpan], cs[kSpan];
+    detail::sincos_scaled(1.0, a + i0, len, sn, cs);
+    for (std::size_t j = 0; j < len; ++j) {
+      const double m = scaled ? mag * std::exp(ls[i0 + j]) : mag;
+      t.cos[i0 + j] = static_cast<float>(m * cs[j]);
+      t.sin[i0 + j] = static_cast<float>(m * sn[j]);
+    }
   }
 }
 

@@ -8,6 +8,8 @@
 #include <numbers>
 #include <sstream>
 
+#include <omp.h>
+
 #include "posenc/attention.hpp"
 #include "posenc/rotary.hpp"
 #include "support/helpers.hpp"
@@ -128,6 +130,45 @@ TEST(Rope, TableIntoMatchesAndReusesStorage) {
   rotary_table_into(Rotation{}, RotarySide::query, t);
   EXPECT_TRUE(t.cos.empty());
   EXPECT_EQ(t.tokens, 0u);
+}
+
+// Every value of tables large enough for several SIMD spans and threads (RoPE with angles up to
+// 3e6, XPos with its scales) against a direct double evaluation: within one fp32 ulp of the value
+// plus what the angle's own rounding carries; 1 and 3 threads bit-identical.
+TEST(Rope, TableMatchesDirectEvaluationForAnyThreadCount) {
+  DTensor p = DTensor::from_shape({2, 301, 1});
+  for (std::size_t i = 0; i < 301; ++i) {
+    p(0, i, 0) = static_cast<double>(i);
+    p(1, i, 0) = 3.0e6 - 7.0 * static_cast<double>(i);
+  }
+  const Rotation rope_r = rope(p, RopeOptions{.head_dim = 22}).rotation;
+  const Rotation xpos_r = xpos(positions(700), XposOptions{.head_dim = 22, .scale_base = 512}).rotation;
+  auto ulp = [](double v) { const float a = std::abs(static_cast<float>(v)); return std::nextafter(a, HUGE_VALF) - a; };
+  for (const Rotation* r : {&rope_r, &xpos_r})
+    for (const RotarySide side : {RotarySide::query, RotarySide::key}) {
+      const RotaryTable t = rotary_table(*r, side);
+      const DTensor& angles = side == RotarySide::query ? r->query_angles : r->key_angles;
+      const DTensor& ls = side == RotarySide::query ? r->query_log_scale : r->key_log_scale;
+      ASSERT_EQ(t.cos.size(), angles.size());
+      for (std::size_t i = 0; i < angles.size(); ++i) {
+        const double a = angles.data()[i];
+        const double m = r->magnitude * (is_set(ls) ? std::exp(ls.data()[i]) : 1.0);
+        const double c = m * std::cos(a), s = m * std::sin(a);
+        const double tol_angle = 2 * m * (std::nextafter(std::abs(a), 1e300) - std::abs(a)) + 1e-12;
+        ASSERT_LE(std::abs(t.cos[i] - c), ulp(c) + tol_angle) << (r == &rope_r ? "rope" : "xpos") << " element " << i;
+        ASSERT_LE(std::abs(t.sin[i] - s), ulp(s) + tol_angle) << (r == &rope_r ? "rope" : "xpos") << " element " << i;
+      }
+      const int before = omp_get_max_threads();
+      omp_set_num_threads(1);
+      const RotaryTable one = rotary_table(*r, side);
+      omp_set_num_threads(3);
+      const RotaryTable three = rotary_table(*r, side);
+      omp_set_num_threads(before);
+      EXPECT_EQ(one.cos, t.cos);
+      EXPECT_EQ(one.sin, t.sin);
+      EXPECT_EQ(three.cos, t.cos);
+      EXPECT_EQ(three.sin, t.sin);
+    }
 }
 
 TEST(Rope, PrecisionAtOneMillion) {
