@@ -2,6 +2,7 @@
 //
 //   W1  sinusoid table 8192 x 1024
 //   W2  RoPE applied to q and k [32 heads, 4096 tokens, 128] (cos/sin table prepared once)
+//   W2T W2's cos/sin table [4096, 64 pairs] from the positions (fresh, or into a reused table)
 //   W3  ALiBi causal attention [8 heads, 2048 tokens, 64]
 //   W4  T5-bias attention [12 heads, 1024 tokens, 64]
 // and the yardsticks measured in the same run: a memory copy of W2's bytes, BLAS
@@ -107,6 +108,48 @@ void W2_RopeApplyNewTensors(benchmark::State& st) {
     benchmark::DoNotOptimize(kr.data());
   }
   st.SetBytesProcessed(st.iterations() * 2LL * 2 * q.size() * 4);
+}
+
+// W2T: W2's cos/sin table ([4096 tokens, 64 pairs] each), built from the positions on every call
+// (rope() angles in double, then rotary_table): what a model does per forward pass.
+void W2T_RopeTable(benchmark::State& st) {
+  threads(st);
+  const DTensor pos = text_positions(4096);
+  for (auto _ : st) {
+    const Encoding e = rope(pos, RopeOptions{.head_dim = 128});
+    const RotaryTable t = rotary_table(e.rotation, RotarySide::query);
+    benchmark::DoNotOptimize(t.cos.data());
+  }
+  st.SetBytesProcessed(st.iterations() * 2LL * 4096 * 64 * 4);
+}
+
+// W2T into a reused table (rotary_table_into), the rotation's angles prepared: sin/cos and stores.
+void W2T_RopeTableInto(benchmark::State& st) {
+  threads(st);
+  const Encoding e = rope(text_positions(4096), RopeOptions{.head_dim = 128});
+  RotaryTable t;
+  for (auto _ : st) {
+    rotary_table_into(e.rotation, RotarySide::query, t);
+    benchmark::DoNotOptimize(t.cos.data());
+  }
+  st.SetBytesProcessed(st.iterations() * 2LL * 4096 * 64 * 4);
+}
+
+// The write floor for W2T: the same bytes (cos and sin) stored into the same reused buffers.
+void Write_W2TBytes(benchmark::State& st) {
+  threads(st);
+  std::vector<float> c(4096 * 64), s(4096 * 64);
+  const auto n = static_cast<std::ptrdiff_t>(c.size());
+  for (auto _ : st) {
+#pragma omp parallel for schedule(static)
+    for (std::ptrdiff_t i = 0; i < n; ++i) {
+      c[static_cast<std::size_t>(i)] = 0.5f;
+      s[static_cast<std::size_t>(i)] = 0.25f;
+    }
+    benchmark::DoNotOptimize(c.data());
+    benchmark::DoNotOptimize(s.data());
+  }
+  st.SetBytesProcessed(st.iterations() * 2LL * 4096 * 64 * 4);
 }
 
 void Copy_W2Bytes(benchmark::State& st) {
@@ -317,6 +360,9 @@ BENCHMARK(W1_SinusoidInto)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRe
 BENCHMARK(Write_W1Bytes)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(W2_RopeApply)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(W2_RopeApplyNewTensors)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(W2T_RopeTable)->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(W2T_RopeTableInto)->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(Write_W2TBytes)->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(Copy_W2Bytes)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(W3_AlibiCausal)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(W4_T5Bias)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -53,6 +53,14 @@ def torch_workloads(threads):
 
     out["W2"] = timed(lambda: (q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin))
     del q, k
+
+    # W2T the cos/sin table of W2 from the positions (HF LlamaRotaryEmbedding: outer product, cat, cos, sin)
+    def w2t():
+        inv_freq = 1.0 / (10000 ** (torch.arange(0, 128, 2, dtype=torch.float32) / 128))
+        freqs = torch.outer(torch.arange(4096, dtype=torch.float32), inv_freq)
+        emb = torch.cat((freqs, freqs), dim=-1)
+        return emb.cos(), emb.sin()
+    out["W2T"] = timed(w2t)
     # W3 ALiBi causal attention [8, 2048, 64], bias materialised beforehand
     h, n, d = 8, 2048, 64
     q, k, v = (torch.randn(1, h, n, d) for _ in range(3))
@@ -152,8 +160,9 @@ def one(name, threads):
 
 def row(name, thr, b, theirs):
     """One table row: posenc's median [min, max], PyTorch's median [min, max], the ratio of medians."""
-    ms, (tm, tlo, thi) = b["real_time"], theirs
-    ours = f"{ms:.2f} [{b['lo']:.2f}, {b['hi']:.2f}]"
+    to_ms = {"ms": 1.0, "us": 1e-3, "ns": 1e-6}[b.get("time_unit", "ms")]
+    ms, (tm, tlo, thi) = b["real_time"] * to_ms, theirs
+    ours = f"{ms:.2f} [{b['lo'] * to_ms:.2f}, {b['hi'] * to_ms:.2f}]"
     return f"{name:<24}{thr:>4}{ours:>24}{f'{tm:.1f} [{tlo:.1f}, {thi:.1f}]':>26}{tm / ms:>13.1f}x"
 
 
@@ -170,7 +179,7 @@ def main():
 
     # Five repetitions of each benchmark: the median repetition is reported, with the spread.
     raw = subprocess.run([args.bench, "--benchmark_format=json", "--benchmark_min_time=0.3",
-                          "--benchmark_repetitions=5", "--benchmark_filter=^(W[1-7]_|Copy_|Write_|Sgemm)"],
+                          "--benchmark_repetitions=5", "--benchmark_filter=^(W[1-7]_|W2T_|Copy_|Write_|Sgemm)"],
                          check=True, capture_output=True, text=True).stdout
     runs = {}
     for b in json.loads(raw)["benchmarks"]:
@@ -193,6 +202,8 @@ def main():
             print(row(bname, thr, ours[(bname, thr)], t[w]))
         print(row("W2_RopeApplyNewTensors", thr, ours[("W2_RopeApplyNewTensors", thr)], t["W2"]))
         print(row("W1_SinusoidInto", thr, ours[("W1_SinusoidInto", thr)], t["W1"]))
+        print(row("W2T_RopeTable", thr, ours[("W2T_RopeTable", thr)], t["W2T"]))
+        print(row("W2T_RopeTableInto", thr, ours[("W2T_RopeTableInto", thr)], t["W2T"]))
     print()
     print("yardsticks measured in the same run")
     for thr in (1, 2):
@@ -200,6 +211,10 @@ def main():
         write = ours[("Write_W1Bytes", thr)]["bytes_per_second"]
         print(f"  threads {thr}: W1 into a reused buffer {into / 1e9:.1f} GB/s = {100 * into / write:.0f}% of"
               f" the write floor {write / 1e9:.1f} GB/s (the same bytes stored into the same buffer)")
+        into = ours[("W2T_RopeTableInto", thr)]["bytes_per_second"]
+        write = ours[("Write_W2TBytes", thr)]["bytes_per_second"]
+        print(f"  threads {thr}: W2T into a reused table {into / 1e9:.1f} GB/s = {100 * into / write:.0f}% of"
+              f" its write floor {write / 1e9:.1f} GB/s")
         rope = ours[("W2_RopeApply", thr)]["bytes_per_second"]
         copy = ours[("Copy_W2Bytes", thr)]["bytes_per_second"]
         gemm = ours[("Sgemm", thr)]["GFLOPs"]
