@@ -82,10 +82,9 @@ void process_block(const Plan& p, const HeadContext& ctx, std::size_t b, std::si
     for (std::size_t t = 0; t < e.value.size(); ++t) {
       const auto& rel = e.value[t].relation;
       const std::size_t r = static_cast<std::size_t>(rel.size);
-      relation_index_tile(rel, b, i0, i1, j0, j1, w.idx.data());
+      w.rel_idx.build(rel, b, i0, i1, j0, j1);
       float* hist = w.wv[t].data();
-      for (std::size_t i = 0; i < nb; ++i)
-        for (std::size_t j = 0; j < nt; ++j) hist[i * r + w.idx[i * nt + j]] += s[i * nt + j];
+      for (std::size_t i = 0; i < nb; ++i) w.rel_idx.scatter_add(i, s + i * nt, hist + i * r, 1.0f);
     }
   }
 

@@ -185,7 +185,7 @@ struct TaskBuffers {
   Scratch w;
   std::vector<float> gq, gk, dqraw, dkraw, pre, mprod, dp, tmp, colsum, hist;
   std::vector<std::vector<float>> gc, wv, tv, hp;  // per part: G_c [nb, R], W_v [nb, R], dO aV^T [nb, R], H_p [Nk, R]
-  std::vector<std::int32_t> idx;
+  TileIndex idx;  // the relative parts' indices, one part at a time
 };
 
 
@@ -209,15 +209,13 @@ void tile_softmax_backward(State& st, const BlockRows& r, std::size_t j0, std::s
   gemm_nt(nb, nt, dv, 1.0f, dO, dv, vb + j0 * dv, dv, 0.0f, dp, nt);
   for (std::size_t t = 0; t < e.value.size(); ++t) {
     const std::size_t rr = rel_size(e.value[t].relation);
-    relation_index_tile(e.value[t].relation, r.b, r.i0, r.i1, j0, j1, tb.idx.data());
+    tb.idx.build(e.value[t].relation, r.b, r.i0, r.i1, j0, j1);
     const float* tv = tb.tv[t].data();
     float* wv = st.req.relative ? tb.wv[t].data() : nullptr;
-    for (std::size_t i = 0; i < nb; ++i)
-      for (std::size_t j = 0; j < nt; ++j) {
-        const std::size_t x = i * nt + j;
-        dp[x] += tv[i * rr + tb.idx[x]];
-        if (wv) wv[i * rr + tb.idx[x]] += s[x];
-      }
+    for (std::size_t i = 0; i < nb; ++i) {
+      tb.idx.gather_add(i, tv + i * rr, dp + i * nt, 1.0f);
+      if (wv) tb.idx.scatter_add(i, s + i * nt, wv + i * rr, 1.0f);
+    }
   }
   if (st.req.inputs)
     gemm_tn(nt, dv, nb, 1.0f, s, nt, dO, dv, 1.0f, st.dv_h + ((r.b * dm.heads + r.h) * dm.nk + j0) * dv, dv);
@@ -273,8 +271,18 @@ void tile_score_backward(State& st, const BlockRows& r, std::size_t j0, std::siz
       double acc = 0;
       for (std::size_t x = 0; x < n; ++x) acc += double(dp[x]) * val[x];
       slot[0] -= acc;
+    } else if (bs.kind == BiasKind::table && w.bias_idx[t].diagonal()) {
+      // One index per diagonal: sum dS along each diagonal, then one add per distinct index.
+      const TileIndex& ti = w.bias_idx[t];
+      tb.tmp.assign(ti.diag_size(), 0.0f);
+      for (std::size_t i = 0; i < nb; ++i) {
+        float* acc = tb.tmp.data() + (nb - 1 - i);
+        const float* di = dp + i * nt;
+        for (std::size_t j = 0; j < nt; ++j) acc[j] += di[j];
+      }
+      for (std::size_t u = 0; u < ti.diag_size(); ++u) slot[static_cast<std::size_t>(ti.diag()[u])] += tb.tmp[u];
     } else if (bs.kind == BiasKind::table) {
-      scatter_add(w.bias_idx[t].data(), dp, nullptr, n, rel_size(bs.relation), tb.hist, slot);
+      scatter_add(w.bias_idx[t].row(0), dp, nullptr, n, rel_size(bs.relation), tb.hist, slot);
     } else {
       for (std::size_t i = 0; i < nb; ++i)
         for (std::size_t j = 0; j < nt; ++j) slot[(r.i0 + i) * p.dm.nk + j0 + j] += dp[i * nt + j];
@@ -328,17 +336,18 @@ void tile_content_backward(State& st, const BlockRows& r, std::size_t j0, std::s
   }
   for (std::size_t t = 0; t < e.content_position.size(); ++t) {
     const std::size_t rr = rel_size(e.content_position[t].relation);
-    relation_index_tile(e.content_position[t].relation, r.b, r.i0, r.i1, j0, j1, tb.idx.data());
+    tb.idx.build(e.content_position[t].relation, r.b, r.i0, r.i1, j0, j1);
     float* gc = tb.gc[t].data();
-    for (std::size_t i = 0; i < nb; ++i)
-      for (std::size_t j = 0; j < nt; ++j) gc[i * rr + tb.idx[i * nt + j]] += scale * dpre[i * nt + j];
+    for (std::size_t i = 0; i < nb; ++i) tb.idx.scatter_add(i, dpre + i * nt, gc + i * rr, scale);
   }
   for (std::size_t t = 0; t < e.position_content.size(); ++t) {
     const std::size_t rr = rel_size(e.position_content[t].relation);
-    relation_index_tile(e.position_content[t].relation, r.b, r.i0, r.i1, j0, j1, tb.idx.data());
+    tb.idx.build(e.position_content[t].relation, r.b, r.i0, r.i1, j0, j1);
     float* hp = tb.hp[t].data();
-    for (std::size_t i = 0; i < nb; ++i)
-      for (std::size_t j = 0; j < nt; ++j) hp[(j0 + j) * rr + tb.idx[i * nt + j]] += scale * dpre[i * nt + j];
+    for (std::size_t i = 0; i < nb; ++i) {
+      const std::int32_t* ix = tb.idx.row(i);
+      for (std::size_t j = 0; j < nt; ++j) hp[(j0 + j) * rr + ix[j]] += scale * dpre[i * nt + j];
+    }
   }
   if (r.ubias)
     for (std::size_t i = 0; i < nb; ++i)
@@ -414,7 +423,6 @@ void backward_block(State& st, const HeadContext& ctx, const BlockRows& r, TaskB
   const bool need_pre = e.score_relu || !e.multipliers.empty();
   tb.w.s.resize(nb * bk);
   tb.dp.resize(nb * bk);
-  tb.idx.resize(nb * bk);
   if (need_pre) tb.pre.resize(nb * bk);
   const float scale = static_cast<float>(dm.scale);
   const std::size_t j_end = visible_key_end(p, r);

@@ -206,10 +206,20 @@ void add_biases(const Plan& p, const BlockRows& r, std::size_t j0, std::size_t j
       case BiasKind::table: {
         const std::size_t rr = static_cast<std::size_t>(bias.relation.size);
         const float* tab = bias.table.data() + head_of(bias.table, r.h) * rr;
-        w.bias_idx[t].resize(std::max(w.bias_idx[t].size(), nb * nt));
-        std::int32_t* idx = w.bias_idx[t].data();
-        relation_index_tile(bias.relation, r.b, r.i0, r.i1, j0, j1, idx);
-        for (std::size_t x = 0; x < nb * nt; ++x) s[x] += tab[idx[x]];
+        TileIndex& ti = w.bias_idx[t];
+        ti.build(bias.relation, r.b, r.i0, r.i1, j0, j1);
+        if (ti.diagonal()) {  // one bias per diagonal; each row adds a contiguous slice of them
+          w.diag_val.resize(std::max(w.diag_val.size(), ti.diag_size()));
+          for (std::size_t u = 0; u < ti.diag_size(); ++u) w.diag_val[u] = tab[ti.diag()[u]];
+          for (std::size_t i = 0; i < nb; ++i) {
+            const float* f = w.diag_val.data() + (nb - 1 - i);
+            float* si = s + i * nt;
+            for (std::size_t j = 0; j < nt; ++j) si[j] += f[j];
+          }
+        } else {
+          const std::int32_t* idx = ti.row(0);  // the full [nb, nt] matrix
+          for (std::size_t x = 0; x < nb * nt; ++x) s[x] += tab[idx[x]];
+        }
         break;
       }
       case BiasKind::dense: {
@@ -254,7 +264,6 @@ void score_tile(const Plan& p, const HeadContext& ctx, const BlockRows& r, std::
   const Encoding& e = *p.enc;
   const std::size_t nb = r.nb(), nt = j1 - j0, d = p.dm.d;
   const float scale = static_cast<float>(p.dm.scale);
-  w.idx.resize(std::max(w.idx.size(), nb * nt));
   w.tmp.resize(std::max(w.tmp.size(), std::max(nb * nt, nt)));
   // content-content
   if (e.content_weights.empty())
@@ -265,18 +274,19 @@ void score_tile(const Plan& p, const HeadContext& ctx, const BlockRows& r, std::
   for (std::size_t t = 0; t < e.content_position.size(); ++t) {
     const auto& rel = e.content_position[t].relation;
     const std::size_t rr = static_cast<std::size_t>(rel.size);
-    relation_index_tile(rel, r.b, r.i0, r.i1, j0, j1, w.idx.data());
+    w.rel_idx.build(rel, r.b, r.i0, r.i1, j0, j1);
     const float* qa = w.qa[t].data();
-    for (std::size_t i = 0; i < nb; ++i)
-      for (std::size_t j = 0; j < nt; ++j) s[i * nt + j] += qa[i * rr + w.idx[i * nt + j]];
+    for (std::size_t i = 0; i < nb; ++i) w.rel_idx.gather_add(i, qa + i * rr, s + i * nt, 1.0f);
   }
   for (std::size_t t = 0; t < e.position_content.size(); ++t) {
     const auto& rel = e.position_content[t].relation;
     const std::size_t rr = static_cast<std::size_t>(rel.size);
-    relation_index_tile(rel, r.b, r.i0, r.i1, j0, j1, w.idx.data());
+    w.rel_idx.build(rel, r.b, r.i0, r.i1, j0, j1);
     const float* ka = ctx.ka[t].data();
-    for (std::size_t i = 0; i < nb; ++i)
-      for (std::size_t j = 0; j < nt; ++j) s[i * nt + j] += scale * ka[(j0 + j) * rr + w.idx[i * nt + j]];
+    for (std::size_t i = 0; i < nb; ++i) {
+      const std::int32_t* ix = w.rel_idx.row(i);
+      for (std::size_t j = 0; j < nt; ++j) s[i * nt + j] += scale * ka[(j0 + j) * rr + ix[j]];
+    }
   }
   if (r.ubias) {
     float* uk = w.tmp.data();

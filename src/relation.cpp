@@ -330,6 +330,37 @@ bool t5_tile_int32(const Relation& rel, const PosView& p, std::size_t i0, std::s
 
 }  // namespace
 
+bool relation_index_diagonal(const Relation& rel, std::size_t b, std::size_t i0, std::size_t i1, std::size_t j0,
+                             std::size_t j1, std::int32_t* diag) {
+  if (rel.kind != RelationKind::offset && rel.kind != RelationKind::distance && rel.kind != RelationKind::t5_bucket)
+    return false;
+  if (rel.query_positions.shape()[2] != 1 || i1 <= i0 || j1 <= j0) return false;
+  const PosView p = view(rel, b);
+  // Runs of consecutive integers (|p| < 2^40, so every difference below is exact).
+  auto run = [](const double* x, std::size_t a, std::size_t e) {
+    constexpr double kLimit = 1099511627776.0;
+    if (!(std::abs(x[a]) < kLimit) || x[a] != std::floor(x[a])) return false;
+    for (std::size_t u = a + 1; u < e; ++u)
+      if (x[u] != x[a] + static_cast<double>(u - a)) return false;
+    return true;
+  };
+  if (!run(p.q, i0, i1) || !run(p.k, j0, j1)) return false;
+  const std::size_t nb = i1 - i0, len = nb + (j1 - j0) - 1;
+  // t = (j - j0) - (i - i0) + nb - 1, so n = k_j - q_i = (k_j0 - q_i0) + t - (nb - 1).
+  const auto n0 = static_cast<std::int64_t>(p.k[j0] - p.q[i0]) - static_cast<std::int64_t>(nb - 1);
+  for (std::size_t t = 0; t < len; ++t) {
+    const std::int64_t n = n0 + static_cast<std::int64_t>(t);
+    std::int64_t idx;
+    switch (rel.kind) {
+      case RelationKind::offset: idx = bounded_index(rel, rel.direction * n); break;
+      case RelationKind::distance: idx = bounded_index(rel, n < 0 ? -n : n); break;
+      default: idx = bucket_lookup(rel, n); break;
+    }
+    diag[t] = static_cast<std::int32_t>(idx);
+  }
+  return true;
+}
+
 std::int64_t relation_index(const Relation& rel, std::size_t b, std::size_t i, std::size_t j) {
   if (rel.kind == RelationKind::index) {
     const std::size_t bb = rel.indices.shape()[0] == 1 ? 0 : b;

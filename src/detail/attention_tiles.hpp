@@ -13,6 +13,7 @@
 
 #include "detail/blas_threads.hpp"
 #include "detail/attention_common.hpp"
+#include "detail/tile_index.hpp"
 #include "posenc/rotary.hpp"
 
 namespace posenc::detail {
@@ -58,10 +59,12 @@ void build_head_context(const Plan& p, std::size_t b, std::size_t h, HeadContext
 
 /// Scratch of one thread.
 struct Scratch {
-  std::vector<float> qrot, qbias, s, tmp, o, m, l, wrow;
-  std::vector<std::int32_t> idx, cw;
-  std::vector<std::vector<std::int32_t>> bias_idx, mul_idx;  ///< per bias / multiplier: the tile's relation indices
-  std::vector<std::vector<float>> bias_val;                   ///< per slope bias: the tile's relation values
+  std::vector<float> qrot, qbias, s, tmp, o, m, l, wrow, diag_val;
+  std::vector<std::int32_t> cw;
+  TileIndex rel_idx;                                ///< the relative parts' indices, one part at a time
+  std::vector<TileIndex> bias_idx;                  ///< per table bias: the tile's relation indices
+  std::vector<std::vector<std::int32_t>> mul_idx;  ///< per multiplier: the tile's relation indices [nb, nt]
+  std::vector<std::vector<float>> bias_val;        ///< per slope bias: the tile's relation values
   std::vector<std::vector<float>> qa;  ///< content-position tables [bq, R_c] (pre-scaled)
   std::vector<std::vector<float>> wv;  ///< value-term histograms [bq, R_v]
 };

@@ -1,0 +1,109 @@
+// The attention core's tile indices (src/detail/tile_index.hpp): the diagonal form of relations
+// that depend only on j - i, against the element-wise relation_index oracle, and the run-based
+// gathers and scatters against plain per-element loops.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "detail/relation_eval.hpp"
+#include "detail/tile_index.hpp"
+#include "posenc/encoding.hpp"
+
+namespace posenc {
+namespace {
+
+DTensor run_positions(std::size_t n, double first) {
+  DTensor p = DTensor::from_shape({1, n, 1});
+  for (std::size_t i = 0; i < n; ++i) p(0, i, 0) = first + static_cast<double>(i);
+  return p;
+}
+
+// Relations over text positions (queries from 5, keys from 0: a shifted block, as with a memory).
+std::vector<Relation> text_relations() {
+  const DTensor q = run_positions(70, 5.0), k = run_positions(90, 0.0);
+  return {
+      Relation::offset(q, k, +1, -16, 16),                  // Shaw, clipped
+      Relation::offset(q, k, -1, -89, 89),                  // Transformer-XL style, never clipped here
+      Relation::offset(q, k, -1, -3, 40),                   // asymmetric clip, descending
+      Relation::distance(q, k, 7),                          // clipped distance
+      Relation::t5(q, k, true, 32, 128),                    // T5 bidirectional
+      Relation::t5(q, k, false, 32, 20),                    // T5 causal, short max distance
+  };
+}
+
+TEST(TileIndex, DiagonalFormMatchesTheElementwiseIndex) {
+  const std::size_t tiles[][4] = {{0, 70, 0, 90}, {3, 4, 50, 51}, {10, 42, 7, 30}, {64, 70, 0, 64}, {0, 1, 0, 90}};
+  for (const Relation& rel : text_relations())
+    for (const auto& tl : tiles) {
+      const std::size_t i0 = tl[0], i1 = tl[1], j0 = tl[2], j1 = tl[3], nb = i1 - i0;
+      std::vector<std::int32_t> diag(nb + (j1 - j0) - 1, -7);
+      ASSERT_TRUE(detail::relation_index_diagonal(rel, 0, i0, i1, j0, j1, diag.data()));
+      detail::TileIndex ti;
+      ti.build(rel, 0, i0, i1, j0, j1);
+      ASSERT_TRUE(ti.diagonal());
+      for (std::size_t i = i0; i < i1; ++i)
+        for (std::size_t j = j0; j < j1; ++j) {
+          const std::int64_t want = detail::relation_index(rel, 0, i, j);
+          ASSERT_EQ(diag[(j - j0) + nb - 1 - (i - i0)], want) << "kind " << static_cast<int>(rel.kind) << " i " << i << " j " << j;
+          ASSERT_EQ(ti.row(i - i0)[j - j0], want);
+        }
+    }
+}
+
+TEST(TileIndex, OtherPositionsUseTheFullMatrix) {
+  // A gap in the keys, descending positions, a second axis, an explicit index matrix: no diagonal form.
+  DTensor gap = run_positions(20, 0.0);
+  gap(0, 12, 0) = 40.0;
+  DTensor down = run_positions(20, 0.0);
+  for (std::size_t i = 0; i < 20; ++i) down(0, i, 0) = 19.0 - static_cast<double>(i);
+  DTensor two = DTensor::from_shape({1, 20, 2});
+  for (std::size_t i = 0; i < 20; ++i) two(0, i, 0) = two(0, i, 1) = static_cast<double>(i);
+  ITensor explicit_idx = ITensor::from_shape({1, 20, 20});
+  for (std::size_t x = 0; x < explicit_idx.size(); ++x) explicit_idx.data()[x] = static_cast<std::int64_t>(x % 5);
+  const DTensor ok = run_positions(20, 0.0);
+  const std::vector<Relation> rels = {Relation::offset(ok, gap, 1, -8, 8), Relation::t5(down, down, true, 32, 128),
+                                      Relation::distance(two, two, 6), Relation::explicit_index(explicit_idx, 5)};
+  for (const Relation& rel : rels) {
+    std::vector<std::int32_t> diag(39);
+    EXPECT_FALSE(detail::relation_index_diagonal(rel, 0, 0, 20, 0, 20, diag.data()));
+    detail::TileIndex ti;
+    ti.build(rel, 0, 2, 17, 1, 20);
+    EXPECT_FALSE(ti.diagonal());
+    for (std::size_t i = 2; i < 17; ++i)
+      for (std::size_t j = 1; j < 20; ++j) ASSERT_EQ(ti.row(i - 2)[j - 1], detail::relation_index(rel, 0, i, j));
+  }
+}
+
+TEST(TileIndex, GatherAndScatterMatchPlainLoops) {
+  std::mt19937 g(3);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (const Relation& rel : text_relations()) {
+    const std::size_t i0 = 9, i1 = 41, j0 = 20, j1 = 85, nb = i1 - i0, nt = j1 - j0;
+    const auto r = static_cast<std::size_t>(rel.size);
+    detail::TileIndex ti;
+    ti.build(rel, 0, i0, i1, j0, j1);
+    ASSERT_TRUE(ti.diagonal());
+    std::vector<float> src(nb * r), row(nb * nt), dst(nb * nt), want(nb * nt), hist(nb * r, 0.0f), hwant(nb * r, 0.0f);
+    for (auto& v : src) v = u(g);
+    for (auto& v : row) v = u(g);
+    for (std::size_t x = 0; x < dst.size(); ++x) dst[x] = want[x] = u(g);
+    const float scale = 0.37f;
+    for (std::size_t i = 0; i < nb; ++i) {
+      ti.gather_add(i, src.data() + i * r, dst.data() + i * nt, scale);
+      ti.scatter_add(i, row.data() + i * nt, hist.data() + i * r, scale);
+      for (std::size_t j = 0; j < nt; ++j) {
+        const auto idx = static_cast<std::size_t>(detail::relation_index(rel, 0, i0 + i, j0 + j));
+        want[i * nt + j] += scale * src[i * r + idx];
+        hwant[i * r + idx] += scale * row[i * nt + j];
+      }
+    }
+    for (std::size_t x = 0; x < dst.size(); ++x) ASSERT_EQ(dst[x], want[x]) << x;  // same operations: same bits
+    // The scatter sums a constant run before scaling: the same value up to rounding.
+    for (std::size_t x = 0; x < hist.size(); ++x) ASSERT_NEAR(hist[x], hwant[x], 1e-5f * (1.0f + std::abs(hwant[x]))) << x;
+  }
+}
+
+}  // namespace
+}  // namespace posenc
