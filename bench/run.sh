@@ -5,16 +5,18 @@
 # training epoch against PyTorch is bench/compare_train.py, run separately: it takes ~15 min), and the
 # Tab-PET reference pipeline (compare_tabular.py;
 # set TABPET=/path/to/Tab-PET/tabpet/ft-transformer_with_tabpet to time the official code itself).
+# Under every table row it prints the row recorded in docs/performance.md (bench/previous.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 POSENC_BENCH_DEPS=1 scripts/install-deps.sh
 scripts/build.sh -DPOSENC_BUILD_BENCHMARKS=ON
-/usr/bin/python3 bench/compare.py "$@"
+# Each script's rows are followed by the figures recorded in docs/performance.md ("was ...").
+/usr/bin/python3 bench/compare.py "$@" | python3 bench/previous.py compare.py
 echo
-/usr/bin/python3 bench/compare_backward.py
+/usr/bin/python3 bench/compare_backward.py | python3 bench/previous.py compare_backward.py
 echo
-/usr/bin/python3 bench/compare_grids.py
+/usr/bin/python3 bench/compare_grids.py | python3 bench/previous.py compare_grids.py
 echo
-/usr/bin/python3 bench/compare_graphs.py
+/usr/bin/python3 bench/compare_graphs.py | python3 bench/previous.py compare_graphs.py
 echo
-/usr/bin/python3 bench/compare_tabular.py ${TABPET:+--tabpet "$TABPET"}
+/usr/bin/python3 bench/compare_tabular.py ${TABPET:+--tabpet "$TABPET"} | python3 bench/previous.py compare_tabular.py
