@@ -186,6 +186,8 @@ struct TaskBuffers {
   std::vector<float> gq, gk, dqraw, dkraw, pre, mprod, dp, tmp, colsum, hist;
   std::vector<std::vector<float>> gc, wv, tv, hp;  // per part: G_c [nb, R], W_v [nb, R], dO aV^T [nb, R], H_p [Nk, R]
   TileIndex idx;  // the relative parts' indices, one part at a time
+  std::vector<std::vector<std::int32_t>> mul_full;  // per multiplier: its [nb, nt] indices when stored by diagonal
+  std::vector<const std::int32_t*> mul_ix;          // per multiplier: the tile's [nb, nt] indices
 };
 
 
@@ -242,9 +244,12 @@ void tile_score_backward(State& st, const BlockRows& r, std::size_t j0, std::siz
     const float* pre = tb.pre.data();
     tb.mprod.assign(n, 1.0f);
     tb.tmp.resize(std::max(tb.tmp.size(), n));
+    tb.mul_full.resize(e.multipliers.size());
+    tb.mul_ix.resize(e.multipliers.size());
+    for (std::size_t t = 0; t < e.multipliers.size(); ++t) tb.mul_ix[t] = w.mul_idx[t].full(tb.mul_full[t]);
     for (std::size_t t = 0; t < e.multipliers.size(); ++t) {
       const float* tab = table_of(e.multipliers[t]);
-      const std::int32_t* idx = w.mul_idx[t].data();
+      const std::int32_t* idx = tb.mul_ix[t];
       for (std::size_t x = 0; x < n; ++x) tb.mprod[x] *= tab[idx[x]];
     }
     for (std::size_t t = 0; t < e.multipliers.size() && st.req.multipliers; ++t) {
@@ -253,12 +258,12 @@ void tile_score_backward(State& st, const BlockRows& r, std::size_t j0, std::siz
       for (std::size_t u = 0; u < e.multipliers.size(); ++u) {
         if (u == t) continue;
         const float* tab = table_of(e.multipliers[u]);
-        const std::int32_t* idx = w.mul_idx[u].data();
+        const std::int32_t* idx = tb.mul_ix[u];
         for (std::size_t x = 0; x < n; ++x) others[x] *= tab[idx[x]];
       }
       for (std::size_t x = 0; x < n; ++x)
         if (P[x] == 0.0f) others[x] = 0.0f;  // hidden or masked entries: no gradient (and no 0 * inf)
-      scatter_add(w.mul_idx[t].data(), dp, others, n, rel_size(e.multipliers[t].relation), tb.hist, st.mul[t].task[task]);
+      scatter_add(tb.mul_ix[t], dp, others, n, rel_size(e.multipliers[t].relation), tb.hist, st.mul[t].task[task]);
     }
     for (std::size_t x = 0; x < n; ++x)
       dp[x] = P[x] == 0.0f || (e.score_relu && !(pre[x] > 0.0f)) ? 0.0f : dp[x] * tb.mprod[x];

@@ -206,20 +206,8 @@ void add_biases(const Plan& p, const BlockRows& r, std::size_t j0, std::size_t j
       case BiasKind::table: {
         const std::size_t rr = static_cast<std::size_t>(bias.relation.size);
         const float* tab = bias.table.data() + head_of(bias.table, r.h) * rr;
-        TileIndex& ti = w.bias_idx[t];
-        ti.build(bias.relation, r.b, r.i0, r.i1, j0, j1);
-        if (ti.diagonal()) {  // one bias per diagonal; each row adds a contiguous slice of them
-          w.diag_val.resize(std::max(w.diag_val.size(), ti.diag_size()));
-          for (std::size_t u = 0; u < ti.diag_size(); ++u) w.diag_val[u] = tab[ti.diag()[u]];
-          for (std::size_t i = 0; i < nb; ++i) {
-            const float* f = w.diag_val.data() + (nb - 1 - i);
-            float* si = s + i * nt;
-            for (std::size_t j = 0; j < nt; ++j) si[j] += f[j];
-          }
-        } else {
-          const std::int32_t* idx = ti.row(0);  // the full [nb, nt] matrix
-          for (std::size_t x = 0; x < nb * nt; ++x) s[x] += tab[idx[x]];
-        }
+        w.bias_idx[t].build(bias.relation, r.b, r.i0, r.i1, j0, j1);
+        w.bias_idx[t].apply_table(tab, s, w.diag_val, [](float& x, float v) { x += v; });
         break;
       }
       case BiasKind::dense: {
@@ -304,10 +292,8 @@ void score_tile(const Plan& p, const HeadContext& ctx, const BlockRows& r, std::
     const Multiplier& mul = e.multipliers[t];
     const std::size_t rr = static_cast<std::size_t>(mul.relation.size);
     const float* tab = mul.table.data() + head_of(mul.table, r.h) * rr;
-    w.mul_idx[t].resize(std::max(w.mul_idx[t].size(), nb * nt));
-    std::int32_t* idx = w.mul_idx[t].data();
-    relation_index_tile(mul.relation, r.b, r.i0, r.i1, j0, j1, idx);
-    for (std::size_t x = 0; x < nb * nt; ++x) s[x] *= tab[idx[x]];
+    w.mul_idx[t].build(mul.relation, r.b, r.i0, r.i1, j0, j1);
+    w.mul_idx[t].apply_table(tab, s, w.diag_val, [](float& x, float v) { x *= v; });
   }
   apply_mask(p, r, j0, j1, s);
 }

@@ -100,6 +100,23 @@ TEST(TileIndex, GatherAndScatterMatchPlainLoops) {
       }
     }
     for (std::size_t x = 0; x < dst.size(); ++x) ASSERT_EQ(dst[x], want[x]) << x;  // same operations: same bits
+    // A table applied over the tile (biases add, multipliers scale), and the expanded matrix.
+    std::vector<float> tab(r), tile(nb * nt), plain(nb * nt), buf;
+    for (auto& v : tab) v = u(g);
+    for (std::size_t x = 0; x < tile.size(); ++x) tile[x] = plain[x] = u(g);
+    ti.apply_table(tab.data(), tile.data(), buf, [](float& a, float v) { a *= v; });
+    ti.apply_table(tab.data(), tile.data(), buf, [](float& a, float v) { a += v; });
+    std::vector<std::int32_t> expanded;
+    const std::int32_t* full = ti.full(expanded);
+    for (std::size_t i = 0; i < nb; ++i)
+      for (std::size_t j = 0; j < nt; ++j) {
+        const auto idx = detail::relation_index(rel, 0, i0 + i, j0 + j);
+        ASSERT_EQ(full[i * nt + j], idx);
+        const float v = tab[static_cast<std::size_t>(idx)];
+        plain[i * nt + j] *= v;
+        plain[i * nt + j] += v;
+        ASSERT_EQ(tile[i * nt + j], plain[i * nt + j]);
+      }
     // The scatter sums a constant run before scaling: the same value up to rounding.
     for (std::size_t x = 0; x < hist.size(); ++x) ASSERT_NEAR(hist[x], hwant[x], 1e-5f * (1.0f + std::abs(hwant[x]))) << x;
   }

@@ -62,8 +62,8 @@ struct Scratch {
   std::vector<float> qrot, qbias, s, tmp, o, m, l, wrow, diag_val;
   std::vector<std::int32_t> cw;
   TileIndex rel_idx;                                ///< the relative parts' indices, one part at a time
-  std::vector<TileIndex> bias_idx;                  ///< per table bias: the tile's relation indices
-  std::vector<std::vector<std::int32_t>> mul_idx;  ///< per multiplier: the tile's relation indices [nb, nt]
+  std::vector<TileIndex> bias_idx;  ///< per table bias: the tile's relation indices
+  std::vector<TileIndex> mul_idx;   ///< per multiplier: the tile's relation indices
   std::vector<std::vector<float>> bias_val;        ///< per slope bias: the tile's relation values
   std::vector<std::vector<float>> qa;  ///< content-position tables [bq, R_c] (pre-scaled)
   std::vector<std::vector<float>> wv;  ///< value-term histograms [bq, R_v]

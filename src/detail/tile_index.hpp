@@ -53,6 +53,31 @@ class TileIndex {
   const std::int32_t* diag() const { return idx_.data(); }
   std::size_t diag_size() const { return nb_ + nt_ - 1; }
 
+  /// op(s[ii * nt + jj], table[rho(ii, jj)]) over the tile (row stride nt): in the diagonal form
+  /// through one table value per diagonal (kept in buf), each row a contiguous slice of them.
+  template <class Op>
+  void apply_table(const float* __restrict table, float* __restrict s, std::vector<float>& buf, Op op) const {
+    if (!diagonal_) {
+      for (std::size_t x = 0; x < nb_ * nt_; ++x) op(s[x], table[idx_[x]]);
+      return;
+    }
+    buf.resize(std::max(buf.size(), diag_size()));
+    for (std::size_t u = 0; u < diag_size(); ++u) buf[u] = table[idx_[u]];
+    for (std::size_t ii = 0; ii < nb_; ++ii) {
+      const float* f = buf.data() + (nb_ - 1 - ii);
+      float* si = s + ii * nt_;
+      for (std::size_t jj = 0; jj < nt_; ++jj) op(si[jj], f[jj]);
+    }
+  }
+
+  /// The full row-major [nb, nt] index matrix: the stored one, or the diagonal form expanded into buf.
+  const std::int32_t* full(std::vector<std::int32_t>& buf) const {
+    if (!diagonal_) return idx_.data();
+    buf.resize(std::max(buf.size(), nb_ * nt_));
+    for (std::size_t ii = 0; ii < nb_; ++ii) std::copy_n(row(ii), nt_, buf.data() + ii * nt_);
+    return buf.data();
+  }
+
   /// dst[jj] += scale * src[rho(ii, jj)] for jj < nt.
   void gather_add(std::size_t ii, const float* __restrict src, float* __restrict dst, float scale) const {
     const std::int32_t* ix = row(ii);
