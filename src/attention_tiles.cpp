@@ -127,8 +127,12 @@ BlockRows prepare_block(const Plan& p, std::size_t b, std::size_t h, std::size_t
         for (std::size_t ch = 0; ch < d; ++ch) w.qbias[i * d + ch] = r.qraw[i * d + ch] + c[ch];
       qsrc = w.qbias.data();
     }
+    // Only the table rows the block's tiles can read (causal Transformer-XL: distances 0 .. i1 - 1).
+    std::size_t lo = 0, hi = 0;
+    const std::size_t j_end = visible_key_end(p, r);
+    if (j_end > 0) relation_index_range(cp.relation, b, i0, i1, 0, j_end, lo, hi);
     w.qa[t].resize(nb * rr);
-    gemm_nt(nb, rr, d, scale, qsrc, d, a, d, 0.0f, w.qa[t].data(), rr);  // pre-scaled
+    if (hi > lo) gemm_nt(nb, hi - lo, d, scale, qsrc, d, a + lo * d, d, 0.0f, w.qa[t].data() + lo, rr);  // pre-scaled
   }
   r.ubias = is_set(e.content_bias) ? e.content_bias.data() + head_of(e.content_bias, h) * d : nullptr;
   return r;

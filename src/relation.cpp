@@ -330,6 +330,30 @@ bool t5_tile_int32(const Relation& rel, const PosView& p, std::size_t i0, std::s
 
 }  // namespace
 
+void relation_index_range(const Relation& rel, std::size_t b, std::size_t i0, std::size_t i1, std::size_t j0,
+                          std::size_t j1, std::size_t& lo, std::size_t& hi) {
+  lo = 0;
+  hi = static_cast<std::size_t>(rel.size);
+  if ((rel.kind != RelationKind::offset && rel.kind != RelationKind::distance) || !rel.bounded || i1 <= i0 ||
+      j1 <= j0 || rel.query_positions.shape()[2] != 1)
+    return;
+  const PosView p = view(rel, b);
+  const auto [qlo, qhi] = std::minmax_element(p.q + i0, p.q + i1);
+  const auto [klo, khi] = std::minmax_element(p.k + j0, p.k + j1);
+  // Indexed relations hold integer positions, so these differences are the tiles' n = k - q.
+  const auto nmin = static_cast<std::int64_t>(*klo - *qhi), nmax = static_cast<std::int64_t>(*khi - *qlo);
+  std::int64_t rmin, rmax;  // the range of r before the clip
+  if (rel.kind == RelationKind::offset) {
+    rmin = rel.direction > 0 ? nmin : -nmax;
+    rmax = rel.direction > 0 ? nmax : -nmin;
+  } else {
+    rmin = nmin <= 0 && nmax >= 0 ? 0 : std::min(std::abs(nmin), std::abs(nmax));
+    rmax = std::max(std::abs(nmin), std::abs(nmax));
+  }
+  lo = static_cast<std::size_t>(std::clamp(rmin, rel.min, rel.max) - rel.min);
+  hi = static_cast<std::size_t>(std::clamp(rmax, rel.min, rel.max) - rel.min) + 1;
+}
+
 bool relation_index_diagonal(const Relation& rel, std::size_t b, std::size_t i0, std::size_t i1, std::size_t j0,
                              std::size_t j1, std::int32_t* diag) {
   if (rel.kind != RelationKind::offset && rel.kind != RelationKind::distance && rel.kind != RelationKind::t5_bucket)

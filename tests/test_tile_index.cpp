@@ -52,6 +52,38 @@ TEST(TileIndex, DiagonalFormMatchesTheElementwiseIndex) {
     }
 }
 
+// The index range a block's rows can read (the content-position product is limited to it): it
+// covers every index used; over runs of positions it is tight for bounded offsets and distances
+// (T5 keeps the whole table); over scattered positions it may be wider, never narrower.
+TEST(TileIndex, IndexRangeCoversExactlyTheIndicesUsed) {
+  DTensor scattered = DTensor::from_shape({1, 30, 1});
+  for (std::size_t i = 0; i < 30; ++i) scattered(0, i, 0) = static_cast<double>((i * 7) % 30) - 4.0;
+  std::vector<Relation> rels = text_relations();
+  const std::size_t runs = rels.size();
+  rels.push_back(Relation::distance(scattered, scattered, 12));
+  rels.push_back(Relation::offset(scattered, scattered, -1, -9, 5));
+  const std::size_t blocks[][4] = {{0, 30, 0, 30}, {3, 9, 0, 10}, {20, 30, 5, 30}, {12, 13, 12, 13}, {0, 5, 25, 30}};
+  for (std::size_t u = 0; u < rels.size(); ++u)
+    for (const auto& bl : blocks) {
+      const Relation& rel = rels[u];
+      std::size_t lo = 0, hi = 0;
+      detail::relation_index_range(rel, 0, bl[0], bl[1], bl[2], bl[3], lo, hi);
+      std::int64_t mn = rel.size, mx = -1;
+      for (std::size_t i = bl[0]; i < bl[1]; ++i)
+        for (std::size_t j = bl[2]; j < bl[3]; ++j) {
+          const std::int64_t idx = detail::relation_index(rel, 0, i, j);
+          mn = std::min(mn, idx);
+          mx = std::max(mx, idx);
+        }
+      ASSERT_LE(lo, static_cast<std::size_t>(mn)) << "kind " << static_cast<int>(rel.kind);
+      ASSERT_GT(hi, static_cast<std::size_t>(mx));
+      if (u < runs && rel.kind != RelationKind::t5_bucket) {  // monotone rules over runs: tight
+        EXPECT_EQ(lo, static_cast<std::size_t>(mn)) << "kind " << static_cast<int>(rel.kind);
+        EXPECT_EQ(hi, static_cast<std::size_t>(mx) + 1);
+      }
+    }
+}
+
 TEST(TileIndex, OtherPositionsUseTheFullMatrix) {
   // A gap in the keys, descending positions, a second axis, an explicit index matrix: no diagonal form.
   DTensor gap = run_positions(20, 0.0);

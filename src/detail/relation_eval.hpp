@@ -17,6 +17,10 @@ double relation_value(const Relation& rel, std::size_t b, std::size_t i, std::si
 /// Tile versions: rows [i0, i1), columns [j0, j1), out is row-major with stride (j1 - j0).
 void relation_index_tile(const Relation& rel, std::size_t b, std::size_t i0, std::size_t i1, std::size_t j0,
                          std::size_t j1, std::int32_t* out);
+/// The index range [lo, hi) that rho takes on rows [i0, i1) x columns [j0, j1): tight for bounded
+/// offsets and distances (their index is monotone in k - q, resp. |k - q|), [0, size) otherwise.
+void relation_index_range(const Relation& rel, std::size_t b, std::size_t i0, std::size_t i1, std::size_t j0,
+                          std::size_t j1, std::size_t& lo, std::size_t& hi);
 /// When rho(i, j) depends only on j - i on the tile (an offset, distance or T5 relation over one
 /// position axis whose query positions [i0, i1) and key positions [j0, j1) are runs of consecutive
 /// integers), writes its (i1 - i0) + (j1 - j0) - 1 distinct indices, diag[t] = rho at
