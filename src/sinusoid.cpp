@@ -3,7 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
-#ifdef __AVX512F__
+#if defined(__AVX512F__) && defined(__AVX512DQ__)  // _mm512_insertf32x8 is AVX512DQ
 // GCC 12 warns inside its own intrinsics (_mm512_cvtpd_ps starts from _mm256_undefined_ps).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -47,7 +47,7 @@ Plan make_plan(const SinusoidOptions& o, const char* fn = "sinusoid_table") {
   return p;
 }
 
-// Steps and scratch shared by the column kernels.
+// The rotation by one row, shared by the column kernels.
 struct Steps {
   std::vector<double> c, s;  // cos w_k, sin w_k: one row's rotation
 };
@@ -99,11 +99,11 @@ void fill_columns(const Plan& p, SinusoidLayout layout, const Steps& st, const d
   }
 }
 
-#ifdef __AVX512F__
-constexpr std::size_t kBlock = 64;  // frequencies carried in registers: 8 zmm each of sin, cos, step
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+constexpr std::size_t kBlock = 64;  // frequencies per block: 8 zmm each of sin, cos (the steps spill to L1)
 
-/// Frequencies [k0, k0 + 64) of rows [r0, r1), the state held in registers through the chunk so
-/// each row only stores (512 contiguous bytes: whole cache lines). Same arithmetic as
+/// Frequencies [k0, k0 + 64) of rows [r0, r1), the state (sin, cos) held in registers through the
+/// chunk, the step factors reloaded from L1 where registers run out, so each row only stores (512 contiguous bytes: whole cache lines). Same arithmetic as
 /// fill_columns (one rotation per row, or a direct evaluation), FMA-contracted.
 void fill_block(const Plan& p, SinusoidLayout layout, const Steps& st, const double* pos, std::size_t r0,
                 std::size_t r1, std::size_t k0, float* out) {
@@ -167,7 +167,7 @@ void fill(const Plan& p, SinusoidLayout layout, const double* pos, std::size_t r
 #pragma omp for schedule(static)
     for (std::ptrdiff_t ch = 0; ch < static_cast<std::ptrdiff_t>(chunks); ++ch) {
       const std::size_t r0 = static_cast<std::size_t>(ch) * kChunk, r1 = std::min(rows, r0 + kChunk);
-#ifdef __AVX512F__
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
       for (std::size_t k0 = 0; k0 < kvec; k0 += kBlock) fill_block(p, layout, st, pos, r0, r1, k0, out);
 #endif
       if (kvec < p.m) fill_columns(p, layout, st, pos, r0, r1, kvec, p.m, out, s.data(), c.data());
