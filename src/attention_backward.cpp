@@ -31,84 +31,6 @@
 
 namespace posenc {
 
-namespace detail {
-
-void check_backward(const char* fn, const Dims& dm, const Encoding& e, const Tensor& out,
-                    const AttentionStats& stats, const Tensor& d_out, const GradRequest& req, bool need_stats) {
-  const Shape o{dm.batch, dm.heads, dm.nq, dm.dv};
-  auto shape_of = [](const Tensor& t) { return Shape(t.shape().begin(), t.shape().end()); };
-  if (shape_of(d_out) != o)
-    fail(fn, "parameter 'd_out' must have the output's shape ", shape_string(o), ", got ", shape_string(d_out));
-  if (shape_of(out) != o)
-    fail(fn, "parameter 'out' must be the forward's output of shape ", shape_string(o), ", got ", shape_string(out));
-  const Shape ls{dm.batch, dm.heads, dm.nq};
-  if ((need_stats || is_set(stats.log_sum_exp)) && shape_of(stats.log_sum_exp) != ls)
-    fail(fn, "parameter 'stats.log_sum_exp' must be ", shape_string(ls),
-         " (run attention(..., &stats) first), got ", shape_string(stats.log_sum_exp));
-  for (std::size_t t = 0; t < d_out.size(); ++t)
-    if (!std::isfinite(d_out.data()[t]))
-      fail(fn, "parameter 'd_out' holds a non-finite value (", d_out.data()[t], ") at flat index ", t);
-  for (std::size_t t = 0; t < stats.log_sum_exp.size() && need_stats; ++t)
-    if (std::isnan(stats.log_sum_exp.data()[t]) || stats.log_sum_exp.data()[t] == std::numeric_limits<float>::infinity())
-      fail(fn, "parameter 'stats.log_sum_exp' holds ", stats.log_sum_exp.data()[t], " at flat index ", t);
-  const GradRequest have = GradRequest::all(e);
-  if (req.rotation && !have.rotation) fail(fn, "request.rotation asks for rotation gradients but the encoding has no rotation");
-  if (req.relative && !have.relative)
-    fail(fn, "request.relative asks for relative-term gradients but the encoding has no content_weights, "
-             "content_position, position_content, value or content_bias part");
-  if (req.biases && !have.biases) fail(fn, "request.biases asks for bias gradients but the encoding has no bias");
-  if (req.multipliers && !have.multipliers)
-    fail(fn, "request.multipliers asks for multiplier gradients but the encoding has no multiplier");
-}
-
-AttentionGrads zero_grads(const Dims& dm, const Encoding& e, const GradRequest& req, bool zero_inputs) {
-  AttentionGrads g;
-  auto zeros = [](const auto& like) {
-    using T = std::decay_t<decltype(like)>;
-    T t = T::from_shape(like.shape());
-    std::fill(t.begin(), t.end(), 0);
-    return t;
-  };
-  if (req.inputs) {
-    g.dq = fresh_tensor<Tensor>(Shape{dm.batch, dm.heads, dm.nq, dm.d});
-    g.dk = fresh_tensor<Tensor>(Shape{dm.batch, dm.kv_heads, dm.nk, dm.d});
-    g.dv = fresh_tensor<Tensor>(Shape{dm.batch, dm.kv_heads, dm.nk, dm.dv});
-    if (zero_inputs)
-      for (Tensor* t : {&g.dq, &g.dk, &g.dv}) std::fill(t->begin(), t->end(), 0.0f);
-  }
-  EncodingGrad& eg = g.encoding;
-  if (req.rotation) {
-    eg.rotation.query_angles = zeros(e.rotation.query_angles);
-    eg.rotation.key_angles = zeros(e.rotation.key_angles);
-    if (is_set(e.rotation.query_log_scale)) eg.rotation.query_log_scale = zeros(e.rotation.query_log_scale);
-    if (is_set(e.rotation.key_log_scale)) eg.rotation.key_log_scale = zeros(e.rotation.key_log_scale);
-  }
-  auto rel = [&](const std::vector<RelativeVectors>& parts, std::vector<RelativeVectorsGrad>& out) {
-    out.resize(parts.size());
-    for (std::size_t t = 0; t < parts.size() && req.relative; ++t) {
-      out[t].table = zeros(parts[t].table);
-      if (is_set(parts[t].query_bias)) out[t].query_bias = zeros(parts[t].query_bias);
-    }
-  };
-  rel(e.content_weights, eg.content_weights);
-  rel(e.content_position, eg.content_position);
-  rel(e.position_content, eg.position_content);
-  rel(e.value, eg.value);
-  if (req.relative && is_set(e.content_bias)) eg.content_bias = zeros(e.content_bias);
-  eg.biases.resize(e.biases.size());
-  for (std::size_t t = 0; t < e.biases.size() && req.biases; ++t) {
-    const Bias& b = e.biases[t];
-    if (b.kind == BiasKind::slope) eg.biases[t].slopes = zeros(b.slopes);
-    else if (b.kind == BiasKind::table) eg.biases[t].table = zeros(b.table);
-    else eg.biases[t].dense = zeros(b.dense);
-  }
-  eg.multipliers.resize(e.multipliers.size());
-  for (std::size_t t = 0; t < e.multipliers.size() && req.multipliers; ++t) eg.multipliers[t].table = zeros(e.multipliers[t].table);
-  return g;
-}
-
-}  // namespace detail
-
 namespace {
 
 using namespace detail;
@@ -188,6 +110,7 @@ struct TaskBuffers {
   TileIndex idx;  // the relative parts' indices, one part at a time
   std::vector<std::vector<std::int32_t>> mul_full;  // per multiplier: its [nb, nt] indices when stored by diagonal
   std::vector<const std::int32_t*> mul_ix;          // per multiplier: the tile's [nb, nt] indices
+  std::vector<std::int32_t> bias_full;              // a table bias's [nb, nt] indices (not stored by diagonal)
 };
 
 
@@ -276,18 +199,12 @@ void tile_score_backward(State& st, const BlockRows& r, std::size_t j0, std::siz
       double acc = 0;
       for (std::size_t x = 0; x < n; ++x) acc += double(dp[x]) * val[x];
       slot[0] -= acc;
-    } else if (bs.kind == BiasKind::table && w.bias_idx[t].diagonal()) {
-      // One index per diagonal: sum dS along each diagonal, then one add per distinct index.
+    } else if (bs.kind == BiasKind::table && w.bias_idx[t].diagonal()) {  // one add per diagonal
       const TileIndex& ti = w.bias_idx[t];
-      tb.tmp.assign(ti.diag_size(), 0.0f);
-      for (std::size_t i = 0; i < nb; ++i) {
-        float* acc = tb.tmp.data() + (nb - 1 - i);
-        const float* di = dp + i * nt;
-        for (std::size_t j = 0; j < nt; ++j) acc[j] += di[j];
-      }
+      ti.diagonal_sums(dp, tb.tmp);
       for (std::size_t u = 0; u < ti.diag_size(); ++u) slot[static_cast<std::size_t>(ti.diag()[u])] += tb.tmp[u];
     } else if (bs.kind == BiasKind::table) {
-      scatter_add(w.bias_idx[t].row(0), dp, nullptr, n, rel_size(bs.relation), tb.hist, slot);
+      scatter_add(w.bias_idx[t].full(tb.bias_full), dp, nullptr, n, rel_size(bs.relation), tb.hist, slot);
     } else {
       for (std::size_t i = 0; i < nb; ++i)
         for (std::size_t j = 0; j < nt; ++j) slot[(r.i0 + i) * p.dm.nk + j0 + j] += dp[i * nt + j];

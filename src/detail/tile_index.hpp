@@ -5,7 +5,7 @@
 // there are only nb + nt - 1 distinct indices, one per diagonal, and row i reads a contiguous
 // slice of them (relation_index_diagonal). That slice is further cut into runs where the index
 // is constant (clipped offsets far from the diagonal, T5's log buckets) or steps by +1 / -1
-// (offsets near the diagonal, unbounded offsets): there a gather is a broadcast or a contiguous
+// (offsets near the diagonal, offsets whose bounds the tile never reaches): there a gather is a broadcast or a contiguous
 // (possibly reversed) load, and a scatter a sum or a contiguous add, so Shaw's clipped value term
 // needs no per-element histogram scatter. Other relations fall back to the full [nb, nt] matrix.
 #pragma once
@@ -67,6 +67,17 @@ class TileIndex {
       const float* f = buf.data() + (nb_ - 1 - ii);
       float* si = s + ii * nt_;
       for (std::size_t jj = 0; jj < nt_; ++jj) op(si[jj], f[jj]);
+    }
+  }
+
+  /// Diagonal form only: sums[u] = sum of tile[ii * nt + jj] over the diagonal u = jj - ii + nb - 1
+  /// (every entry with index diag()[u]), for the gradient of a table read through the tile.
+  void diagonal_sums(const float* __restrict tile, std::vector<float>& sums) const {
+    sums.assign(diag_size(), 0.0f);
+    for (std::size_t ii = 0; ii < nb_; ++ii) {
+      float* acc = sums.data() + (nb_ - 1 - ii);
+      const float* ti = tile + ii * nt_;
+      for (std::size_t jj = 0; jj < nt_; ++jj) acc[jj] += ti[jj];
     }
   }
 
