@@ -2,7 +2,8 @@
 //
 // Order of operations for one (batch b, head h, block of query rows):
 //   1. rotate (and XPos-scale) the query rows; content-position tables
-//      QA_c[i, r] = (q_i + c_h) . aK_c[h, r] for every distinct r (one sgemm);
+//      QA_c[i, r] = (q_i + c_h) . aK_c[h, r] for every r the block's visible keys can reach
+//      (one sgemm; relation_index_range);
 //   2. for each key tile that the mask does not hide entirely:
 //        S  = scale * (Q_rot K_rot^T)                                  sgemm
 //        S += scale * (QA_c[i, rho] + KA_p[j, rho] + u_h . k_j)          gathers

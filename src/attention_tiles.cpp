@@ -127,7 +127,8 @@ BlockRows prepare_block(const Plan& p, std::size_t b, std::size_t h, std::size_t
         for (std::size_t ch = 0; ch < d; ++ch) w.qbias[i * d + ch] = r.qraw[i * d + ch] + c[ch];
       qsrc = w.qbias.data();
     }
-    // Only the table rows the block's tiles can read (causal Transformer-XL: distances 0 .. i1 - 1).
+    // Only the table rows the block's tiles can read (causal Transformer-XL without memory:
+    // distances 0 .. i1 - 1).
     std::size_t lo = 0, hi = 0;
     const std::size_t j_end = visible_key_end(p, r);
     if (j_end > 0) relation_index_range(cp.relation, b, i0, i1, 0, j_end, lo, hi);

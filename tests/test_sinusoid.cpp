@@ -139,7 +139,7 @@ TEST(Sinusoid, PrecisionAtOneMillion) {
 // Every value of wide tables (the register-blocked kernel for whole blocks of 64 frequencies, the
 // row kernel for the rest) against a direct double evaluation, in every layout and odd-d rule:
 // runs that break inside a 64-row chunk, repeats, fractional and negative positions, a partial
-// last chunk, and angles past 2^20 pi/2 (another argument reduction). Bound: one fp32 ulp of the
+// last chunk, and angles of 3e6, past the medium-range reduction (another reduction path). Bound: one fp32 ulp of the
 // value plus 2 ulp of the angle (what rounding the angle itself carries) plus 1e-12 for the
 // recurrence. Then 1 and 3 threads bit-identical.
 TEST(Sinusoid, WideTablesAgreeWithDirectEvaluation) {

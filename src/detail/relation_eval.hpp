@@ -17,8 +17,9 @@ double relation_value(const Relation& rel, std::size_t b, std::size_t i, std::si
 /// Tile versions: rows [i0, i1), columns [j0, j1), out is row-major with stride (j1 - j0).
 void relation_index_tile(const Relation& rel, std::size_t b, std::size_t i0, std::size_t i1, std::size_t j0,
                          std::size_t j1, std::int32_t* out);
-/// The index range [lo, hi) that rho takes on rows [i0, i1) x columns [j0, j1): tight for bounded
-/// offsets and distances (their index is monotone in k - q, resp. |k - q|), [0, size) otherwise.
+/// An index range [lo, hi) holding every rho on rows [i0, i1) x columns [j0, j1): for bounded
+/// offsets and distances (monotone in k - q, resp. |k - q|) from the extremes of the positions,
+/// tight over runs of positions; [0, size) for other relations.
 void relation_index_range(const Relation& rel, std::size_t b, std::size_t i0, std::size_t i1, std::size_t j0,
                           std::size_t j1, std::size_t& lo, std::size_t& hi);
 /// When rho(i, j) depends only on j - i on the tile (an offset, distance or T5 relation over one
