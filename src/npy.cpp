@@ -118,6 +118,9 @@ NpyHeader parse_header(const char* fn, std::istream& in, const std::string& path
     detail::fail(fn, "file '", path, "' has a malformed header field 'shape' (need a tuple such as (2, 3))");
   const std::string dims = shape.substr(p1 + 1, p2 - p1 - 1);
   std::size_t at = 0;
+  // The product runs over the non-zero dimensions: an empty array with a huge other dimension is
+  // rejected too, since its strides (signed, as in every strided library) would overflow.
+  constexpr std::uint64_t max_count = std::numeric_limits<std::int64_t>::max();
   std::uint64_t count = 1;
   bool overflow = false;
   while (at < dims.size()) {
@@ -133,19 +136,19 @@ NpyHeader parse_header(const char* fn, std::istream& in, const std::string& path
     if (!parse_size(tok, std::numeric_limits<std::int64_t>::max(), d))
       detail::fail(fn, "file '", path, "' has an invalid dimension '", tok, "' in header field 'shape' (need an integer >= 0)");
     h.shape.push_back(static_cast<std::size_t>(d));
-    if (d != 0 && count > std::numeric_limits<std::uint64_t>::max() / d) overflow = true;
-    else count *= d;
+    if (d != 0 && count > max_count / d) overflow = true;
+    else if (d != 0) count *= d;
     if (comma == std::string::npos) break;
     at = comma + 1;
   }
   bool zero = false;
   for (auto d : h.shape) zero = zero || d == 0;
-  if (zero) count = 0, overflow = false;
+  if (zero && !overflow) count = 0;
   // The data must fit in what the file holds after the header.
   const std::uint64_t avail = file_size - prefix - len;
   if (overflow || (h.bytes != 0 && count > avail / h.bytes) || (h.bytes == 0 && count != 0))
     detail::fail(fn, "file '", path, "' is truncated or has a bad header field 'shape' ", shape_string(h.shape),
-                 ": ", overflow ? std::string("the element count overflows") : detail::cat(count, " items of ", h.bytes, " bytes"),
+                 ": ", overflow ? std::string("the product of the dimensions overflows int64") : detail::cat(count, " items of ", h.bytes, " bytes"),
                  " but the file holds ", avail, " bytes of data");
   h.count = static_cast<std::size_t>(count);
   return h;

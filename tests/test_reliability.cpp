@@ -114,6 +114,12 @@ TEST_F(Reliability, NpyHeaderLengthBoundedByTheFile) {
 TEST_F(Reliability, NpyShapeOverflowNegativeAndTruncated) {
   const std::string big = npy("big.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4, 2, 2), }");
   expect_invalid([&] { load_npy(big); }, {"load_npy", "big.npy", "'shape'", "overflows"});
+  // No element, but the other dimensions' product (which a stride would hold) overflows int64:
+  // once a signed-overflow report inside the strided array's constructor (found by the fuzzer).
+  const std::string hollow =
+      npy("hollow.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 99999999999992, 9999999999999992), }");
+  expect_invalid([&] { load_npy(hollow); }, {"load_npy", "hollow.npy", "'shape'", "overflows"});
+  expect_invalid([&] { load_npy_int(hollow); }, {"load_npy_int", "hollow.npy", "'shape'", "overflows"});
   const std::string neg = npy("neg.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (-1, 2), }", std::string(8, '\0'));
   expect_invalid([&] { load_npy(neg); }, {"load_npy", "neg.npy", "'-1'", "'shape'"});
   // A billion float64 announced, 16 bytes present: an error before any allocation.
