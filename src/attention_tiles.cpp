@@ -10,9 +10,6 @@
 #include "detail/memory.hpp"
 #include "detail/relation_eval.hpp"
 
-extern "C" void openblas_set_num_threads(int) __attribute__((weak));
-extern "C" int openblas_get_num_threads() __attribute__((weak));
-
 namespace posenc::detail {
 
 void gemm_nt(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a, std::size_t lda,
@@ -26,16 +23,6 @@ void gemm_nn(std::size_t m, std::size_t n, std::size_t k, float alpha, const flo
 void gemm_tn(std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a, std::size_t lda,
              const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
   serial_sgemm(true, false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
-
-SingleThreadedBlas::SingleThreadedBlas() {
-  if (openblas_get_num_threads && openblas_set_num_threads) {
-    saved_ = openblas_get_num_threads();
-    if (saved_ != 1) openblas_set_num_threads(1);
-  }
-}
-SingleThreadedBlas::~SingleThreadedBlas() {
-  if (saved_ > 1) openblas_set_num_threads(saved_);
 }
 
 Plan make_plan(const Dims& dm, const Tensor& q, const Tensor& k, const Tensor* v, const Encoding& e,

@@ -1,4 +1,4 @@
-// OpenBLAS's own thread count, pinned to one for a scope (defined in src/attention_tiles.cpp).
+// OpenBLAS's own thread count, pinned to one for a scope (defined in src/blas_threads.cpp).
 #pragma once
 
 namespace posenc::detail {
