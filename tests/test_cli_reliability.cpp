@@ -98,8 +98,10 @@ TEST_F(CliReliability, SignalsRemoveTheStagingDirectory) {
 
 TEST_F(CliReliability, StagingOfKilledProcessesIsRemovedByTheNextRun) {
   fs::create_directories(dir_ / ".r.tmp-999999999" / "sub");
+  fs::create_directories(dir_ / ".r.tmp-999999998.removing" / "sub");  // a signal handler cut short
   ASSERT_EQ(run("encode rope --out r --tokens 4").code, 0);
   EXPECT_FALSE(fs::exists(dir_ / ".r.tmp-999999999"));
+  EXPECT_FALSE(fs::exists(dir_ / ".r.tmp-999999998.removing"));
   EXPECT_TRUE(fs::exists(dir_ / "r" / "angles.npy"));
 }
 

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 #include <system_error>
@@ -27,22 +28,29 @@ namespace {
 //
 // The handler may only use async-signal-safe calls: the paths live in fixed buffers written
 // before the slot is published, and removal walks directories with openat/getdents64/unlinkat.
+// The handler runs on whichever thread took the signal while the others go on writing into the
+// staging directory, so it first renames the directory away (to PATH.removing): writes by path
+// then fail instead of recreating entries behind the removal.
 
 constexpr int kSlots = 16;
 constexpr std::size_t kPathMax = 4096;
+constexpr char kDoomedSuffix[] = ".removing";
 struct Slot {
   std::atomic<bool> used{false};
   char path[kPathMax];
+  char doomed[kPathMax];  // path + kDoomedSuffix
 };
 std::array<Slot, kSlots> g_slots;
 
 int register_cleanup(const fs::path& p) {
   const std::string s = fs::absolute(p).string();
-  if (s.size() + 1 > kPathMax) return -1;
+  if (s.size() + sizeof kDoomedSuffix > kPathMax) return -1;
   for (int i = 0; i < kSlots; ++i) {
     bool expected = false;
     if (g_slots[i].used.load()) continue;
     std::memcpy(g_slots[i].path, s.c_str(), s.size() + 1);
+    std::memcpy(g_slots[i].doomed, s.c_str(), s.size());
+    std::memcpy(g_slots[i].doomed + s.size(), kDoomedSuffix, sizeof kDoomedSuffix);
     if (g_slots[i].used.compare_exchange_strong(expected, true)) return i;
   }
   return -1;  // more than kSlots outputs at once: the destructors still clean up on errors
@@ -88,8 +96,11 @@ struct sigaction g_previous[64];
 
 extern "C" void on_fatal_signal(int sig, siginfo_t* info, void*) {
   const int saved = errno;
-  for (auto& s : g_slots)
-    if (s.used.load()) remove_tree_at(AT_FDCWD, s.path, 0);
+  for (auto& s : g_slots) {
+    if (!s.used.load()) continue;
+    const char* victim = ::rename(s.path, s.doomed) == 0 ? s.doomed : s.path;
+    remove_tree_at(AT_FDCWD, victim, 0);
+  }
   errno = saved;
   // Die of the same signal through the previous disposition (the default, or a sanitizer's). A
   // fault raised by the kernel (si_code > 0: SIGSEGV, SIGBUS, SIGFPE, SIGILL) recurs when the
@@ -117,7 +128,7 @@ std::string hidden_name(const fs::path& target, const char* kind) {
 }
 
 // Staging left by processes that died of SIGKILL (or a power cut): `.NAME.tmp-PID` and
-// `.NAME.old-PID` siblings whose PID no longer runs.
+// `.NAME.old-PID` siblings (or either with the handler's `.removing`) whose PID no longer runs.
 void remove_dead_staging(const fs::path& parent, const fs::path& target) {
   std::error_code ec;
   std::string stem = ".";  // appended, not "." + ...: GCC 12 warns falsely (-Wrestrict) on operator+
@@ -127,7 +138,9 @@ void remove_dead_staging(const fs::path& parent, const fs::path& target) {
     if (n.rfind(stem, 0) != 0) continue;
     const std::string rest = n.substr(stem.size());
     if (rest.rfind(".tmp-", 0) != 0 && rest.rfind(".old-", 0) != 0) continue;
-    const std::string pid = rest.substr(5);
+    std::string pid = rest.substr(5);
+    if (pid.size() > sizeof kDoomedSuffix - 1 && pid.ends_with(kDoomedSuffix))  // a handler cut short
+      pid.resize(pid.size() - (sizeof kDoomedSuffix - 1));
     if (pid.empty() || pid.size() > 9 || pid.find_first_not_of("0123456789") != std::string::npos) continue;
     if (::kill(static_cast<pid_t>(std::stol(pid)), 0) == -1 && errno == ESRCH) fs::remove_all(it->path(), ec);
   }
