@@ -197,7 +197,12 @@ void tile_score_backward(State& st, const BlockRows& r, std::size_t j0, std::siz
     if (bs.kind == BiasKind::slope) {
       const float* val = w.bias_val[t].data();
       double acc = 0;
-      for (std::size_t x = 0; x < n; ++x) acc += double(dp[x]) * val[x];
+      if (w.bias_diag[t]) {  // row i reads the diagonal values from val + nb - 1 - i
+        for (std::size_t i = 0; i < nb; ++i)
+          for (std::size_t j = 0; j < nt; ++j) acc += double(dp[i * nt + j]) * val[nb - 1 - i + j];
+      } else {
+        for (std::size_t x = 0; x < n; ++x) acc += double(dp[x]) * val[x];
+      }
       slot[0] -= acc;
     } else if (bs.kind == BiasKind::table && w.bias_idx[t].diagonal()) {  // one add per diagonal
       const TileIndex& ti = w.bias_idx[t];

@@ -184,6 +184,7 @@ void add_biases(const Plan& p, const BlockRows& r, std::size_t j0, std::size_t j
   const std::size_t nb = r.nb(), nt = j1 - j0;
   w.bias_idx.resize(e.biases.size());
   w.bias_val.resize(e.biases.size());
+  w.bias_diag.resize(e.biases.size());
   for (std::size_t t = 0; t < e.biases.size(); ++t) {
     const Bias& bias = e.biases[t];
     switch (bias.kind) {
@@ -191,6 +192,15 @@ void add_biases(const Plan& p, const BlockRows& r, std::size_t j0, std::size_t j
         const float slope = bias.slopes(head_of(bias.slopes, r.h));
         w.bias_val[t].resize(std::max(w.bias_val[t].size(), nb * nt));
         float* val = w.bias_val[t].data();
+        w.bias_diag[t] = relation_value_diagonal(bias.relation, r.b, r.i0, r.i1, j0, j1, val);
+        if (w.bias_diag[t]) {  // ALiBi over text positions: one value per diagonal
+          for (std::size_t i = 0; i < nb; ++i) {
+            const float* d = val + (nb - 1 - i);
+            float* row = s + i * nt;
+            for (std::size_t j = 0; j < nt; ++j) row[j] -= slope * d[j];
+          }
+          break;
+        }
         relation_value_tile(bias.relation, r.b, r.i0, r.i1, j0, j1, val);
         for (std::size_t x = 0; x < nb * nt; ++x) s[x] -= slope * val[x];
         break;

@@ -354,21 +354,26 @@ void relation_index_range(const Relation& rel, std::size_t b, std::size_t i0, st
   hi = static_cast<std::size_t>(std::clamp(rmax, rel.min, rel.max) - rel.min) + 1;
 }
 
+namespace {
+
+/// Whether x[a..e) are consecutive integers with |x| < 2^40 (every difference of two is exact).
+bool consecutive_run(const double* x, std::size_t a, std::size_t e) {
+  constexpr double kLimit = 1099511627776.0;
+  if (!(std::abs(x[a]) < kLimit) || x[a] != std::floor(x[a])) return false;
+  for (std::size_t u = a + 1; u < e; ++u)
+    if (x[u] != x[a] + static_cast<double>(u - a)) return false;
+  return true;
+}
+
+}  // namespace
+
 bool relation_index_diagonal(const Relation& rel, std::size_t b, std::size_t i0, std::size_t i1, std::size_t j0,
                              std::size_t j1, std::int32_t* diag) {
   if (rel.kind != RelationKind::offset && rel.kind != RelationKind::distance && rel.kind != RelationKind::t5_bucket)
     return false;
   if (rel.query_positions.shape()[2] != 1 || i1 <= i0 || j1 <= j0) return false;
   const PosView p = view(rel, b);
-  // Runs of consecutive integers (|p| < 2^40, so every difference below is exact).
-  auto run = [](const double* x, std::size_t a, std::size_t e) {
-    constexpr double kLimit = 1099511627776.0;
-    if (!(std::abs(x[a]) < kLimit) || x[a] != std::floor(x[a])) return false;
-    for (std::size_t u = a + 1; u < e; ++u)
-      if (x[u] != x[a] + static_cast<double>(u - a)) return false;
-    return true;
-  };
-  if (!run(p.q, i0, i1) || !run(p.k, j0, j1)) return false;
+  if (!consecutive_run(p.q, i0, i1) || !consecutive_run(p.k, j0, j1)) return false;
   const std::size_t nb = i1 - i0, len = nb + (j1 - j0) - 1;
   // t = (j - j0) - (i - i0) + nb - 1, so n = k_j - q_i = (k_j0 - q_i0) + t - (nb - 1).
   const auto n0 = static_cast<std::int64_t>(p.k[j0] - p.q[i0]) - static_cast<std::int64_t>(nb - 1);
@@ -469,6 +474,25 @@ void relation_index_tile(const Relation& rel, std::size_t b, std::size_t i0, std
       default: fail("attention", "a euclidean relation has no index; use it with a slope bias");
     }
   }
+}
+
+bool relation_value_diagonal(const Relation& rel, std::size_t b, std::size_t i0, std::size_t i1, std::size_t j0,
+                             std::size_t j1, float* diag) {
+  if (rel.kind != RelationKind::offset && rel.kind != RelationKind::distance) return false;
+  if (rel.query_positions.shape()[2] != 1 || i1 <= i0 || j1 <= j0) return false;
+  const PosView p = view(rel, b);
+  if (!consecutive_run(p.q, i0, i1) || !consecutive_run(p.k, j0, j1)) return false;
+  const std::size_t nb = i1 - i0, len = nb + (j1 - j0) - 1;
+  // k_j - q_i = (k_j0 - q_i0) + t - (nb - 1) exactly; the value as relation_value computes it.
+  const double n0 = (p.k[j0] - p.q[i0]) - static_cast<double>(nb - 1);
+  for (std::size_t t = 0; t < len; ++t) {
+    double r = n0 + static_cast<double>(t);
+    if (rel.kind == RelationKind::distance) r = std::abs(r);
+    else r *= rel.direction;
+    if (rel.bounded) r = std::clamp(r, static_cast<double>(rel.min), static_cast<double>(rel.max));
+    diag[t] = static_cast<float>(r);
+  }
+  return true;
 }
 
 void relation_value_tile(const Relation& rel, std::size_t b, std::size_t i0, std::size_t i1, std::size_t j0,

@@ -52,6 +52,33 @@ TEST(TileIndex, DiagonalFormMatchesTheElementwiseIndex) {
     }
 }
 
+// Slope biases (ALiBi) read one value per diagonal over runs of text positions: the same floats
+// as the element-wise relation_value; other relations and scattered positions have no such form.
+TEST(TileIndex, DiagonalValuesMatchTheElementwiseValue) {
+  const DTensor q = run_positions(70, 5.0), k = run_positions(90, 0.0);
+  const std::vector<Relation> rels = {Relation::offset_unbounded(q, k, -1), Relation::offset_unbounded(q, k, +1),
+                                      Relation::distance(q, k), Relation::distance(q, k, 7),
+                                      Relation::offset(q, k, -1, -3, 40)};
+  const std::size_t tiles[][4] = {{0, 70, 0, 90}, {3, 4, 50, 51}, {10, 42, 7, 30}, {64, 70, 0, 64}};
+  for (const Relation& rel : rels)
+    for (const auto& tl : tiles) {
+      const std::size_t i0 = tl[0], i1 = tl[1], j0 = tl[2], j1 = tl[3], nb = i1 - i0;
+      std::vector<float> diag(nb + (j1 - j0) - 1, -7.0f);
+      ASSERT_TRUE(detail::relation_value_diagonal(rel, 0, i0, i1, j0, j1, diag.data()));
+      for (std::size_t i = i0; i < i1; ++i)
+        for (std::size_t j = j0; j < j1; ++j)
+          ASSERT_EQ(diag[(j - j0) + nb - 1 - (i - i0)], static_cast<float>(detail::relation_value(rel, 0, i, j)))
+              << "kind " << static_cast<int>(rel.kind) << " i " << i << " j " << j;
+    }
+  DTensor gap = run_positions(20, 0.0);
+  gap(0, 12, 0) = 40.0;
+  const DTensor ok = run_positions(20, 0.0);
+  std::vector<float> diag(39);
+  EXPECT_FALSE(detail::relation_value_diagonal(Relation::offset_unbounded(ok, gap, -1), 0, 0, 20, 0, 20, diag.data()));
+  EXPECT_FALSE(detail::relation_value_diagonal(Relation::euclidean(ok, ok), 0, 0, 20, 0, 20, diag.data()));
+  EXPECT_FALSE(detail::relation_value_diagonal(Relation::t5(ok, ok, true, 32, 128), 0, 0, 20, 0, 20, diag.data()));
+}
+
 // The index range a block's rows can read (the content-position product is limited to it): it
 // covers every index used; over runs of positions it is tight for bounded offsets and distances
 // (T5 keeps the whole table); over scattered positions it may be wider, never narrower.

@@ -64,7 +64,9 @@ struct Scratch {
   TileIndex rel_idx;                                ///< the relative parts' indices, one part at a time
   std::vector<TileIndex> bias_idx;  ///< per table bias: the tile's relation indices
   std::vector<TileIndex> mul_idx;   ///< per multiplier: the tile's relation indices
-  std::vector<std::vector<float>> bias_val;        ///< per slope bias: the tile's relation values
+  std::vector<std::vector<float>> bias_val;        ///< per slope bias: the tile's relation values,
+                                                   ///< [nb, nt] or, where bias_diag, per diagonal
+  std::vector<unsigned char> bias_diag;            ///< per slope bias: bias_val is the diagonal form
   std::vector<std::vector<float>> qa;  ///< content-position tables [bq, R_c] (pre-scaled; only the
                                        ///< columns the block's tiles read are set, the rest is stale)
   std::vector<std::vector<float>> wv;  ///< value-term histograms [bq, R_v]

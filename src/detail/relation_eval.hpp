@@ -29,6 +29,12 @@ void relation_index_range(const Relation& rel, std::size_t b, std::size_t i0, st
 /// contiguous slice diag + (i1 - 1 - i). Otherwise returns false and writes nothing.
 bool relation_index_diagonal(const Relation& rel, std::size_t b, std::size_t i0, std::size_t i1, std::size_t j0,
                              std::size_t j1, std::int32_t* diag);
+/// The values (relation_value, as float) of the tile's diagonals under the same conditions for an
+/// offset or distance relation: diag[t] at (j - j0) - (i - i0) = t - (i1 - i0 - 1), row i reading
+/// diag + (i1 - 1 - i). Returns false (writing nothing) otherwise.
+bool relation_value_diagonal(const Relation& rel, std::size_t b, std::size_t i0, std::size_t i1, std::size_t j0,
+                             std::size_t j1, float* diag);
+/// The tile's values, row-major [i1 - i0, j1 - j0].
 void relation_value_tile(const Relation& rel, std::size_t b, std::size_t i0, std::size_t i1, std::size_t j0,
                          std::size_t j1, float* out);
 
