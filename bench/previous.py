@@ -19,11 +19,15 @@ DOCS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "p
 
 def key(line):
     """The words of a table row up to its first whole number (the thread count), or None for
-    lines that are not table rows (no whole number, or prose before it: a parenthesis)."""
+    lines that are not table rows (no whole number; prose: a parenthesis opened before it and not
+    closed in the same word, a closed one such as "(MAE)" being part of a workload's name, or a
+    parenthesis or colon right after it, as in "1 thread(s): ...")."""
     words = line.split()
     for n, w in enumerate(words):
         if re.fullmatch(r"\d+", w):
-            return None if any("(" in v for v in words[:n]) else " ".join(words[: n + 1])
+            prose = any("(" in v and not v.endswith(")") for v in words[:n])
+            prose = prose or (n + 1 < len(words) and ("(" in words[n + 1] or words[n + 1].endswith(":")))
+            return None if prose else " ".join(words[: n + 1])
     return None
 
 

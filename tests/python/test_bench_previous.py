@@ -21,6 +21,9 @@ def test_keys_are_workload_and_threads():
     assert prev.key("       2       408       1948        4.8x") == "2"  # compare_tabular's rows start with threads
     assert prev.key("posenc (median of 5 repetitions) vs PyTorch") is None  # prose, not a row
     assert prev.key("yardsticks measured in the same run") is None
+    assert prev.key("  1 thread(s): posenc end to end 359 [357, 376] ms") is None  # a detail line
+    # compare_grids names its reference in parentheses: still a row.
+    assert prev.key("G1_SinCos2d             NumPy (MAE)        1       0.64      17.1") == "G1_SinCos2d NumPy (MAE) 1"
 
 
 def test_recorded_block_pairs_with_new_rows(tmp_path):
