@@ -5,18 +5,11 @@
 #include <cstdint>
 #include <cstring>
 
+#include "detail/wide_simd.hpp"
+
 namespace posenc::detail {
 
-// GCC's tuning for this CPU family keeps auto-vectorised loops at 256 bits even where AVX-512 is
-// enabled; the softmax loops below run twice as wide with 512 (measured on W3 / W4). Loops are
-// vectorised with the options of the function they end up in, so these stay out of line.
-#if defined(__AVX512F__) && defined(__GNUC__) && !defined(__clang__)
-#pragma GCC push_options
-#pragma GCC target("prefer-vector-width=512")
-#define POSENC_WIDE_KERNEL [[gnu::noinline]]
-#else
-#define POSENC_WIDE_KERNEL
-#endif
+POSENC_WIDE_SIMD_BEGIN
 
 /// e^(x - shift) in place for x <= shift (softmax rows after the running
 /// maximum), returning the sum of the results. -inf and arguments below -87
@@ -71,9 +64,6 @@ POSENC_WIDE_KERNEL inline float max_of(const float* x, std::size_t n, float star
   return m;
 }
 
-#if defined(__AVX512F__) && defined(__GNUC__) && !defined(__clang__)
-#pragma GCC pop_options
-#endif
-#undef POSENC_WIDE_KERNEL
+POSENC_WIDE_SIMD_END
 
 }  // namespace posenc::detail

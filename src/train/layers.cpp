@@ -7,6 +7,7 @@
 #include <unsupported/Eigen/SpecialFunctions>
 
 #include "detail/gemm.hpp"
+#include "detail/wide_simd.hpp"
 
 #include "posenc/catalogue.hpp"
 #include "posenc/model.hpp"
@@ -302,6 +303,9 @@ Dropout::Dropout(double p, std::uint64_t seed) : p_(p), seed_(seed) {
   if (!(p >= 0.0 && p < 1.0)) fail("Dropout", "parameter 'p' must be in [0, 1), got ", p);
 }
 
+// The mask's 64-bit hashes vectorise 8 to a register with AVX-512 (wide_simd.hpp).
+POSENC_WIDE_SIMD_BEGIN
+
 Tensor Dropout::forward(Tensor x, bool training) {
   mask_.clear();
   if (!training || p_ == 0.0) return x;
@@ -330,6 +334,8 @@ Tensor Dropout::backward(Tensor dy) const {
   for (std::size_t i = 0; i < dy.size(); ++i) g[i] *= mask_[i];
   return dy;
 }
+
+POSENC_WIDE_SIMD_END
 
 // ====================================================================== FeedForward
 
