@@ -28,9 +28,11 @@ namespace {
 //
 // The handler may only use async-signal-safe calls: the paths live in fixed buffers written
 // before the slot is published, and removal walks directories with openat/getdents64/unlinkat.
-// The handler runs on whichever thread took the signal while the others go on writing into the
-// staging directory, so it first renames the directory away (to PATH.removing): writes by path
-// then fail instead of recreating entries behind the removal.
+// The handler runs on whichever thread took the signal while the others may go on writing into
+// the staging directory, so it first renames the directory away (to PATH.removing): writes into it
+// by path then fail instead of recreating entries behind the removal (Staging::file never
+// recreates the staging directory itself). A single-file temporary first opened after the handler
+// ran is not covered; register_cleanup is called from the main thread only.
 
 constexpr int kSlots = 16;
 constexpr std::size_t kPathMax = 4096;
@@ -213,9 +215,15 @@ fs::path Staging::file(const std::string& relative) {
   const std::string key = fs::path(relative).lexically_normal().string();
   if (!files_.insert(key).second)
     fail(what_ + " '" + target_.string() + "': two outputs of this run are both named '" + key + "'");
-  const fs::path p = staging_ / relative;
-  fs::create_directories(p.parent_path());
-  return p;
+  // Only the directories below the staging directory are created, never the staging directory
+  // itself: once a signal handler has renamed it away, a write into it fails instead of
+  // recreating it.
+  fs::path dir = staging_;
+  for (const auto& part : fs::path(relative).parent_path()) {
+    dir /= part;
+    fs::create_directory(dir);
+  }
+  return staging_ / relative;
 }
 
 void Staging::commit() {
