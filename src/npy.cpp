@@ -119,7 +119,8 @@ NpyHeader parse_header(const char* fn, std::istream& in, const std::string& path
   const std::string dims = shape.substr(p1 + 1, p2 - p1 - 1);
   std::size_t at = 0;
   // The product runs over the non-zero dimensions: an empty array with a huge other dimension is
-  // rejected too, since its strides (signed, as in every strided library) would overflow.
+  // rejected too, since its strides (signed, as in every strided library) would overflow. NumPy
+  // is stricter still (it includes the item size), so no file it writes is refused here.
   constexpr std::uint64_t max_count = std::numeric_limits<std::int64_t>::max();
   std::uint64_t count = 1;
   bool overflow = false;
@@ -148,7 +149,7 @@ NpyHeader parse_header(const char* fn, std::istream& in, const std::string& path
   const std::uint64_t avail = file_size - prefix - len;
   if (overflow || (h.bytes != 0 && count > avail / h.bytes) || (h.bytes == 0 && count != 0))
     detail::fail(fn, "file '", path, "' is truncated or has a bad header field 'shape' ", shape_string(h.shape),
-                 ": ", overflow ? std::string("the product of the dimensions overflows int64") : detail::cat(count, " items of ", h.bytes, " bytes"),
+                 ": ", overflow ? std::string("the product of the non-zero dimensions overflows int64") : detail::cat(count, " items of ", h.bytes, " bytes"),
                  " but the file holds ", avail, " bytes of data");
   h.count = static_cast<std::size_t>(count);
   return h;

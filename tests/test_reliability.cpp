@@ -120,6 +120,10 @@ TEST_F(Reliability, NpyShapeOverflowNegativeAndTruncated) {
       npy("hollow.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 99999999999992, 9999999999999992), }");
   expect_invalid([&] { load_npy(hollow); }, {"load_npy", "hollow.npy", "'shape'", "overflows"});
   expect_invalid([&] { load_npy_int(hollow); }, {"load_npy_int", "hollow.npy", "'shape'", "overflows"});
+  // At the limit (2^62 x 1, no element) it still loads.
+  const std::string edge =
+      npy("edge.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 4611686018427387904), }");
+  EXPECT_EQ(load_npy(edge).size(), 0u);
   const std::string neg = npy("neg.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (-1, 2), }", std::string(8, '\0'));
   expect_invalid([&] { load_npy(neg); }, {"load_npy", "neg.npy", "'-1'", "'shape'"});
   // A billion float64 announced, 16 bytes present: an error before any allocation.

@@ -1,4 +1,6 @@
-// Vectorisable float kernels for the streaming softmax.
+// Vectorisable float kernels for the streaming softmax. Include only from the library's own
+// sources: the inline kernels carry target options (wide_simd.hpp), and a translation unit built
+// with other -m flags would define them differently.
 #pragma once
 
 #include <cstddef>
