@@ -365,18 +365,33 @@ bool consecutive_run(const double* x, std::size_t a, std::size_t e) {
   return true;
 }
 
+/// When positions [i0, i1) and keys [j0, j1) of a one-axis relation are runs of consecutive
+/// integers, n0 = k_j0 - q_i0 - (nb - 1): the tile's diagonal t has n = k - q = n0 + t.
+bool diagonal_start(const Relation& rel, std::size_t b, std::size_t i0, std::size_t i1, std::size_t j0,
+                    std::size_t j1, std::int64_t& n0) {
+  if (rel.query_positions.shape()[2] != 1 || i1 <= i0 || j1 <= j0) return false;
+  const PosView p = view(rel, b);
+  if (!consecutive_run(p.q, i0, i1) || !consecutive_run(p.k, j0, j1)) return false;
+  n0 = static_cast<std::int64_t>(p.k[j0] - p.q[i0]) - static_cast<std::int64_t>(i1 - i0 - 1);
+  return true;
+}
+
+/// The value r of an offset (direction * n) or distance (|n|) relation, clipped when bounded.
+double offset_value(const Relation& rel, double n) {
+  double r = rel.kind == RelationKind::distance ? std::abs(n) : n * rel.direction;
+  if (rel.bounded) r = std::clamp(r, static_cast<double>(rel.min), static_cast<double>(rel.max));
+  return r;
+}
+
 }  // namespace
 
 bool relation_index_diagonal(const Relation& rel, std::size_t b, std::size_t i0, std::size_t i1, std::size_t j0,
                              std::size_t j1, std::int32_t* diag) {
   if (rel.kind != RelationKind::offset && rel.kind != RelationKind::distance && rel.kind != RelationKind::t5_bucket)
     return false;
-  if (rel.query_positions.shape()[2] != 1 || i1 <= i0 || j1 <= j0) return false;
-  const PosView p = view(rel, b);
-  if (!consecutive_run(p.q, i0, i1) || !consecutive_run(p.k, j0, j1)) return false;
-  const std::size_t nb = i1 - i0, len = nb + (j1 - j0) - 1;
-  // t = (j - j0) - (i - i0) + nb - 1, so n = k_j - q_i = (k_j0 - q_i0) + t - (nb - 1).
-  const auto n0 = static_cast<std::int64_t>(p.k[j0] - p.q[i0]) - static_cast<std::int64_t>(nb - 1);
+  std::int64_t n0 = 0;  // t = (j - j0) - (i - i0) + nb - 1, so n = k_j - q_i = n0 + t
+  if (!diagonal_start(rel, b, i0, i1, j0, j1, n0)) return false;
+  const std::size_t len = (i1 - i0) + (j1 - j0) - 1;
   for (std::size_t t = 0; t < len; ++t) {
     const std::int64_t n = n0 + static_cast<std::int64_t>(t);
     std::int64_t idx;
@@ -419,11 +434,7 @@ double relation_value(const Relation& rel, std::size_t b, std::size_t i, std::si
     }
     return std::sqrt(s);
   }
-  double r = p.k[j * p.axes] - p.q[i * p.axes];
-  if (rel.kind == RelationKind::distance) r = std::abs(r);
-  else r *= rel.direction;
-  if (rel.bounded) r = std::clamp(r, static_cast<double>(rel.min), static_cast<double>(rel.max));
-  return r;
+  return offset_value(rel, p.k[j * p.axes] - p.q[i * p.axes]);
 }
 
 void relation_index_tile(const Relation& rel, std::size_t b, std::size_t i0, std::size_t i1, std::size_t j0,
@@ -479,19 +490,11 @@ void relation_index_tile(const Relation& rel, std::size_t b, std::size_t i0, std
 bool relation_value_diagonal(const Relation& rel, std::size_t b, std::size_t i0, std::size_t i1, std::size_t j0,
                              std::size_t j1, float* diag) {
   if (rel.kind != RelationKind::offset && rel.kind != RelationKind::distance) return false;
-  if (rel.query_positions.shape()[2] != 1 || i1 <= i0 || j1 <= j0) return false;
-  const PosView p = view(rel, b);
-  if (!consecutive_run(p.q, i0, i1) || !consecutive_run(p.k, j0, j1)) return false;
-  const std::size_t nb = i1 - i0, len = nb + (j1 - j0) - 1;
-  // k_j - q_i = (k_j0 - q_i0) + t - (nb - 1) exactly; the value as relation_value computes it.
-  const double n0 = (p.k[j0] - p.q[i0]) - static_cast<double>(nb - 1);
-  for (std::size_t t = 0; t < len; ++t) {
-    double r = n0 + static_cast<double>(t);
-    if (rel.kind == RelationKind::distance) r = std::abs(r);
-    else r *= rel.direction;
-    if (rel.bounded) r = std::clamp(r, static_cast<double>(rel.min), static_cast<double>(rel.max));
-    diag[t] = static_cast<float>(r);
-  }
+  std::int64_t n0 = 0;  // the value of diagonal t as relation_value computes it for n = n0 + t
+  if (!diagonal_start(rel, b, i0, i1, j0, j1, n0)) return false;
+  const std::size_t len = (i1 - i0) + (j1 - j0) - 1;
+  for (std::size_t t = 0; t < len; ++t)
+    diag[t] = static_cast<float>(offset_value(rel, static_cast<double>(n0 + static_cast<std::int64_t>(t))));
   return true;
 }
 
