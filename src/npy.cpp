@@ -123,7 +123,7 @@ NpyHeader parse_header(const char* fn, std::istream& in, const std::string& path
   // is stricter still (it includes the item size), so no file it writes is refused here.
   constexpr std::uint64_t max_count = std::numeric_limits<std::int64_t>::max();
   std::uint64_t count = 1;
-  bool overflow = false;
+  bool overflow = false, zero = false;
   while (at < dims.size()) {
     const auto comma = dims.find(',', at);
     std::string tok = dims.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
@@ -137,13 +137,12 @@ NpyHeader parse_header(const char* fn, std::istream& in, const std::string& path
     if (!parse_size(tok, std::numeric_limits<std::int64_t>::max(), d))
       detail::fail(fn, "file '", path, "' has an invalid dimension '", tok, "' in header field 'shape' (need an integer >= 0)");
     h.shape.push_back(static_cast<std::size_t>(d));
-    if (d != 0 && count > max_count / d) overflow = true;
-    else if (d != 0) count *= d;
+    if (d == 0) zero = true;
+    else if (count > max_count / d) overflow = true;
+    else count *= d;
     if (comma == std::string::npos) break;
     at = comma + 1;
   }
-  bool zero = false;
-  for (auto d : h.shape) zero = zero || d == 0;
   if (zero && !overflow) count = 0;
   // The data must fit in what the file holds after the header.
   const std::uint64_t avail = file_size - prefix - len;
