@@ -1,5 +1,5 @@
 // Tables for Tab-PET: a fast CSV reader (the file read into memory on huge pages, rows split and
-// parsed in parallel, numbers by std::from_chars, read in place when a field is a plain number)
+// parsed in parallel, numbers by detail::from_chars_double, read in place when a field is a plain number)
 // and per-column type inference.
 #include <fcntl.h>
 #include <omp.h>
@@ -20,6 +20,7 @@
 
 #include "detail/check.hpp"
 #include "detail/csv.hpp"
+#include "detail/decimal.hpp"
 #include "detail/memory.hpp"
 #include "posenc/tabular.hpp"
 
@@ -94,7 +95,7 @@ int parse_number(std::string_view s, double& out) {
   s = detail::trim(s);
   if (s.empty()) return 0;
   if (s.front() == '+') s.remove_prefix(1);
-  const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+  const auto r = detail::from_chars_double(s.data(), s.data() + s.size(), out);
   if (r.ptr != s.data() + s.size()) return 0;
   if (r.ec == std::errc::result_out_of_range) {
     const double v = std::strtod(std::string(s).c_str(), nullptr);  // overflow: +-HUGE_VAL; underflow: tiny
@@ -123,7 +124,7 @@ inline std::size_t quick_number(std::string_view line, std::size_t i, char delim
   const char* e = line.data() + line.size();
   while (b < e && (*b == ' ' || *b == '\t') && *b != delim) ++b;  // a blank delimiter ends the field
   if (b < e && *b == '+') ++b;
-  const auto r = std::from_chars(b, e, out);
+  const auto r = detail::from_chars_double(b, e, out);
   if (r.ec != std::errc() || !std::isfinite(out)) return std::string_view::npos;
   const char* q = r.ptr;
   while (q < e && (*q == ' ' || *q == '\t' || *q == '\r') && *q != delim) ++q;
