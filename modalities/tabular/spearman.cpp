@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <utility>
@@ -12,6 +13,7 @@
 #include <cblas.h>
 
 #include "detail/blas_threads.hpp"
+#include "detail/check.hpp"
 #include "detail/memory.hpp"
 
 
@@ -19,55 +21,36 @@ namespace posenc::tabular_detail {
 
 namespace {
 
-/// Orders keys[i..j) (with idx alongside) by key: insertion for short runs.
-void sort_run(std::uint64_t* keys, std::uint32_t* idx, std::size_t m) {
-  if (m <= 16) {
-    for (std::size_t a = 1; a < m; ++a) {
-      const std::uint64_t k = keys[a];
-      const std::uint32_t x = idx[a];
-      std::size_t c = a;
-      for (; c > 0 && k < keys[c - 1]; --c) {
-        keys[c] = keys[c - 1];
-        idx[c] = idx[c - 1];
-      }
-      keys[c] = k;
-      idx[c] = x;
-    }
-    return;
-  }
-  std::vector<std::pair<std::uint64_t, std::uint32_t>> run(m);
-  for (std::size_t a = 0; a < m; ++a) run[a] = {keys[a], idx[a]};
-  std::sort(run.begin(), run.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
-  for (std::size_t a = 0; a < m; ++a) {
-    keys[a] = run[a].first;
-    idx[a] = run[a].second;
-  }
+/// The doubles' bits mapped to unsigned integers in the same order (-0 as +0).
+inline std::uint64_t order_key(double v) {
+  const double x = v + 0.0;
+  std::uint64_t u;
+  std::memcpy(&u, &x, sizeof u);
+  return (u >> 63) ? ~u : (u | (std::uint64_t{1} << 63));
 }
 
 }  // namespace
 
 template <class T>
 void centred_ranks(const double* z, std::size_t n, T* out) {
-  // Keys: the doubles' bits mapped to unsigned integers in the same order (-0 as +0). An LSD radix
-  // sort on the top 33 key bits (three 11-bit digits, a digit shared by every key skipped), then
-  // the rare runs that share those bits but not the whole key are sorted by the whole key.
-  thread_local std::vector<std::uint64_t> keys, ktmp;
-  thread_local std::vector<std::uint32_t> idx, itmp;
-  keys.resize(n);
-  ktmp.resize(n);
-  idx.resize(n);
-  itmp.resize(n);
+  // Each element as one word: the top key bits above its index (b = bits of n - 1, at most 31). An
+  // LSD radix sort on the word's top 33 bits (three 11-bit digits, a digit shared by every word
+  // skipped) moves 8 bytes an element and writes one stream per bucket; the rare runs that share
+  // those bits are ordered by their whole keys, read back from z.
+  if (n == 0) return;
+  const int b = std::max(1, static_cast<int>(std::bit_width(n - 1)));
+  if (b > 31) detail::fail("spearman ranks", "more than 2^31 rows: ", n);
+  const std::uint64_t low = (std::uint64_t{1} << b) - 1;
+  thread_local std::vector<std::uint64_t> words, tmp;
+  words.resize(n);
+  tmp.resize(n);
   constexpr int kBits = 11, kPasses = 3, kLow = 64 - kBits * kPasses;
   constexpr std::size_t kBuckets = std::size_t{1} << kBits;
   std::vector<std::uint32_t> counts(kPasses * kBuckets, 0);
   for (std::size_t i = 0; i < n; ++i) {
-    const double x = z[i] + 0.0;
-    std::uint64_t u;
-    std::memcpy(&u, &x, sizeof u);
-    const std::uint64_t key = (u >> 63) ? ~u : (u | (std::uint64_t{1} << 63));
-    keys[i] = key;
-    idx[i] = static_cast<std::uint32_t>(i);
-    for (int p = 0; p < kPasses; ++p) ++counts[p * kBuckets + ((key >> (kLow + kBits * p)) & (kBuckets - 1))];
+    const std::uint64_t word = (order_key(z[i]) & ~low) | i;
+    words[i] = word;
+    for (int p = 0; p < kPasses; ++p) ++counts[p * kBuckets + ((word >> (kLow + kBits * p)) & (kBuckets - 1))];
   }
   for (int p = 0; p < kPasses; ++p) {
     std::uint32_t* c = counts.data() + p * kBuckets;
@@ -79,28 +62,35 @@ void centred_ranks(const double* z, std::size_t n, T* out) {
       sum += c0;
     }
     const int shift = kLow + kBits * p;
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::uint32_t d = c[(keys[i] >> shift) & (kBuckets - 1)]++;
-      ktmp[d] = keys[i];
-      itmp[d] = idx[i];
+    for (std::size_t i = 0; i < n; ++i) tmp[c[(words[i] >> shift) & (kBuckets - 1)]++] = words[i];
+    words.swap(tmp);
+  }
+  // Runs [i, j) sharing the top bits; within one, tie groups by the whole key. A group [g, h) of the
+  // sorted order has 2 mean rank - (n + 1) = g + h - n.
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> run;
+  const auto rank = [&](std::size_t g, std::size_t h) {
+    return static_cast<T>(static_cast<std::int64_t>(g + h) - static_cast<std::int64_t>(n));
+  };
+  for (std::size_t i = 0; i < n;) {
+    const std::uint64_t top = words[i] >> kLow;
+    std::size_t j = i + 1;
+    while (j < n && (words[j] >> kLow) == top) ++j;
+    if (j == i + 1) {
+      out[words[i] & low] = rank(i, i + 1);
+    } else {
+      run.clear();
+      for (std::size_t k = i; k < j; ++k) {
+        const auto at = static_cast<std::uint32_t>(words[k] & low);
+        run.emplace_back(order_key(z[at]), at);
+      }
+      std::sort(run.begin(), run.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+      for (std::size_t g = 0; g < run.size();) {
+        std::size_t h = g + 1;
+        while (h < run.size() && run[h].first == run[g].first) ++h;
+        for (std::size_t k = g; k < h; ++k) out[run[k].second] = rank(i + g, i + h);
+        g = h;
+      }
     }
-    keys.swap(ktmp);
-    idx.swap(itmp);
-  }
-  for (std::size_t i = 0; i < n;) {
-    const std::uint64_t top = keys[i] >> kLow;
-    std::size_t j = i + 1;
-    bool mixed = false;
-    for (; j < n && (keys[j] >> kLow) == top; ++j) mixed = mixed || keys[j] != keys[i];
-    if (mixed) sort_run(keys.data() + i, idx.data() + i, j - i);
-    i = j;
-  }
-  // Tie groups [i, j) of the sorted order: 2 mean rank - (n + 1) = i + j - n.
-  for (std::size_t i = 0; i < n;) {
-    std::size_t j = i + 1;
-    while (j < n && keys[j] == keys[i]) ++j;
-    const T r = static_cast<T>(static_cast<std::int64_t>(i + j) - static_cast<std::int64_t>(n));
-    for (std::size_t k = i; k < j; ++k) out[idx[k]] = r;
     i = j;
   }
 }
