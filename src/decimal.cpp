@@ -1,5 +1,4 @@
-// The fast decimal reader (detail/decimal.hpp): the short path and its fallback. Compiled with the
-// library's target options (-march=native by default), which decide whether the short path exists.
+// The fast decimal reader (detail/decimal.hpp): the short path and its fallback.
 #include "detail/decimal.hpp"
 
 #include <algorithm>
@@ -11,12 +10,14 @@
 namespace posenc::detail {
 
 // The short path needs AVX-512 with byte permutes (VBMI: Intel Ice Lake and later, AMD Zen 4 and
-// later); elsewhere std::from_chars does all the work (a scalar version of the short path measured
-// slower than libstdc++'s from_chars, which already uses the fast_float algorithm).
-#if defined(__x86_64__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VBMI__) && \
-    defined(__SIZEOF_INT128__)
+// later). Its functions are compiled for those instructions whatever the build's flags and run only
+// where the CPU has them (checked once), so sanitizer and fuzzing builds exercise it too; elsewhere
+// std::from_chars does all the work (a scalar short path measured slower than libstdc++'s
+// from_chars, which already uses the fast_float algorithm).
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define POSENC_DECIMAL_SHORT_PATH 1
 #include <immintrin.h>
+#define POSENC_DECIMAL_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi,bmi,bmi2,lzcnt,popcnt")))
 #else
 #define POSENC_DECIMAL_SHORT_PATH 0
 #endif
@@ -37,12 +38,12 @@ constexpr std::array<std::uint64_t, kMaxPow5 + 1> kPow5 = [] {
 }();
 
 /// 2^e as a double, for e in the normal range.
-double pow2(int e) { return std::bit_cast<double>(static_cast<std::uint64_t>(e + 1023) << 52); }
+POSENC_DECIMAL_TARGET double pow2(int e) { return std::bit_cast<double>(static_cast<std::uint64_t>(e + 1023) << 52); }
 
 /// (x + a fraction below one when `sticky`) * 2^e rounded to the nearest double, ties to even. x > 0;
 /// when sticky, x must have at least 55 bits (the rounding bit and one below it are x's own). The
 /// result must lie in the normal range (the callers' exponents keep it there).
-double round_scaled(u128 x, bool sticky, int e) {
+POSENC_DECIMAL_TARGET double round_scaled(u128 x, bool sticky, int e) {
   const auto hi = static_cast<std::uint64_t>(x >> 64), lo = static_cast<std::uint64_t>(x);
   const int bits = hi ? 128 - std::countl_zero(hi) : 64 - std::countl_zero(lo);
   if (bits <= 53) return static_cast<double>(lo) * pow2(e);
@@ -56,14 +57,14 @@ double round_scaled(u128 x, bool sticky, int e) {
 }
 
 /// floor((hi 2^64 + lo) / d) and the remainder; the quotient must fit 64 bits (hi < d).
-std::uint64_t divide(std::uint64_t hi, std::uint64_t lo, std::uint64_t d, std::uint64_t& rem) {
+POSENC_DECIMAL_TARGET std::uint64_t divide(std::uint64_t hi, std::uint64_t lo, std::uint64_t d, std::uint64_t& rem) {
   std::uint64_t q;
   asm("divq %4" : "=a"(q), "=d"(rem) : "a"(lo), "d"(hi), "rm"(d) : "cc");
   return q;
 }
 
 /// w 10^q for w > 0, |q| <= kMaxPow5, rounded once.
-double scale(std::uint64_t w, int q) {
+POSENC_DECIMAL_TARGET double scale(std::uint64_t w, int q) {
   if (q >= 0) return round_scaled(static_cast<u128>(w) * kPow5[q], false, q);
   const std::uint64_t d = kPow5[-q];
   const int s = std::max(0, 56 + (64 - std::countl_zero(d)) - (64 - std::countl_zero(w)));
@@ -87,7 +88,7 @@ struct Mantissa {
 /// Without branches on the digits: the 32 bytes from p in one register, the span of digits and one
 /// '.' from the masks, the digits right-aligned into 24 lanes by one byte permutation (VPERMB)
 /// stepping over the '.', and combined by multiply-adds into three 8-digit groups.
-bool mantissa(const char*& p, const char* last, Mantissa& m) {
+POSENC_DECIMAL_TARGET bool mantissa(const char*& p, const char* last, Mantissa& m) {
   const std::ptrdiff_t avail = last - p;
   const __mmask32 in = avail >= 32 ? ~__mmask32{0} : (__mmask32{1} << avail) - 1;  // masked bytes never fault
   const __m256i v = _mm256_maskz_loadu_epi8(in, p);
@@ -127,7 +128,7 @@ bool mantissa(const char*& p, const char* last, Mantissa& m) {
 
 /// The short path: the end of the number with its value in `out`, or nullptr when the input is not
 /// of the short shape (nothing is then claimed about it).
-const char* short_path(const char* first, const char* last, double& out) {
+POSENC_DECIMAL_TARGET const char* short_path(const char* first, const char* last, double& out) {
   const char* p = first;
   const bool neg = p < last && *p == '-';
   p += neg;
@@ -161,19 +162,22 @@ const char* short_path(const char* first, const char* last, double& out) {
 }  // namespace
 
 #if POSENC_DECIMAL_SHORT_PATH
-bool decimal_short_path_built() { return true; }
+bool decimal_short_path_enabled() {
+  static const bool enabled = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                              __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vbmi") &&
+                              __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt");
+  return enabled;
+}
 const char* decimal_short_path(const char* first, const char* last, double& out) {
-  return short_path(first, last, out);
+  return decimal_short_path_enabled() ? short_path(first, last, out) : nullptr;
 }
 #else
-bool decimal_short_path_built() { return false; }
+bool decimal_short_path_enabled() { return false; }
 const char* decimal_short_path(const char*, const char*, double&) { return nullptr; }
 #endif
 
 std::from_chars_result from_chars_double(const char* first, const char* last, double& out) {
-#if POSENC_DECIMAL_SHORT_PATH
-  if (const char* end = short_path(first, last, out)) return {end, std::errc()};
-#endif
+  if (const char* end = decimal_short_path(first, last, out)) return {end, std::errc()};
   return std::from_chars(first, last, out);
 }
 

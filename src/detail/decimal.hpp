@@ -1,6 +1,6 @@
 // Decimal numbers read fast and exactly: from_chars_double gives the same result as
 // std::from_chars(first, last, double&) (the same value bits, end pointer and error) on every input,
-// taking a short exact path for the common shape (where the CPU has AVX-512 VBMI) and std::from_chars
+// taking a short exact path for the common shape (where the CPU has AVX-512 VBMI, checked at run time) and std::from_chars
 // for the rest.
 //
 // The short path: [-]digits[.digits][(e|E)[+-]digits] with at most 19 significant digits w and a
@@ -22,10 +22,10 @@ namespace posenc::detail {
 std::from_chars_result from_chars_double(const char* first, const char* last, double& out);
 
 /// The short path alone (for tests): the end of the number with its value in `out`, or nullptr when
-/// it does not take the input (always nullptr when the build has no short path).
+/// it does not take the input (always nullptr without the short path).
 const char* decimal_short_path(const char* first, const char* last, double& out);
 
-/// Whether the library was built with the short path (x86-64 with AVX-512 VBMI enabled).
-bool decimal_short_path_built();
+/// Whether the short path runs here: an x86-64 build (GCC or Clang) on a CPU with AVX-512 VBMI.
+bool decimal_short_path_enabled();
 
 }  // namespace posenc::detail
