@@ -7,19 +7,24 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <cstring>
 #include <functional>
+#include <limits>
+#include <map>
 #include <set>
 
 #include "posenc/catalogue.hpp"
 #include "posenc/npy.hpp"
 #include "posenc/text.hpp"
 #include "support/catalogue_values.hpp"
+#include "support/helpers.hpp"
 
 namespace posenc {
 namespace {
 
 namespace cat = catalogue;
 using test::companions;
+using test::expect_invalid;
 using test::generic_candidates;
 using test::special_candidates;
 using test::table_candidates;
@@ -86,6 +91,53 @@ TEST(Catalogue, EveryEntryBuildsWithItsDefaults) {
   for (const char* must : {"graphormer_spatial", "graphormer_centrality", "graphormer_edge", "tabpet", "rope", "t5",
                            "laplacian_pe", "rwse", "vivit", "mrope"})
     EXPECT_TRUE(seen.count(must)) << must;
+}
+
+// ---------------------------------------------------------------------- caller buffers
+
+TEST(Catalogue, BuildIntoWritesTheBuiltArrayIntoAReusedBuffer) {
+  // Value sets per entry with a caller-buffer form: its defaults and changed values (every
+  // sphere_features variant, odd widths, offsets, prefix rows, the other layouts).
+  std::map<std::string, std::vector<cat::Values>> sets = {
+      {"sinusoidal", {{}, {{"tokens", std::int64_t{37}}, {"offset", 5.0}, {"dim", std::int64_t{33}},
+                           {"layout", std::string("blocked")}, {"exponent", std::string("t2t")}}}},
+      {"sincos_2d", {{}, {{"height", std::int64_t{3}}, {"width", std::int64_t{5}}, {"dim", std::int64_t{16}},
+                          {"layout", std::string("timm")}, {"prefix_tokens", std::int64_t{2}}}}},
+      {"detr_sine", {{}, {{"normalize", false}, {"num_pos_feats", std::int64_t{6}}}}},
+      {"fourier_features", {{}, {{"in_pixels", false}, {"grid_indexing", std::string("xy")}}}},
+      {"sincos_3d", {{}, {{"layout", std::string("positional_encodings")}, {"dim", std::int64_t{24}}}}},
+      {"spectrogram_sincos", {{}, {{"frequency_dim", std::int64_t{8}}, {"time_dim", std::int64_t{12}}}}},
+      {"spherical_harmonics", {{}, {{"degree", std::int64_t{7}}, {"convention", std::string("colatitude")}}}},
+      {"sphere_features", {}}};
+  for (const auto& v : cat::describe("sphere_features").field("variant")->choices)
+    sets["sphere_features"].push_back({{"variant", v}, {"nlat", std::int64_t{5}}, {"nlon", std::int64_t{8}}});
+  std::set<std::string> with_into;
+  for (const auto& e : cat::entries())
+    if (!e.into.empty()) with_into.insert(e.name);
+  std::set<std::string> expected;
+  for (const auto& [name, _] : sets) expected.insert(name);
+  EXPECT_EQ(with_into, expected);
+  for (const auto& [name, list] : sets) {
+    for (const auto& values : list) {
+      SCOPED_TRACE(name + " with " + std::to_string(values.size()) + " values");
+      const cat::Built b = cat::build(name, values);
+      const cat::Array* a = b.array(cat::describe(name).into);
+      ASSERT_NE(a, nullptr);
+      const Tensor& fresh = std::get<Tensor>(*a);
+      std::vector<float> buf(fresh.size(), std::numeric_limits<float>::quiet_NaN());
+      for (int round = 0; round < 2; ++round) {
+        cat::build_into(name, buf, values);
+        ASSERT_EQ(std::memcmp(buf.data(), fresh.data(), buf.size() * sizeof(float)), 0) << "round " << round;
+        std::fill(buf.begin(), buf.end(), -7.0f);  // stale values in the reused buffer
+      }
+      std::vector<float> longer(fresh.size() + 1);
+      expect_invalid([&] { cat::build_into(name, longer, values); },
+                     {"'out'", std::to_string(fresh.size()), "got " + std::to_string(fresh.size() + 1)});
+    }
+  }
+  std::vector<float> buf(8);
+  expect_invalid([&] { cat::build_into("rope", buf); }, {"build_into", "'rope'", "cannot write", "sinusoidal, "});
+  expect_invalid([&] { cat::build_into("sinusoidl", buf); }, {"did you mean 'sinusoidal'"});
 }
 
 // ---------------------------------------------------------------------- a changed value per field

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -113,6 +114,8 @@ struct EntryInfo {
   /// backward() maps the core's EncodingGrad to the gradients of its score-term tables
   /// (input-side tables, TableInfo::part == "", have none through attention).
   bool backward = false;
+  /// build_into() writes this array of build() into a caller's buffer ("" when the entry cannot).
+  std::string into;
   const FieldInfo* field(const std::string& name) const;  ///< nullptr if absent (name normalised)
 };
 
@@ -169,6 +172,15 @@ struct Context {
 /// must come from parse() or check() (or hold correctly typed values); library errors pass
 /// through (std::invalid_argument naming the builder and the parameter).
 Built build(const std::string& name, const Values& values = {}, const Context& context = {});
+
+/// The entry's table (the array EntryInfo::into names, row-major float32) written into `out`: the
+/// same bits as build()'s array, every element written, nothing allocated for the output, so a
+/// pipeline that rebuilds a table per batch can reuse one buffer (the entries: sinusoidal,
+/// sincos_2d, detr_sine, fourier_features, sincos_3d, spectrogram_sincos, sphere_features and
+/// spherical_harmonics, each through its builder's `_into` function). Throws
+/// std::invalid_argument for an entry without it (naming those that have it), for the values
+/// build() rejects, and for a buffer of another size (naming both sizes).
+void build_into(const std::string& name, std::span<float> out, const Values& values = {}, const Context& context = {});
 
 /// Gradients of an entry's learnable score-term tables, by the field that loads each table
 /// ("table", "slopes", "key_table", "w_r", ...), each of that table's shape.

@@ -422,22 +422,38 @@ Values check(const std::string& name, const Values& typed) {
   return out;
 }
 
-Built build(const std::string& name, const Values& values, const Context& context) {
-  const detail::Entry& e = find(name);
+namespace {
+/// Defaults < context.implied < values, each checked against the entry's fields.
+Values merged(const detail::Entry& e, const Values& values, const Context& context) {
   Values all = check(e.info.name, context.implied);
   for (const auto& [k, v] : check(e.info.name, values)) all[k] = v;
-  Built b = e.build(all);
+  return all;
+}
+}  // namespace
+
+Built build(const std::string& name, const Values& values, const Context& context) {
+  const detail::Entry& e = find(name);
+  Built b = e.build(merged(e, values, context));
   if (b.encoding.name.empty()) b.encoding.name = e.info.name;
   return b;
+}
+
+void build_into(const std::string& name, std::span<float> out, const Values& values, const Context& context) {
+  const detail::Entry& e = find(name);
+  if (!e.into) {
+    std::string can;
+    for (const auto& other : registry())
+      if (other.into) can += (can.empty() ? "" : ", ") + other.info.name;
+    bad("build_into: encoding '" + e.info.name + "' cannot write into a caller's buffer (those that can: " + can + ")");
+  }
+  e.into(merged(e, values, context), out);
 }
 
 Gradients backward(const std::string& name, const Values& values, const Built& built, const EncodingGrad& grad,
                    const Context& context) {
   const detail::Entry& e = find(name);
   if (!e.backward) return {};
-  Values all = check(e.info.name, context.implied);
-  for (const auto& [k, v] : check(e.info.name, values)) all[k] = v;
-  return e.backward(all, built, grad);
+  return e.backward(merged(e, values, context), built, grad);
 }
 
 // ====================================================================== helpers of the entries

@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -91,6 +92,8 @@ struct Entry {
   std::function<Built(const Values& ordered_values)> build;
   /// Set with Def::backward: the builder's vector-Jacobian product (catalogue.hpp backward()).
   std::function<Gradients(const Values& values, const Built& built, const EncodingGrad& grad)> backward;
+  /// Set with Def::into: the table written into a caller's buffer (catalogue.hpp build_into()).
+  std::function<void(const Values& values, std::span<float> out)> into;
 };
 
 /// Registration of the entries of one file (text.cpp, image.cpp, ...).
@@ -171,6 +174,13 @@ class Def {
     return *this;
   }
 
+  /// The builder's `_into` form: writes build()'s array `array` into a caller's buffer.
+  Def& into(std::string array, std::function<void(const P&, std::span<float>)> f) {
+    into_ = std::move(f);
+    info_.into = std::move(array);
+    return *this;
+  }
+
   Def& input(std::string what) {
     info_.inputs.push_back(std::move(what));
     return *this;
@@ -211,6 +221,7 @@ class Def {
       e.backward = [make, fn = backward_](const Values& values, const Built& b, const EncodingGrad& g) {
         return fn(make(values), b, g);
       };
+    if (into_) e.into = [make, fn = into_](const Values& values, std::span<float> out) { fn(make(values), out); };
     return e;
   }
 
@@ -233,6 +244,7 @@ class Def {
   std::function<void(P&)> preset_;
   std::function<Built(const P&)> build_;
   std::function<Gradients(const P&, const Built&, const EncodingGrad&)> backward_;
+  std::function<void(const P&, std::span<float>)> into_;
 };
 
 // ------------------------------------------------------------------ shared inputs and helpers

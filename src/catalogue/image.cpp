@@ -105,6 +105,7 @@ Entry sincos_2d_entry() {
              "mae [sin x|cos x|sin y|cos y], timm [sin y|sin x|cos y|cos x], timm_interleaved");
   own_grid(d, [](P& p) -> auto& { return p.o; }, true);
   d.build([](const P& p) { return absolute(sincos_2d(p.o)); });
+  d.into("input_add", [](const P& p, std::span<float> out) { sincos_2d_table_into(p.o, out); });
   return d.finish();
 }
 
@@ -112,6 +113,11 @@ struct DetrP {
   DetrSineOptions o;
   std::optional<ITensor> valid;
 };
+DetrSineOptions detr_options(const DetrP& p) {
+  DetrSineOptions o = p.o;
+  o.scale_given = o.scale != DetrSineOptions{}.scale;  // an explicit scale without normalize is an error
+  return o;
+}
 Entry detr_entry() {
   using P = DetrP;
   Def<P> d("detr_sine", "DETR's normalised sine embedding of pixel coordinates", "input_add",
@@ -124,15 +130,16 @@ Entry detr_entry() {
       .member("valid", &P::valid, "valid-pixel mask [H, W] (1 = pixel)", "input");
   own_grid(d, [](P& p) -> auto& { return p.o; }, false);
   d.build([](const P& p) {
-    DetrSineOptions o = p.o;
-    o.scale_given = o.scale != DetrSineOptions{}.scale;  // an explicit scale without normalize is an error
-    Tensor t = detr_sine(o, p.valid ? *p.valid : ITensor{});
+    Tensor t = detr_sine(detr_options(p), p.valid ? *p.valid : ITensor{});
     Built b;
     b.arrays.emplace_back("input_add", t);
     t.reshape({1, t.shape()[0], t.shape()[1]});
     b.encoding.name = "detr_sine";
     b.encoding.input_add = t;
     return sized(std::move(b), t.shape()[1]);
+  });
+  d.into("input_add", [](const P& p, std::span<float> out) {
+    detr_sine_into(detr_options(p), out, p.valid ? *p.valid : ITensor{});
   });
   return d.finish();
 }
@@ -250,6 +257,11 @@ struct FourierFeaturesP {
   FourierFeaturesOptions o;
   GridIndexing indexing = GridIndexing::ij;
 };
+FourierFeaturesOptions fourier_options(const FourierFeaturesP& p) {
+  FourierFeaturesOptions o = p.o;
+  o.xy_indexing = p.indexing == GridIndexing::xy;
+  return o;
+}
 Entry fourier_features_entry() {
   using P = FourierFeaturesP;
   Def<P> d("fourier_features", "timm FourierEmbed: sin/cos of pixel coordinates in frequency bands (+ the grid)",
@@ -267,12 +279,12 @@ Entry fourier_features_entry() {
       .field("include_grid", [](P& p) -> auto& { return p.o.include_grid; }, "FourierEmbed's concat_grid");
   own_grid(d, [](P& p) -> auto& { return p.o; }, false);
   d.build([](const P& p) {
-    FourierFeaturesOptions o = p.o;
-    o.xy_indexing = p.indexing == GridIndexing::xy;
+    const FourierFeaturesOptions o = fourier_options(p);
     Built b = absolute(fourier_features_encoding(o), true);
     b.arrays.emplace_back("bands", to_float(fourier_bands(o)));
     return b;
   });
+  d.into("input_concat", [](const P& p, std::span<float> out) { fourier_features_into(fourier_options(p), out); });
   return d.finish();
 }
 

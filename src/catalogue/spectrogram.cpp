@@ -52,6 +52,9 @@ Entry sincos_entry() {
     b.metadata.emplace_back("grid", grid_text(g));
     return b;
   });
+  d.into("input_add", [](const AxesP& p, std::span<float> out) {
+    spectrogram_sincos_table_into(spectrogram_grid(p.s.patching), p.frequency, p.time, p.s.prefix_tokens, out);
+  });
   return d.finish();
 }
 

@@ -66,6 +66,11 @@ struct FeaturesP {
   Sphere2VecOptions o;
   Points pts;
 };
+Sphere2VecOptions sphere2vec_options(const FeaturesP& p) {
+  Sphere2VecOptions o = p.o;
+  o.variant = enum_value<Sphere2VecVariant>(enum_name(p.variant), "sphere_features: field 'variant'");
+  return o;
+}
 Entry features_entry() {
   using P = FeaturesP;
   Def<P> d("sphere_features", "location features: unit vector, wrap, Space2Vec / Sphere2Vec variants", "input_concat",
@@ -85,13 +90,21 @@ Entry features_entry() {
     } else if (p.variant == SphereFeature::wrap) {
       f = wrap_features(pts);
     } else {
-      Sphere2VecOptions o = p.o;
-      o.variant = enum_value<Sphere2VecVariant>(enum_name(p.variant), "sphere_features: field 'variant'");
-      f = sphere2vec_features(pts, o);
+      f = sphere2vec_features(pts, sphere2vec_options(p));
     }
     Built b = absolute(sphere_features_encoding(f, "sphere_" + enum_name(p.variant)), true);
     b.arrays.emplace_back("points", pts);
     return b;
+  });
+  d.into("input_concat", [](const P& p, std::span<float> out) {
+    const DTensor pts = p.pts.get();
+    if (p.variant == SphereFeature::wrap) return wrap_features_into(pts, out);
+    if (p.variant != SphereFeature::cartesian3d) return sphere2vec_features_into(pts, sphere2vec_options(p), out);
+    const DTensor u = unit_vectors(pts);
+    if (out.size() != u.size())
+      bad("sphere_features: parameter 'out' must hold N x 3 = " + std::to_string(u.size()) + " floats (cartesian3d, N = " +
+          std::to_string(u.shape()[0]) + "), got " + std::to_string(out.size()));
+    std::transform(u.begin(), u.end(), out.begin(), [](double x) { return static_cast<float>(x); });
   });
   return d.finish();
 }
@@ -114,6 +127,7 @@ Entry harmonics_entry() {
     b.metadata.emplace_back("feature_order", std::string("l-major, m = -l..l: column l*l + l + m"));
     return b;
   });
+  d.into("input_concat", [](const P& p, std::span<float> out) { spherical_harmonics_into(p.pts.get(), out, p.o); });
   return d.finish();
 }
 

@@ -45,6 +45,9 @@ Entry sinusoidal_entry() {
     b.arrays.emplace_back("frequencies", to_double(sinusoid_frequencies(p.o)));
     return with_tokens(std::move(b), p.pos);
   });
+  d.into("input_add", [](const P& p, std::span<float> out) {
+    sinusoid_table_into(static_cast<std::int64_t>(p.pos.n_key()), p.o, out, p.pos.offset);
+  });
   return d.finish();
 }
 

@@ -49,11 +49,13 @@ Entry sincos_3d_entry() {
              "scenic [sin t|cos t|sin x|cos x|sin y|cos y] or positional_encodings")
       .field("prefix_tokens", [](P& p) -> auto& { return p.o.prefix_tokens; }, "zero rows first", "grid");
   tubelets(d, [](P& p) -> auto& { return p.t; });
-  d.build([](const P& p) {
+  const auto options = [](const P& p) {
     SinCos3dOptions o = p.o;
     o.grid = p.t.grid();
-    return absolute(sincos_3d(o));
-  });
+    return o;
+  };
+  d.build([options](const P& p) { return absolute(sincos_3d(options(p))); });
+  d.into("input_add", [options](const P& p, std::span<float> out) { sincos_3d_table_into(options(p), out); });
   return d.finish();
 }
 
