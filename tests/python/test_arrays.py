@@ -1,4 +1,4 @@
-"""posenc.attention / apply_rotation: NumPy dtypes and layouts, copies, agreement with NumPy."""
+"""posenc.attention / apply_rotation / encode_into: NumPy dtypes and layouts, copies, agreement with NumPy."""
 import threading
 
 import numpy as np
@@ -110,3 +110,41 @@ def test_attention_releases_the_gil():
         done.wait(0.001)
     t.join()
     assert len(ticks) > 3  # Python kept running while the core computed
+
+
+def test_encode_into_writes_the_built_array_into_a_reused_buffer():
+    into = {e["name"]: e["into"] for e in posenc.list(verbose=True) if e["into"]}
+    assert set(into) == {"sinusoidal", "sincos_2d", "detr_sine", "fourier_features", "sincos_3d",
+                         "spectrogram_sincos", "sphere_features", "spherical_harmonics"}
+    cases = [("sinusoidal", dict(dim=33, tokens=40, offset=3.0, layout="blocked")),
+             ("sincos_2d", dict(height=3, width=5, dim=16, prefix_tokens=1)),
+             ("spherical_harmonics", dict(degree=6, nlat=4, nlon=6)),
+             ("sphere_features", dict(variant="wrap", points=np.array([[10.0, 20.0], [-170.0, -45.0]])))]
+    for name, params in cases:
+        want = posenc.encode(name, **params).arrays[into[name]]
+        out = np.full(want.shape, np.nan, dtype=np.float32)
+        for _ in range(2):  # into stale values: every element is written
+            assert posenc.encode_into(name, out, **params) is out
+            np.testing.assert_array_equal(out, want)
+            out.fill(-7.0)
+        flat = np.empty(want.size, dtype=np.float32)  # any shape of the same size
+        posenc.encode_into(name, flat, **params)
+        np.testing.assert_array_equal(flat.reshape(want.shape), want)
+
+
+def test_encode_into_rejects_bad_buffers():
+    params = dict(dim=8, tokens=4)
+    with pytest.raises(TypeError, match="float32"):
+        posenc.encode_into("sinusoidal", np.zeros((4, 8)), **params)
+    with pytest.raises(TypeError, match="'out'"):
+        posenc.encode_into("sinusoidal", [0.0] * 32, **params)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        posenc.encode_into("sinusoidal", np.zeros((8, 8), np.float32)[::2], **params)
+    ro = np.zeros((4, 8), np.float32)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="writeable"):
+        posenc.encode_into("sinusoidal", ro, **params)
+    with pytest.raises(ValueError, match="'out'.*32.*got 31"):
+        posenc.encode_into("sinusoidal", np.zeros(31, np.float32), **params)
+    with pytest.raises(ValueError, match="cannot write into a caller's buffer"):
+        posenc.encode_into("rope", np.zeros(8, np.float32))

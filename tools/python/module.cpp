@@ -53,21 +53,44 @@ py::dict entry_dict(const cat::EntryInfo& e) {
                            py::arg("seed_field") = t.seed_field, py::arg("part") = t.part));
   d["fields"] = fields;
   d["tables"] = tables;
+  d["into"] = e.into;
   return d;
 }
 
-std::shared_ptr<Built> encode(const std::string& name, const py::dict& params) {
+cat::Values typed_values(const std::string& name, const py::dict& params) {
   cat::Values typed;
   for (const auto& [k, v] : params) {
     if (v.is_none()) continue;
     const std::string key = py::str(k);
     typed[key] = to_value(v, name + ": field '" + key + "'");
   }
+  return typed;
+}
+
+std::shared_ptr<Built> encode(const std::string& name, const py::dict& params) {
+  const cat::Values typed = typed_values(name, params);
   auto out = std::make_shared<Built>();
   out->entry = cat::describe(name).name;
   py::gil_scoped_release release;
   out->b = cat::build(name, cat::check(name, typed));
   return out;
+}
+
+/// catalogue::build_into on a caller's NumPy buffer: float32, C-contiguous and writeable (else
+/// TypeError / ValueError naming 'out'); its size is checked by the library (both sizes named).
+void encode_into(const std::string& name, const py::dict& params, const py::object& out) {
+  if (!py::isinstance<py::array>(out))
+    throw py::type_error("posenc.encode_into: 'out' must be a float32 NumPy array, got " +
+                         std::string(py::str(py::type::of(out).attr("__name__"))));
+  auto a = py::reinterpret_borrow<py::array>(out);
+  if (!a.dtype().is(py::dtype::of<float>()))
+    throw py::type_error("posenc.encode_into: 'out' must have dtype float32, got " + std::string(py::str(a.dtype())));
+  if (!(a.flags() & py::array::c_style)) throw py::value_error("posenc.encode_into: 'out' must be C-contiguous");
+  if (!a.writeable()) throw py::value_error("posenc.encode_into: 'out' must be writeable");
+  const cat::Values typed = typed_values(name, params);
+  const std::span<float> buf(static_cast<float*>(a.mutable_data()), static_cast<std::size_t>(a.size()));
+  py::gil_scoped_release release;
+  cat::build_into(name, buf, typed);
 }
 
 py::dict arrays_of(const py::object& self) {
@@ -245,6 +268,7 @@ PYBIND11_MODULE(_posenc, m) {
         return n;
       });
   m.def("encode", &encode, py::arg("name"), py::arg("params"));
+  m.def("encode_into", &encode_into, py::arg("name"), py::arg("params"), py::arg("out"));
   m.def("attention_forward", &attention_forward, py::arg("q"), py::arg("k"), py::arg("v"), py::arg("encoding"),
         py::arg("parts"), py::arg("causal"), py::arg("key_lengths"), py::arg("query_segments"), py::arg("key_segments"),
         py::arg("scale"), py::arg("threads"), py::arg("reference") = false);

@@ -23,7 +23,7 @@ import numpy as _np
 
 from . import _posenc
 
-__all__ = ["list", "names", "describe", "help", "encode", "Encoding", "attention", "apply_rotation",
+__all__ = ["list", "names", "describe", "help", "encode", "encode_into", "Encoding", "attention", "apply_rotation",
            "graph_encodings", "tabpet"]
 
 _builtin_list = list
@@ -108,6 +108,19 @@ def encode(name: str, **params) -> Encoding:
     Unknown names raise ValueError with the closest suggestion."""
     typed = {k: _plain(v, f"{name}: field '{k}'") for k, v in params.items()}
     return Encoding(_posenc.encode(name, typed))
+
+
+def encode_into(name: str, out, **params):
+    """Write an entry's table into a caller's buffer and return it: the bits of
+    encode(name, **params).arrays[describe(name)["into"]], every element overwritten, nothing
+    allocated for the table (reuse one buffer across batches). `out`: a float32, C-contiguous,
+    writeable ndarray of that array's size (TypeError / ValueError otherwise; a wrong size names
+    both sizes). The entries that can: those whose describe(name)["into"] is not empty
+    (sinusoidal, sincos_2d, detr_sine, fourier_features, sincos_3d, spectrogram_sincos,
+    sphere_features, spherical_harmonics)."""
+    typed = {k: _plain(v, f"{name}: field '{k}'") for k, v in params.items()}
+    _posenc.encode_into(name, typed, out)
+    return out
 
 
 def _encoding_arg(encoding):
