@@ -177,6 +177,65 @@ inline bool classify(std::string_view s, const std::vector<std::string>& tokens,
   return false;
 }
 
+/// One thread's rows of read_table_csv: each cell into values / missing, and the column flags the
+/// thread gathers (merged by the caller).
+class RowParser {
+ public:
+  static constexpr std::size_t kQuoted = std::string_view::npos, kUnterminated = kQuoted - 1;
+  RowParser(const TableCsvOptions& o, std::size_t columns, std::size_t rows, double* values,
+            std::vector<std::vector<std::uint8_t>>& missing)
+      : o_(o), C_(columns), R_(rows), values_(values), missing_(missing), quick_(quick_delimiter(o.delimiter)),
+        num_ok(columns, 1), boo_ok(columns, 1), nonfinite(columns, rows) {}
+
+  /// Row r split at the delimiter while parsing (a plain number read in place, with no search for
+  /// its delimiter first): the number of fields, or kQuoted when a field starts with a quote or the
+  /// row is too wide (quoted() then decides; a quote inside a field is an ordinary character).
+  std::size_t plain(std::string_view line, std::size_t r) {
+    std::size_t c = 0, i = 0;
+    while (c < C_) {
+      std::size_t k = quick_ ? quick_number(line, i, o_.delimiter, values_[c * R_ + r]) : std::string_view::npos;
+      if (k != std::string_view::npos) {
+        boo_ok[c] = 0;
+      } else {
+        const std::size_t j = line.find_first_not_of(" \t", i);  // split_fields' rule for a quoted field
+        if (j != std::string_view::npos && line[j] == '"') return kQuoted;
+        k = std::min(line.find(o_.delimiter, i), line.size());
+        cell(line.substr(i, k - i), c, r);
+      }
+      ++c;
+      if (k == line.size()) return c;
+      i = k + 1;
+    }
+    return kQuoted;  // more fields than the header: counted by quoted(), quotes and all
+  }
+
+  /// Row r through split_fields (quoted fields unescaped): the number of fields, or kUnterminated.
+  std::size_t quoted(std::string_view line, std::size_t r) {
+    const bool closed = detail::split_fields(line, o_.delimiter, fields_, scratch_);
+    if (!closed) return kUnterminated;
+    if (fields_.size() == C_)
+      for (std::size_t c = 0; c < C_; ++c) cell(fields_[c], c, r);
+    return fields_.size();
+  }
+
+ private:
+  void cell(std::string_view s, std::size_t c, std::size_t r) {
+    if (classify(s, o_.missing_tokens, values_[c * R_ + r], missing_[c][r], num_ok[c], boo_ok[c]))
+      nonfinite[c] = std::min(nonfinite[c], r);
+  }
+  const TableCsvOptions& o_;
+  std::size_t C_, R_;
+  double* values_;
+  std::vector<std::vector<std::uint8_t>>& missing_;
+  bool quick_;
+  std::vector<std::string_view> fields_;
+  std::vector<std::string> scratch_;
+
+ public:
+  std::vector<std::uint8_t> num_ok, boo_ok;  // every present cell so far a number / a bool word
+  std::vector<std::size_t> nonfinite;        // first row holding a non-finite number, per column
+};
+
 Table finish(Parsed& p, const TableCsvOptions& o, const char* fn, const std::string& where,
              const std::function<std::vector<std::string>(std::size_t)>& texts) {
   for (const auto& [name, type] : o.types)
@@ -270,67 +329,32 @@ Table read_table_csv(const std::string& path, const TableCsvOptions& o) {
     p.bool_ok.assign(C, 1);
     p.nonfinite_row.assign(C, R);
     std::size_t bad_row = R, bad_kind = 0, bad_width = 0;  // the first bad row wins (deterministic)
-    double* values = p.values.data();
-    const bool quick = quick_delimiter(o.delimiter);
 #pragma omp parallel
     {
-      std::vector<std::string_view> fields;
-      std::vector<std::string> scratch;
-      std::vector<std::uint8_t> num_ok(C, 1), boo_ok(C, 1);
-      std::vector<std::size_t> nonfinite(C, R);
+      RowParser rp(o, C, R, p.values.data(), p.missing);
       std::size_t my_bad = R, my_kind = 0, my_width = 0;
 #pragma omp for schedule(static)
       for (std::int64_t rr = 0; rr < static_cast<std::int64_t>(R); ++rr) {
         const auto r = static_cast<std::size_t>(rr);
         const std::string_view line = line_at(r + from);
-        // Fast path: no quotes, split at the delimiter while parsing; a plain number is read in
-        // place (no search for its delimiter), anything else through classify.
-        if (line.find('"') == std::string_view::npos) {
-          std::size_t c = 0, i = 0;
-          while (c < C) {
-            std::size_t k = quick ? quick_number(line, i, o.delimiter, values[c * R + r]) : std::string_view::npos;
-            if (k != std::string_view::npos) {
-              boo_ok[c] = 0;
-            } else {
-              k = std::min(line.find(o.delimiter, i), line.size());
-              if (classify(line.substr(i, k - i), o.missing_tokens, values[c * R + r], p.missing[c][r], num_ok[c],
-                           boo_ok[c]))
-                nonfinite[c] = std::min(nonfinite[c], r);
-            }
-            ++c;
-            if (k == line.size()) break;
-            i = k + 1;
-            if (c == C) {  // more fields than the header
-              c = C + 1 + static_cast<std::size_t>(std::count(line.begin() + static_cast<std::ptrdiff_t>(i), line.end(), o.delimiter));
-              break;
-            }
-          }
-          if (c != C && r < my_bad) {
-            my_bad = r;
-            my_kind = 2;
-            my_width = c;
-          }
-          continue;
+        if (r + 2 < R) {  // the row after next into the cache while this one is parsed
+          const std::string_view ahead = line_at(r + 2 + from);
+          for (std::size_t b = 0; b < ahead.size(); b += 64) __builtin_prefetch(ahead.data() + b);
         }
-        const bool closed = detail::split_fields(line, o.delimiter, fields, scratch);
-        if (!closed || fields.size() != C) {
-          if (r < my_bad) {
-            my_bad = r;
-            my_kind = closed ? 2 : 1;
-            my_width = fields.size();
-          }
-          continue;
+        std::size_t width = rp.plain(line, r);
+        if (width == RowParser::kQuoted) width = rp.quoted(line, r);
+        if (width != C && r < my_bad) {
+          my_bad = r;
+          my_kind = width == RowParser::kUnterminated ? 1 : 2;
+          my_width = width;
         }
-        for (std::size_t c = 0; c < C; ++c)
-          if (classify(fields[c], o.missing_tokens, values[c * R + r], p.missing[c][r], num_ok[c], boo_ok[c]))
-            nonfinite[c] = std::min(nonfinite[c], r);
       }
 #pragma omp critical
       {
         for (std::size_t c = 0; c < C; ++c) {
-          p.numeric_ok[c] &= num_ok[c];
-          p.bool_ok[c] &= boo_ok[c];
-          p.nonfinite_row[c] = std::min(p.nonfinite_row[c], nonfinite[c]);
+          p.numeric_ok[c] &= rp.num_ok[c];
+          p.bool_ok[c] &= rp.boo_ok[c];
+          p.nonfinite_row[c] = std::min(p.nonfinite_row[c], rp.nonfinite[c]);
         }
         if (my_bad < bad_row) {
           bad_row = my_bad;
