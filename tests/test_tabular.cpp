@@ -262,6 +262,8 @@ TEST(TabPet, ReaderReadsNumbersInPlaceAsTheCellParserDoes) {
       text += "\r\n";
     }
     text += "\"11\"" + std::string(1, delim) + "12" + delim + "13" + delim + "14" + delim + "\"q\"\n";
+    // A quote inside a field is an ordinary character; a quoted field may hold the delimiter.
+    text += "15" + std::string(1, delim) + "a\"b" + delim + "17" + delim + "\"x" + delim + "y\"" + delim + "19\n";
     const auto path = (std::filesystem::temp_directory_path() / "posenc_tabular_inplace.csv").string();
     std::ofstream(path, std::ios::binary) << text;
     const Table got = read_table_csv(path, {.delimiter = delim});
@@ -274,6 +276,9 @@ TEST(TabPet, ReaderReadsNumbersInPlaceAsTheCellParserDoes) {
       }
     for (std::size_t c = 0; c < 5; ++c) cols[c].push_back(std::to_string(11 + c));
     cols[4].back() = "q";
+    for (std::size_t c = 0; c < 5; ++c) cols[c].push_back(std::to_string(15 + c));
+    cols[1].back() = "a\"b";
+    cols[3].back() = "x" + std::string(1, delim) + "y";
     const Table want = make_table({"p", "q", "r", "s", "t"}, cols);
     ASSERT_EQ(got.rows, want.rows) << delim;
     for (std::size_t c = 0; c < 5; ++c) {
@@ -297,6 +302,8 @@ TEST(TabPet, BadInput) {
     return (dir / name).string();
   };
   expect_invalid([&] { read_table_csv(write("r.csv", "a,b\n1,2\n3\n")); }, {"r.csv:3", "ragged"});
+  // A row too wide, with the delimiter inside a quoted field: three fields, not four.
+  expect_invalid([&] { read_table_csv(write("w.csv", "a,b\n1,2\n1,2,\"x,y\"\n")); }, {"w.csv:3", "got 3", "ragged"});
   expect_invalid([&] { read_table_csv(write("m.csv", "a,b\n1,NA\n2,\n")); }, {"column 'b'", "entirely missing"});
   expect_invalid([&] { read_table_csv(write("d.csv", "a,a\n1,2\n")); }, {"d.csv:1", "duplicate"});
   expect_invalid([&] { read_table_csv(write("q.csv", "a,b\n1,\"x\n")); }, {"q.csv:2", "unterminated"});
