@@ -63,9 +63,8 @@ POSENC_DECIMAL_TARGET std::uint64_t divide(std::uint64_t hi, std::uint64_t lo, s
   return q;
 }
 
-/// w 10^q for w > 0, |q| <= kMaxPow5, rounded once.
-POSENC_DECIMAL_TARGET double scale(std::uint64_t w, int q) {
-  if (q >= 0) return round_scaled(static_cast<u128>(w) * kPow5[q], false, q);
+/// w 10^q for w > 0, -kMaxPow5 <= q < 0, rounded once: w 2^s / 5^-q by an exact division.
+POSENC_DECIMAL_TARGET double divide_exactly(std::uint64_t w, int q) {
   const std::uint64_t d = kPow5[-q];
   const int s = std::max(0, 56 + (64 - std::countl_zero(d)) - (64 - std::countl_zero(w)));
   // w 2^s >= 2^(55 + bits(d)) > d 2^55 (and < 2^57 d): the quotient has 55 to 57 bits, or up to 64
@@ -75,6 +74,40 @@ POSENC_DECIMAL_TARGET double scale(std::uint64_t w, int q) {
   std::uint64_t rem;
   const std::uint64_t quot = divide(hi, lo, d, rem);
   return round_scaled(quot, rem != 0, q - s);
+}
+
+/// For k = 1 .. kMaxPow5: r = ceil(2^u / 5^k) with u = 63 + bits(5^k), so 2^63 < 2^u / 5^k < 2^64 - 3
+/// (5^k is odd and above 2^(bits - 1), so the quotient is no integer and ceil stays below 2^64).
+struct Reciprocal {
+  std::uint64_t r;
+  int u;
+};
+constexpr std::array<Reciprocal, kMaxPow5 + 1> kReciprocal5 = [] {
+  std::array<Reciprocal, kMaxPow5 + 1> t{};
+  for (int k = 1; k <= kMaxPow5; ++k) {
+    const std::uint64_t d = kPow5[k];
+    const int u = 63 + (64 - std::countl_zero(d));
+    const u128 num = static_cast<u128>(1) << u, r = num / d + (num % d != 0);
+    if (r >> 64 || r >> 63 == 0) throw "kReciprocal5: out of range";  // not a constant expression then
+    t[k] = {static_cast<std::uint64_t>(r), u};
+  }
+  return t;
+}();
+
+/// w 10^q for w > 0, |q| <= kMaxPow5, rounded once. For q < 0 one 64 x 64-bit product by the
+/// reciprocal decides the rounding: with wn = w 2^lz (top bit set) and hi the product's high word,
+/// the true wn 2^u / 5^k / 2^64 lies in (hi - 1, hi + 1), so unless hi's bits below the 53 kept
+/// are within one of the halfway point (2 in 2^10 or 2^11 of inputs), the nearest double is known;
+/// those few go through the exact division.
+POSENC_DECIMAL_TARGET double scale(std::uint64_t w, int q) {
+  if (q >= 0) return round_scaled(static_cast<u128>(w) * kPow5[q], false, q);
+  const int k = -q, lz = std::countl_zero(w);
+  const auto hi = static_cast<std::uint64_t>((static_cast<u128>(w << lz) * kReciprocal5[k].r) >> 64);
+  const int shift = 11 - std::countl_zero(hi);  // hi >= 2^62: 63 or 64 bits, 53 kept
+  const std::uint64_t half = std::uint64_t{1} << (shift - 1), low = hi & ((half << 1) - 1);
+  if (low - (half - 1) <= 1) return divide_exactly(w, q);  // low is half - 1 or half: too close to tell
+  const std::uint64_t mant = (hi >> shift) + static_cast<std::uint64_t>(low > half);
+  return static_cast<double>(mant) * pow2(shift + 64 - lz - kReciprocal5[k].u - k);
 }
 
 /// A decimal mantissa: the value w 10^q.
