@@ -192,14 +192,23 @@ Prepared prepare(const Table& t, const TabularPreprocessOptions& o) {
 /// The z-scores row-major [n, F] (FeatureMatrix::values), written in blocks of rows.
 void write_row_major(Prepared& p) {
   const std::size_t F = p.x.size(), n = p.n;
-  constexpr std::size_t kRows = 256;
+  constexpr std::size_t kRows = 32;  // a tile of F x 32 z-scores stays in L1 while it is transposed
   p.fm.values = detail::fresh_tensor<DTensor>(Shape{n, F});
   double* out = p.fm.values.data();
-#pragma omp parallel for schedule(static)
-  for (std::int64_t bb = 0; bb < static_cast<std::int64_t>((n + kRows - 1) / kRows); ++bb) {
-    const std::size_t r0 = static_cast<std::size_t>(bb) * kRows, r1 = std::min(n, r0 + kRows);
-    for (std::size_t f = 0; f < F; ++f)
-      for (std::size_t i = r0; i < r1; ++i) out[i * F + f] = p.z(f, i);
+#pragma omp parallel
+  {
+    std::vector<double> tile(F * kRows);
+#pragma omp for schedule(static)
+    for (std::int64_t bb = 0; bb < static_cast<std::int64_t>((n + kRows - 1) / kRows); ++bb) {
+      const std::size_t r0 = static_cast<std::size_t>(bb) * kRows, rows = std::min(n - r0, kRows);
+      for (std::size_t f = 0; f < F; ++f) {  // contiguous, so the divisions vectorise (p.z's rounding)
+        const double *x = p.x[f] + r0, mean = p.mean[f], scale = p.scale[f];
+        double* t = tile.data() + f * kRows;
+        for (std::size_t i = 0; i < rows; ++i) t[i] = (x[i] - mean) / scale;
+      }
+      for (std::size_t i = 0; i < rows; ++i)
+        for (std::size_t f = 0; f < F; ++f) out[(r0 + i) * F + f] = tile[f * kRows + i];
+    }
   }
 }
 
