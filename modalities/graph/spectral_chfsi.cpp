@@ -94,6 +94,7 @@ void block_product(const Csr<T>& m, const T* x, const T* z, T* y, Eigen::Index p
   for (Eigen::Index i = 0; i < m.n; ++i) {
     Eigen::Index j = 0;
     for (; j + 4 * L <= p; j += 4 * L) row_chunk<T, 4>(m, x, z, y, p, i, j, al, sh, be);
+    for (; j + 2 * L <= p; j += 2 * L) row_chunk<T, 2>(m, x, z, y, p, i, j, al, sh, be);
     for (; j + L <= p; j += L) row_chunk<T, 1>(m, x, z, y, p, i, j, al, sh, be);
     for (; j < p; ++j) row_column<T>(m, x, z, y, p, i, j, al, sh, be);
   }
