@@ -130,6 +130,7 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Encodi
     const HeadContext none;
 #pragma omp parallel num_threads(threads)
     {
+      const FlushToZero ftz;
       Scratch w;
 #pragma omp for schedule(dynamic, 1)
       for (std::ptrdiff_t task = 0; task < static_cast<std::ptrdiff_t>(heads_total * blocks); ++task) {
@@ -145,6 +146,7 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Encodi
       build_head_context(p, bh / dm.heads, bh % dm.heads, ctx);
 #pragma omp parallel num_threads(threads)
       {
+        const FlushToZero ftz;
         Scratch w;
 #pragma omp for schedule(dynamic, 1)
         for (std::ptrdiff_t blk = 0; blk < static_cast<std::ptrdiff_t>(blocks); ++blk) {

@@ -575,6 +575,7 @@ AttentionGrads attention_backward(const Tensor& q, const Tensor& k, const Tensor
   }
 #pragma omp parallel num_threads(threads)
   {
+    const FlushToZero ftz;  // detail/flush_to_zero.hpp: subnormal products cost microcode assists
     TaskBuffers tb;
 #pragma omp for schedule(dynamic, 1)
     for (std::ptrdiff_t task = 0; task < static_cast<std::ptrdiff_t>(tasks); ++task)

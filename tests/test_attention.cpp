@@ -6,7 +6,12 @@
 
 #include <cmath>
 
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
+
 #include "posenc/attention.hpp"
+#include "posenc/gradients.hpp"
 #include "posenc/rotary.hpp"
 #include "posenc/text.hpp"
 #include "support/helpers.hpp"
@@ -229,6 +234,34 @@ TEST(AttentionStreaming, CrossAttentionAndCacheOffsets) {
     const Tensor want = xt::view(full, xt::all(), xt::all(), xt::range(t, t + 1), xt::all());
     EXPECT_LT(max_abs_diff(step, want), 1e-5);
   }
+}
+
+TEST(AttentionStreaming, SubnormalProductsAndTheCallersFloatingPointMode) {
+  // Far keys under a steep ALiBi slope (1/16, distances up to 1755) get weights near e^-87 ~ 1e-38;
+  // times values of order 1e-3 their products are subnormal, which the core flushes to zero
+  // (src/detail/flush_to_zero.hpp). The outputs still match the double reference, and the core
+  // leaves the caller's floating-point mode as it found it, flush-to-zero set or not.
+  const std::size_t n = 40;
+  DTensor p = DTensor::from_shape({1, n, 1});
+  for (std::size_t i = 0; i < n; ++i) p(0, i, 0) = 45.0 * static_cast<double>(i);
+  const Encoding e = alibi(p, AlibiOptions{.heads = 2});
+  const Tensor q = random_tensor({1, 2, n, 8}, 11), k = random_tensor({1, 2, n, 8}, 12),
+               v = random_tensor({1, 2, n, 8}, 13, 1e-3);
+  AttentionOptions o;
+  o.mask.causal = true;
+  check_streaming(q, k, v, e, o, 1e-9);
+#if defined(__x86_64__)
+  const unsigned original = _mm_getcsr();
+  for (const unsigned mode : {original & ~static_cast<unsigned>(_MM_FLUSH_ZERO_MASK), original | _MM_FLUSH_ZERO_ON}) {
+    _mm_setcsr(mode);
+    AttentionStats stats;
+    const Tensor out = attention(q, k, v, e, o, &stats);
+    EXPECT_EQ(_mm_getcsr(), mode);
+    attention_backward(q, k, v, e, o, out, stats, v, GradRequest::all(e));
+    EXPECT_EQ(_mm_getcsr(), mode);
+  }
+  _mm_setcsr(original);
+#endif
 }
 
 TEST(AttentionStreaming, FullyMaskedRowsGiveZeros) {

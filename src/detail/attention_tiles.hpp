@@ -11,8 +11,9 @@
 #include <limits>
 #include <vector>
 
-#include "detail/blas_threads.hpp"
 #include "detail/attention_common.hpp"
+#include "detail/blas_threads.hpp"
+#include "detail/flush_to_zero.hpp"
 #include "detail/tile_index.hpp"
 #include "posenc/rotary.hpp"
 
