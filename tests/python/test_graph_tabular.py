@@ -1,4 +1,4 @@
-"""posenc.graph_encodings (edge arrays and networkx graphs) and posenc.tabpet (arrays and DataFrames)."""
+"""posenc.graph_encodings and shortest_path_hops_into (edge arrays and networkx graphs) and posenc.tabpet (arrays and DataFrames)."""
 import numpy as np
 import pytest
 
@@ -86,3 +86,38 @@ def test_tabpet_dataframe_equals_the_array():
     assert out["features"] == ["a", "b", "c", "d"]
     full = posenc.tabpet(df)
     assert "kind_x" in full["features"] and full["pe"].shape[0] == 5
+
+
+def test_shortest_path_hops_into_every_type_into_a_reused_buffer():
+    nx = pytest.importorskip("networkx")
+    g = nx.barabasi_albert_graph(60, 2, seed=3)
+    g.add_nodes_from([60, 61])  # two isolated nodes: unreachable pairs
+    want = np.full((62, 62), -1, dtype=np.int64)
+    for s, lengths in nx.all_pairs_shortest_path_length(g):
+        for t, d in lengths.items():
+            want[s, t] = d
+    for dtype, unreachable in ((np.int64, -1), (np.int32, -1), (np.uint16, 510), (np.uint8, 255)):
+        out = np.full((62, 62), 77, dtype=dtype)
+        for _ in range(2):  # every element is written, the stale values included
+            assert posenc.shortest_path_hops_into(g, out, unreachable=unreachable) is out
+            expected = np.where(want < 0, unreachable if unreachable >= 0 else -1, want).astype(dtype)
+            np.testing.assert_array_equal(out, expected)
+            out.fill(77)
+    clipped = np.empty(62 * 62, dtype=np.uint8)  # any shape of N * N elements
+    edges = np.array(list(g.edges()), dtype=np.int64)
+    posenc.shortest_path_hops_into(edges, clipped, nodes=62, max_distance=2)
+    np.testing.assert_array_equal(clipped.reshape(62, 62), np.where(want < 0, 255, np.minimum(want, 2)).astype(np.uint8))
+
+
+def test_shortest_path_hops_into_rejects_bad_buffers():
+    edges = np.array([[0, 1], [1, 2]])
+    with pytest.raises(TypeError, match="uint8, uint16, int32 or int64"):
+        posenc.shortest_path_hops_into(edges, np.zeros((3, 3), np.float32))
+    with pytest.raises(TypeError, match="'out'"):
+        posenc.shortest_path_hops_into(edges, [0] * 9)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        posenc.shortest_path_hops_into(edges, np.zeros((6, 3), np.int64)[::2])
+    with pytest.raises(ValueError, match="'out'.*9"):
+        posenc.shortest_path_hops_into(edges, np.zeros(8, np.int64))
+    with pytest.raises(ValueError, match="unreachable"):
+        posenc.shortest_path_hops_into(edges, np.zeros((3, 3), np.uint8), unreachable=300)

@@ -1,4 +1,5 @@
-// posenc Python module: graph encodings by name and Tab-PET from columns.
+// posenc Python module: graph encodings by name, hop counts into a caller's buffer, and Tab-PET
+// from columns.
 #include <pybind11/stl.h>
 
 #include "convert.hpp"
@@ -11,11 +12,17 @@ namespace {
 
 namespace cat = catalogue;
 
-py::dict graph_encodings_py(const py::object& edges, std::int64_t nodes, bool directed, const py::object& weights,
-                            const std::vector<std::string>& specs, int threads) {
+/// The edges of an [E, 2] integer array (checked; `fn` names the Python function in errors).
+ITensor edge_array(const py::object& edges, const std::string& fn) {
   const ITensor e = to_itensor(edges, "edges");
   if (e.dimension() != 2 || e.shape()[1] != 2)
-    throw std::invalid_argument("posenc.graph_encodings: 'edges' must be an [E, 2] integer array, got " + shape_string(e));
+    throw std::invalid_argument(fn + ": 'edges' must be an [E, 2] integer array, got " + shape_string(e));
+  return e;
+}
+
+py::dict graph_encodings_py(const py::object& edges, std::int64_t nodes, bool directed, const py::object& weights,
+                            const std::vector<std::string>& specs, int threads) {
+  const ITensor e = edge_array(edges, "posenc.graph_encodings");
   std::vector<double> w;
   if (!weights.is_none()) {
     const DTensor t = to_dtensor(weights, "weights");
@@ -82,12 +89,44 @@ py::dict tabpet_py(const std::vector<std::string>& names, const std::vector<std:
   return d;
 }
 
+/// shortest_path_hops_into on a caller's NumPy buffer of N x N elements: uint8, uint16, int32 or
+/// int64, C-contiguous and writeable (TypeError / ValueError naming 'out' otherwise).
+template <class T>
+void hops_into(const Graph& g, py::array& out, const ShortestPathOptions& o) {
+  const std::span<T> buf(static_cast<T*>(out.mutable_data()), static_cast<std::size_t>(out.size()));
+  py::gil_scoped_release release;
+  shortest_path_hops_into(g, buf, o);
+}
+
+void shortest_path_hops_into_py(const py::object& edges, std::int64_t nodes, bool directed, const py::object& out,
+                                std::int64_t max_distance, std::int64_t unreachable, int threads) {
+  const std::string fn = "posenc.shortest_path_hops_into";
+  if (!py::isinstance<py::array>(out))
+    throw py::type_error(fn + ": 'out' must be a NumPy array of uint8, uint16, int32 or int64, got " +
+                         std::string(py::str(py::type::of(out).attr("__name__"))));
+  auto a = py::reinterpret_borrow<py::array>(out);
+  if (!(a.flags() & py::array::c_style)) throw py::value_error(fn + ": 'out' must be C-contiguous");
+  if (!a.writeable()) throw py::value_error(fn + ": 'out' must be writeable");
+  const ITensor e = edge_array(edges, fn);
+  std::vector<GraphEdge> list;
+  for (std::size_t i = 0; i < e.shape()[0]; ++i) list.push_back({e(i, 0), e(i, 1), 1.0});
+  const Graph g(nodes, std::move(list), directed);
+  const ShortestPathOptions o{.max_distance = max_distance, .unreachable = unreachable, .threads = threads};
+  if (a.dtype().is(py::dtype::of<std::uint8_t>())) return hops_into<std::uint8_t>(g, a, o);
+  if (a.dtype().is(py::dtype::of<std::uint16_t>())) return hops_into<std::uint16_t>(g, a, o);
+  if (a.dtype().is(py::dtype::of<std::int32_t>())) return hops_into<std::int32_t>(g, a, o);
+  if (a.dtype().is(py::dtype::of<std::int64_t>())) return hops_into<std::int64_t>(g, a, o);
+  throw py::type_error(fn + ": 'out' must have dtype uint8, uint16, int32 or int64, got " + std::string(py::str(a.dtype())));
+}
+
 }  // namespace
 
 void bind_extras(py::module_& m) {
   m.def("graph_encodings", &graph_encodings_py, py::arg("edges"), py::arg("nodes"), py::arg("directed"),
         py::arg("weights"), py::arg("specs"), py::arg("threads") = 0);
   m.def("graph_encoding_names", &cat::graph_encoding_names);
+  m.def("shortest_path_hops_into", &shortest_path_hops_into_py, py::arg("edges"), py::arg("nodes"), py::arg("directed"),
+        py::arg("out"), py::arg("max_distance"), py::arg("unreachable"), py::arg("threads") = 0);
   m.def("tabpet", &tabpet_py, py::arg("names"), py::arg("columns"), py::arg("graph"), py::arg("k"), py::arg("alpha"),
         py::arg("drop"), py::arg("types"), py::arg("threshold"), py::arg("top_k"), py::arg("subsample"), py::arg("seed"),
         py::arg("prefix_tokens"));

@@ -24,7 +24,7 @@ import numpy as _np
 from . import _posenc
 
 __all__ = ["list", "names", "describe", "help", "encode", "encode_into", "Encoding", "attention", "apply_rotation",
-           "graph_encodings", "tabpet"]
+           "graph_encodings", "shortest_path_hops_into", "tabpet"]
 
 _builtin_list = list
 
@@ -195,6 +195,31 @@ def graph_encodings(edges, encodings=("spd", "degree", "pagerank", "lap:k=8:pad=
     out = _posenc.graph_encodings(edges, count, bool(directed), None if weights is None else _np.asarray(weights, dtype=float),
                                   specs, int(threads))
     out["nodes"] = order
+    return out
+
+
+def shortest_path_hops_into(edges, out, nodes=None, directed=False, max_distance=-1, unreachable=-1, threads=0):
+    """All-pairs hop counts written into a caller's buffer and returned: out[i, j] = the fewest edges
+    on a path i -> j (edge direction followed when directed; weights ignored), 0 on the diagonal.
+
+    out: an [N, N] (any shape of N * N elements) C-contiguous, writeable array of uint8, uint16,
+    int32 or int64 (Graphormer: uint16 with unreachable=510, or uint8 with max_distance=20).
+    max_distance >= 0 clips longer distances to it (uint16 / uint8 clip at 65534 / 254 without
+    it); unreachable is the value for pairs with no path (-1: -1 for the signed types, 65535 / 255
+    for the unsigned ones); an unreachable or max_distance the type cannot hold, or an `out` of
+    another size, raises ValueError. edges: an [E, 2] integer array or a networkx graph
+    (its node order), as for graph_encodings. Reusing `out` skips the allocation and first touch
+    of a fresh N x N array."""
+    if hasattr(edges, "nodes") and hasattr(edges, "is_directed"):
+        edges, order, directed, _ = _networkx_graph(edges)
+        count = len(order)
+    else:
+        edges = _np.asarray(edges)
+        if edges.dtype.kind not in "iu":
+            raise TypeError(f"edges: expected an integer [E, 2] array or a networkx graph, got dtype {edges.dtype}")
+        edges = edges.reshape(-1, 2) if edges.size == 0 else edges
+        count = int(nodes) if nodes is not None else (int(edges.max()) + 1 if edges.size else 0)
+    _posenc.shortest_path_hops_into(edges, count, bool(directed), out, int(max_distance), int(unreachable), int(threads))
     return out
 
 
