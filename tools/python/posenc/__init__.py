@@ -172,6 +172,20 @@ def _networkx_graph(g):
     return edges, nodes, bool(g.is_directed()), weights
 
 
+def _graph_arguments(edges, nodes, directed):
+    """(edges [E, 2], node count, node order, directed, weights or None) of an edge array or a
+    networkx graph (its node order, 'weight' attributes and directedness)."""
+    if hasattr(edges, "nodes") and hasattr(edges, "is_directed"):
+        edges, order, directed, weights = _networkx_graph(edges)
+        return edges, len(order), order, directed, weights
+    edges = _np.asarray(edges)
+    if edges.dtype.kind not in "iu":
+        raise TypeError(f"edges: expected an integer [E, 2] array or a networkx graph, got dtype {edges.dtype}")
+    edges = edges.reshape(-1, 2) if edges.size == 0 else edges
+    count = int(nodes) if nodes is not None else (int(edges.max()) + 1 if edges.size else 0)
+    return edges, count, _builtin_list(range(count)), directed, None
+
+
 def graph_encodings(edges, encodings=("spd", "degree", "pagerank", "lap:k=8:pad=1", "rwse:steps=16"), nodes=None,
                     directed=False, weights=None, threads=0) -> dict:
     """Node encodings of a graph, keyed as `posenc graph` names its files (spd, degree_total,
@@ -180,17 +194,8 @@ def graph_encodings(edges, encodings=("spd", "degree", "pagerank", "lap:k=8:pad=
     edges: an [E, 2] integer array of node indices, or a networkx graph (its node order, edge
     weights under 'weight' and directedness are used; networkx is imported only by the caller).
     nodes: the node count (default: largest index + 1) or, for a networkx graph, ignored."""
-    if hasattr(edges, "nodes") and hasattr(edges, "is_directed"):
-        edges, order, directed, w = _networkx_graph(edges)
-        weights = w if weights is None else weights
-        count = len(order)
-    else:
-        edges = _np.asarray(edges)
-        if edges.dtype.kind not in "iu":
-            raise TypeError(f"edges: expected an integer [E, 2] array or a networkx graph, got dtype {edges.dtype}")
-        edges = edges.reshape(-1, 2) if edges.size == 0 else edges
-        count = int(nodes) if nodes is not None else (int(edges.max()) + 1 if edges.size else 0)
-        order = _builtin_list(range(count))
+    edges, count, order, directed, w = _graph_arguments(edges, nodes, directed)
+    weights = w if weights is None else weights
     specs = [encodings] if isinstance(encodings, str) else _builtin_list(encodings)
     out = _posenc.graph_encodings(edges, count, bool(directed), None if weights is None else _np.asarray(weights, dtype=float),
                                   specs, int(threads))
@@ -210,15 +215,7 @@ def shortest_path_hops_into(edges, out, nodes=None, directed=False, max_distance
     another size, raises ValueError. edges: an [E, 2] integer array or a networkx graph
     (its node order), as for graph_encodings. Reusing `out` skips the allocation and first touch
     of a fresh N x N array."""
-    if hasattr(edges, "nodes") and hasattr(edges, "is_directed"):
-        edges, order, directed, _ = _networkx_graph(edges)
-        count = len(order)
-    else:
-        edges = _np.asarray(edges)
-        if edges.dtype.kind not in "iu":
-            raise TypeError(f"edges: expected an integer [E, 2] array or a networkx graph, got dtype {edges.dtype}")
-        edges = edges.reshape(-1, 2) if edges.size == 0 else edges
-        count = int(nodes) if nodes is not None else (int(edges.max()) + 1 if edges.size else 0)
+    edges, count, _, directed, _ = _graph_arguments(edges, nodes, directed)
     _posenc.shortest_path_hops_into(edges, count, bool(directed), out, int(max_distance), int(unreachable), int(threads))
     return out
 
