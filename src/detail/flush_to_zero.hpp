@@ -24,7 +24,7 @@ class FlushToZero {
   FlushToZero() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | _MM_FLUSH_ZERO_ON); }
   ~FlushToZero() { _mm_setcsr(saved_); }
 #else
-  FlushToZero() = default;
+  FlushToZero() {}  // user-provided: a guard object is not an unused variable
 #endif
   FlushToZero(const FlushToZero&) = delete;
   FlushToZero& operator=(const FlushToZero&) = delete;
