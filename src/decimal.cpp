@@ -96,16 +96,18 @@ constexpr std::array<Reciprocal, kMaxPow5 + 1> kReciprocal5 = [] {
 
 /// w 10^q for w > 0, |q| <= kMaxPow5, rounded once. For q < 0 one 64 x 64-bit product by the
 /// reciprocal decides the rounding: with wn = w 2^lz (top bit set) and hi the product's high word,
-/// the true wn 2^u / 5^k / 2^64 lies in (hi - 1, hi + 1), so unless hi's bits below the 53 kept
-/// are within one of the halfway point (2 in 2^10 or 2^11 of inputs), the nearest double is known;
-/// those few go through the exact division.
+/// the true V = wn 2^u / 5^k / 2^64 lies in (hi - 1, hi + 1) (the reciprocal is rounded up and never
+/// exact, and the product loses less than one unit). With `low` hi's bits below the 53 kept and
+/// `half` the halfway point among them: low < half puts V below the halfway point (V < hi + 1), low
+/// > half above it (V > hi - 1), so only low == half (1 in 2^10 or 2^11 of inputs) needs the exact
+/// division.
 POSENC_DECIMAL_TARGET double scale(std::uint64_t w, int q) {
   if (q >= 0) return round_scaled(static_cast<u128>(w) * kPow5[q], false, q);
   const int k = -q, lz = std::countl_zero(w);
   const auto hi = static_cast<std::uint64_t>((static_cast<u128>(w << lz) * kReciprocal5[k].r) >> 64);
   const int shift = 11 - std::countl_zero(hi);  // hi >= 2^62: 63 or 64 bits, 53 kept
   const std::uint64_t half = std::uint64_t{1} << (shift - 1), low = hi & ((half << 1) - 1);
-  if (low - (half - 1) <= 1) return divide_exactly(w, q);  // low is half - 1 or half: too close to tell
+  if (low == half) return divide_exactly(w, q);  // V within one unit of the halfway point: either side
   const std::uint64_t mant = (hi >> shift) + static_cast<std::uint64_t>(low > half);
   return static_cast<double>(mant) * pow2(shift + 64 - lz - kReciprocal5[k].u - k);
 }
@@ -196,6 +198,7 @@ POSENC_DECIMAL_TARGET const char* short_path(const char* first, const char* last
 
 #if POSENC_DECIMAL_SHORT_PATH
 bool decimal_short_path_enabled() {
+  // (Every CPU with AVX-512 VBMI also has BMI1 and LZCNT, which the target options enable too.)
   static const bool enabled = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vbmi") &&
                               __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt");

@@ -14,6 +14,9 @@
 #include <string>
 #include <vector>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "detail/decimal.hpp"
 
 namespace posenc {
@@ -102,7 +105,7 @@ TEST(Decimal, RandomDigitStrings) {
 TEST(Decimal, TiesRoundToEven) {
   // Exact midpoints between two doubles: (2m + 1) 2^(e - 1) for 53-bit m, written out in full; the
   // short path must round them to the even neighbour (integers: the product path; fractions with
-  // few digits: the division path, where the remainder is zero).
+  // few digits: the reciprocal's product cannot tell, so the exact division, remainder zero).
   std::mt19937_64 rng(13);
   std::size_t shortcut = 0, total = 0;
   for (int i = 0; i < 40000; ++i) {
@@ -124,6 +127,43 @@ TEST(Decimal, TiesRoundToEven) {
   for (const char* s : {"9007199254740993", "9007199254740995", "1125899906842624.125", "1125899906842624.375",
                         "18014398509481985", "4503599627370496.5", "-4503599627370497.5"})
     EXPECT_EQ(agrees(s), detail::decimal_short_path_enabled()) << s;  // hand-picked ties on the short path
+}
+
+TEST(Decimal, NearTiesOnEitherSide) {
+  // Midpoints between two doubles printed to 17-19 significant digits: just above or just below
+  // the tie, where the reciprocal's product often cannot tell the side (then the exact division).
+  std::mt19937_64 rng(14);
+  std::uniform_int_distribution<int> binade(-60, 40);
+  for (int i = 0; i < 100000; ++i) {
+    const double d = std::ldexp(1.0 + static_cast<double>(rng() >> 12) * 0x1p-52, binade(rng));
+    const long double mid = (static_cast<long double>(d) + std::nextafter(d, INFINITY)) / 2;  // exact
+    for (int digits = 17; digits <= 19; ++digits) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.*Le", digits - 1, mid);
+      agrees(buf);
+    }
+  }
+}
+
+TEST(Decimal, NumbersEndingAtAnUnmappedPage) {
+  // The short path loads 32 bytes under a mask: nothing at or past `last` may be read.
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  void* map = ::mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(map, MAP_FAILED);
+  char* mem = static_cast<char*>(map);
+  ASSERT_EQ(::mprotect(mem + page, page, PROT_NONE), 0);
+  for (const char* text : {"1", "-0.5399528312492061", "0.28129870107661537", "123456789012345678901234567890123",
+                           "1e5", "1.", ".5", "-", "", "9999999999999999999.5"}) {
+    const std::size_t n = std::strlen(text);
+    char* at = mem + page - n;
+    std::memcpy(at, text, n);
+    double a = 0, b = 0;
+    const auto ra = detail::from_chars_double(at, at + n, a), rb = std::from_chars(at, at + n, b);
+    EXPECT_EQ(ra.ptr, rb.ptr) << text;
+    EXPECT_EQ(ra.ec, rb.ec) << text;
+    EXPECT_EQ(bits(a), bits(b)) << text;
+  }
+  ::munmap(map, 2 * page);
 }
 
 TEST(Decimal, ShapesLeftToFromChars) {

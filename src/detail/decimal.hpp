@@ -1,16 +1,19 @@
 // Decimal numbers read fast and exactly: from_chars_double gives the same result as
 // std::from_chars(first, last, double&) (the same value bits, end pointer and error) on every input,
-// taking a short exact path for the common shape (where the CPU has AVX-512 VBMI, checked at run time) and std::from_chars
-// for the rest.
+// taking a short exact path for the common shape (where the CPU has AVX-512 VBMI, checked at run
+// time) and std::from_chars for the rest.
 //
 // The short path: [-]digits[.digits][(e|E)[+-]digits] with at most 19 significant digits w and a
 // decimal exponent q (value w 10^q) in [-27, 27]. Such a value is w 5^q 2^q, and 5^27 < 2^63:
 //   q >= 0: w 5^q is an exact 128-bit integer, rounded once to 53 bits (ties to even);
-//   q < 0:  floor(w 2^s / 5^-q) by one 128 / 64-bit division with s chosen to keep 55 or more bits,
-//           the remainder as the sticky bit, rounded once to 53 bits (ties to even).
+//   q < 0:  w times a rounded-up 64-bit reciprocal of 5^-q gives the value within one unit of the
+//           product's high word, which decides the rounding unless the dropped bits sit exactly at
+//           the halfway point; then floor(w 2^s / 5^-q) by one 128 / 64-bit division, the remainder
+//           as the sticky bit, rounded once to 53 bits (ties to even).
 // Both are exact roundings of the true value, as std::from_chars (and strtod) are. The digits are
-// read 32 bytes at a time, without branches on them (see mantissa()). On the Tab-PET benchmark's
-// table (17 significant digits, 6.4 M numbers) reading went from 230-247 to 206-208 ms.
+// read 32 bytes at a time, without branches on them (src/decimal.cpp). On the Tab-PET benchmark's
+// table (17 significant digits, 6.4 M numbers) reading went from 225 to 176-177 ms (with the row
+// parser of modalities/tabular/table.cpp; docs/performance.md).
 #pragma once
 
 #include <charconv>
