@@ -13,7 +13,6 @@
 #include <cblas.h>
 
 #include "detail/blas_threads.hpp"
-#include "detail/check.hpp"
 #include "detail/memory.hpp"
 
 
@@ -38,8 +37,7 @@ void centred_ranks(const double* z, std::size_t n, T* out) {
   // skipped) moves 8 bytes an element and writes one stream per bucket; the rare runs that share
   // those bits are ordered by their whole keys, read back from z.
   if (n == 0) return;
-  const int b = std::max(1, static_cast<int>(std::bit_width(n - 1)));
-  if (b > 31) detail::fail("spearman ranks", "more than 2^31 rows: ", n);
+  const int b = std::max(1, static_cast<int>(std::bit_width(n - 1)));  // <= 31: n <= 2^31 (the callers check)
   const std::uint64_t low = (std::uint64_t{1} << b) - 1;
   thread_local std::vector<std::uint64_t> words, tmp;
   words.resize(n);
@@ -79,11 +77,14 @@ void centred_ranks(const double* z, std::size_t n, T* out) {
       out[words[i] & low] = rank(i, i + 1);
     } else {
       run.clear();
+      bool mixed = false;
       for (std::size_t k = i; k < j; ++k) {
         const auto at = static_cast<std::uint32_t>(words[k] & low);
         run.emplace_back(order_key(z[at]), at);
+        mixed = mixed || run.back().first != run.front().first;
       }
-      std::sort(run.begin(), run.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+      if (mixed)  // a run of one repeated value (discrete columns: most runs) is one tie group as it is
+        std::sort(run.begin(), run.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
       for (std::size_t g = 0; g < run.size();) {
         std::size_t h = g + 1;
         while (h < run.size() && run[h].first == run[g].first) ++h;

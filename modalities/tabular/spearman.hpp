@@ -13,7 +13,8 @@ namespace posenc::tabular_detail {
 /// Centred doubled average ranks of z[0..n): out[i] = 2 rank(z[i]) - (n + 1) with 1-based ranks and
 /// ties sharing their mean rank (scipy.stats.rankdata 'average'), so out[i] = first + last - n for
 /// the tie group holding positions first .. last - 1 of the sorted order: an integer. -0 ties +0.
-/// z must hold no NaN. `T` is float (exact while n < 2^24) or double. Radix sort on the bits.
+/// z must hold no NaN; n <= 2^31 (the row index shares a 64-bit word with the key). `T` is float
+/// (exact while n < 2^24) or double. Radix sort on the bits.
 template <class T>
 void centred_ranks(const double* z, std::size_t n, T* out);
 

@@ -333,6 +333,8 @@ static FeatureGraph graph_from(DTensor* cm_in, const Prepared* p, const FeatureG
   const std::size_t F = cm_in ? cm_in->shape()[0] : p->x.size(), n = cm_in ? cm_in->shape()[1] : p->n;
   FeatureGraph g;
   if (o.method == FeatureGraphMethod::spearman) {
+    if (n > (std::size_t{1} << 31))  // the ranks' radix sort holds a row index in 31 bits
+      detail::fail(fn, "Spearman ranks take at most 2^31 rows, the table has ", n);
     // Ranks straight from the z-scores (computed on the fly from the preprocessing): no [F, n] copy.
     const tabular_detail::ColumnFn column = [&](std::size_t f, std::vector<double>& scratch) -> const double* {
       if (cm_in) return cm_in->data() + f * n;
