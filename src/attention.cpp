@@ -113,6 +113,7 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Encodi
                  AttentionStats* stats) {
   const Dims dm = check_attention("attention", q, k, &v, e, opts);
   const SingleThreadedBlas blas_guard;
+  const FlushToZero ftz;  // here and in every parallel region (detail/flush_to_zero.hpp)
   init_small_products();  // before the tiles' parallel region
   const int threads = thread_count(opts.threads);
   const Plan p = make_plan(dm, q, k, &v, e, opts, threads);

@@ -553,6 +553,7 @@ AttentionGrads attention_backward(const Tensor& q, const Tensor& k, const Tensor
   check_backward(fn, dm, e, out, stats, d_out, req, true);
   AttentionGrads g = zero_grads(dm, e, req, false);  // every task writes (dq, dk) or clears (dv) its own rows
   const SingleThreadedBlas blas_guard;
+  const FlushToZero ftz;  // here and in every parallel region (detail/flush_to_zero.hpp)
   init_small_products();  // before the tiles' parallel region
   const int threads = thread_count(opts.threads);
   const Plan plan = make_plan(dm, q, k, &v, e, opts, threads);
@@ -575,7 +576,7 @@ AttentionGrads attention_backward(const Tensor& q, const Tensor& k, const Tensor
   }
 #pragma omp parallel num_threads(threads)
   {
-    const FlushToZero ftz;  // detail/flush_to_zero.hpp: subnormal products cost microcode assists
+    const FlushToZero ftz;
     TaskBuffers tb;
 #pragma omp for schedule(dynamic, 1)
     for (std::ptrdiff_t task = 0; task < static_cast<std::ptrdiff_t>(tasks); ++task)

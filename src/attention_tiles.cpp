@@ -44,16 +44,20 @@ Plan make_plan(const Dims& dm, const Tensor& q, const Tensor& k, const Tensor* v
   p.k_rot = fresh_tensor<Tensor>(Shape{dm.batch, p.rot_heads, dm.nk, dm.d});
   const auto& t = p.tk;
   const std::size_t rows = dm.batch * p.rot_heads * dm.nk;
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (std::ptrdiff_t row = 0; row < static_cast<std::ptrdiff_t>(rows); ++row) {
-    const std::size_t j = static_cast<std::size_t>(row) % dm.nk;
-    const std::size_t rh = (static_cast<std::size_t>(row) / dm.nk) % p.rot_heads;
-    const std::size_t b = static_cast<std::size_t>(row) / (dm.nk * p.rot_heads);
-    const std::size_t kvh = p.rot_heads == dm.heads ? rh / (dm.heads / dm.kv_heads) : rh;
-    const std::size_t trow = (((t.batch == 1 ? 0 : b) * t.heads + (t.heads == 1 ? 0 : rh)) * t.tokens + j) * t.pairs;
-    rotate_row(p.k + ((b * dm.kv_heads + kvh) * dm.nk + j) * dm.d,
-               p.k_rot.data() + static_cast<std::size_t>(row) * dm.d, t.cos.data() + trow, t.sin.data() + trow,
-               t.pairs, dm.d, t.layout);
+#pragma omp parallel num_threads(threads)
+  {
+    const FlushToZero ftz;
+#pragma omp for schedule(static)
+    for (std::ptrdiff_t row = 0; row < static_cast<std::ptrdiff_t>(rows); ++row) {
+      const std::size_t j = static_cast<std::size_t>(row) % dm.nk;
+      const std::size_t rh = (static_cast<std::size_t>(row) / dm.nk) % p.rot_heads;
+      const std::size_t b = static_cast<std::size_t>(row) / (dm.nk * p.rot_heads);
+      const std::size_t kvh = p.rot_heads == dm.heads ? rh / (dm.heads / dm.kv_heads) : rh;
+      const std::size_t trow = (((t.batch == 1 ? 0 : b) * t.heads + (t.heads == 1 ? 0 : rh)) * t.tokens + j) * t.pairs;
+      rotate_row(p.k + ((b * dm.kv_heads + kvh) * dm.nk + j) * dm.d,
+                 p.k_rot.data() + static_cast<std::size_t>(row) * dm.d, t.cos.data() + trow, t.sin.data() + trow,
+                 t.pairs, dm.d, t.layout);
+    }
   }
   return p;
 }

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #if defined(__x86_64__)
+#include <pmmintrin.h>
 #include <xmmintrin.h>
 #endif
 
@@ -239,8 +240,9 @@ TEST(AttentionStreaming, CrossAttentionAndCacheOffsets) {
 TEST(AttentionStreaming, SubnormalProductsAndTheCallersFloatingPointMode) {
   // Far keys under a steep ALiBi slope (1/16, distances up to 1755) get weights near e^-87 ~ 1e-38;
   // times values of order 1e-3 their products are subnormal, which the core flushes to zero
-  // (src/detail/flush_to_zero.hpp). The outputs still match the double reference, and the core
-  // leaves the caller's floating-point mode as it found it, flush-to-zero set or not.
+  // (src/detail/flush_to_zero.hpp). The outputs still match the double reference; the core leaves
+  // the caller's floating-point mode as it found it (flush-to-zero or denormals-are-zero set or
+  // not), and reads subnormal inputs as given even when the caller has denormals-are-zero set.
   const std::size_t n = 40;
   DTensor p = DTensor::from_shape({1, n, 1});
   for (std::size_t i = 0; i < n; ++i) p(0, i, 0) = 45.0 * static_cast<double>(i);
@@ -251,14 +253,24 @@ TEST(AttentionStreaming, SubnormalProductsAndTheCallersFloatingPointMode) {
   o.mask.causal = true;
   check_streaming(q, k, v, e, o, 1e-9);
 #if defined(__x86_64__)
-  const unsigned original = _mm_getcsr();
-  for (const unsigned mode : {original & ~static_cast<unsigned>(_MM_FLUSH_ZERO_MASK), original | _MM_FLUSH_ZERO_ON}) {
+  const unsigned original = _mm_getcsr(), modes = _MM_FLUSH_ZERO_MASK | _MM_DENORMALS_ZERO_MASK;
+  const unsigned plain = original & ~modes;
+  for (const unsigned mode : {plain, plain | _MM_FLUSH_ZERO_ON, plain | _MM_DENORMALS_ZERO_ON}) {
     _mm_setcsr(mode);
     AttentionStats stats;
     const Tensor out = attention(q, k, v, e, o, &stats);
-    EXPECT_EQ(_mm_getcsr(), mode);
+    EXPECT_EQ(_mm_getcsr() & modes, mode & modes);
     attention_backward(q, k, v, e, o, out, stats, v, GradRequest::all(e));
-    EXPECT_EQ(_mm_getcsr(), mode);
+    EXPECT_EQ(_mm_getcsr() & modes, mode & modes);
+  }
+  // Subnormal keys (~1e-39) against large queries (~1e37): ordinary scores, whatever the caller's mode.
+  const Tensor qs = random_tensor({1, 2, n, 8}, 21, 1e37), ks = random_tensor({1, 2, n, 8}, 22, 1e-39);
+  _mm_setcsr(plain);
+  const Tensor as_given = attention(qs, ks, v, e, o);
+  _mm_setcsr(plain | _MM_DENORMALS_ZERO_ON);
+  for (const int threads : {1, 2}) {
+    o.threads = threads;
+    EXPECT_EQ(max_abs_diff(attention(qs, ks, v, e, o), as_given), 0.0) << threads << " threads, caller's DAZ set";
   }
   _mm_setcsr(original);
 #endif

@@ -22,8 +22,8 @@
 //                        the products, OpenMP over (b, h, query blocks); never
 //                        holds an [H, N, N] tensor, memory O(N (d + |rho|)).
 // Results do not depend on the thread count. The streaming core (forward and
-// backward) computes with subnormal results flushed to zero in its threads (x86
-// FTZ, the caller's mode restored): a softmax weight near e^-87 times a small
+// backward) computes with subnormal results flushed to zero (x86 FTZ on, DAZ
+// off, the caller's mode restored): a softmax weight near e^-87 times a small
 // value costs a microcode assist per product otherwise; see docs/design.md.
 #pragma once
 
