@@ -137,6 +137,15 @@ TEST(Catalogue, BuildIntoWritesTheBuiltArrayIntoAReusedBuffer) {
   }
   std::vector<float> buf(8);
   expect_invalid([&] { cat::build_into("rope", buf); }, {"build_into", "'rope'", "cannot write", "sinusoidal, "});
+  // What build() rejects, build_into() rejects (a field that does not size the table included).
+  for (const auto& [name, values] : std::vector<std::pair<std::string, cat::Values>>{
+           {"sinusoidal", {{"tokens", std::int64_t{2}}, {"query_tokens", std::int64_t{9}}}},
+           {"sinusoidal", {{"dim", std::int64_t{0}}}},
+           {"sincos_2d", {{"dim", std::int64_t{6}}}},
+           {"spherical_harmonics", {{"degree", std::int64_t{-1}}}}}) {
+    EXPECT_THROW(cat::build(name, values), std::invalid_argument) << name;
+    EXPECT_THROW(cat::build_into(name, buf, values), std::invalid_argument) << name;
+  }
   expect_invalid([&] { cat::build_into("sinusoidl", buf); }, {"did you mean 'sinusoidal'"});
 }
 

@@ -66,6 +66,14 @@ struct FeaturesP {
   Sphere2VecOptions o;
   Points pts;
 };
+/// cartesian3d's features, the unit vectors as floats, into `out` of N x 3 floats.
+void cartesian_into(const DTensor& pts, std::span<float> out) {
+  const DTensor u = unit_vectors(pts);
+  if (out.size() != u.size())
+    bad("sphere_features: parameter 'out' must hold N x 3 = " + std::to_string(u.size()) + " floats (cartesian3d, N = " +
+        std::to_string(u.shape()[0]) + "), got " + std::to_string(out.size()));
+  std::transform(u.begin(), u.end(), out.begin(), [](double x) { return static_cast<float>(x); });
+}
 Sphere2VecOptions sphere2vec_options(const FeaturesP& p) {
   Sphere2VecOptions o = p.o;
   o.variant = enum_value<Sphere2VecVariant>(enum_name(p.variant), "sphere_features: field 'variant'");
@@ -84,9 +92,8 @@ Entry features_entry() {
     const DTensor pts = p.pts.get();
     Tensor f;
     if (p.variant == SphereFeature::cartesian3d) {
-      const DTensor u = unit_vectors(pts);
-      f = Tensor::from_shape({u.shape()[0], 3});
-      std::transform(u.begin(), u.end(), f.begin(), [](double x) { return static_cast<float>(x); });
+      f = Tensor::from_shape({pts.shape()[0], 3});
+      cartesian_into(pts, {f.data(), f.size()});
     } else if (p.variant == SphereFeature::wrap) {
       f = wrap_features(pts);
     } else {
@@ -100,11 +107,7 @@ Entry features_entry() {
     const DTensor pts = p.pts.get();
     if (p.variant == SphereFeature::wrap) return wrap_features_into(pts, out);
     if (p.variant != SphereFeature::cartesian3d) return sphere2vec_features_into(pts, sphere2vec_options(p), out);
-    const DTensor u = unit_vectors(pts);
-    if (out.size() != u.size())
-      bad("sphere_features: parameter 'out' must hold N x 3 = " + std::to_string(u.size()) + " floats (cartesian3d, N = " +
-          std::to_string(u.shape()[0]) + "), got " + std::to_string(out.size()));
-    std::transform(u.begin(), u.end(), out.begin(), [](double x) { return static_cast<float>(x); });
+    cartesian_into(pts, out);
   });
   return d.finish();
 }

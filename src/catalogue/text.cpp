@@ -46,6 +46,7 @@ Entry sinusoidal_entry() {
     return with_tokens(std::move(b), p.pos);
   });
   d.into("input_add", [](const P& p, std::span<float> out) {
+    p.pos.n_query();  // the query_tokens build() checks, though the table is over the keys
     sinusoid_table_into(static_cast<std::int64_t>(p.pos.n_key()), p.o, out, p.pos.offset);
   });
   return d.finish();

@@ -132,8 +132,20 @@ def test_encode_into_writes_the_built_array_into_a_reused_buffer():
         np.testing.assert_array_equal(flat.reshape(want.shape), want)
 
 
+def test_encode_into_takes_equivalent_dtypes():
+    import pickle
+    want = posenc.encode("sinusoidal", dim=8, tokens=4).arrays["input_add"]
+    out = pickle.loads(pickle.dumps(np.zeros((4, 8), np.float32)))  # an equal dtype, another object
+    np.testing.assert_array_equal(posenc.encode_into("sinusoidal", out, dim=8, tokens=4), want)
+
+
 def test_encode_into_rejects_bad_buffers():
     params = dict(dim=8, tokens=4)
+    unaligned = np.frombuffer(bytearray(32 * 4 + 1), dtype=np.float32, count=32, offset=1)
+    with pytest.raises(ValueError, match="aligned"):
+        posenc.encode_into("sinusoidal", unaligned, **params)
+    with pytest.raises(ValueError, match="query_tokens"):  # what encode() rejects
+        posenc.encode_into("sinusoidal", np.zeros((4, 8), np.float32), query_tokens=9, **params)
     with pytest.raises(TypeError, match="float32"):
         posenc.encode_into("sinusoidal", np.zeros((4, 8)), **params)
     with pytest.raises(TypeError, match="'out'"):

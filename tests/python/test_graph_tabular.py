@@ -103,6 +103,8 @@ def test_shortest_path_hops_into_every_type_into_a_reused_buffer():
             expected = np.where(want < 0, unreachable if unreachable >= 0 else -1, want).astype(dtype)
             np.testing.assert_array_equal(out, expected)
             out.fill(77)
+    longlong = np.zeros((62, 62), dtype=np.longlong)  # equivalent to int64, another dtype object
+    np.testing.assert_array_equal(posenc.shortest_path_hops_into(g, longlong), want)
     clipped = np.empty(62 * 62, dtype=np.uint8)  # any shape of N * N elements
     edges = np.array(list(g.edges()), dtype=np.int64)
     posenc.shortest_path_hops_into(edges, clipped, nodes=62, max_distance=2)

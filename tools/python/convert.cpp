@@ -28,6 +28,18 @@ xt::xarray<T> copy_from(const py::array& a) {
 
 }  // namespace
 
+py::array output_array(const py::object& out, const std::string& fn, const std::string& types) {
+  if (!py::isinstance<py::array>(out))
+    throw py::type_error(fn + ": 'out' must be a NumPy array of " + types + ", got " +
+                         std::string(py::str(py::type::of(out).attr("__name__"))));
+  auto a = py::reinterpret_borrow<py::array>(out);
+  const int flags = py::detail::array_proxy(a.ptr())->flags;
+  if (!(flags & py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_)) throw py::value_error(fn + ": 'out' must be C-contiguous");
+  if (!(flags & py::detail::npy_api::NPY_ARRAY_ALIGNED_)) throw py::value_error(fn + ": 'out' must be aligned");
+  if (!(flags & py::detail::npy_api::NPY_ARRAY_WRITEABLE_)) throw py::value_error(fn + ": 'out' must be writeable");
+  return a;
+}
+
 Tensor to_tensor(const py::handle& obj, const char* what) {
   if (!py::isinstance<py::array>(obj)) type_error(what, "a NumPy float32 array", obj);
   const py::array a = py::reinterpret_borrow<py::array>(obj);

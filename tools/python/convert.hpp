@@ -11,6 +11,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <span>
 #include <string>
 
 #include "posenc/catalogue.hpp"
@@ -42,6 +43,17 @@ py::array view_numpy(const xt::xarray<T>& t, const py::handle& owner) {
   return a;
 }
 py::object view_array(const catalogue::Array& a, const py::handle& owner);
+
+/// A caller's output buffer `out` as an array: a NumPy array, C-contiguous, aligned and writeable
+/// (TypeError / ValueError naming `fn` and 'out', with `types` the dtypes it may have).
+py::array output_array(const py::object& out, const std::string& fn, const std::string& types);
+/// Whether `a` holds T (equivalent dtypes count, as NumPy's own checks do) and, if so, its elements.
+template <class T>
+bool output_span(py::array& a, std::span<T>& span) {
+  if (!py::array_t<T>::check_(a)) return false;
+  span = std::span<T>(static_cast<T*>(a.mutable_data()), static_cast<std::size_t>(a.size()));
+  return true;
+}
 py::object to_python(const catalogue::Value& v);
 
 /// A Python value (bool, int, float, str, list, ndarray) as a catalogue value.

@@ -90,33 +90,29 @@ py::dict tabpet_py(const std::vector<std::string>& names, const std::vector<std:
 }
 
 /// shortest_path_hops_into on a caller's NumPy buffer of N x N elements: uint8, uint16, int32 or
-/// int64, C-contiguous and writeable (TypeError / ValueError naming 'out' otherwise).
-template <class T>
-void hops_into(const Graph& g, py::array& out, const ShortestPathOptions& o) {
-  const std::span<T> buf(static_cast<T*>(out.mutable_data()), static_cast<std::size_t>(out.size()));
-  py::gil_scoped_release release;
-  shortest_path_hops_into(g, buf, o);
-}
-
+/// int64, C-contiguous, aligned and writeable (TypeError / ValueError naming 'out' otherwise).
 void shortest_path_hops_into_py(const py::object& edges, std::int64_t nodes, bool directed, const py::object& out,
                                 std::int64_t max_distance, std::int64_t unreachable, int threads) {
-  const std::string fn = "posenc.shortest_path_hops_into";
-  if (!py::isinstance<py::array>(out))
-    throw py::type_error(fn + ": 'out' must be a NumPy array of uint8, uint16, int32 or int64, got " +
-                         std::string(py::str(py::type::of(out).attr("__name__"))));
-  auto a = py::reinterpret_borrow<py::array>(out);
-  if (!(a.flags() & py::array::c_style)) throw py::value_error(fn + ": 'out' must be C-contiguous");
-  if (!a.writeable()) throw py::value_error(fn + ": 'out' must be writeable");
+  const std::string fn = "posenc.shortest_path_hops_into", types = "uint8, uint16, int32 or int64";
+  py::array a = output_array(out, fn, types);
   const ITensor e = edge_array(edges, fn);
   std::vector<GraphEdge> list;
   for (std::size_t i = 0; i < e.shape()[0]; ++i) list.push_back({e(i, 0), e(i, 1), 1.0});
   const Graph g(nodes, std::move(list), directed);
   const ShortestPathOptions o{.max_distance = max_distance, .unreachable = unreachable, .threads = threads};
-  if (a.dtype().is(py::dtype::of<std::uint8_t>())) return hops_into<std::uint8_t>(g, a, o);
-  if (a.dtype().is(py::dtype::of<std::uint16_t>())) return hops_into<std::uint16_t>(g, a, o);
-  if (a.dtype().is(py::dtype::of<std::int32_t>())) return hops_into<std::int32_t>(g, a, o);
-  if (a.dtype().is(py::dtype::of<std::int64_t>())) return hops_into<std::int64_t>(g, a, o);
-  throw py::type_error(fn + ": 'out' must have dtype uint8, uint16, int32 or int64, got " + std::string(py::str(a.dtype())));
+  const auto write = [&](auto buf) {
+    py::gil_scoped_release release;
+    shortest_path_hops_into(g, buf, o);
+  };
+  std::span<std::uint8_t> u8;
+  std::span<std::uint16_t> u16;
+  std::span<std::int32_t> i32;
+  std::span<std::int64_t> i64;
+  if (output_span(a, u8)) return write(u8);
+  if (output_span(a, u16)) return write(u16);
+  if (output_span(a, i32)) return write(i32);
+  if (output_span(a, i64)) return write(i64);
+  throw py::type_error(fn + ": 'out' must have dtype " + types + ", got " + std::string(py::str(a.dtype())));
 }
 
 }  // namespace

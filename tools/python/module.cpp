@@ -79,16 +79,11 @@ std::shared_ptr<Built> encode(const std::string& name, const py::dict& params) {
 /// catalogue::build_into on a caller's NumPy buffer: float32, C-contiguous and writeable (else
 /// TypeError / ValueError naming 'out'); its size is checked by the library (both sizes named).
 void encode_into(const std::string& name, const py::dict& params, const py::object& out) {
-  if (!py::isinstance<py::array>(out))
-    throw py::type_error("posenc.encode_into: 'out' must be a float32 NumPy array, got " +
-                         std::string(py::str(py::type::of(out).attr("__name__"))));
-  auto a = py::reinterpret_borrow<py::array>(out);
-  if (!a.dtype().is(py::dtype::of<float>()))
+  py::array a = output_array(out, "posenc.encode_into", "float32");
+  std::span<float> buf;
+  if (!output_span(a, buf))
     throw py::type_error("posenc.encode_into: 'out' must have dtype float32, got " + std::string(py::str(a.dtype())));
-  if (!(a.flags() & py::array::c_style)) throw py::value_error("posenc.encode_into: 'out' must be C-contiguous");
-  if (!a.writeable()) throw py::value_error("posenc.encode_into: 'out' must be writeable");
   const cat::Values typed = typed_values(name, params);
-  const std::span<float> buf(static_cast<float*>(a.mutable_data()), static_cast<std::size_t>(a.size()));
   py::gil_scoped_release release;
   cat::build_into(name, buf, typed);
 }
