@@ -302,6 +302,22 @@ TEST(TabPet, BadInput) {
     return (dir / name).string();
   };
   expect_invalid([&] { read_table_csv(write("r.csv", "a,b\n1,2\n3\n")); }, {"r.csv:3", "ragged"});
+  // A blank before a quoted field mid-row: the quote still opens it (the delimiter inside is text).
+  {
+    const Table t = read_table_csv(write("b.csv", "a,b,c\n1, \"x,y\",3\n2,z,4\n"));
+    ASSERT_EQ(t.rows, 2u);
+    EXPECT_EQ(t.columns[1].type, ColumnType::categorical);
+    EXPECT_EQ(t.values(2, 0), 3.0);
+    EXPECT_EQ(t.values(2, 1), 4.0);
+  }
+  // Tab-separated, an empty field before a quoted one: three fields (the blank skipped before a
+  // quote is never the delimiter itself).
+  {
+    const Table t = read_table_csv(write("t.tsv", "a\tb\tc\n1\t\t\"x\"\n2\t5\t\"y\"\n"), {.delimiter = '\t'});
+    ASSERT_EQ(t.rows, 2u);
+    EXPECT_EQ(t.columns[1].missing, (std::vector<std::uint8_t>{1, 0}));
+    EXPECT_EQ(t.values(1, 1), 5.0);
+  }
   // A row too wide, with the delimiter inside a quoted field: three fields, not four.
   expect_invalid([&] { read_table_csv(write("w.csv", "a,b\n1,2\n1,2,\"x,y\"\n")); }, {"w.csv:3", "got 3", "ragged"});
   expect_invalid([&] { read_table_csv(write("m.csv", "a,b\n1,NA\n2,\n")); }, {"column 'b'", "entirely missing"});

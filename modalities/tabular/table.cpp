@@ -184,8 +184,8 @@ class RowParser {
   static constexpr std::size_t kQuoted = std::string_view::npos, kUnterminated = kQuoted - 1;
   RowParser(const TableCsvOptions& o, std::size_t columns, std::size_t rows, double* values,
             std::vector<std::vector<std::uint8_t>>& missing)
-      : o_(o), C_(columns), R_(rows), values_(values), missing_(missing), quick_(quick_delimiter(o.delimiter)),
-        num_ok(columns, 1), boo_ok(columns, 1), nonfinite(columns, rows) {}
+      : num_ok(columns, 1), boo_ok(columns, 1), nonfinite(columns, rows), o_(o), C_(columns), R_(rows), values_(values),
+        missing_(missing), quick_(quick_delimiter(o.delimiter)) {}
 
   /// Row r split at the delimiter while parsing (a plain number read in place, with no search for
   /// its delimiter first): the number of fields, or kQuoted when a field starts with a quote or the
@@ -197,8 +197,9 @@ class RowParser {
       if (k != std::string_view::npos) {
         boo_ok[c] = 0;
       } else {
-        const std::size_t j = line.find_first_not_of(" \t", i);  // split_fields' rule for a quoted field
-        if (j != std::string_view::npos && line[j] == '"') return kQuoted;
+        std::size_t j = i;  // split_fields' rule for a quoted field: blanks (not the delimiter), then a quote
+        while (j < line.size() && (line[j] == ' ' || line[j] == '\t') && line[j] != o_.delimiter) ++j;
+        if (j < line.size() && line[j] == '"') return kQuoted;
         k = std::min(line.find(o_.delimiter, i), line.size());
         cell(line.substr(i, k - i), c, r);
       }
@@ -218,6 +219,9 @@ class RowParser {
     return fields_.size();
   }
 
+  std::vector<std::uint8_t> num_ok, boo_ok;  // every present cell so far a number / a bool word
+  std::vector<std::size_t> nonfinite;        // first row holding a non-finite number, per column
+
  private:
   void cell(std::string_view s, std::size_t c, std::size_t r) {
     if (classify(s, o_.missing_tokens, values_[c * R_ + r], missing_[c][r], num_ok[c], boo_ok[c]))
@@ -231,9 +235,6 @@ class RowParser {
   std::vector<std::string_view> fields_;
   std::vector<std::string> scratch_;
 
- public:
-  std::vector<std::uint8_t> num_ok, boo_ok;  // every present cell so far a number / a bool word
-  std::vector<std::size_t> nonfinite;        // first row holding a non-finite number, per column
 };
 
 Table finish(Parsed& p, const TableCsvOptions& o, const char* fn, const std::string& where,

@@ -192,7 +192,7 @@ Prepared prepare(const Table& t, const TabularPreprocessOptions& o) {
 /// The z-scores row-major [n, F] (FeatureMatrix::values), written in blocks of rows.
 void write_row_major(Prepared& p) {
   const std::size_t F = p.x.size(), n = p.n;
-  constexpr std::size_t kRows = 32;  // a tile of F x 32 z-scores stays in L1 while it is transposed
+  constexpr std::size_t kRows = 32;  // a tile of F x 32 z-scores (L1-sized up to F ~ 190) while it is transposed
   p.fm.values = detail::fresh_tensor<DTensor>(Shape{n, F});
   double* out = p.fm.values.data();
 #pragma omp parallel

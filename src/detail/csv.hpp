@@ -38,7 +38,7 @@ inline bool split_fields(std::string_view line, char delim, std::vector<std::str
   bool ok = true;
   while (true) {
     std::size_t j = i;
-    while (j < line.size() && (line[j] == ' ' || line[j] == '\t')) ++j;
+    while (j < line.size() && (line[j] == ' ' || line[j] == '\t') && line[j] != delim) ++j;  // blanks, not the delimiter
     if (j < line.size() && line[j] == '"') {
       if (scratch.size() <= used) scratch.emplace_back();
       std::string& s = scratch[used];
