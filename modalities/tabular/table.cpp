@@ -287,96 +287,113 @@ Table finish(Parsed& p, const TableCsvOptions& o, const char* fn, const std::str
 
 }  // namespace
 
+/// The non-blank lines of a file's text (a quoted field may not span lines), with their 1-based
+/// line numbers for messages.
+struct CsvLines {
+  std::string_view text;
+  std::vector<std::size_t> starts, ends, numbers;
+  std::size_t size() const { return starts.size(); }
+  std::string_view at(std::size_t r) const { return text.substr(starts[r], ends[r] - starts[r]); }
+};
+
+CsvLines index_lines(std::string_view text) {
+  CsvLines out{text, {}, {}, {}};
+  for (std::size_t pos = 0, line = 1; pos < text.size(); ++line) {
+    const void* nl = std::memchr(text.data() + pos, '\n', text.size() - pos);
+    const std::size_t end = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - text.data()) : text.size();
+    if (text.substr(pos, end - pos).find_first_not_of(" \t\r") != std::string_view::npos) {
+      out.starts.push_back(pos);
+      out.ends.push_back(end);
+      out.numbers.push_back(line);
+    }
+    pos = end + 1;
+  }
+  return out;
+}
+
+/// The rows from line index `from` under the column `names`, parsed in parallel (each thread a
+/// RowParser); the first ragged or unterminated row (in file order) throws, naming its line.
+Parsed parse_rows(const CsvLines& lines, std::size_t from, std::vector<std::string> names, const TableCsvOptions& o,
+                  const char* fn, const std::string& path) {
+  Parsed p;
+  p.names = std::move(names);
+  const std::size_t C = p.names.size(), R = lines.size() - from;
+  p.rows = R;
+  p.lines.assign(lines.numbers.begin() + static_cast<std::ptrdiff_t>(from), lines.numbers.end());
+  p.values = detail::fresh_tensor<DTensor>(Shape{C, R});
+  p.missing.assign(C, std::vector<std::uint8_t>(R, 0));
+  p.numeric_ok.assign(C, 1);
+  p.bool_ok.assign(C, 1);
+  p.nonfinite_row.assign(C, R);
+  std::size_t bad_row = R, bad_kind = 0, bad_width = 0;  // the first bad row wins (deterministic)
+#pragma omp parallel
+  {
+    RowParser rp(o, C, R, p.values.data(), p.missing);
+    std::size_t my_bad = R, my_kind = 0, my_width = 0;
+#pragma omp for schedule(static)
+    for (std::int64_t rr = 0; rr < static_cast<std::int64_t>(R); ++rr) {
+      const auto r = static_cast<std::size_t>(rr);
+      const std::string_view line = lines.at(r + from);
+      if (r + 2 < R) {  // the row after next into the cache while this one is parsed
+        const std::string_view ahead = lines.at(r + 2 + from);
+        for (std::size_t b = 0; b < ahead.size(); b += 64) __builtin_prefetch(ahead.data() + b);
+      }
+      std::size_t width = rp.plain(line, r);
+      if (width == RowParser::kQuoted) width = rp.quoted(line, r);
+      if (width != C && r < my_bad) {
+        my_bad = r;
+        my_kind = width == RowParser::kUnterminated ? 1 : 2;
+        my_width = width;
+      }
+    }
+#pragma omp critical
+    {
+      for (std::size_t c = 0; c < C; ++c) {
+        p.numeric_ok[c] &= rp.num_ok[c];
+        p.bool_ok[c] &= rp.boo_ok[c];
+        p.nonfinite_row[c] = std::min(p.nonfinite_row[c], rp.nonfinite[c]);
+      }
+      if (my_bad < bad_row) {
+        bad_row = my_bad;
+        bad_kind = my_kind;
+        bad_width = my_width;
+      }
+    }
+  }
+  if (bad_row < R) {
+    if (bad_kind == 1) detail::fail(fn, path, ":", lines.numbers[bad_row + from], ": unterminated quoted field");
+    detail::fail(fn, path, ":", lines.numbers[bad_row + from], ": expected ", C, " columns like ",
+                 from == 0 ? "the first row" : "the header", ", got ", bad_width, " (ragged row)");
+  }
+  return p;
+}
+
 Table read_table_csv(const std::string& path, const TableCsvOptions& o) {
   const char* fn = "read_table_csv";
   if (o.header != "yes" && o.header != "no" && o.header != "auto")
     detail::fail(fn, "parameter 'header' must be yes, no or auto, got '", o.header, "'");
   const FileBytes file(fn, path);
   const std::string_view buf = detail::strip_bom(file.view());  // a UTF-8 BOM is not part of the first name
-  // Lines (a quoted field may not span lines); blank lines skipped, their numbers kept for messages.
-  std::vector<std::size_t> starts, ends, numbers;
-  for (std::size_t pos = 0, line = 1; pos < buf.size(); ++line) {
-    const void* nl = std::memchr(buf.data() + pos, '\n', buf.size() - pos);
-    const std::size_t end = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - buf.data()) : buf.size();
-    const std::string_view v = buf.substr(pos, end - pos);
-    if (v.find_first_not_of(" \t\r") != std::string_view::npos) {
-      starts.push_back(pos);
-      ends.push_back(end);
-      numbers.push_back(line);
-    }
-    pos = end + 1;
-  }
-  if (starts.empty()) detail::fail(fn, path, ": the file is empty (a header row is needed)");
-  auto line_at = [&](std::size_t r) { return buf.substr(starts[r], ends[r] - starts[r]); };
+  const CsvLines lines = index_lines(buf);
+  if (lines.size() == 0) detail::fail(fn, path, ": the file is empty (a header row is needed)");
   std::vector<std::string> first_row;
   {
     std::vector<std::string_view> fields;
     std::vector<std::string> scratch;
-    if (!detail::split_fields(line_at(0), o.delimiter, fields, scratch))
-      detail::fail(fn, path, ":", numbers[0], ": unterminated quoted field in the ",
+    if (!detail::split_fields(lines.at(0), o.delimiter, fields, scratch))
+      detail::fail(fn, path, ":", lines.numbers[0], ": unterminated quoted field in the ",
                    o.header == "no" ? "first row" : "header");
     first_row.assign(fields.begin(), fields.end());
   }
-  // Rows from line index `from`; names given.
   auto parse = [&](std::size_t from, std::vector<std::string> names) {
-    Parsed p;
-    p.names = std::move(names);
-    const std::size_t C = p.names.size(), R = starts.size() - from;
-    p.rows = R;
-    p.lines.assign(numbers.begin() + static_cast<std::ptrdiff_t>(from), numbers.end());
-    p.values = detail::fresh_tensor<DTensor>(Shape{C, R});
-    p.missing.assign(C, std::vector<std::uint8_t>(R, 0));
-    p.numeric_ok.assign(C, 1);
-    p.bool_ok.assign(C, 1);
-    p.nonfinite_row.assign(C, R);
-    std::size_t bad_row = R, bad_kind = 0, bad_width = 0;  // the first bad row wins (deterministic)
-#pragma omp parallel
-    {
-      RowParser rp(o, C, R, p.values.data(), p.missing);
-      std::size_t my_bad = R, my_kind = 0, my_width = 0;
-#pragma omp for schedule(static)
-      for (std::int64_t rr = 0; rr < static_cast<std::int64_t>(R); ++rr) {
-        const auto r = static_cast<std::size_t>(rr);
-        const std::string_view line = line_at(r + from);
-        if (r + 2 < R) {  // the row after next into the cache while this one is parsed
-          const std::string_view ahead = line_at(r + 2 + from);
-          for (std::size_t b = 0; b < ahead.size(); b += 64) __builtin_prefetch(ahead.data() + b);
-        }
-        std::size_t width = rp.plain(line, r);
-        if (width == RowParser::kQuoted) width = rp.quoted(line, r);
-        if (width != C && r < my_bad) {
-          my_bad = r;
-          my_kind = width == RowParser::kUnterminated ? 1 : 2;
-          my_width = width;
-        }
-      }
-#pragma omp critical
-      {
-        for (std::size_t c = 0; c < C; ++c) {
-          p.numeric_ok[c] &= rp.num_ok[c];
-          p.bool_ok[c] &= rp.boo_ok[c];
-          p.nonfinite_row[c] = std::min(p.nonfinite_row[c], rp.nonfinite[c]);
-        }
-        if (my_bad < bad_row) {
-          bad_row = my_bad;
-          bad_kind = my_kind;
-          bad_width = my_width;
-        }
-      }
-    }
-    if (bad_row < R) {
-      if (bad_kind == 1) detail::fail(fn, path, ":", numbers[bad_row + from], ": unterminated quoted field");
-      detail::fail(fn, path, ":", numbers[bad_row + from], ": expected ", C, " columns like ",
-                   from == 0 ? "the first row" : "the header", ", got ", bad_width, " (ragged row)");
-    }
-    return p;
+    return parse_rows(lines, from, std::move(names), o, fn, path);
   };
   auto check_names = [&](const std::vector<std::string>& names) {
     for (std::size_t c = 0; c < names.size(); ++c) {
-      if (names[c].empty()) detail::fail(fn, path, ":", numbers[0], ": column ", c + 1, ": empty header name");
+      if (names[c].empty()) detail::fail(fn, path, ":", lines.numbers[0], ": column ", c + 1, ": empty header name");
       if (std::find(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(c), names[c]) !=
           names.begin() + static_cast<std::ptrdiff_t>(c))
-        detail::fail(fn, path, ":", numbers[0], ": column ", c + 1, ": duplicate header name '", names[c], "'");
+        detail::fail(fn, path, ":", lines.numbers[0], ": column ", c + 1, ": duplicate header name '", names[c], "'");
     }
   };
   auto numbered = [&] {  // header = no: columns "0" .. "C-1" (pandas' header=None)
@@ -410,20 +427,20 @@ Table read_table_csv(const std::string& path, const TableCsvOptions& o) {
         std::size_t c = 0;
         for (double v = 0; c < first_row.size(); ++c)
           if (detail::trim(first_row[c]).empty() || parse_number(first_row[c], v) != 0) break;
-        detail::fail(fn, path, ":", numbers[0], ": the first row is neither data (it does not fit the column types of ",
+        detail::fail(fn, path, ":", lines.numbers[0], ": the first row is neither data (it does not fit the column types of ",
                      "the other rows) nor a header (column ", c + 1, " '", first_row[c],
                      "' is not non-numeric text); fix the row or pass header = yes or no");
       }
     }
-    if (p.lines.size() + 1 == numbers.size()) check_names(p.names);  // the first row named the columns
+    if (p.lines.size() + 1 == lines.size()) check_names(p.names);  // the first row named the columns
   }
-  const std::size_t from = numbers.size() - p.rows;
+  const std::size_t from = lines.size() - p.rows;
   auto texts = [&, from](std::size_t c) {
     std::vector<std::string> out(p.rows);
     std::vector<std::string_view> fields;
     std::vector<std::string> scratch;
     for (std::size_t r = 0; r < p.rows; ++r) {
-      detail::split_fields(line_at(r + from), o.delimiter, fields, scratch);
+      detail::split_fields(lines.at(r + from), o.delimiter, fields, scratch);
       out[r] = std::string(fields[c]);
     }
     return out;
