@@ -117,7 +117,8 @@ TEST(Catalogue, BuildIntoWritesTheBuiltArrayIntoAReusedBuffer) {
   std::set<std::string> expected;
   for (const auto& [name, _] : sets) expected.insert(name);
   EXPECT_EQ(with_into, expected);
-  for (const auto& [name, list] : sets) {
+  for (const auto& [entry, list] : sets) {
+    const std::string& name = entry;  // a variable, not a structured binding: lambdas capture it (clang 14)
     for (const auto& values : list) {
       SCOPED_TRACE(name + " with " + std::to_string(values.size()) + " values");
       const cat::Built b = cat::build(name, values);
