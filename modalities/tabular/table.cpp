@@ -120,9 +120,8 @@ int parse_number(std::string_view s, double& out) {
 /// `out`, exactly as parse_number reads the field; npos sends the field to the general path. Only
 /// for delimiters that cannot occur inside a number (see quick_delimiter).
 inline std::size_t quick_number(std::string_view line, std::size_t i, char delim, double& out) {
-  const char* b = line.data() + i;
+  const char* b = line.data() + detail::skip_blanks(line, i, delim);  // a blank delimiter ends the field
   const char* e = line.data() + line.size();
-  while (b < e && (*b == ' ' || *b == '\t') && *b != delim) ++b;  // a blank delimiter ends the field
   if (b < e && *b == '+') ++b;
   const auto r = detail::from_chars_double(b, e, out);
   if (r.ec != std::errc() || !std::isfinite(out)) return std::string_view::npos;
@@ -197,8 +196,7 @@ class RowParser {
       if (k != std::string_view::npos) {
         boo_ok[c] = 0;
       } else {
-        std::size_t j = i;  // split_fields' rule for a quoted field: blanks (not the delimiter), then a quote
-        while (j < line.size() && (line[j] == ' ' || line[j] == '\t') && line[j] != o_.delimiter) ++j;
+        const std::size_t j = detail::skip_blanks(line, i, o_.delimiter);  // split_fields' rule for a quote
         if (j < line.size() && line[j] == '"') return kQuoted;
         k = std::min(line.find(o_.delimiter, i), line.size());
         cell(line.substr(i, k - i), c, r);
@@ -234,7 +232,6 @@ class RowParser {
   bool quick_;
   std::vector<std::string_view> fields_;
   std::vector<std::string> scratch_;
-
 };
 
 Table finish(Parsed& p, const TableCsvOptions& o, const char* fn, const std::string& where,
@@ -284,8 +281,6 @@ Table finish(Parsed& p, const TableCsvOptions& o, const char* fn, const std::str
   }
   return t;
 }
-
-}  // namespace
 
 /// The non-blank lines of a file's text (a quoted field may not span lines), with their 1-based
 /// line numbers for messages.
@@ -367,6 +362,8 @@ Parsed parse_rows(const CsvLines& lines, std::size_t from, std::vector<std::stri
   }
   return p;
 }
+
+}  // namespace
 
 Table read_table_csv(const std::string& path, const TableCsvOptions& o) {
   const char* fn = "read_table_csv";

@@ -15,6 +15,13 @@ inline std::string_view trim(std::string_view s) {
   return s;
 }
 
+/// The first index from i that is not a blank (space or tab) other than the delimiter itself, or
+/// line.size(): where a field's content starts (a quote there opens a quoted field).
+inline std::size_t skip_blanks(std::string_view line, std::size_t i, char delim) {
+  while (i < line.size() && (line[i] == ' ' || line[i] == '\t') && line[i] != delim) ++i;
+  return i;
+}
+
 /// Without a leading UTF-8 byte-order mark (EF BB BF).
 inline std::string_view strip_bom(std::string_view s) {
   if (s.size() >= 3 && s.substr(0, 3) == "\xEF\xBB\xBF") s.remove_prefix(3);
@@ -37,8 +44,7 @@ inline bool split_fields(std::string_view line, char delim, std::vector<std::str
   std::size_t used = 0, i = 0;
   bool ok = true;
   while (true) {
-    std::size_t j = i;
-    while (j < line.size() && (line[j] == ' ' || line[j] == '\t') && line[j] != delim) ++j;  // blanks, not the delimiter
+    const std::size_t j = skip_blanks(line, i, delim);
     if (j < line.size() && line[j] == '"') {
       if (scratch.size() <= used) scratch.emplace_back();
       std::string& s = scratch[used];
