@@ -4,6 +4,7 @@
 //   W2  RoPE applied to q and k [32 heads, 4096 tokens, 128] (cos/sin table prepared once)
 //   W2T W2's cos/sin table [4096, 64 pairs] from the positions (fresh, or into a reused table)
 //   W3  ALiBi causal attention [8 heads, 2048 tokens, 64]
+//   W3N W3 without the bias (plain causal attention): what ALiBi's bias costs on top
 //   W4  T5-bias attention [12 heads, 1024 tokens, 64]
 // and the yardsticks measured in the same run: a memory copy of W2's bytes, BLAS
 // (OpenBLAS) sgemm and oneDNN's sgemm (the one under the attention core's tiles
@@ -180,6 +181,18 @@ void W3_AlibiCausal(benchmark::State& st) {
   o.mask.causal = true;
   o.threads = static_cast<int>(st.range(0));
   for (auto _ : st) benchmark::DoNotOptimize(attention(q, k, v, e, o).data());
+  const double flops = 4.0 * d * h * n * (n + 1) / 2;
+  st.counters["GFLOPs"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void W3N_PlainCausal(benchmark::State& st) {
+  threads(st);
+  const std::size_t h = 8, n = 2048, d = 64;
+  const Tensor q = random({1, h, n, d}, 3), k = random({1, h, n, d}, 4), v = random({1, h, n, d}, 5);
+  AttentionOptions o;
+  o.mask.causal = true;
+  o.threads = static_cast<int>(st.range(0));
+  for (auto _ : st) benchmark::DoNotOptimize(attention(q, k, v, Encoding{}, o).data());
   const double flops = 4.0 * d * h * n * (n + 1) / 2;
   st.counters["GFLOPs"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
@@ -365,6 +378,7 @@ BENCHMARK(W2T_RopeTableInto)->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond)->Use
 BENCHMARK(Write_W2TBytes)->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(Copy_W2Bytes)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(W3_AlibiCausal)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(W3N_PlainCausal)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(W4_T5Bias)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(W5_Shaw)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(W6_TransformerXL)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
