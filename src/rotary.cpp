@@ -16,32 +16,30 @@ namespace posenc {
 
 namespace {
 
-void tabulate(const char* fn, const Rotation& r, RotarySide side, RotaryTable& t) {
-  if (r.empty()) {
-    t = RotaryTable{};
-    t.layout = r.layout;
-    return;
-  }
-  t.layout = r.layout;
+/// The checked angles (and log-scales, or an unset tensor) of one side of a non-empty rotation.
+struct SideAngles {
+  const DTensor& angles;
+  const DTensor& log_scale;
+};
+
+SideAngles side_angles(const char* fn, const Rotation& r, RotarySide side) {
   const DTensor& angles = side == RotarySide::query ? r.query_angles : r.key_angles;
   const DTensor& log_scale = side == RotarySide::query ? r.query_log_scale : r.key_log_scale;
   if (angles.dimension() != 4)
     detail::fail(fn, "rotation angles must be [B|1, H|1, tokens, pairs], got ", shape_string(angles));
   if (angles.shape()[3] != static_cast<std::size_t>(r.pairs))
     detail::fail(fn, "rotation angles have ", angles.shape()[3], " pairs but rotation.pairs = ", r.pairs);
-  const bool scaled = is_set(log_scale);
-  if (scaled && log_scale.shape() != angles.shape())
+  if (is_set(log_scale) && log_scale.shape() != angles.shape())
     detail::fail(fn, "rotation log-scale shape ", shape_string(log_scale), " differs from angles ",
                  shape_string(angles));
-  t.batch = angles.shape()[0];
-  t.heads = angles.shape()[1];
-  t.tokens = angles.shape()[2];
-  t.pairs = angles.shape()[3];
-  const std::size_t n = angles.size();
-  t.cos.resize(n);
-  t.sin.resize(n);
-  const double* a = angles.data();
-  const double* ls = scaled ? log_scale.data() : nullptr;
+  return {angles, log_scale};
+}
+
+/// magnitude * exp(log_scale) * (cos, sin) of every angle into c and s (n values each).
+void fill(const Rotation& r, const SideAngles& sa, float* __restrict c, float* __restrict s) {
+  const std::size_t n = sa.angles.size();
+  const double* a = sa.angles.data();
+  const double* ls = is_set(sa.log_scale) ? sa.log_scale.data() : nullptr;
   const double mag = r.magnitude;
   // Spans of kSpan angles, SIMD sin/cos from each span's start: fixed by the index, not the threads.
   constexpr std::size_t kSpan = 256;
@@ -52,11 +50,28 @@ void tabulate(const char* fn, const Rotation& r, RotarySide side, RotaryTable& t
     double sn[kSpan], cs[kSpan];
     detail::sincos_scaled(1.0, a + i0, len, sn, cs);
     for (std::size_t j = 0; j < len; ++j) {
-      const double m = scaled ? mag * std::exp(ls[i0 + j]) : mag;
-      t.cos[i0 + j] = static_cast<float>(m * cs[j]);
-      t.sin[i0 + j] = static_cast<float>(m * sn[j]);
+      const double m = ls ? mag * std::exp(ls[i0 + j]) : mag;
+      c[i0 + j] = static_cast<float>(m * cs[j]);
+      s[i0 + j] = static_cast<float>(m * sn[j]);
     }
   }
+}
+
+void tabulate(const char* fn, const Rotation& r, RotarySide side, RotaryTable& t) {
+  if (r.empty()) {
+    t = RotaryTable{};
+    t.layout = r.layout;
+    return;
+  }
+  const SideAngles sa = side_angles(fn, r, side);
+  t.layout = r.layout;
+  t.batch = sa.angles.shape()[0];
+  t.heads = sa.angles.shape()[1];
+  t.tokens = sa.angles.shape()[2];
+  t.pairs = sa.angles.shape()[3];
+  t.cos.resize(sa.angles.size());
+  t.sin.resize(sa.angles.size());
+  fill(r, sa, t.cos.data(), t.sin.data());
 }
 
 }  // namespace
@@ -69,6 +84,19 @@ RotaryTable rotary_table(const Rotation& r, RotarySide side) {
 
 void rotary_table_into(const Rotation& r, RotarySide side, RotaryTable& table) {
   tabulate("rotary_table_into", r, side, table);
+}
+
+void rotary_table_into(const Rotation& r, RotarySide side, std::span<float> cos, std::span<float> sin) {
+  const char* fn = "rotary_table_into";
+  if (r.empty()) detail::fail(fn, "the rotation is empty (an encoding without RoPE): there is no table to write");
+  const SideAngles sa = side_angles(fn, r, side);
+  const std::size_t n = sa.angles.size();
+  if (cos.size() != n || sin.size() != n)
+    detail::fail(fn, "parameters 'cos' and 'sin' must each hold batch x heads x tokens x pairs = ",
+                 shape_string(sa.angles), " = ", n, " floats, got ", cos.size(), " and ", sin.size());
+  if (n != 0 && (cos.data() < sin.data() + n && sin.data() < cos.data() + n))
+    detail::fail(fn, "parameters 'cos' and 'sin' overlap");
+  fill(r, sa, cos.data(), sin.data());
 }
 
 namespace detail {

@@ -132,6 +132,30 @@ TEST(Rope, TableIntoMatchesAndReusesStorage) {
   EXPECT_EQ(t.tokens, 0u);
 }
 
+// The span form of rotary_table_into writes rotary_table's bits into caller buffers (every element:
+// they start NaN-filled), and rejects a wrong size, overlapping buffers and an empty rotation.
+TEST(Rope, TableIntoCallerBuffers) {
+  const Rotation plain = rope(positions(9, 4), RopeOptions{.head_dim = 8}).rotation;
+  const Rotation scaled = xpos(positions(9, 40), XposOptions{.head_dim = 8, .scale_base = 16}).rotation;
+  for (const Rotation* r : {&plain, &scaled})
+    for (const RotarySide side : {RotarySide::query, RotarySide::key}) {
+      const RotaryTable fresh = rotary_table(*r, side);
+      std::vector<float> c(fresh.cos.size(), NAN), s(fresh.sin.size(), NAN);
+      rotary_table_into(*r, side, c, s);
+      EXPECT_EQ(c, fresh.cos);
+      EXPECT_EQ(s, fresh.sin);
+    }
+  std::vector<float> c(36), s(36), shorter(35), both(72);
+  rotary_table_into(plain, RotarySide::query, c, s);  // 9 tokens x 4 pairs
+  test::expect_invalid([&] { rotary_table_into(plain, RotarySide::query, c, shorter); },
+                       {"rotary_table_into", "'cos'", "'sin'", "[1, 1, 9, 4]", "36", "35"});
+  test::expect_invalid([&] { rotary_table_into(plain, RotarySide::query, {both.data(), 36}, {both.data() + 10, 36}); },
+                       {"rotary_table_into", "overlap"});
+  rotary_table_into(plain, RotarySide::query, {both.data(), 36}, {both.data() + 36, 36});  // adjacent is fine
+  EXPECT_TRUE(std::equal(c.begin(), c.end(), both.begin()));
+  test::expect_invalid([&] { rotary_table_into(Rotation{}, RotarySide::query, c, s); }, {"rotary_table_into", "empty"});
+}
+
 // Every value of tables large enough for several SIMD spans and threads (RoPE with angles up to
 // 3e6, XPos with its scales) against a direct double evaluation: within one fp32 ulp of the value
 // plus what the angle's own rounding carries; 1 and 3 threads bit-identical.

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "posenc/encoding.hpp"
@@ -50,6 +51,11 @@ RotaryTable rotary_table(const Rotation& rotation, RotarySide side);
 /// every value is overwritten, giving the same bits as rotary_table. For decoding loops and data
 /// pipelines that rebuild a table per batch without allocating.
 void rotary_table_into(const Rotation& rotation, RotarySide side, RotaryTable& table);
+/// The same bits into two caller buffers (row-major [batch, heads, tokens, pairs] each, the shape
+/// of the side's angles), e.g. the storage of framework tensors or a pinned staging area. Throws
+/// std::invalid_argument for an empty rotation, a buffer of another size (naming the shape and
+/// both sizes) or overlapping buffers.
+void rotary_table_into(const Rotation& rotation, RotarySide side, std::span<float> cos, std::span<float> sin);
 
 /// Rotate x, whose last two axes are [tokens, dim] and leading axes are
 /// [B, H], [H] or none: pair k of token n becomes

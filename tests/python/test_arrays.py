@@ -89,8 +89,58 @@ def test_apply_rotation_equals_numpy():
     np.testing.assert_allclose(rot, np.concatenate([a * c - b * s, a * s + b * c], -1), atol=1e-6)
     with pytest.raises(ValueError, match="has no rotation"):
         posenc.apply_rotation(x, posenc.encode("alibi", tokens=6))
-    with pytest.raises(ValueError, match="side must be"):
+    with pytest.raises(ValueError, match="apply_rotation: parameter 'side' must be"):
         posenc.apply_rotation(x, enc, side="both")
+
+
+def test_rotary_table_equals_numpy_and_fills_caller_buffers():
+    enc = posenc.encode("rope", head_dim=16, tokens=12, rope_type="yarn", factor=4.0,
+                        original_max_position_embeddings=8)
+    mag = enc.metadata["magnitude"]
+    assert mag > 1.0  # YaRN's attention factor 0.1 ln(4) + 1
+    cos, sin = posenc.rotary_table(enc)
+    assert cos.shape == sin.shape == (1, 1, 12, 8) and cos.dtype == np.float32
+    np.testing.assert_allclose(cos[0, 0], (mag * np.cos(enc.angles)).astype(np.float32), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(sin[0, 0], (mag * np.sin(enc.angles)).astype(np.float32), rtol=1e-6, atol=1e-7)
+    # The bits apply_rotation uses: rotating by hand with the table gives its result.
+    x = rng.standard_normal((12, 16)).astype(np.float32)
+    a, b = x[:, :8], x[:, 8:]
+    np.testing.assert_allclose(posenc.apply_rotation(x, enc),
+                               np.concatenate([a * cos[0, 0] - b * sin[0, 0], a * sin[0, 0] + b * cos[0, 0]], -1),
+                               rtol=1e-5, atol=1e-6)
+    # Into caller buffers (stale contents, any shape of the same size): the same bits, returned.
+    c_out, s_out = np.full(96, np.nan, np.float32), np.full((12, 8), -7.0, np.float32)
+    got = posenc.rotary_table(enc, out=(c_out, s_out))
+    assert got[0] is c_out and got[1] is s_out
+    np.testing.assert_array_equal(c_out.reshape(cos.shape), cos)
+    np.testing.assert_array_equal(s_out.reshape(sin.shape), sin)
+    # XPos scales queries and keys oppositely: |q pair| |k pair| is the magnitude squared.
+    xp = posenc.encode("xpos", head_dim=8, tokens=10)
+    cq, sq = posenc.rotary_table(xp, "query")
+    ck, sk = posenc.rotary_table(xp, side="key")
+    assert not np.array_equal(cq, ck)
+    np.testing.assert_allclose(np.hypot(cq, sq) * np.hypot(ck, sk), xp.metadata["magnitude"] ** 2, rtol=1e-5)
+
+
+def test_rotary_table_rejects_bad_arguments():
+    enc = posenc.encode("rope", head_dim=8, tokens=6)
+    with pytest.raises(ValueError, match="rotary_table: encoding 'alibi' has no rotation"):
+        posenc.rotary_table(posenc.encode("alibi", tokens=6))
+    with pytest.raises(ValueError, match="parameter 'side' must be 'query' or 'key', got 'both'"):
+        posenc.rotary_table(enc, "both")
+    with pytest.raises(ValueError, match=r"posenc.rotary_table: rotary_table_into: .*\[1, 1, 6, 4\] = 24 floats, got 24 and 23"):
+        posenc.rotary_table(enc, out=(np.zeros(24, np.float32), np.zeros(23, np.float32)))
+    with pytest.raises(TypeError, match="float32"):
+        posenc.rotary_table(enc, out=(np.zeros(24), np.zeros(24)))
+    with pytest.raises(TypeError, match=r"\(cos, sin\) pair"):
+        posenc.rotary_table(enc, out=(np.zeros(24, np.float32),))
+    both = np.zeros(48, np.float32)
+    with pytest.raises(ValueError, match="overlap"):
+        posenc.rotary_table(enc, out=(both[:24], both[10:34]))
+    ro = np.zeros(24, np.float32)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="writeable"):
+        posenc.rotary_table(enc, out=(ro, np.zeros(24, np.float32)))
 
 
 def test_attention_releases_the_gil():
@@ -156,7 +206,7 @@ def test_encode_into_rejects_bad_buffers():
     ro.flags.writeable = False
     with pytest.raises(ValueError, match="writeable"):
         posenc.encode_into("sinusoidal", ro, **params)
-    with pytest.raises(ValueError, match="'out'.*32.*got 31"):
+    with pytest.raises(ValueError, match=r"^posenc.encode_into\('sinusoidal'\): sinusoid_table_into: .*'out'.*32.*got 31"):
         posenc.encode_into("sinusoidal", np.zeros(31, np.float32), **params)
     with pytest.raises(ValueError, match="cannot write into a caller's buffer"):
         posenc.encode_into("rope", np.zeros(8, np.float32))

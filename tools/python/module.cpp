@@ -85,7 +85,14 @@ void encode_into(const std::string& name, const py::dict& params, const py::obje
     throw py::type_error("posenc.encode_into: 'out' must have dtype float32, got " + std::string(py::str(a.dtype())));
   const cat::Values typed = typed_values(name, params);
   py::gil_scoped_release release;
-  cat::build_into(name, buf, typed);
+  try {
+    cat::build_into(name, buf, typed);
+  } catch (const std::invalid_argument& e) {  // name the call the user made, then the builder's message
+    const std::string what = e.what();
+    const std::size_t end = what.rfind("build_into('", 0) == 0 ? what.find("'): ") : std::string::npos;
+    throw std::invalid_argument("posenc.encode_into" +
+                                (end == std::string::npos ? ": " + what : what.substr(10)));
+  }
 }
 
 py::dict arrays_of(const py::object& self) {
@@ -205,18 +212,56 @@ py::tuple attention_backward_py(const py::object& q, const py::object& k, const 
   return py::make_tuple(to_numpy(std::move(g.dq)), to_numpy(std::move(g.dk)), to_numpy(std::move(g.dv)), grads);
 }
 
-py::array apply_rotation(const py::object& x, const py::object& enc, const std::string& side) {
+/// The rotation of a built encoding and the side named by `side`, for the function `fn`.
+std::pair<const Rotation*, RotarySide> rotation_side(const py::object& enc, const std::string& side,
+                                                     const std::string& fn) {
   const Encoding& e = enc.cast<const Built&>().b.encoding;
-  if (e.rotation.empty()) throw std::invalid_argument("posenc.apply_rotation: encoding '" + e.name + "' has no rotation");
-  const RotarySide s = side == "query" ? RotarySide::query
-                       : side == "key" ? RotarySide::key
-                                       : throw std::invalid_argument("posenc.apply_rotation: side must be 'query' or 'key', got '" + side + "'");
+  if (e.rotation.empty()) throw std::invalid_argument(fn + ": encoding '" + e.name + "' has no rotation");
+  if (side != "query" && side != "key")
+    throw std::invalid_argument(fn + ": parameter 'side' must be 'query' or 'key', got '" + side + "'");
+  return {&e.rotation, side == "query" ? RotarySide::query : RotarySide::key};
+}
+
+py::array apply_rotation(const py::object& x, const py::object& enc, const std::string& side) {
+  const auto [rotation, s] = rotation_side(enc, side, "posenc.apply_rotation");
   Tensor t = to_tensor(x, "x"), out;
   {
     py::gil_scoped_release release;
-    out = apply_rotary(t, e.rotation, s);
+    out = apply_rotary(t, *rotation, s);
   }
   return to_numpy(std::move(out));
+}
+
+/// cos and sin of a rotation for one side: new float32 arrays [batch, heads, tokens, pairs], or
+/// written into the caller's (cos, sin) buffers of that size (float32, C order, writeable).
+py::tuple rotary_table_py(const py::object& enc, const std::string& side, const py::object& out) {
+  const std::string fn = "posenc.rotary_table";
+  const auto [rotation, s] = rotation_side(enc, side, fn);
+  const DTensor& angles = s == RotarySide::query ? rotation->query_angles : rotation->key_angles;
+  py::array c, sn;
+  if (out.is_none()) {
+    const std::vector<py::ssize_t> shape(angles.shape().begin(), angles.shape().end());
+    c = py::array_t<float>(shape);
+    sn = py::array_t<float>(shape);
+  } else {
+    const auto pair = out.cast<py::tuple>();
+    if (pair.size() != 2) throw py::type_error(fn + ": 'out' must be a (cos, sin) pair of arrays");
+    c = output_array(pair[0], fn, "float32");
+    sn = output_array(pair[1], fn, "float32");
+  }
+  std::span<float> cs, ss;
+  if (!output_span(c, cs) || !output_span(sn, ss))
+    throw py::type_error(fn + ": 'out' arrays must have dtype float32, got " + std::string(py::str(c.dtype())) +
+                         " and " + std::string(py::str(sn.dtype())));
+  {
+    py::gil_scoped_release release;
+    try {
+      rotary_table_into(*rotation, s, cs, ss);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(fn + ": " + e.what());
+    }
+  }
+  return py::make_tuple(c, sn);
 }
 
 }  // namespace
@@ -271,5 +316,6 @@ PYBIND11_MODULE(_posenc, m) {
         py::arg("parts"), py::arg("causal"), py::arg("key_lengths"), py::arg("query_segments"), py::arg("key_segments"),
         py::arg("scale"), py::arg("threads"), py::arg("out"), py::arg("log_sum_exp"), py::arg("d_out"), py::arg("wanted"));
   m.def("apply_rotation", &apply_rotation, py::arg("x"), py::arg("encoding"), py::arg("side") = "query");
+  m.def("rotary_table", &rotary_table_py, py::arg("encoding"), py::arg("side"), py::arg("out"));
   bind_extras(m);
 }

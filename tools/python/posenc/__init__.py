@@ -24,7 +24,7 @@ import numpy as _np
 from . import _posenc
 
 __all__ = ["list", "names", "describe", "help", "encode", "encode_into", "Encoding", "attention", "apply_rotation",
-           "graph_encodings", "shortest_path_hops_into", "tabpet"]
+           "rotary_table", "graph_encodings", "shortest_path_hops_into", "tabpet"]
 
 _builtin_list = list
 
@@ -160,6 +160,15 @@ def attention(q, k, v, encoding=None, causal=False, key_lengths=None, segments=N
 def apply_rotation(x, encoding, side="query"):
     """Rotate x [..., tokens, dim] by the encoding's rotation (RoPE family) for queries or keys."""
     return _posenc.apply_rotation(x, _encoding_arg(encoding), side)
+
+
+def rotary_table(encoding, side="query", out=None):
+    """cos and sin of the encoding's rotation (RoPE family) for queries or keys, already multiplied
+    by the rotation's magnitude and XPos scale: a (cos, sin) pair of float32 arrays
+    [batch, heads, tokens, pairs] (batch and heads 1 when shared), the bits apply_rotation uses.
+    With out=(cos, sin), writes into those float32, C-contiguous, writeable arrays of that size
+    instead (nothing allocated; a wrong size names the shape and both sizes) and returns them."""
+    return _posenc.rotary_table(_encoding_arg(encoding), side, out)
 
 
 def _networkx_graph(g):
