@@ -133,7 +133,8 @@ TEST(Catalogue, BuildIntoWritesTheBuiltArrayIntoAReusedBuffer) {
       }
       std::vector<float> longer(fresh.size() + 1);
       expect_invalid([&] { cat::build_into(name, longer, values); },
-                     {"'out'", std::to_string(fresh.size()), "got " + std::to_string(fresh.size() + 1)});
+                     {"build_into('" + std::string(name) + "'): ", "'out'", std::to_string(fresh.size()),
+                      "got " + std::to_string(fresh.size() + 1)});
     }
   }
   std::vector<float> buf(8);

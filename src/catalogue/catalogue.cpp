@@ -446,7 +446,12 @@ void build_into(const std::string& name, std::span<float> out, const Values& val
       if (other.into) can += (can.empty() ? "" : ", ") + other.info.name;
     bad("build_into: encoding '" + e.info.name + "' cannot write into a caller's buffer (those that can: " + can + ")");
   }
-  e.into(merged(e, values, context), out);
+  const Values all = merged(e, values, context);
+  try {
+    e.into(all, out);
+  } catch (const std::invalid_argument& ex) {  // the builder's message under the call and entry
+    throw std::invalid_argument("build_into('" + e.info.name + "'): " + ex.what());
+  }
 }
 
 Gradients backward(const std::string& name, const Values& values, const Built& built, const EncodingGrad& grad,
