@@ -178,6 +178,21 @@ void orthonormal(const RMap& y, CMap& q, RMap& x) {
   x = q;
 }
 
+/// max_j ||w_j - theta_j x_j|| over the first `count` columns of row-major x and w, accumulated row
+/// by row (a column of a row-major block is a strided walk through all of it).
+double residual(const RMap& x, const RMap& w, const Eigen::VectorXd& theta, Eigen::Index count) {
+  std::vector<double> sq(static_cast<std::size_t>(count), 0.0);
+  for (Eigen::Index i = 0; i < x.rows(); ++i) {
+    const double* xi = x.data() + i * x.cols();
+    const double* wi = w.data() + i * w.cols();
+    for (Eigen::Index j = 0; j < count; ++j) {
+      const double r = wi[j] - theta(j) * xi[j];
+      sq[static_cast<std::size_t>(j)] += r * r;
+    }
+  }
+  return sq.empty() ? 0.0 : std::sqrt(*std::max_element(sq.begin(), sq.end()));
+}
+
 /// An upper bound of M's spectrum for the filter: max_i theta_i + |beta_k s_ki| after k = 16 Lanczos
 /// steps from a seeded start (Ritz value plus its residual norm; Zhou & Li, "Bounding the spectrum
 /// of large Hermitian matrices", Linear Algebra Appl. 2011, find it safe in practice; a bound a
@@ -237,7 +252,12 @@ ChebyshevStats lowest_eigenpairs(const Eigen::SparseMatrix<double>& M, double bo
   double* const mem = scratch.get();
   RMap x(mem, n, p), w(mem + block, n, p), y(mem + 2 * block, n, p);
   CMap q(mem + 3 * block, n, p);
-  double* buf64[2] = {mem, mem + 2 * block};  // buf64[0] is x
+  // Point `to` at `from`'s storage and `from` at `to`'s (Eigen's documented placement-new re-seat).
+  const auto swap_storage = [n, p](RMap& to, RMap& from) {
+    double* const t = to.data();
+    new (&to) RMap(from.data(), n, p);
+    new (&from) RMap(t, n, p);
+  };
   auto* f32 = reinterpret_cast<float*>(mem + 4 * block);
   float* buf32[2] = {f32, f32 + block};
   // Seeded Gaussian start, fixed: results do not depend on anything but the matrix.
@@ -261,12 +281,10 @@ ChebyshevStats lowest_eigenpairs(const Eigen::SparseMatrix<double>& M, double bo
     const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(h);
     theta = es.eigenvalues();
     times_small(x, es.eigenvectors(), y);
-    x = y;
+    swap_storage(x, y);
     times_small(w, es.eigenvectors(), y);
-    w = y;
-    st.residual = 0;
-    for (Eigen::Index j = 0; j < count; ++j)
-      st.residual = std::max(st.residual, (w.col(j) - theta(j) * x.col(j)).norm());
+    swap_storage(w, y);
+    st.residual = residual(x, w, theta, count);
     st.converged = st.residual <= 1e-10 * bound;
     if (st.converged || st.iterations == kMaxRounds) break;
     ++st.iterations;
@@ -288,6 +306,7 @@ ChebyshevStats lowest_eigenpairs(const Eigen::SparseMatrix<double>& M, double bo
       std::copy(out, out + block, y.data());
       orthonormal(y, q, x);
     } else {
+      double* buf64[2] = {x.data(), y.data()};
       const double* out = chebyshev_filter<double>(m64, buf64, p, kDegree, a, upper, a0);
       const RMap filtered(const_cast<double*>(out), n, p);
       orthonormal(filtered, q, x);
