@@ -272,6 +272,8 @@ ChebyshevStats lowest_eigenpairs(const Eigen::SparseMatrix<double>& M, double bo
   Eigen::MatrixXd h(p, p);
   bool single = true;
   double previous = std::numeric_limits<double>::infinity();
+  int degree = kDegree;  // of the last filter
+  const double target = 1e-10 * bound;
   for (;;) {
     // Rayleigh-Ritz on span(x): H = x^T M x, rotate x (and w = M x) to H's eigenvectors.
     block_product<double>(m64, x.data(), nullptr, w.data(), p, 1.0, 0.0, 0.0);
@@ -285,7 +287,7 @@ ChebyshevStats lowest_eigenpairs(const Eigen::SparseMatrix<double>& M, double bo
     times_small(w, es.eigenvectors(), y);
     swap_storage(w, y);
     st.residual = residual(x, w, theta, count);
-    st.converged = st.residual <= 1e-10 * bound;
+    st.converged = st.residual <= target;
     if (st.converged || st.iterations == kMaxRounds) break;
     ++st.iterations;
     // The damped interval [a, upper] starts at the block's largest Ritz value, unless the last
@@ -296,18 +298,27 @@ ChebyshevStats lowest_eigenpairs(const Eigen::SparseMatrix<double>& M, double bo
     double a = theta(p - 1);
     if (a - last < 1e-6 * span) a = last + 1e-2 * span;
     a = std::min(a, upper - 0.05 * span);
-    st.products += static_cast<std::int64_t>(kDegree) * p;
     // Once a float round stops halving the residual (its rounding floor), stay in double.
+    const bool was_single = single;
     single = single && st.residual > single_until && st.residual < 0.5 * previous;
+    // A double round after a double round: the degree the residual's last rate of decrease per
+    // product says will reach the target, with half as much again and two products to spare, so
+    // that a round that only just misses the target is not followed by a whole one.
+    const double rate = std::log(st.residual / previous) / degree;
+    degree = kDegree;
+    if (!was_single && rate < 0)
+      degree = static_cast<int>(std::clamp(std::ceil(1.5 * std::log(target / st.residual) / rate) + 2, 8.0,
+                                           static_cast<double>(kDegree)));
     previous = st.residual;
+    st.products += static_cast<std::int64_t>(degree) * p;
     if (single) {
       std::copy(x.data(), x.data() + block, buf32[0]);  // double -> float
-      const float* out = chebyshev_filter<float>(m32, buf32, p, kDegree, a, upper, a0);
+      const float* out = chebyshev_filter<float>(m32, buf32, p, degree, a, upper, a0);
       std::copy(out, out + block, y.data());
       orthonormal(y, q, x);
     } else {
       double* buf64[2] = {x.data(), y.data()};
-      const double* out = chebyshev_filter<double>(m64, buf64, p, kDegree, a, upper, a0);
+      const double* out = chebyshev_filter<double>(m64, buf64, p, degree, a, upper, a0);
       const RMap filtered(const_cast<double*>(out), n, p);
       orthonormal(filtered, q, x);
     }
