@@ -90,7 +90,8 @@ void expect_encode_matches(const fs::path& dir, const std::string& name, const c
   const fs::path out = dir / "out";
   fs::remove_all(out);
   std::string args = "encode " + name + " --out out";
-  for (const auto& [k, v] : values) args += " " + flag(k) + " '" + as_text(v, dir, "value_" + k) + "'";
+  for (const auto& [k, v] : values)  // appends: GCC 12 misreads "literal" + std::string&& (-Wstringop-overflow)
+    args.append(" ").append(flag(k)).append(" '").append(as_text(v, dir, "value_" + k)).append("'");
   const CliRun r = test::run_in(dir, std::string("'") + POSENC_CLI_PATH + "' " + args);
   ASSERT_EQ(r.code, 0) << what << ": " << args << "\n" << r.err;
   const cat::Built want = cat::build(name, values);
