@@ -132,9 +132,88 @@ using CMap = Eigen::Map<Eigen::MatrixXd>;
 /// same way whatever the thread count (inside a parallel region Eigen runs each product on one thread).
 constexpr Eigen::Index kChunk = 256;
 
-/// out = a v for a [n, p] and a small v [p, p], fixed row chunks in parallel.
+/// Rows [r0, r0 + len) of out = a v (row-major [*, p], p = 8 P), v given row-major [p, p]: two rows
+/// at a time, 2 P register accumulators, v's rows read from L1.
+template <int P>
+void times_small_rows(const double* a, const double* vr, double* out, Eigen::Index r0, Eigen::Index len) {
+  using R = Reg<double>::type;
+  constexpr Eigen::Index p = 8 * P;
+  Eigen::Index i = r0;
+  for (; i + 2 <= r0 + len; i += 2) {
+    R acc0[P] = {}, acc1[P] = {};
+    const double* a0 = a + i * p;
+    const double* a1 = a0 + p;
+    for (Eigen::Index k = 0; k < p; ++k) {
+      const double* vk = vr + k * p;
+      for (int t = 0; t < P; ++t) {
+        const R v = *reinterpret_cast<const R*>(vk + 8 * t);
+        acc0[t] += a0[k] * v;
+        acc1[t] += a1[k] * v;
+      }
+    }
+    for (int t = 0; t < P; ++t) {
+      *reinterpret_cast<R*>(out + i * p + 8 * t) = acc0[t];
+      *reinterpret_cast<R*>(out + (i + 1) * p + 8 * t) = acc1[t];
+    }
+  }
+  for (; i < r0 + len; ++i) {
+    R acc[P] = {};
+    for (Eigen::Index k = 0; k < p; ++k)
+      for (int t = 0; t < P; ++t) acc[t] += a[i * p + k] * *reinterpret_cast<const R*>(vr + k * p + 8 * t);
+    for (int t = 0; t < P; ++t) *reinterpret_cast<R*>(out + i * p + 8 * t) = acc[t];
+  }
+}
+
+/// The partial a^T b over rows [r0, r0 + len) into part (column-major [p, p]), p = 8 P: K result
+/// rows at a time (K P register accumulators), each a sum over the rows in order.
+template <int P>
+void inner_rows(const double* a, const double* b, double* part, Eigen::Index r0, Eigen::Index len) {
+  using R = Reg<double>::type;
+  constexpr Eigen::Index p = 8 * P;
+  constexpr int K = P <= 3 ? 8 : P <= 6 ? 4 : 2;  // K P <= 24 accumulators; K divides p
+  for (Eigen::Index k0 = 0; k0 < p; k0 += K) {
+    R acc[K][P] = {};
+    for (Eigen::Index i = r0; i < r0 + len; ++i) {
+      const double* ai = a + i * p + k0;
+      const double* bi = b + i * p;
+      for (int t = 0; t < P; ++t) {
+        const R bv = *reinterpret_cast<const R*>(bi + 8 * t);
+        for (int k = 0; k < K; ++k) acc[k][t] += ai[k] * bv;
+      }
+    }
+    for (int k = 0; k < K; ++k)
+      for (int t = 0; t < P; ++t)
+        for (int l = 0; l < 8; ++l) part[(8 * t + l) * p + k0 + k] = acc[k][t][l];
+  }
+}
+
+/// Calls f.template operator()<P>() for p = 8 P with P in 1..8; false for other p (the callers then
+/// use Eigen's products).
+template <class F>
+bool with_width(Eigen::Index p, F&& f) {
+  switch (p) {
+    case 8: f.template operator()<1>(); return true;
+    case 16: f.template operator()<2>(); return true;
+    case 24: f.template operator()<3>(); return true;
+    case 32: f.template operator()<4>(); return true;
+    case 40: f.template operator()<5>(); return true;
+    case 48: f.template operator()<6>(); return true;
+    case 56: f.template operator()<7>(); return true;
+    case 64: f.template operator()<8>(); return true;
+    default: return false;
+  }
+}
+
+/// out = a v for a [n, p] and a small v [p, p], fixed row chunks in parallel (out must not alias a).
 void times_small(const RMap& a, const Eigen::MatrixXd& v, RMap& out) {
-  const Eigen::Index n = a.rows(), chunks = (n + kChunk - 1) / kChunk;
+  const Eigen::Index n = a.rows(), p = a.cols(), chunks = (n + kChunk - 1) / kChunk;
+  const RMat vr = v;  // row-major: the kernels read v by rows
+  const bool fast = with_width(p, [&]<int P>() {
+#pragma omp parallel for schedule(static) if (chunks > 1)
+    for (Eigen::Index c = 0; c < chunks; ++c)
+      times_small_rows<P>(a.data(), vr.data(), out.data(), c * kChunk, std::min(kChunk, n - c * kChunk));
+  });
+  if (fast) return;
 #pragma omp parallel for schedule(static) if (chunks > 1)
   for (Eigen::Index c = 0; c < chunks; ++c) {
     const Eigen::Index r0 = c * kChunk, len = std::min(kChunk, n - r0);
@@ -145,11 +224,19 @@ void times_small(const RMap& a, const Eigen::MatrixXd& v, RMap& out) {
 /// a^T b for a, b [n, p]: one partial product per fixed row chunk (in parallel), summed in chunk order.
 Eigen::MatrixXd inner(const RMap& a, const RMap& b) {
   const Eigen::Index n = a.rows(), p = a.cols(), chunks = (n + kChunk - 1) / kChunk;
-  std::vector<Eigen::MatrixXd> part(static_cast<std::size_t>(chunks));
+  std::vector<Eigen::MatrixXd> part(static_cast<std::size_t>(chunks), Eigen::MatrixXd(p, p));
+  const bool fast = with_width(p, [&]<int P>() {
 #pragma omp parallel for schedule(static) if (chunks > 1)
-  for (Eigen::Index c = 0; c < chunks; ++c) {
-    const Eigen::Index r0 = c * kChunk, len = std::min(kChunk, n - r0);
-    part[static_cast<std::size_t>(c)].noalias() = a.middleRows(r0, len).transpose() * b.middleRows(r0, len);
+    for (Eigen::Index c = 0; c < chunks; ++c)
+      inner_rows<P>(a.data(), b.data(), part[static_cast<std::size_t>(c)].data(), c * kChunk,
+                    std::min(kChunk, n - c * kChunk));
+  });
+  if (!fast) {
+#pragma omp parallel for schedule(static) if (chunks > 1)
+    for (Eigen::Index c = 0; c < chunks; ++c) {
+      const Eigen::Index r0 = c * kChunk, len = std::min(kChunk, n - r0);
+      part[static_cast<std::size_t>(c)].noalias() = a.middleRows(r0, len).transpose() * b.middleRows(r0, len);
+    }
   }
   Eigen::MatrixXd sum = Eigen::MatrixXd::Zero(p, p);
   for (const auto& m : part) sum += m;
