@@ -244,9 +244,8 @@ Eigen::MatrixXd inner(const RMap& a, const RMap& b) {
 }
 
 /// x <- an orthonormal basis of the columns of y: the thin Q of LAPACK's Householder QR (dgeqrf +
-/// dorgqr; the filtered block, dominated by its lowest eigenvectors, is far too ill-conditioned for
-/// Cholesky QR). q: scratch [n, p].
-void orthonormal(const RMap& y, CMap& q, RMap& x) {
+/// dorgqr), for blocks too ill-conditioned for cholesky_qr3. q: scratch [n, p].
+void householder(const RMap& y, CMap& q, RMap& x) {
   // One OpenBLAS thread: the QR of a thin block gains little from threads, and the result must not
   // depend on how many there are.
   const SingleThreadedBlas one_thread;
@@ -263,6 +262,45 @@ void orthonormal(const RMap& y, CMap& q, RMap& x) {
   dgeqrf_(&rows, &cols, q.data(), &lda, tau.data(), work.data(), &lwork, &info);
   dorgqr_(&rows, &cols, &cols, q.data(), &lda, tau.data(), work.data(), &lwork, &info);
   x = q;
+}
+
+/// x <- an orthonormal basis of the columns of f by shifted Cholesky QR3 (Fukaya, Kannan,
+/// Nakatsukasa, Yamamoto, Yanagisawa, SIAM J. Sci. Comput. 2020): a Cholesky QR of f with the Gram
+/// matrix shifted by 11 (n p + p (p + 1)) u ||f||_F^2, then two plain ones; each pass a Gram matrix
+/// (inner), its Cholesky factor R and the block times R^-1 (times_small), all on whole blocks and
+/// deterministic. Orthogonal to rounding when cond(f) is below about 1/u; returns false, with f
+/// untouched and x unwritten, when a factorisation fails or the first pass leaves a condition
+/// number above 1e7 (the plain passes could not repair it). t1, t2: scratch [n, p], distinct from
+/// f and x; x may be f.
+bool cholesky_qr3(const RMap& f, RMap& t1, RMap& t2, RMap& x) {
+  const Eigen::Index n = f.rows(), p = f.cols();
+  const auto pass = [p](const RMap& in, const Eigen::MatrixXd& gram, RMap& out) {
+    const Eigen::LLT<Eigen::MatrixXd> llt(gram);
+    if (llt.info() != Eigen::Success) return false;
+    times_small(in, llt.matrixU().solve(Eigen::MatrixXd::Identity(p, p)), out);
+    return true;
+  };
+  Eigen::MatrixXd g = inner(f, f);
+  if (!g.allFinite()) return false;
+  const double u = std::numeric_limits<double>::epsilon() / 2;
+  g.diagonal().array() += 11.0 * static_cast<double>(n * p + p * (p + 1)) * u * g.trace();
+  if (!pass(f, g, t1)) return false;
+  g = inner(t1, t1);
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(g, Eigen::EigenvaluesOnly);
+  if (!(es.eigenvalues()(0) > 1e-14 * es.eigenvalues()(p - 1))) return false;
+  if (!pass(t1, g, t2)) return false;
+  return pass(t2, inner(t2, t2), x);
+}
+
+/// x <- an orthonormal basis of the columns of y (x may be y): Cholesky QR3 when the block allows,
+/// Householder otherwise. scratch0, scratch1: [n, p] blocks distinct from y and x (scratch0 also
+/// Householder's column-major copy).
+void orthonormal(const RMap& y, double* scratch0, double* scratch1, RMap& x) {
+  const Eigen::Index n = y.rows(), p = y.cols();
+  RMap t1(scratch0, n, p), t2(scratch1, n, p);
+  if (cholesky_qr3(y, t1, t2, x)) return;
+  CMap q(scratch0, n, p);
+  householder(y, q, x);
 }
 
 /// max_j ||w_j - theta_j x_j|| over the first `count` columns of row-major x and w, accumulated row
@@ -352,7 +390,7 @@ ChebyshevStats lowest_eigenpairs(const Eigen::SparseMatrix<double>& M, double bo
   std::normal_distribution<double> gauss;
   for (Eigen::Index i = 0; i < n; ++i)
     for (Eigen::Index j = 0; j < p; ++j) y(i, j) = gauss(rng);
-  orthonormal(y, q, x);
+  orthonormal(y, q.data(), w.data(), x);
   const double upper = spectrum_top(m64, bound, rng);
   st.upper = upper;
   Eigen::VectorXd theta;
@@ -402,12 +440,12 @@ ChebyshevStats lowest_eigenpairs(const Eigen::SparseMatrix<double>& M, double bo
       std::copy(x.data(), x.data() + block, buf32[0]);  // double -> float
       const float* out = chebyshev_filter<float>(m32, buf32, p, degree, a, upper, a0);
       std::copy(out, out + block, y.data());
-      orthonormal(y, q, x);
+      orthonormal(y, q.data(), w.data(), x);
     } else {
       double* buf64[2] = {x.data(), y.data()};
       const double* out = chebyshev_filter<double>(m64, buf64, p, degree, a, upper, a0);
       const RMap filtered(const_cast<double*>(out), n, p);
-      orthonormal(filtered, q, x);
+      orthonormal(filtered, q.data(), w.data(), x);
     }
   }
   values = theta.head(count);
