@@ -120,8 +120,10 @@ LaplacianPe laplacian_pe(const Graph& g, const LaplacianPeOptions& o) {
   for (Eigen::Index i = 0; i < n; ++i) isq(i) = deg(i) > 0 ? 1.0 / std::sqrt(deg(i)) : 0.0;
   std::vector<Eigen::Triplet<double>> lt;
   lt.reserve(trip.size() + static_cast<std::size_t>(n));
+  // isq_i isq_j first (a product that does not depend on the order): entries (i, j) and (j, i) get
+  // the same bits, so the eigensolver may read L's compressed columns as its rows.
   for (const auto& t : trip)
-    lt.emplace_back(t.row(), t.col(), combinatorial ? -t.value() : -t.value() * isq(t.row()) * isq(t.col()));
+    lt.emplace_back(t.row(), t.col(), combinatorial ? -t.value() : -t.value() * (isq(t.row()) * isq(t.col())));
   for (Eigen::Index i = 0; i < n; ++i) lt.emplace_back(i, i, combinatorial ? deg(i) : 1.0);
   Eigen::SparseMatrix<double> L(n, n);
   L.setFromTriplets(lt.begin(), lt.end());

@@ -33,7 +33,6 @@ namespace posenc::detail {
 namespace {
 
 using RMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using CsrMat = Eigen::SparseMatrix<double, Eigen::RowMajor, int>;
 
 /// The sparse matrix in compressed rows, values in the precision T of the products.
 template <class T>
@@ -356,11 +355,13 @@ double spectrum_top(const Csr<double>& m, double bound, std::mt19937_64& rng) {
 
 ChebyshevStats lowest_eigenpairs(const Eigen::SparseMatrix<double>& M, double bound, Eigen::Index count,
                                  Eigen::VectorXd& values, Eigen::MatrixXd& vectors) {
-  const CsrMat rows = M;  // row-major copy: row i's nonzeros contiguous
+  // M is symmetric: its compressed columns are its rows (a copy only when M is not compressed).
+  const Eigen::SparseMatrix<double> copy = M.isCompressed() ? Eigen::SparseMatrix<double>() : M;
+  const Eigen::SparseMatrix<double>& cols = M.isCompressed() ? M : copy;
   const Eigen::Index n = M.rows();
-  const std::vector<float> val32(rows.valuePtr(), rows.valuePtr() + rows.nonZeros());
-  const Csr<double> m64{n, rows.outerIndexPtr(), rows.innerIndexPtr(), rows.valuePtr()};
-  const Csr<float> m32{n, rows.outerIndexPtr(), rows.innerIndexPtr(), val32.data()};
+  const std::vector<float> val32(cols.valuePtr(), cols.valuePtr() + cols.nonZeros());
+  const Csr<double> m64{n, cols.outerIndexPtr(), cols.innerIndexPtr(), cols.valuePtr()};
+  const Csr<float> m32{n, cols.outerIndexPtr(), cols.innerIndexPtr(), val32.data()};
   constexpr int kDegree = 24;
   constexpr int kMaxRounds = 300;
   // Filter in single precision while the residuals are far above float rounding (the subspace is

@@ -17,12 +17,14 @@ struct ChebyshevStats {
   bool converged = false;
 };
 
-/// The `count` smallest eigenpairs of the symmetric sparse M ([n, n], spectrum inside [0, bound]) by
-/// Chebyshev-filtered subspace iteration (Zhou & Saad, J. Comput. Phys. 2007): a block of
-/// p = count + max(8, count/2) vectors (rounded up to 8, at most n) from a fixed seeded Gaussian start
-/// is filtered with the scaled Chebyshev polynomial of degree 24 that damps [a, upper] (a: the
-/// block's largest Ritz value; upper: a 16-step Lanczos estimate of the largest eigenvalue, at most
-/// bound), orthonormalised (LAPACK Householder QR) and rotated by a Rayleigh-Ritz step in double,
+/// The `count` smallest eigenpairs of the symmetric sparse M ([n, n], spectrum inside [0, bound]; its
+/// columns are read as its rows, so M must be symmetric to the bit) by Chebyshev-filtered subspace
+/// iteration (Zhou & Saad, J. Comput. Phys. 2007): a block of p = count + max(8, count/2) vectors
+/// (rounded up to 8, at most n) from a fixed seeded Gaussian start is filtered with the scaled
+/// Chebyshev polynomial of degree 24 that damps [a, upper] (a: the block's largest Ritz value; upper:
+/// a 16-step Lanczos estimate of the largest eigenvalue, at most bound; a shorter last degree in
+/// double), orthonormalised (shifted Cholesky QR3, else LAPACK's Householder QR) and rotated by a
+/// Rayleigh-Ritz step in double,
 /// until every wanted residual ||M x - theta x|| <= 1e-10 bound (at most 300 rounds). The sparse
 /// products run on row blocks in parallel; each row is computed the same way whatever the thread
 /// count, so the result does not depend on it. Values ascending into `values` [count], unit vectors
