@@ -268,9 +268,9 @@ void householder(const RMap& y, CMap& q, RMap& x) {
 /// matrix shifted by 11 (n p + p (p + 1)) u ||f||_F^2, then two plain ones; each pass a Gram matrix
 /// (inner), its Cholesky factor R and the block times R^-1 (times_small), all on whole blocks and
 /// deterministic. Orthogonal to rounding when cond(f) is below about 1/u; returns false, with f
-/// untouched and x unwritten, when a factorisation fails or the first pass leaves a condition
-/// number above 1e7 (the plain passes could not repair it). t1, t2: scratch [n, p], distinct from
-/// f and x; x may be f.
+/// untouched and x unwritten, when a factorisation fails, the first pass leaves a condition number
+/// above 3e7 or the second a Gram matrix more than 0.1 from the identity (the last pass could not
+/// repair it). t1, t2: scratch [n, p], distinct from f and x; x may be f.
 bool cholesky_qr3(const RMap& f, RMap& t1, RMap& t2, RMap& x) {
   const Eigen::Index n = f.rows(), p = f.cols();
   const auto pass = [p](const RMap& in, const Eigen::MatrixXd& gram, RMap& out) {
@@ -286,9 +286,13 @@ bool cholesky_qr3(const RMap& f, RMap& t1, RMap& t2, RMap& x) {
   if (!pass(f, g, t1)) return false;
   g = inner(t1, t1);
   const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(g, Eigen::EigenvaluesOnly);
-  if (!(es.eigenvalues()(0) > 1e-14 * es.eigenvalues()(p - 1))) return false;
+  if (!(es.eigenvalues()(0) > 1e-15 * es.eigenvalues()(p - 1))) return false;
   if (!pass(t1, g, t2)) return false;
-  return pass(t2, inner(t2, t2), x);
+  // The last pass repairs what the second left (orthogonality ~ cond(t1)^2 u, up to 0.1 here) to
+  // rounding when its input is that close to orthonormal; otherwise Householder.
+  g = inner(t2, t2);
+  if (!((g - Eigen::MatrixXd::Identity(p, p)).cwiseAbs().maxCoeff() <= 0.1)) return false;
+  return pass(t2, g, x);
 }
 
 /// x <- an orthonormal basis of the columns of y (x may be y): Cholesky QR3 when the block allows,
