@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Install dependencies, build, and run the whole test suite, then check that every public symbol of
-# the headers is documented (scripts/check-api-docs.sh, Doxygen), then run the shell commands of
-# README.md and docs/*.md (scripts/check-docs.sh), then build and run the find_package consumer
-# example against an install prefix.
+# Install dependencies, build, and run the whole test suite (each test alone, then all in one
+# process), then check that every public symbol of the headers is documented
+# (scripts/check-api-docs.sh, Doxygen), then run the shell commands of README.md and docs/*.md
+# (scripts/check-docs.sh), then build and run the find_package consumer example against an install
+# prefix.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh -DPOSENC_BUILD_BENCHMARKS=OFF  # the benchmarks are not tests (bench/run.sh builds them)
 (cd build && ctest --output-on-failure -j "$(nproc)")
+# ctest runs each test in its own process; once more all in one, in order, so that state one test
+# leaves behind for the next (a thread's floating-point mode, a thread pool, a global) shows.
+build/tests/posenc_tests --gtest_brief=1
 scripts/check-api-docs.sh
 scripts/check-docs.sh
 

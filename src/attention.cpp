@@ -113,7 +113,6 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Encodi
                  AttentionStats* stats) {
   const Dims dm = check_attention("attention", q, k, &v, e, opts);
   const SingleThreadedBlas blas_guard;
-  const FlushToZero ftz;  // here and in every parallel region (detail/flush_to_zero.hpp)
   init_small_products();  // before the tiles' parallel region
   const int threads = thread_count(opts.threads);
   const Plan p = make_plan(dm, q, k, &v, e, opts, threads);
@@ -144,7 +143,10 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Encodi
     // Position-content tables are built once per (b, h), then its blocks run in parallel.
     HeadContext ctx;
     for (std::size_t bh = 0; bh < heads_total; ++bh) {
-      build_head_context(p, bh / dm.heads, bh % dm.heads, ctx);
+      {
+        const FlushToZero ftz;  // not across a parallel region's start (detail/flush_to_zero.hpp)
+        build_head_context(p, bh / dm.heads, bh % dm.heads, ctx);
+      }
 #pragma omp parallel num_threads(threads)
       {
         const FlushToZero ftz;

@@ -553,7 +553,6 @@ AttentionGrads attention_backward(const Tensor& q, const Tensor& k, const Tensor
   check_backward(fn, dm, e, out, stats, d_out, req, true);
   AttentionGrads g = zero_grads(dm, e, req, false);  // every task writes (dq, dk) or clears (dv) its own rows
   const SingleThreadedBlas blas_guard;
-  const FlushToZero ftz;  // here and in every parallel region (detail/flush_to_zero.hpp)
   init_small_products();  // before the tiles' parallel region
   const int threads = thread_count(opts.threads);
   const Plan plan = make_plan(dm, q, k, &v, e, opts, threads);
@@ -582,6 +581,7 @@ AttentionGrads attention_backward(const Tensor& q, const Tensor& k, const Tensor
     for (std::ptrdiff_t task = 0; task < static_cast<std::ptrdiff_t>(tasks); ++task)
       backward_task(st, static_cast<std::size_t>(task) / dm.heads, static_cast<std::size_t>(task) % dm.heads, tb);
   }
+  const FlushToZero ftz;  // for the sums below; not across a parallel region's start
   if (req.inputs && group > 1) {  // query heads sharing a key head, summed in head order
     const std::size_t nkd = dm.nk * dm.d, nkv = dm.nk * dm.dv;
     std::fill(g.dk.begin(), g.dk.end(), 0.0f);

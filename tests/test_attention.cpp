@@ -276,6 +276,36 @@ TEST(AttentionStreaming, SubnormalProductsAndTheCallersFloatingPointMode) {
 #endif
 }
 
+#if defined(__x86_64__)
+// A thread that starts while the core has flush-to-zero set inherits it, and keeps it after the
+// call (OpenMP's workers are started by the first parallel region that needs them): the core must
+// set it only inside its parallel regions. In a fresh process (gtest's threadsafe death-test style
+// re-runs the binary for this test alone), the call's own regions start the workers; afterwards
+// every worker must have the caller's modes.
+/// Runs a forward and a backward on 2-3 threads, then counts the OpenMP workers whose FTZ / DAZ
+/// modes differ from the calling thread's before the calls.
+int workers_with_other_modes_after_a_call() {
+  const unsigned modes = _MM_FLUSH_ZERO_MASK | _MM_DENORMALS_ZERO_MASK, want = _mm_getcsr() & modes;
+  const Tensor q = random_tensor({1, 2, 40, 8}, 1), k = random_tensor({1, 2, 40, 8}, 2),
+               v = random_tensor({1, 2, 40, 8}, 3);
+  AttentionOptions o;
+  o.threads = 2;
+  AttentionStats stats;
+  const Tensor out = attention(q, k, v, {}, o, &stats);
+  o.threads = 3;  // the backward's region may start one more
+  attention_backward(q, k, v, {}, o, out, stats, v, GradRequest{});
+  int other = 0;
+#pragma omp parallel num_threads(3) reduction(+ : other)
+  other += (_mm_getcsr() & modes) != want;
+  return other;
+}
+
+TEST(AttentionStreamingDeathTest, ThreadsStartedDuringACallKeepTheCallersMode) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(std::exit(workers_with_other_modes_after_a_call()), ::testing::ExitedWithCode(0), "");
+}
+#endif
+
 TEST(AttentionStreaming, FullyMaskedRowsGiveZeros) {
   const Tensor q = random_tensor({2, 1, 6, 4}, 36), k = random_tensor({2, 1, 6, 4}, 37),
                v = random_tensor({2, 1, 6, 4}, 38);

@@ -9,11 +9,14 @@
 // they are multiplied by afterwards): nothing beside float resolution, except in results that are
 // themselves within a few orders of magnitude of 2^-126.
 //
-// The core holds a FlushToZero on the calling thread for the whole call and in each of its parallel
-// regions: FTZ set, DAZ (subnormal inputs read as zero) cleared, so the caller's q, k and v are read
-// as given even if the caller runs with DAZ (and every thread reads them alike: otherwise the
-// result would depend on which thread took which block). On exit the thread's two mode bits are put
-// back as they were; exception flags raised meanwhile are kept.
+// The core holds a FlushToZero inside each of its parallel regions and around its serial products,
+// never across the start of a parallel region: a new thread inherits the mode of the thread that
+// creates it, and OpenMP starts its workers at the first region that needs them, so workers
+// started under the flag would keep it after the call. FTZ set, DAZ (subnormal inputs read as zero)
+// cleared, so the caller's q, k and v are read as given even if the caller runs with DAZ (and every
+// thread reads them alike: otherwise the result would depend on which thread took which block). On
+// exit the thread's two mode bits are put back as they were; exception flags raised meanwhile are
+// kept.
 #pragma once
 
 #if defined(__x86_64__)
