@@ -192,3 +192,50 @@ TEST(ChebyshevSolver, ConvergesOnACycleWithoutTheFallback) {
     EXPECT_LT((L * vectors.col(c) - values(c) * vectors.col(c)).norm(), 1e-8) << c;
   }
 }
+
+// Every block width the solver's kernels and Eigen's fallback take (p = 8 .. 64 and 80), a block as
+// wide as the matrix (p = n = 13), compressed or not, on path graphs, whose combinatorial Laplacian
+// has the simple eigenvalues 2 - 2 cos(pi j / n): the pairs match the formula, the vectors are
+// orthonormal, the bits do not depend on the thread count or on the storage, and both bases occur
+// (Cholesky QR3, and Householder where a filtered block is too ill-conditioned for it).
+TEST(ChebyshevSolver, EveryBlockWidthBothBasesAnyThreadCount) {
+  int cholesky_only = 0, with_householder = 0;
+  for (const auto& [n, count] : std::vector<std::pair<Eigen::Index, Eigen::Index>>{
+           {200, 1}, {200, 4}, {200, 10}, {200, 20}, {200, 30}, {200, 40}, {200, 50}, {13, 9}}) {
+    SCOPED_TRACE("n " + std::to_string(n) + ", count " + std::to_string(count));
+    std::vector<Eigen::Triplet<double>> t;
+    for (Eigen::Index i = 0; i < n; ++i) t.emplace_back(i, i, i == 0 || i == n - 1 ? 1.0 : 2.0);
+    for (Eigen::Index i = 0; i + 1 < n; ++i) {
+      t.emplace_back(i, i + 1, -1.0);
+      t.emplace_back(i + 1, i, -1.0);
+    }
+    Eigen::SparseMatrix<double> L(n, n);
+    L.setFromTriplets(t.begin(), t.end());
+    Eigen::SparseMatrix<double> loose = L;
+    loose.uncompress();
+    Eigen::VectorXd values[3];
+    Eigen::MatrixXd vectors[3];
+    posenc::detail::ChebyshevStats st[3];
+    const int before = omp_get_max_threads();
+    for (int r = 0; r < 3; ++r) {
+      omp_set_num_threads(r == 1 ? 2 : 1);
+      st[r] = posenc::detail::lowest_eigenpairs(r == 2 ? loose : L, 4.0, count, values[r], vectors[r]);
+    }
+    omp_set_num_threads(before);
+    ASSERT_TRUE(st[0].converged) << st[0].iterations << " rounds, residual " << st[0].residual;
+    for (Eigen::Index c = 0; c < count; ++c) {
+      const double j = static_cast<double>(c);
+      EXPECT_NEAR(values[0](c), 2.0 - 2.0 * std::cos(std::numbers::pi * j / static_cast<double>(n)), 1e-9) << c;
+      EXPECT_LT((L * vectors[0].col(c) - values[0](c) * vectors[0].col(c)).norm(), 1e-8) << c;
+    }
+    const Eigen::MatrixXd gram = vectors[0].transpose() * vectors[0];
+    EXPECT_LT((gram - Eigen::MatrixXd::Identity(count, count)).cwiseAbs().maxCoeff(), 1e-10);
+    for (int r = 1; r < 3; ++r) {
+      EXPECT_TRUE(values[r] == values[0] && vectors[r] == vectors[0]) << (r == 1 ? "2 threads" : "uncompressed");
+      EXPECT_EQ(st[r].householder, st[0].householder);
+    }
+    (st[0].householder == 0 ? cholesky_only : with_householder) += 1;
+  }
+  EXPECT_GT(cholesky_only, 0);
+  EXPECT_GT(with_householder, 0);
+}

@@ -3,8 +3,8 @@
 // J. Comput. Phys. 2007; the scaled three-term filter of their Algorithm 4.1). Written for
 // laplacian_pe's large graphs, whose smallest eigenvalues cluster (docs/graph.md): a block of
 // vectors moves through sparse products with many right-hand sides at once (each matrix entry is
-// read once per product of the whole block), and the dense work (Householder QR, Rayleigh-Ritz)
-// runs on whole blocks.
+// read once per product of the whole block), and the dense work (Cholesky QR3 or Householder QR,
+// Rayleigh-Ritz) runs on whole blocks.
 #include "spectral_solver.hpp"
 
 #include <omp.h>
@@ -267,10 +267,11 @@ void householder(const RMap& y, CMap& q, RMap& x) {
 /// Nakatsukasa, Yamamoto, Yanagisawa, SIAM J. Sci. Comput. 2020): a Cholesky QR of f with the Gram
 /// matrix shifted by 11 (n p + p (p + 1)) u ||f||_F^2, then two plain ones; each pass a Gram matrix
 /// (inner), its Cholesky factor R and the block times R^-1 (times_small), all on whole blocks and
-/// deterministic. Orthogonal to rounding when cond(f) is below about 1/u; returns false, with f
-/// untouched and x unwritten, when a factorisation fails, the first pass leaves a condition number
-/// above 3e7 or the second a Gram matrix more than 0.1 from the identity (the last pass could not
-/// repair it). t1, t2: scratch [n, p], distinct from f and x; x may be f.
+/// deterministic; orthogonal to rounding when it succeeds. Returns false, with f untouched and x
+/// unwritten, when a factorisation fails, the first pass leaves a condition number above 3e7 (it
+/// leaves about sqrt(11 n p u) cond(f): so from cond(f) ~ 1e12-1e13 on) or the second a Gram
+/// matrix more than 0.1 from the identity (the last pass could not repair it). t1, t2: scratch
+/// [n, p], distinct from f and x; x may be f.
 bool cholesky_qr3(const RMap& f, RMap& t1, RMap& t2, RMap& x) {
   const Eigen::Index n = f.rows(), p = f.cols();
   const auto pass = [p](const RMap& in, const Eigen::MatrixXd& gram, RMap& out) {
@@ -296,14 +297,37 @@ bool cholesky_qr3(const RMap& f, RMap& t1, RMap& t2, RMap& x) {
 }
 
 /// x <- an orthonormal basis of the columns of y (x may be y): Cholesky QR3 when the block allows,
-/// Householder otherwise. scratch0, scratch1: [n, p] blocks distinct from y and x (scratch0 also
-/// Householder's column-major copy).
-void orthonormal(const RMap& y, double* scratch0, double* scratch1, RMap& x) {
+/// Householder otherwise (counted in st.householder). scratch0, scratch1: [n, p] blocks distinct
+/// from y and x (scratch0 also Householder's column-major copy).
+void orthonormal(const RMap& y, double* scratch0, double* scratch1, RMap& x, ChebyshevStats& st) {
   const Eigen::Index n = y.rows(), p = y.cols();
   RMap t1(scratch0, n, p), t2(scratch1, n, p);
   if (cholesky_qr3(y, t1, t2, x)) return;
+  ++st.householder;
   CMap q(scratch0, n, p);
   householder(y, q, x);
+}
+
+/// The damped interval's lower end: the block's largest Ritz value, unless the last wanted one
+/// reaches it (an eigenspace wider than the block, as in a graph of equal components): |T| <= 1 on
+/// the interval would not separate that cluster from what lies above, so the interval then starts
+/// above the cluster, by 1e-2 of the spectrum's width; at most 0.95 of the way to `upper`.
+double interval_start(const Eigen::VectorXd& theta, Eigen::Index count, double upper) {
+  const double span = upper - theta(0), last = theta(count - 1);
+  double a = theta(theta.size() - 1);
+  if (a - last < 1e-6 * span) a = last + 1e-2 * span;
+  return std::min(a, upper - 0.05 * span);
+}
+
+/// The next filter's degree. A double round after a double round gets the degree the residual's
+/// last rate of decrease per product says will reach the target, with half as much again and two
+/// products to spare (at least 8, at most `full`), so that a round that only just misses the
+/// target is not followed by a whole one; every other round the full degree.
+int next_degree(bool after_double, double residual, double previous, int degree, double target, int full) {
+  const double rate = std::log(residual / previous) / degree;
+  if (!after_double || !(rate < 0)) return full;
+  return static_cast<int>(
+      std::clamp(std::ceil(1.5 * std::log(target / residual) / rate) + 2, 8.0, static_cast<double>(full)));
 }
 
 /// max_j ||w_j - theta_j x_j|| over the first `count` columns of row-major x and w, accumulated row
@@ -395,7 +419,7 @@ ChebyshevStats lowest_eigenpairs(const Eigen::SparseMatrix<double>& M, double bo
   std::normal_distribution<double> gauss;
   for (Eigen::Index i = 0; i < n; ++i)
     for (Eigen::Index j = 0; j < p; ++j) y(i, j) = gauss(rng);
-  orthonormal(y, q.data(), w.data(), x);
+  orthonormal(y, q.data(), w.data(), x, st);
   const double upper = spectrum_top(m64, bound, rng);
   st.upper = upper;
   Eigen::VectorXd theta;
@@ -420,37 +444,23 @@ ChebyshevStats lowest_eigenpairs(const Eigen::SparseMatrix<double>& M, double bo
     st.converged = st.residual <= target;
     if (st.converged || st.iterations == kMaxRounds) break;
     ++st.iterations;
-    // The damped interval [a, upper] starts at the block's largest Ritz value, unless the last
-    // wanted one reaches it (an eigenspace wider than the block, as in a graph of equal
-    // components): |T| <= 1 on the interval would not separate that cluster from what lies above,
-    // so the interval then starts above the cluster, by 1e-2 of the spectrum's width.
-    const double a0 = theta(0), span = upper - a0, last = theta(count - 1);
-    double a = theta(p - 1);
-    if (a - last < 1e-6 * span) a = last + 1e-2 * span;
-    a = std::min(a, upper - 0.05 * span);
+    const double a0 = theta(0), a = interval_start(theta, count, upper);
     // Once a float round stops halving the residual (its rounding floor), stay in double.
     const bool was_single = single;
     single = single && st.residual > single_until && st.residual < 0.5 * previous;
-    // A double round after a double round: the degree the residual's last rate of decrease per
-    // product says will reach the target, with half as much again and two products to spare, so
-    // that a round that only just misses the target is not followed by a whole one.
-    const double rate = std::log(st.residual / previous) / degree;
-    degree = kDegree;
-    if (!was_single && rate < 0)
-      degree = static_cast<int>(std::clamp(std::ceil(1.5 * std::log(target / st.residual) / rate) + 2, 8.0,
-                                           static_cast<double>(kDegree)));
+    degree = next_degree(!was_single, st.residual, previous, degree, target, kDegree);
     previous = st.residual;
     st.products += static_cast<std::int64_t>(degree) * p;
     if (single) {
       std::copy(x.data(), x.data() + block, buf32[0]);  // double -> float
       const float* out = chebyshev_filter<float>(m32, buf32, p, degree, a, upper, a0);
       std::copy(out, out + block, y.data());
-      orthonormal(y, q.data(), w.data(), x);
+      orthonormal(y, q.data(), w.data(), x, st);
     } else {
       double* buf64[2] = {x.data(), y.data()};
       const double* out = chebyshev_filter<double>(m64, buf64, p, degree, a, upper, a0);
       const RMap filtered(const_cast<double*>(out), n, p);
-      orthonormal(filtered, q.data(), w.data(), x);
+      orthonormal(filtered, q.data(), w.data(), x, st);
     }
   }
   values = theta.head(count);

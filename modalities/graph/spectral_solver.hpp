@@ -14,6 +14,7 @@ struct ChebyshevStats {
   std::int64_t products = 0;   ///< sparse matrix times one vector, counted per column
   double residual = 0;         ///< largest ||L x - theta x|| of the returned pairs
   double upper = 0;            ///< the filter's upper end (Lanczos estimate of the largest eigenvalue)
+  int householder = 0;         ///< bases from Householder QR (Cholesky QR3 refused the block)
   bool converged = false;
 };
 
@@ -22,8 +23,8 @@ struct ChebyshevStats {
 /// iteration (Zhou & Saad, J. Comput. Phys. 2007): a block of p = count + max(8, count/2) vectors
 /// (rounded up to 8, at most n) from a fixed seeded Gaussian start is filtered with the scaled
 /// Chebyshev polynomial of degree 24 that damps [a, upper] (a: the block's largest Ritz value; upper:
-/// a 16-step Lanczos estimate of the largest eigenvalue, at most bound; a shorter last degree in
-/// double), orthonormalised (shifted Cholesky QR3, else LAPACK's Householder QR) and rotated by a
+/// a 16-step Lanczos estimate of the largest eigenvalue, at most bound; a double round after a
+/// double round only the degree its predecessor's rate says reaches the stop), orthonormalised (shifted Cholesky QR3, else LAPACK's Householder QR) and rotated by a
 /// Rayleigh-Ritz step in double,
 /// until every wanted residual ||M x - theta x|| <= 1e-10 bound (at most 300 rounds). The sparse
 /// products run on row blocks in parallel; each row is computed the same way whatever the thread
