@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <numbers>
 
 #include "detail/check.hpp"
@@ -94,7 +95,8 @@ void rotary_table_into(const Rotation& r, RotarySide side, std::span<float> cos,
   if (cos.size() != n || sin.size() != n)
     detail::fail(fn, "parameters 'cos' and 'sin' must each hold batch x heads x tokens x pairs = ",
                  shape_string(sa.angles), " = ", n, " floats, got ", cos.size(), " and ", sin.size());
-  if (n != 0 && (cos.data() < sin.data() + n && sin.data() < cos.data() + n))
+  const std::less<const float*> before;  // a total order even for unrelated arrays
+  if (n != 0 && before(cos.data(), sin.data() + n) && before(sin.data(), cos.data() + n))
     detail::fail(fn, "parameters 'cos' and 'sin' overlap");
   fill(r, sa, cos.data(), sin.data());
 }

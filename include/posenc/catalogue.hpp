@@ -179,7 +179,8 @@ Built build(const std::string& name, const Values& values = {}, const Context& c
 /// sincos_2d, detr_sine, fourier_features, sincos_3d, spectrogram_sincos, sphere_features and
 /// spherical_harmonics, each through its builder's `_into` function). Throws
 /// std::invalid_argument for an entry without it (naming those that have it), for the values
-/// build() rejects, and for a buffer of another size (naming both sizes).
+/// build() rejects, and for a buffer of another size (naming both sizes); the builder's messages
+/// come prefixed with "build_into('NAME'): ".
 void build_into(const std::string& name, std::span<float> out, const Values& values = {}, const Context& context = {});
 
 /// Gradients of an entry's learnable score-term tables, by the field that loads each table

@@ -444,7 +444,8 @@ void build_into(const std::string& name, std::span<float> out, const Values& val
     std::string can;
     for (const auto& other : registry())
       if (other.into) can += (can.empty() ? "" : ", ") + other.info.name;
-    bad("build_into: encoding '" + e.info.name + "' cannot write into a caller's buffer (those that can: " + can + ")");
+    bad("build_into('" + e.info.name + "'): this encoding cannot write into a caller's buffer (those that can: " + can +
+        ")");
   }
   const Values all = merged(e, values, context);
   try {

@@ -128,8 +128,12 @@ def test_rotary_table_rejects_bad_arguments():
         posenc.rotary_table(posenc.encode("alibi", tokens=6))
     with pytest.raises(ValueError, match="parameter 'side' must be 'query' or 'key', got 'both'"):
         posenc.rotary_table(enc, "both")
-    with pytest.raises(ValueError, match=r"posenc.rotary_table: rotary_table_into: .*\[1, 1, 6, 4\] = 24 floats, got 24 and 23"):
+    with pytest.raises(ValueError, match=r"posenc.rotary_table: parameter 'out' .*\[1, 1, 6, 4\] = 24 elements each, got 24 and 23"):
         posenc.rotary_table(enc, out=(np.zeros(24, np.float32), np.zeros(23, np.float32)))
+    with pytest.raises(TypeError, match=r"posenc.rotary_table: parameter 'out' must be a \(cos, sin\) pair .* got int"):
+        posenc.rotary_table(enc, out=5)
+    with pytest.raises(TypeError, match=r"parameter 'out' must be a \(cos, sin\) pair .* got ndarray"):
+        posenc.rotary_table(enc, out=np.zeros((2, 24), np.float32))  # not split into its rows
     with pytest.raises(TypeError, match="float32"):
         posenc.rotary_table(enc, out=(np.zeros(24), np.zeros(24)))
     with pytest.raises(TypeError, match=r"\(cos, sin\) pair"):
@@ -208,5 +212,5 @@ def test_encode_into_rejects_bad_buffers():
         posenc.encode_into("sinusoidal", ro, **params)
     with pytest.raises(ValueError, match=r"^posenc.encode_into\('sinusoidal'\): sinusoid_table_into: .*'out'.*32.*got 31"):
         posenc.encode_into("sinusoidal", np.zeros(31, np.float32), **params)
-    with pytest.raises(ValueError, match="cannot write into a caller's buffer"):
+    with pytest.raises(ValueError, match=r"^posenc.encode_into\('rope'\): this encoding cannot write into a caller's buffer"):
         posenc.encode_into("rope", np.zeros(8, np.float32))

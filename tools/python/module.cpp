@@ -88,10 +88,10 @@ void encode_into(const std::string& name, const py::dict& params, const py::obje
   try {
     cat::build_into(name, buf, typed);
   } catch (const std::invalid_argument& e) {  // name the call the user made, then the builder's message
-    const std::string what = e.what();
-    const std::size_t end = what.rfind("build_into('", 0) == 0 ? what.find("'): ") : std::string::npos;
-    throw std::invalid_argument("posenc.encode_into" +
-                                (end == std::string::npos ? ": " + what : what.substr(10)));
+    const std::string what = e.what(), inner = "build_into";  // "build_into('NAME'): ..." from the catalogue
+    throw std::invalid_argument("posenc.encode_into" + (what.rfind(inner + "('", 0) == 0
+                                                            ? what.substr(inner.size())
+                                                            : ": " + what));
   }
 }
 
@@ -244,8 +244,13 @@ py::tuple rotary_table_py(const py::object& enc, const std::string& side, const 
     c = py::array_t<float>(shape);
     sn = py::array_t<float>(shape);
   } else {
-    const auto pair = out.cast<py::tuple>();
-    if (pair.size() != 2) throw py::type_error(fn + ": 'out' must be a (cos, sin) pair of arrays");
+    if (!py::isinstance<py::tuple>(out) && !py::isinstance<py::list>(out))
+      throw py::type_error(fn + ": parameter 'out' must be a (cos, sin) pair of arrays, got " +
+                           std::string(py::str(py::type::of(out).attr("__name__"))));
+    const py::sequence pair = out;
+    if (pair.size() != 2)
+      throw py::type_error(fn + ": parameter 'out' must be a (cos, sin) pair of arrays, got " +
+                           std::to_string(pair.size()) + " items");
     c = output_array(pair[0], fn, "float32");
     sn = output_array(pair[1], fn, "float32");
   }
@@ -253,6 +258,11 @@ py::tuple rotary_table_py(const py::object& enc, const std::string& side, const 
   if (!output_span(c, cs) || !output_span(sn, ss))
     throw py::type_error(fn + ": 'out' arrays must have dtype float32, got " + std::string(py::str(c.dtype())) +
                          " and " + std::string(py::str(sn.dtype())));
+  if (cs.size() != angles.size() || ss.size() != angles.size())
+    throw std::invalid_argument(fn + ": parameter 'out' must be two arrays of batch x heads x tokens x pairs = " +
+                                shape_string(angles) + " = " + std::to_string(angles.size()) +
+                                " elements each, got " + std::to_string(cs.size()) + " and " +
+                                std::to_string(ss.size()));
   {
     py::gil_scoped_release release;
     try {
