@@ -7,6 +7,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include "detail/wide_simd.hpp"
 
 namespace posenc::detail {
@@ -51,11 +55,52 @@ POSENC_WIDE_KERNEL inline float exp_shift_sum(float* x, std::size_t n, float shi
   return sum;
 }
 
-/// e^x for one value x <= 0.
-inline float exp_nonpositive(float x) {
-  float v = x;
-  exp_shift_sum(&v, 1, 0.0f);
-  return v;
+/// exp_shift_sum over `rows` rows of x (row i at x + i stride, its first n entries, shifted by
+/// shift[i]) into sums[i]: the same values and sums as one call per row. One call for a block of
+/// rows keeps the vector units busy across the rows' ends (a row of 256 is only sixteen 512-bit
+/// steps, and a call per row drains the pipeline and reduces the sum each time).
+POSENC_WIDE_KERNEL inline void exp_shift_sum_rows(float* x, std::size_t rows, std::size_t n, std::size_t stride,
+                                                  const float* shift, float* sums) {
+#if defined(__AVX512F__)
+  const __m512 log2e = _mm512_set1_ps(1.44269504088896341f), round = _mm512_set1_ps(12582912.0f);
+  const __m512 ln2_hi = _mm512_set1_ps(0.693145751953125f), ln2_lo = _mm512_set1_ps(1.42860682030941723e-6f);
+  const __m512 lowest = _mm512_set1_ps(-87.0f), one = _mm512_set1_ps(1.0f);
+  const __m512 c7 = _mm512_set1_ps(1.0f / 5040.0f), c6 = _mm512_set1_ps(1.0f / 720.0f),
+               c5 = _mm512_set1_ps(1.0f / 120.0f), c4 = _mm512_set1_ps(1.0f / 24.0f),
+               c3 = _mm512_set1_ps(1.0f / 6.0f), c2 = _mm512_set1_ps(0.5f);
+  for (std::size_t row = 0; row < rows; ++row) {
+    float* xr = x + row * stride;
+    const __m512 s = _mm512_set1_ps(shift[row]);
+    __m512 acc = _mm512_setzero_ps();
+    for (std::size_t i = 0; i < n; i += 16) {
+      const __mmask16 in = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1u);
+      const __m512 v = _mm512_sub_ps(_mm512_maskz_loadu_ps(in, xr + i), s);
+      const __mmask16 keep = _mm512_mask_cmp_ps_mask(in, v, lowest, _CMP_GE_OQ);  // -87 and up, not NaN
+      const __m512 fn = _mm512_sub_ps(_mm512_fmadd_ps(v, log2e, round), round);
+      const __m512 r = _mm512_fnmadd_ps(fn, ln2_lo, _mm512_fnmadd_ps(fn, ln2_hi, v));
+      __m512 p = _mm512_fmadd_ps(c7, r, c6);
+      p = _mm512_fmadd_ps(p, r, c5);
+      p = _mm512_fmadd_ps(p, r, c4);
+      p = _mm512_fmadd_ps(p, r, c3);
+      p = _mm512_fmadd_ps(p, r, c2);
+      p = _mm512_fmadd_ps(p, r, one);
+      p = _mm512_fmadd_ps(p, r, one);
+      const __m512 e = _mm512_maskz_scalef_ps(keep, p, fn);  // p 2^fn in one step, 0 where not kept
+      _mm512_mask_storeu_ps(xr + i, in, e);
+      acc = _mm512_add_ps(acc, e);
+    }
+    // Lanes summed by halves (the zero-masked forms: GCC 12 warns inside its own header about the
+    // unmasked ones' undefined source, _mm512_reduce_add_ps's too).
+    const __mmask16 all = 0xffff;
+    acc = _mm512_add_ps(acc, _mm512_maskz_shuffle_f32x4(all, acc, acc, 0x4E));
+    acc = _mm512_add_ps(acc, _mm512_maskz_shuffle_f32x4(all, acc, acc, 0xB1));
+    acc = _mm512_add_ps(acc, _mm512_maskz_permute_ps(all, acc, 0x4E));
+    acc = _mm512_add_ps(acc, _mm512_maskz_permute_ps(all, acc, 0xB1));
+    sums[row] = _mm512_cvtss_f32(acc);
+  }
+#else
+  for (std::size_t row = 0; row < rows; ++row) sums[row] = exp_shift_sum(x + row * stride, n, shift[row]);
+#endif
 }
 
 /// Largest element of x[0..n) and `start` (a SIMD reduction).
