@@ -34,6 +34,37 @@ namespace {
 
 using namespace detail;
 
+// Rows [g0, g1) of a tile through the online softmax: the running maxima and sums, the output rows
+// and value histograms rescaled, each row's first `seen` logits -> probabilities (unnormalised),
+// the rest of its nt -> 0. The exponentials of all the rows in one call (exp_shift_sum_rows).
+void online_softmax_rows(float* s, std::size_t g0, std::size_t g1, std::size_t seen, std::size_t nt,
+                         std::size_t nb, std::size_t dv, Scratch& w) {
+  float mx[kCausalRows], shift[kCausalRows], sums[kCausalRows], rescale[kCausalRows], unused;
+  const std::size_t n = g1 - g0;
+  for (std::size_t i = 0; i < n; ++i) {
+    mx[i] = max_of(s + (g0 + i) * nt, seen, w.m[g0 + i]);
+    shift[i] = mx[i] == kNegInf ? 0.0f : mx[i];  // nothing visible yet: e^-inf = 0
+    rescale[i] = mx[i] == kNegInf ? 0.0f : w.m[g0 + i] - mx[i];  // e^(old max - new max)
+  }
+  exp_shift_sum_rows(s + g0 * nt, n, seen, nt, shift, sums);
+  const float zero = 0.0f;
+  exp_shift_sum_rows(rescale, 1, n, n, &zero, &unused);
+  for (std::size_t i = g0; i < g1; ++i) {
+    std::fill(s + i * nt + seen, s + (i + 1) * nt, 0.0f);
+    if (mx[i - g0] == kNegInf) continue;
+    const float a = rescale[i - g0];
+    w.m[i] = mx[i - g0];
+    w.l[i] = w.l[i] * a + sums[i - g0];
+    if (a != 1.0f) {
+      for (std::size_t c = 0; c < dv; ++c) w.o[i * dv + c] *= a;
+      for (auto& hist : w.wv) {
+        const std::size_t r = hist.size() / nb;
+        for (std::size_t c = 0; c < r; ++c) hist[i * r + c] *= a;
+      }
+    }
+  }
+}
+
 void process_block(const Plan& p, const HeadContext& ctx, std::size_t b, std::size_t h, std::size_t i0,
                    std::size_t i1, Scratch& w, float* out, float* lse) {
   const Encoding& e = *p.enc;
@@ -60,26 +91,21 @@ void process_block(const Plan& p, const HeadContext& ctx, std::size_t b, std::si
     if (tile_hidden_by_segments(p, rows, j0, j1)) continue;  // no document in common
     float* s = w.s.data();
     score_tile(p, ctx, rows, j0, j1, w, s);
-    // online softmax
-    for (std::size_t i = 0; i < nb; ++i) {
-      float* row = s + i * nt;
-      const float mx = max_of(row, nt, w.m[i]);
-      if (mx == kNegInf) {  // nothing visible yet
-        std::fill(row, row + nt, 0.0f);
-        continue;
-      }
-      const float a = exp_nonpositive(w.m[i] - mx);
-      w.m[i] = mx;
-      w.l[i] = w.l[i] * a + exp_shift_sum(row, nt, mx);
-      if (a != 1.0f) {
-        for (std::size_t c = 0; c < dv; ++c) w.o[i * dv + c] *= a;
-        for (auto& hist : w.wv) {
-          const std::size_t r = hist.size() / nb;
-          for (std::size_t c = 0; c < r; ++c) hist[i * r + c] *= a;
-        }
-      }
+    // online softmax; on a causal diagonal tile each group of rows only over the columns it can see
+    // (causal_columns; the rest of its rows -> 0)
+    const std::size_t full = causal_shared_columns(p, rows, j0, nt);
+    for (std::size_t g0 = 0; g0 < nb; g0 += kCausalRows) {
+      const std::size_t g1 = std::min(nb, g0 + kCausalRows);
+      const std::size_t seen = full == nt ? nt : causal_columns(p, rows, g1, j0, nt);
+      online_softmax_rows(s, g0, g1, seen, nt, nb, dv, w);
     }
-    gemm_nn(nb, dv, nt, 1.0f, s, nt, vb + j0 * dv, dv, 1.0f, w.o.data(), dv);
+    if (full > 0) gemm_nn(nb, dv, full, 1.0f, s, nt, vb + j0 * dv, dv, 1.0f, w.o.data(), dv);
+    for (std::size_t g0 = 0; full < nt && g0 < nb; g0 += kCausalRows) {
+      const std::size_t g1 = std::min(nb, g0 + kCausalRows), seen = causal_columns(p, rows, g1, j0, nt);
+      if (seen > full)
+        gemm_nn(g1 - g0, dv, seen - full, 1.0f, s + g0 * nt + full, nt, vb + (j0 + full) * dv, dv, 1.0f,
+                w.o.data() + g0 * dv, dv);
+    }
     for (std::size_t t = 0; t < e.value.size(); ++t) {
       const auto& rel = e.value[t].relation;
       const std::size_t r = static_cast<std::size_t>(rel.size);

@@ -143,6 +143,19 @@ std::size_t visible_key_end(const Plan& p, const BlockRows& r) {
   return j_end;
 }
 
+std::size_t causal_columns(const Plan& p, const BlockRows& r, std::size_t rows, std::size_t j0, std::size_t nt) {
+  if (!p.mask->causal) return nt;
+  // Row i0 + rows - 1 sees keys up to i0 + rows - 1 + (Nk - Nq).
+  const std::int64_t seen = static_cast<std::int64_t>(r.i0 + rows) + static_cast<std::int64_t>(p.dm.nk) -
+                            static_cast<std::int64_t>(p.dm.nq) - static_cast<std::int64_t>(j0);
+  return static_cast<std::size_t>(std::clamp<std::int64_t>(seen, 0, static_cast<std::int64_t>(nt)));
+}
+
+std::size_t causal_shared_columns(const Plan& p, const BlockRows& r, std::size_t j0, std::size_t nt) {
+  const std::size_t all = causal_columns(p, r, 1, j0, nt);
+  return all == nt ? nt : all / 16 * 16;
+}
+
 bool tile_hidden_by_segments(const Plan& p, const BlockRows& r, std::size_t j0, std::size_t j1) {
   const Mask& mask = *p.mask;
   if (!is_set(mask.query_segments)) return false;
@@ -181,6 +194,23 @@ void weighted_content(const Plan& p, const BlockRows& r, std::size_t j0, std::si
       for (std::size_t c = 0; c < d; ++c) acc += w.wrow[c];
       s[i * nt + j] = scale * acc;
     }
+}
+
+// scale * q_i . k_j; on a causal diagonal tile only the columns each group of rows can see (the
+// others are set to 0 here and to -inf by apply_mask).
+void content_scores(const Plan& p, const BlockRows& r, std::size_t j0, std::size_t nt, float* s) {
+  const std::size_t nb = r.nb(), d = p.dm.d;
+  const float scale = static_cast<float>(p.dm.scale);
+  const std::size_t full = causal_shared_columns(p, r, j0, nt);
+  if (full > 0) gemm_nt(nb, full, d, scale, r.qrow, d, r.krot + j0 * d, d, 0.0f, s, nt);
+  if (full == nt) return;
+  for (std::size_t g0 = 0; g0 < nb; g0 += kCausalRows) {
+    const std::size_t g1 = std::min(nb, g0 + kCausalRows), seen = causal_columns(p, r, g1, j0, nt);
+    if (seen > full)
+      gemm_nt(g1 - g0, seen - full, d, scale, r.qrow + g0 * d, d, r.krot + (j0 + full) * d, d, 0.0f,
+              s + g0 * nt + full, nt);
+    for (std::size_t i = g0; i < g1; ++i) std::fill(s + i * nt + seen, s + (i + 1) * nt, 0.0f);
+  }
 }
 
 void add_biases(const Plan& p, const BlockRows& r, std::size_t j0, std::size_t j1, Scratch& w, float* s) {
@@ -261,7 +291,7 @@ void score_tile(const Plan& p, const HeadContext& ctx, const BlockRows& r, std::
   w.tmp.resize(std::max(w.tmp.size(), std::max(nb * nt, nt)));
   // content-content
   if (e.content_weights.empty())
-    gemm_nt(nb, nt, d, scale, r.qrow, d, r.krot + j0 * d, d, 0.0f, s, nt);
+    content_scores(p, r, j0, nt, s);
   else
     weighted_content(p, r, j0, j1, w, s);
   // content-position and position-content gathers, content bias

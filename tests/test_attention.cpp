@@ -13,6 +13,7 @@
 
 #include "posenc/attention.hpp"
 #include "posenc/gradients.hpp"
+#include "posenc/relative.hpp"
 #include "posenc/rotary.hpp"
 #include "posenc/text.hpp"
 #include "support/helpers.hpp"
@@ -103,6 +104,39 @@ TEST(AttentionStreaming, PlainAndCausal) {
   AttentionOptions o;
   o.mask.causal = true;
   check_streaming(q, k, v, {}, o);
+}
+
+// Under a causal mask the tile on the diagonal is multiplied and exponentiated in groups of 32
+// query rows, each only up to the last key it sees. Blocks of several groups and a partial one,
+// more keys than queries (a cache) and fewer (the first queries see nothing), padding, tiles
+// whose shared part is not a multiple of 16, ALiBi, and a Shaw value term (whose histograms read
+// the columns a group does not see, which must hold zeros): all against the reference, and 1 and
+// 2 threads bit-identical.
+TEST(AttentionStreaming, CausalDiagonalTilesInRowGroups) {
+  const std::size_t d = 16;
+  for (const auto& [nq, nk] : {std::pair<std::size_t, std::size_t>{300, 300}, {200, 261}, {261, 200}}) {
+    const Tensor q = random_tensor({2, 2, nq, d}, 50), k = random_tensor({2, 2, nk, d}, 51),
+                 v = random_tensor({2, 2, nk, d}, 52);
+    AttentionOptions o;
+    o.mask.causal = true;
+    o.mask.key_lengths = {static_cast<std::int64_t>(nk), static_cast<std::int64_t>(nk) - 37};
+    const DTensor pq = positions(nq, static_cast<double>(nk) - static_cast<double>(nq)), pk = positions(nk);
+    const ShawOptions so{.clip = 8};
+    for (const Encoding& e : {Encoding{}, alibi(pq, pk, {.heads = 2, .causal = false}),
+                              shaw(pq, pk, shaw_init(so, 2, d, d, 0.5, 53), so)}) {
+      const Tensor ref = attention_reference(q, k, v, e, o);
+      for (const auto& [bq, bk] : {std::pair<std::size_t, std::size_t>{128, 256}, {100, 96}, {37, 300}}) {
+        o.query_block = bq;
+        o.key_block = bk;
+        o.threads = 1;
+        const Tensor one = attention(q, k, v, e, o);
+        o.threads = 2;
+        const Tensor two = attention(q, k, v, e, o);
+        EXPECT_LT(max_abs_diff(one, ref), 3e-5) << nq << " x " << nk << ", tiles " << bq << " x " << bk;
+        EXPECT_EQ(max_abs_diff(one, two), 0.0) << "thread count changed the result";
+      }
+    }
+  }
 }
 
 TEST(AttentionStreaming, GroupedQueryHeads) {

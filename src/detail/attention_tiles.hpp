@@ -90,10 +90,26 @@ BlockRows prepare_block(const Plan& p, std::size_t b, std::size_t h, std::size_t
 /// The key range [0, end) the mask can leave visible to the block.
 std::size_t visible_key_end(const Plan& p, const BlockRows& r);
 
+/// Rows per group in a causal tile's products (below).
+inline constexpr std::size_t kCausalRows = 32;
+
+/// Under a causal mask, how many leading columns of the key tile [j0, j0 + nt) the block's rows
+/// 0 .. rows - 1 can see between them (the last of those rows sees the most); nt without the mask.
+/// With rows = 1 it is the part every row of the block sees. The tile on the diagonal has its
+/// products split there: [0, full) for all rows at once, then each group of kCausalRows rows only
+/// up to its own count, so most of the hidden triangle is neither multiplied nor exponentiated.
+std::size_t causal_columns(const Plan& p, const BlockRows& r, std::size_t rows, std::size_t j0, std::size_t nt);
+
+/// Where a tile's products split (above): nt when every row sees the whole tile, else the columns
+/// every row sees rounded down to a multiple of 16 (whole vectors; the rest go with the groups).
+std::size_t causal_shared_columns(const Plan& p, const BlockRows& r, std::size_t j0, std::size_t nt);
+
 /// Whether a key tile [j0, j1) shares no document with the block (segments), so it can be skipped.
 bool tile_hidden_by_segments(const Plan& p, const BlockRows& r, std::size_t j0, std::size_t j1);
 
 /// Logits of the tile [i0, i1) x [j0, j1) into s (row stride j1 - j0), hidden entries -inf.
+/// Under a causal mask the content product skips the columns no row of a kCausalRows group sees
+/// (causal_columns); those entries are -inf like every hidden one.
 /// When `pre` is given it receives the logits before the ReLU and the multipliers
 /// (scaled content terms plus biases; unmasked). The relation indices (values for
 /// slope biases) of every bias and multiplier stay in w.bias_idx / w.bias_val / w.mul_idx
