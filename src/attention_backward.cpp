@@ -105,7 +105,7 @@ struct State {
 /// Per-task buffers.
 struct TaskBuffers {
   Scratch w;
-  std::vector<float> gq, gk, dqraw, dkraw, pre, mprod, dp, tmp, colsum, hist;
+  std::vector<float> gq, gk, dqraw, dkraw, pre, mprod, dp, tmp, colsum, hist, shift, sums;
   std::vector<std::vector<float>> gc, wv, tv, hp;  // per part: G_c [nb, R], W_v [nb, R], dO aV^T [nb, R], H_p [Nk, R]
   TileIndex idx;  // the relative parts' indices, one part at a time
   std::vector<std::vector<std::int32_t>> mul_full;  // per multiplier: its [nb, nt] indices when stored by diagonal
@@ -124,11 +124,11 @@ void tile_softmax_backward(State& st, const BlockRows& r, std::size_t j0, std::s
   const Dims& dm = p.dm;
   const std::size_t nb = r.nb(), nt = j1 - j0, dv = dm.dv;
   const float* lse = st.lse + (r.b * dm.heads + r.h) * dm.nq + r.i0;
-  for (std::size_t i = 0; i < nb; ++i) {
-    float* row = s + i * nt;
-    if (lse[i] == kNegInf) std::fill(row, row + nt, 0.0f);
-    else exp_shift_sum(row, nt, lse[i]);
-  }
+  // P = e^(S - lse); a row that saw no key (lse = -inf) has only -inf logits, and e^-inf = 0.
+  tb.shift.resize(nb);
+  tb.sums.resize(nb);
+  for (std::size_t i = 0; i < nb; ++i) tb.shift[i] = lse[i] == kNegInf ? 0.0f : lse[i];
+  exp_shift_sum_rows(s, nb, nt, nt, tb.shift.data(), tb.sums.data());
   float* dp = tb.dp.data();
   const float* vb = p.v + (r.b * dm.kv_heads + r.kvh) * dm.nk * dv;
   gemm_nt(nb, nt, dv, 1.0f, dO, dv, vb + j0 * dv, dv, 0.0f, dp, nt);
