@@ -1,15 +1,18 @@
 // The streaming softmax's exponential kernels (src/detail/vmath.hpp) against std::exp in double
 // and against each other: exp_shift_sum_rows (a block of rows in one call) must give what
-// exp_shift_sum gives row by row. Compiled with the library's instruction set (CMakeLists.txt),
+// exp_shift_sum gives row by row; and the fixed-order float sum (src/detail/lane_sum.hpp) of the
+// value histograms' constant runs. Compiled with the library's instruction set (CMakeLists.txt),
 // so that the AVX-512 form is the one tested where the library uses it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <limits>
 #include <random>
 #include <vector>
 
+#include "detail/lane_sum.hpp"
 #include "detail/vmath.hpp"
 
 namespace {
@@ -123,6 +126,43 @@ TEST(VectorMath, ExpShiftSumRowsEdgeValues) {
   // No rows: nothing written.
   exp_shift_sum_rows(x.data(), 0, 4, 4, &shift, &sum);
   EXPECT_EQ(x[0], 1.0f);
+}
+
+}  // namespace
+
+namespace {
+
+// lane_sum_floats promises a fixed order: lane j (j < 16) sums x[j], x[j + 16], ... over the whole
+// groups of 16, lanes j and j + 8 are added, then the eight in pairs (0 4)(2 6)(1 5)(3 7), then the
+// tail. Rebuilt here one scalar at a time, it must agree to the bit; and with a sum in double
+// within float rounding.
+float lane_sum_oracle(const float* x, std::size_t n) {
+  float lane[16] = {};
+  std::size_t c = 0;
+  for (; c + 16 <= n; c += 16)
+    for (std::size_t j = 0; j < 16; ++j) lane[j] += x[c + j];
+  float tail = 0;
+  for (; c < n; ++c) tail += x[c];
+  float s[8];
+  for (std::size_t j = 0; j < 8; ++j) s[j] = lane[j] + lane[j + 8];
+  return (((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]))) + tail;
+}
+
+TEST(VectorMath, LaneSumFloatsInItsDocumentedOrder) {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> value(-1.0f, 3.0f);
+  for (std::size_t n : {0u, 1u, 7u, 15u, 16u, 17u, 31u, 32u, 100u, 223u, 256u, 1000u}) {
+    std::vector<float> x(n + 3);
+    for (float& v : x) v = value(rng);
+    for (std::size_t off : {0u, 1u, 3u}) {  // unaligned starts
+      const float got = posenc::detail::lane_sum_floats(x.data() + off, n - std::min(n, off));
+      const std::size_t m = n - std::min(n, off);
+      EXPECT_EQ(got, lane_sum_oracle(x.data() + off, m)) << "n " << m;
+      double want = 0, mag = 0;
+      for (std::size_t c = 0; c < m; ++c) want += x[off + c], mag += std::fabs(x[off + c]);
+      EXPECT_NEAR(got, want, 1e-6 * mag + 1e-30) << "n " << m;
+    }
+  }
 }
 
 }  // namespace

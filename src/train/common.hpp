@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "detail/check.hpp"
+#include "detail/lane_sum.hpp"
 #include "posenc/model.hpp"
 #include "posenc/optim.hpp"
 #include "posenc/tensor.hpp"
@@ -23,18 +24,10 @@ inline std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t stream) {
   return z ^ (z >> 31);
 }
 
-/// sum_{c < d} f(c) in double over 8 partial sums (sum j takes c = j mod 8 of the whole groups of
-/// 8, the tail goes to a ninth), added in a fixed order: one chain of dependent additions per lane
-/// instead of d, so the compiler vectorises it; the order depends on d only (never on threads).
+/// sum_{c < d} f(c) in double, in a fixed vectorisable order (detail/lane_sum.hpp).
 template <class F>
 double lane_sum(std::size_t d, F f) {
-  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  std::size_t c = 0;
-  for (; c + 8 <= d; c += 8)
-    for (std::size_t j = 0; j < 8; ++j) acc[j] += f(c + j);
-  double tail = 0;
-  for (; c < d; ++c) tail += f(c);
-  return (((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))) + tail;
+  return posenc::detail::lane_sum<double>(d, f);
 }
 
 inline Shape shape_of(const Tensor& t) { return Shape(t.shape().begin(), t.shape().end()); }
