@@ -28,6 +28,32 @@ inline std::uint64_t order_key(double v) {
   return (u >> 63) ? ~u : (u | (std::uint64_t{1} << 63));
 }
 
+/// The elements of sorted positions [i, j) that share the radix sort's top bits, ordered by their
+/// whole keys (read back from z) and ranked; a tie group [g, h) of the sorted order has
+/// 2 mean rank - (n + 1) = g + h - n. Out of line, so that the common one-element case keeps its
+/// loop in registers.
+template <class T>
+[[gnu::noinline]] void rank_run(const double* z, const std::uint64_t* words, std::size_t i, std::size_t j,
+                                std::size_t n, std::uint64_t low, T* out) {
+  thread_local std::vector<std::pair<std::uint64_t, std::uint32_t>> run;
+  run.clear();
+  bool mixed = false;
+  for (std::size_t k = i; k < j; ++k) {
+    const auto at = static_cast<std::uint32_t>(words[k] & low);
+    run.emplace_back(order_key(z[at]), at);
+    mixed = mixed || run.back().first != run.front().first;
+  }
+  if (mixed)  // a run of one repeated value (discrete columns: most runs) is one tie group as it is
+    std::sort(run.begin(), run.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  for (std::size_t g = 0; g < run.size();) {
+    std::size_t h = g + 1;
+    while (h < run.size() && run[h].first == run[g].first) ++h;
+    const auto r = static_cast<T>(static_cast<std::int64_t>(2 * i + g + h) - static_cast<std::int64_t>(n));
+    for (std::size_t k = g; k < h; ++k) out[run[k].second] = r;
+    g = h;
+  }
+}
+
 }  // namespace
 
 template <class T>
@@ -63,35 +89,17 @@ void centred_ranks(const double* z, std::size_t n, T* out) {
     for (std::size_t i = 0; i < n; ++i) tmp[c[(words[i] >> shift) & (kBuckets - 1)]++] = words[i];
     words.swap(tmp);
   }
-  // Runs [i, j) sharing the top bits; within one, tie groups by the whole key. A group [g, h) of the
-  // sorted order has 2 mean rank - (n + 1) = g + h - n.
-  std::vector<std::pair<std::uint64_t, std::uint32_t>> run;
-  const auto rank = [&](std::size_t g, std::size_t h) {
-    return static_cast<T>(static_cast<std::int64_t>(g + h) - static_cast<std::int64_t>(n));
-  };
+  // Runs [i, j) sharing the top bits (rare for continuous columns: one element each, ranked here);
+  // longer runs are tie groups or need the whole keys (rank_run).
+  const std::uint64_t* wd = words.data();
   for (std::size_t i = 0; i < n;) {
-    const std::uint64_t top = words[i] >> kLow;
+    const std::uint64_t top = wd[i] >> kLow;
     std::size_t j = i + 1;
-    while (j < n && (words[j] >> kLow) == top) ++j;
-    if (j == i + 1) {
-      out[words[i] & low] = rank(i, i + 1);
-    } else {
-      run.clear();
-      bool mixed = false;
-      for (std::size_t k = i; k < j; ++k) {
-        const auto at = static_cast<std::uint32_t>(words[k] & low);
-        run.emplace_back(order_key(z[at]), at);
-        mixed = mixed || run.back().first != run.front().first;
-      }
-      if (mixed)  // a run of one repeated value (discrete columns: most runs) is one tie group as it is
-        std::sort(run.begin(), run.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
-      for (std::size_t g = 0; g < run.size();) {
-        std::size_t h = g + 1;
-        while (h < run.size() && run[h].first == run[g].first) ++h;
-        for (std::size_t k = g; k < h; ++k) out[run[k].second] = rank(i + g, i + h);
-        g = h;
-      }
-    }
+    while (j < n && (wd[j] >> kLow) == top) ++j;
+    if (j == i + 1)
+      out[wd[i] & low] = static_cast<T>(static_cast<std::int64_t>(2 * i + 1) - static_cast<std::int64_t>(n));
+    else
+      rank_run(z, wd, i, j, n, low, out);
     i = j;
   }
 }
