@@ -240,6 +240,30 @@ TEST(GradientsCore, ContentPositionPositionContentContentBiasValueSegments) {
   check_both(c, 56);
 }
 
+// Causal tiles cut by the diagonal are multiplied in groups of 32 rows (the backward shares the
+// forward's score_tile): blocks of 100 rows (four groups, the last short), a key tile the whole
+// block's width, and with 30 more keys than queries (bottom-right aligned: every row sees 31 or
+// more, so part of the tile is multiplied for all rows at once). A slope bias, a T5 table and a
+// clipped value term ride along; against the reference backward, 1 and 2 threads bit-identical.
+TEST(GradientsCore, CausalDiagonalTilesInRowGroups) {
+  for (const std::size_t nk : {100u, 130u}) {
+    GradCase c = plain(1, 2, 2, 100, nk, 8, 6, 90 + nk);
+    const DTensor pq = pos(100, static_cast<double>(nk - 100)), pk = pos(nk);
+    Bias slope;
+    slope.kind = BiasKind::slope;
+    slope.relation = Relation::distance(pq, pk);
+    slope.slopes = test::make({2}, {0.5f, 0.125f});
+    Bias t5;
+    t5.kind = BiasKind::table;
+    t5.relation = Relation::t5(pq, pk, false, 8, 32);
+    t5.table = qtensor({2, 8}, 91 + nk, 0.5);
+    c.e.biases = {slope, t5};
+    c.e.value.push_back({Relation::offset(pq, pk, 1, -6, 6), qtensor({2, 13, 6}, 92 + nk, 0.5), {}});
+    c.o.mask.causal = true;
+    check_streaming_backward(c, 93 + nk);
+  }
+}
+
 TEST(GradientsCore, SlopeTableAndDenseBiases) {
   GradCase c = plain(2, 3, 3, 5, 5, 4, 4, 60);
   const DTensor p = pos(5);
