@@ -17,6 +17,18 @@ namespace posenc::detail {
 
 POSENC_WIDE_SIMD_BEGIN
 
+/// The constants of the softmax exponential (exp_shift_sum and exp_shift_sum_rows): range
+/// reduction v = fn ln2 + r and the degree-7 Taylor polynomial of e^r, coefficients highest first.
+struct ExpConstants {
+  static constexpr float log2e = 1.44269504088896341f;
+  static constexpr float ln2_hi = 0.693145751953125f;  // ln 2 split in two for an exact fn ln2
+  static constexpr float ln2_lo = 1.42860682030941723e-6f;
+  static constexpr float round = 12582912.0f;  // 1.5 * 2^23: adding and subtracting it rounds
+  static constexpr float lowest = -87.0f;      // arguments below give 0
+  static constexpr float poly[8] = {1.0f / 5040.0f, 1.0f / 720.0f, 1.0f / 120.0f, 1.0f / 24.0f,
+                                    1.0f / 6.0f,    0.5f,           1.0f,           1.0f};
+};
+
 /// e^(x - shift) in place for x <= shift (softmax rows after the running
 /// maximum), returning the sum of the results. -inf and arguments below -87
 /// give 0. Range reduction x = n ln2 + r with |r| <= ln2/2 and the degree-7
@@ -25,26 +37,17 @@ POSENC_WIDE_SIMD_BEGIN
 /// loop vectorises; the sum is a SIMD reduction whose order is fixed by the
 /// build, never by the thread count.
 POSENC_WIDE_KERNEL inline float exp_shift_sum(float* x, std::size_t n, float shift) {
-  constexpr float kLog2e = 1.44269504088896341f;
-  constexpr float kLn2Hi = 0.693145751953125f;  // ln 2 split in two for an exact n*ln2
-  constexpr float kLn2Lo = 1.42860682030941723e-6f;
-  constexpr float kRound = 12582912.0f;  // 1.5 * 2^23
+  using C = ExpConstants;
   float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
   for (std::size_t i = 0; i < n; ++i) {
     float v = x[i] - shift;
-    const bool tiny = !(v >= -87.0f);  // also catches -inf and NaN-free masked entries
-    v = tiny ? -87.0f : v;
-    const float fn = (v * kLog2e + kRound) - kRound;
-    const float r = (v - fn * kLn2Hi) - fn * kLn2Lo;
-    float p = 1.0f / 5040.0f;
-    p = p * r + 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
+    const bool tiny = !(v >= C::lowest);  // also catches -inf and NaN-free masked entries
+    v = tiny ? C::lowest : v;
+    const float fn = (v * C::log2e + C::round) - C::round;
+    const float r = (v - fn * C::ln2_hi) - fn * C::ln2_lo;
+    float p = C::poly[0];
+    for (int k = 1; k < 8; ++k) p = p * r + C::poly[k];
     const std::int32_t bits = (static_cast<std::int32_t>(fn) + 127) << 23;
     float scale;
     std::memcpy(&scale, &bits, sizeof scale);
@@ -56,18 +59,20 @@ POSENC_WIDE_KERNEL inline float exp_shift_sum(float* x, std::size_t n, float shi
 }
 
 /// exp_shift_sum over `rows` rows of x (row i at x + i stride, its first n entries, shifted by
-/// shift[i]) into sums[i]: the same values and sums as one call per row. One call for a block of
-/// rows keeps the vector units busy across the rows' ends (a row of 256 is only sixteen 512-bit
-/// steps, and a call per row drains the pipeline and reduces the sum each time).
+/// shift[i]) into sums[i]: the same reduction and polynomial (ExpConstants), so each value is
+/// within 1 ulp of one call per row (the AVX-512 form scales by 2^fn with scalef) and within 2 ulp
+/// of e^x. One call for a block of rows keeps the vector units busy across the rows' ends (a row
+/// of 256 is only sixteen 512-bit steps, and a call per row drains the pipeline and reduces the
+/// sum each time).
 POSENC_WIDE_KERNEL inline void exp_shift_sum_rows(float* x, std::size_t rows, std::size_t n, std::size_t stride,
                                                   const float* shift, float* sums) {
 #if defined(__AVX512F__)
-  const __m512 log2e = _mm512_set1_ps(1.44269504088896341f), round = _mm512_set1_ps(12582912.0f);
-  const __m512 ln2_hi = _mm512_set1_ps(0.693145751953125f), ln2_lo = _mm512_set1_ps(1.42860682030941723e-6f);
-  const __m512 lowest = _mm512_set1_ps(-87.0f), one = _mm512_set1_ps(1.0f);
-  const __m512 c7 = _mm512_set1_ps(1.0f / 5040.0f), c6 = _mm512_set1_ps(1.0f / 720.0f),
-               c5 = _mm512_set1_ps(1.0f / 120.0f), c4 = _mm512_set1_ps(1.0f / 24.0f),
-               c3 = _mm512_set1_ps(1.0f / 6.0f), c2 = _mm512_set1_ps(0.5f);
+  using C = ExpConstants;
+  const __m512 log2e = _mm512_set1_ps(C::log2e), round = _mm512_set1_ps(C::round);
+  const __m512 ln2_hi = _mm512_set1_ps(C::ln2_hi), ln2_lo = _mm512_set1_ps(C::ln2_lo);
+  const __m512 lowest = _mm512_set1_ps(C::lowest);
+  __m512 c[8];
+  for (int k = 0; k < 8; ++k) c[k] = _mm512_set1_ps(C::poly[k]);
   for (std::size_t row = 0; row < rows; ++row) {
     float* xr = x + row * stride;
     const __m512 s = _mm512_set1_ps(shift[row]);
@@ -78,13 +83,8 @@ POSENC_WIDE_KERNEL inline void exp_shift_sum_rows(float* x, std::size_t rows, st
       const __mmask16 keep = _mm512_mask_cmp_ps_mask(in, v, lowest, _CMP_GE_OQ);  // -87 and up, not NaN
       const __m512 fn = _mm512_sub_ps(_mm512_fmadd_ps(v, log2e, round), round);
       const __m512 r = _mm512_fnmadd_ps(fn, ln2_lo, _mm512_fnmadd_ps(fn, ln2_hi, v));
-      __m512 p = _mm512_fmadd_ps(c7, r, c6);
-      p = _mm512_fmadd_ps(p, r, c5);
-      p = _mm512_fmadd_ps(p, r, c4);
-      p = _mm512_fmadd_ps(p, r, c3);
-      p = _mm512_fmadd_ps(p, r, c2);
-      p = _mm512_fmadd_ps(p, r, one);
-      p = _mm512_fmadd_ps(p, r, one);
+      __m512 p = c[0];
+      for (int k = 1; k < 8; ++k) p = _mm512_fmadd_ps(p, r, c[k]);
       const __m512 e = _mm512_maskz_scalef_ps(keep, p, fn);  // p 2^fn in one step, 0 where not kept
       _mm512_mask_storeu_ps(xr + i, in, e);
       acc = _mm512_add_ps(acc, e);
