@@ -93,19 +93,18 @@ void process_block(const Plan& p, const HeadContext& ctx, std::size_t b, std::si
     score_tile(p, ctx, rows, j0, j1, w, s);
     // online softmax; on a causal diagonal tile each group of rows only over the columns it can see
     // (causal_columns; the rest of its rows -> 0)
-    const std::size_t full = causal_shared_columns(p, rows, j0, nt);
-    for (std::size_t g0 = 0; g0 < nb; g0 += kCausalRows) {
-      const std::size_t g1 = std::min(nb, g0 + kCausalRows);
-      const std::size_t seen = full == nt ? nt : causal_columns(p, rows, g1, j0, nt);
+    for_causal_groups(p, rows, j0, nt, [&](std::size_t g0, std::size_t g1, std::size_t seen) {
       online_softmax_rows(s, g0, g1, seen, nt, nb, dv, w);
-    }
+    });
+    // O += P V, split like the scores (content_scores)
+    const std::size_t full = causal_shared_columns(p, rows, j0, nt);
     if (full > 0) gemm_nn(nb, dv, full, 1.0f, s, nt, vb + j0 * dv, dv, 1.0f, w.o.data(), dv);
-    for (std::size_t g0 = 0; full < nt && g0 < nb; g0 += kCausalRows) {
-      const std::size_t g1 = std::min(nb, g0 + kCausalRows), seen = causal_columns(p, rows, g1, j0, nt);
-      if (seen > full)
-        gemm_nn(g1 - g0, dv, seen - full, 1.0f, s + g0 * nt + full, nt, vb + (j0 + full) * dv, dv, 1.0f,
-                w.o.data() + g0 * dv, dv);
-    }
+    if (full < nt)
+      for_causal_groups(p, rows, j0, nt, [&](std::size_t g0, std::size_t g1, std::size_t seen) {
+        if (seen > full)
+          gemm_nn(g1 - g0, dv, seen - full, 1.0f, s + g0 * nt + full, nt, vb + (j0 + full) * dv, dv, 1.0f,
+                  w.o.data() + g0 * dv, dv);
+      });
     for (std::size_t t = 0; t < e.value.size(); ++t) {
       const auto& rel = e.value[t].relation;
       const std::size_t r = static_cast<std::size_t>(rel.size);

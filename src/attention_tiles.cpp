@@ -204,13 +204,12 @@ void content_scores(const Plan& p, const BlockRows& r, std::size_t j0, std::size
   const std::size_t full = causal_shared_columns(p, r, j0, nt);
   if (full > 0) gemm_nt(nb, full, d, scale, r.qrow, d, r.krot + j0 * d, d, 0.0f, s, nt);
   if (full == nt) return;
-  for (std::size_t g0 = 0; g0 < nb; g0 += kCausalRows) {
-    const std::size_t g1 = std::min(nb, g0 + kCausalRows), seen = causal_columns(p, r, g1, j0, nt);
+  for_causal_groups(p, r, j0, nt, [&](std::size_t g0, std::size_t g1, std::size_t seen) {
     if (seen > full)
       gemm_nt(g1 - g0, seen - full, d, scale, r.qrow + g0 * d, d, r.krot + (j0 + full) * d, d, 0.0f,
               s + g0 * nt + full, nt);
     for (std::size_t i = g0; i < g1; ++i) std::fill(s + i * nt + seen, s + (i + 1) * nt, 0.0f);
-  }
+  });
 }
 
 void add_biases(const Plan& p, const BlockRows& r, std::size_t j0, std::size_t j1, Scratch& w, float* s) {

@@ -104,6 +104,18 @@ std::size_t causal_columns(const Plan& p, const BlockRows& r, std::size_t rows, 
 /// every row sees rounded down to a multiple of 16 (whole vectors; the rest go with the groups).
 std::size_t causal_shared_columns(const Plan& p, const BlockRows& r, std::size_t j0, std::size_t nt);
 
+/// f(g0, g1, seen) for each group [g0, g1) of kCausalRows rows of the block, in order, with seen =
+/// causal_columns(p, r, g1, j0, nt): the columns of the key tile the group can see (nt when the
+/// mask does not cut the tile).
+template <class F>
+void for_causal_groups(const Plan& p, const BlockRows& r, std::size_t j0, std::size_t nt, F&& f) {
+  const std::size_t nb = r.nb();
+  for (std::size_t g0 = 0; g0 < nb; g0 += kCausalRows) {
+    const std::size_t g1 = std::min(nb, g0 + kCausalRows);
+    f(g0, g1, causal_columns(p, r, g1, j0, nt));
+  }
+}
+
 /// Whether a key tile [j0, j1) shares no document with the block (segments), so it can be skipped.
 bool tile_hidden_by_segments(const Plan& p, const BlockRows& r, std::size_t j0, std::size_t j1);
 
