@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <random>
 #include <string>
@@ -181,6 +182,52 @@ TEST(Decimal, ShapesLeftToFromChars) {
                         "9999999999999999999", "00000000000000000000001", "-0.0e5", "0000012345.678e-3"})
     EXPECT_EQ(agrees(s), detail::decimal_short_path_enabled()) << s;
   for (const char* s : {"1e28", "1e-28", "99999999999999999999", "1e", "inf", "1e12345"}) EXPECT_FALSE(agrees(s)) << s;
+}
+
+TEST(Decimal, DelimitedRunsStopAtTheFirstFieldThatIsNotABareNumber) {
+  // read_delimited against the fields read one by one: field c counts when the short path takes it
+  // whole (ending at its delimiter, or at the line's end for the n-th field), and the run stops at
+  // the first field that does not; values bit-equal to std::from_chars.
+  const std::vector<std::string> pool = {"1", "-0.5399528312492061", "0.28129870107661537", "1e5", "-1.5E+3", ".5",
+                                         "5.", "-0", "+1", " 1", "1 ", "", "inf", "abc", "1e400", "1.2.3", "1e28",
+                                         "12345678901234567890", "2\r", "1e", "1-2", "0x10"};
+  std::mt19937_64 rng(5);
+  std::uniform_int_distribution<std::size_t> pick(0, pool.size() - 1), bare(0, 7), width(1, 9);
+  for (int trial = 0; trial < 4000; ++trial) {
+    const std::size_t fields = width(rng), n = std::min<std::size_t>(fields + trial % 3, 9) - trial % 2;
+    if (n == 0) continue;
+    std::vector<std::string> row;
+    for (std::size_t c = 0; c < fields; ++c) {
+      row.push_back(rng() % 4 ? pool[bare(rng)] : pool[pick(rng)]);
+    }
+    std::string line;
+    for (std::size_t c = 0; c < row.size(); ++c) line += (c ? "," : "") + row[c];
+    const char* first = line.data();
+    const char* last = first + line.size();
+    std::vector<double> out(2 * n, -7.0);
+    const char* next = nullptr;
+    const std::size_t got = detail::read_delimited(first, last, ',', n, out.data(), 2, next);
+    std::size_t want = 0, at = 0;
+    if (detail::decimal_short_path_enabled()) {
+      for (; want < n && want < row.size(); ++want) {
+        const char* b = first + at;
+        const char* e = b + row[want].size();
+        double v = 0;
+        const char* end = detail::decimal_short_path(b, last, v);
+        const bool closes = want + 1 < n ? e != last && *e == ',' : e == last;
+        if (end != e || !closes) break;
+        double ref = 0;
+        const auto rr = std::from_chars(b, e, ref);
+        ASSERT_EQ(rr.ptr, e) << line;
+        EXPECT_EQ(bits(out[2 * want]), bits(ref)) << line << " field " << want;
+        at += row[want].size() + (want + 1 < n);
+      }
+    }
+    ASSERT_EQ(got, want) << "'" << line << "' n " << n;
+    EXPECT_EQ(next - first, static_cast<std::ptrdiff_t>(at)) << "'" << line << "' n " << n;
+    for (std::size_t c = got; c < n; ++c) EXPECT_EQ(out[2 * c], -7.0) << line;  // nothing past the run
+    for (std::size_t c = 0; c < n; ++c) EXPECT_EQ(out[2 * c + 1], -7.0) << line;  // only every stride-th
+  }
 }
 
 }  // namespace

@@ -302,6 +302,9 @@ TEST(TabPet, BadInput) {
     return (dir / name).string();
   };
   expect_invalid([&] { read_table_csv(write("r.csv", "a,b\n1,2\n3\n")); }, {"r.csv:3", "ragged"});
+  // Rows of bare numbers (read as one run) one field too wide, or with an empty field after them.
+  expect_invalid([&] { read_table_csv(write("r2.csv", "a,b\n1,2\n3,4,5\n")); }, {"r2.csv:3", "got 3", "ragged"});
+  expect_invalid([&] { read_table_csv(write("r3.csv", "a,b\n1,2\n3,4,\n")); }, {"r3.csv:3", "got 3", "ragged"});
   // A blank before a quoted field mid-row: the quote still opens it (the delimiter inside is text).
   {
     const Table t = read_table_csv(write("b.csv", "a,b,c\n1, \"x,y\",3\n2,z,4\n"));

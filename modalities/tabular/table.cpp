@@ -191,6 +191,13 @@ class RowParser {
   /// row is too wide (quoted() then decides; a quote inside a field is an ordinary character).
   std::size_t plain(std::string_view line, std::size_t r) {
     std::size_t c = 0, i = 0;
+    if (quick_) {  // the leading run of bare numbers in one call (most rows: all of them)
+      const char* next = nullptr;
+      c = detail::read_delimited(line.data(), line.data() + line.size(), o_.delimiter, C_, values_ + r, R_, next);
+      for (std::size_t k = 0; k < c; ++k) boo_ok[k] = 0;
+      if (c == C_) return c;
+      i = static_cast<std::size_t>(next - line.data());
+    }
     while (c < C_) {
       std::size_t k = quick_ ? quick_number(line, i, o_.delimiter, values_[c * R_ + r]) : std::string_view::npos;
       if (k != std::string_view::npos) {

@@ -17,12 +17,22 @@
 #pragma once
 
 #include <charconv>
+#include <cstddef>
 
 namespace posenc::detail {
 
 /// std::from_chars(first, last, out) for double (general format): the same value bits, end and
 /// error on every input; faster on plain decimals where the build has the short path.
 std::from_chars_result from_chars_double(const char* first, const char* last, double& out);
+
+/// Reads a run of delimited numbers: fields c = 0, 1, ... of [first, last), each a number the short
+/// path takes (as from_chars_double would read it) followed directly by `delim`, or by `last` for
+/// field n - 1, into out[c * stride]. Stops before the first field that is not of that shape (or
+/// after n fields). Returns the number of fields read, with `next` where the next field starts
+/// (after the last field's delimiter; `last` when all n were read). Without the short path it
+/// reads nothing. One call per row keeps the reader's constants in registers and its calls inlined.
+std::size_t read_delimited(const char* first, const char* last, char delim, std::size_t n, double* out,
+                           std::size_t stride, const char*& next);
 
 /// The short path alone (for tests): the end of the number with its value in `out`, or nullptr when
 /// it does not take the input (always nullptr without the short path).
