@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #if defined(__AVX512F__) && defined(__AVX512DQ__)  // _mm512_insertf32x8 is AVX512DQ
 // GCC 12 warns inside its own intrinsics (_mm512_cvtpd_ps starts from _mm256_undefined_ps).
 #if defined(__GNUC__) && !defined(__clang__)
@@ -14,6 +15,7 @@
 #include "detail/check.hpp"
 #include "detail/memory.hpp"
 #include "detail/sincos.hpp"
+#include "detail/stream_store.hpp"
 
 namespace posenc {
 
@@ -104,7 +106,17 @@ constexpr std::size_t kBlock = 64;  // frequencies per block: 8 zmm each of sin,
 
 /// Frequencies [k0, k0 + 64) of rows [r0, r1), the state (sin, cos) held in registers through the
 /// chunk, the step factors reloaded from L1 where registers run out, so each row only stores (512 contiguous bytes: whole cache lines). Same arithmetic as
-/// fill_columns (one rotation per row, or a direct evaluation), FMA-contracted.
+/// fill_columns (one rotation per row, or a direct evaluation), FMA-contracted. Stream: the stores
+/// are non-temporal (every row and block on whole 64-byte lines: a large table written into a
+/// caller's aligned buffer).
+/// 16 floats at `at`: a non-temporal store (`at` on a 64-byte line) or an ordinary one.
+template <bool Stream>
+inline void store16(float* at, __m512 v) {
+  if constexpr (Stream) _mm512_stream_ps(at, v);
+  else _mm512_storeu_ps(at, v);
+}
+
+template <bool Stream>
 void fill_block(const Plan& p, SinusoidLayout layout, const Steps& st, const double* pos, std::size_t r0,
                 std::size_t r1, std::size_t k0, float* out) {
   constexpr int V = kBlock / 8;
@@ -136,14 +148,58 @@ void fill_block(const Plan& p, SinusoidLayout layout, const Steps& st, const dou
       const __m512 sf = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(s[j])), _mm512_cvtpd_ps(s[j + 1]), 1);
       const __m512 cf = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(c[j])), _mm512_cvtpd_ps(c[j + 1]), 1);
       if (layout == SinusoidLayout::interleaved) {
-        _mm512_storeu_ps(o + 2 * k0 + 16 * j, _mm512_permutex2var_ps(sf, lo, cf));
-        _mm512_storeu_ps(o + 2 * k0 + 16 * j + 16, _mm512_permutex2var_ps(sf, hi, cf));
+        store16<Stream>(o + 2 * k0 + 16 * j, _mm512_permutex2var_ps(sf, lo, cf));
+        store16<Stream>(o + 2 * k0 + 16 * j + 16, _mm512_permutex2var_ps(sf, hi, cf));
       } else {
-        _mm512_storeu_ps(o + k0 + 8 * j, sf);
-        _mm512_storeu_ps(o + p.m + k0 + 8 * j, cf);
+        store16<Stream>(o + k0 + 8 * j, sf);
+        store16<Stream>(o + p.m + k0 + 8 * j, cf);
       }
     }
   }
+}
+
+/// Rows [r0, r1) whole, for a large table in a caller's buffer whose rows do not start on 64-byte
+/// lines (fill_block's 512-byte strips would then share partial lines with their neighbours): the
+/// same arithmetic as fill_block, row by row with the state in L1 (s, c: p.m doubles each), the
+/// rows written in order through one LineStreamer (rows [r0, r1) are contiguous, so only the
+/// chunk's two end lines can be partial). cos_row: p.m floats of scratch (the blocked layout's
+/// cosines wait there while the sines are written).
+void stream_rows(const Plan& p, SinusoidLayout layout, const Steps& st, const double* pos, std::size_t r0,
+                 std::size_t r1, float* out, double* __restrict s, double* __restrict c, float* cos_row) {
+  const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  detail::LineStreamer w(out + r0 * p.d);
+  for (std::size_t r = r0; r < r1; ++r) {
+    const bool rotate = successor(pos, r, r0);
+    if (!rotate) evaluate(p, pos[r], 0, p.m, s, c);  // batches from frequency 0, as fill_block's
+    for (std::size_t k = 0; k < p.m; k += 16) {
+      __m512d sv[2], cv[2];
+      for (int h = 0; h < 2; ++h) {
+        sv[h] = _mm512_loadu_pd(s + k + 8 * h);
+        cv[h] = _mm512_loadu_pd(c + k + 8 * h);
+        if (rotate) {
+          const __m512d a = _mm512_loadu_pd(st.c.data() + k + 8 * h), b = _mm512_loadu_pd(st.s.data() + k + 8 * h);
+          const __m512d sn = _mm512_fmadd_pd(sv[h], a, _mm512_mul_pd(cv[h], b));
+          cv[h] = _mm512_fmsub_pd(cv[h], a, _mm512_mul_pd(sv[h], b));
+          sv[h] = sn;
+          _mm512_storeu_pd(s + k + 8 * h, sv[h]);
+          _mm512_storeu_pd(c + k + 8 * h, cv[h]);
+        }
+      }
+      const __m512 sf = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(sv[0])), _mm512_cvtpd_ps(sv[1]), 1);
+      const __m512 cf = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(cv[0])), _mm512_cvtpd_ps(cv[1]), 1);
+      if (layout == SinusoidLayout::interleaved) {
+        w.put(_mm512_permutex2var_ps(sf, lo, cf));
+        w.put(_mm512_permutex2var_ps(sf, hi, cf));
+      } else {
+        w.put(sf);
+        _mm512_storeu_ps(cos_row + k, cf);
+      }
+    }
+    if (layout != SinusoidLayout::interleaved)
+      for (std::size_t k = 0; k < p.m; k += 16) w.put(_mm512_loadu_ps(cos_row + k));
+  }
+  w.finish();
 }
 #else
 constexpr std::size_t kBlock = 0;  // portable build: fill_columns takes every frequency
@@ -151,7 +207,7 @@ constexpr std::size_t kBlock = 0;  // portable build: fill_columns takes every f
 
 constexpr std::size_t kChunk = 64;  // rows between direct re-anchoring (fixed: results independent of threads)
 
-void fill(const Plan& p, SinusoidLayout layout, const double* pos, std::size_t rows, float* out) {
+void fill(const Plan& p, SinusoidLayout layout, const double* pos, std::size_t rows, float* out, bool reused) {
   Steps st{std::vector<double>(p.m), std::vector<double>(p.m)};
   for (std::size_t k = 0; k < p.m; ++k) {
     st.c[k] = std::cos(p.w[k]);
@@ -161,14 +217,35 @@ void fill(const Plan& p, SinusoidLayout layout, const double* pos, std::size_t r
   const std::size_t pairs = layout == SinusoidLayout::interleaved ? std::min(p.d / 2, p.m) : p.m;
   const std::size_t kvec = kBlock == 0 ? 0 : pairs / kBlock * kBlock;
   const std::size_t chunks = (rows + kChunk - 1) / kChunk;
+  // A large table into a caller's buffer (its lines are not in the cache; a fresh table's pages
+  // were just zeroed, so they are) whose rows are whole 16-float vectors: non-temporal stores,
+  // from the register kernel when every row starts on a line, else row by row (measured in
+  // docs/performance.md).
+  const bool stream = reused && kBlock != 0 && kvec == p.m && p.d == 2 * p.m && p.m % 16 == 0 &&
+                      rows * p.d * sizeof(float) >= detail::kStreamBytes;
+  const bool aligned = reinterpret_cast<std::uintptr_t>(out) % 64 == 0;
 #pragma omp parallel
   {
-    std::vector<double> s(p.m - kvec), c(p.m - kvec);
+    std::vector<double> s(stream ? p.m : p.m - kvec), c(stream ? p.m : p.m - kvec);
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+    if (stream) {
+      std::vector<float> cos_row(p.m);
 #pragma omp for schedule(static)
-    for (std::ptrdiff_t ch = 0; ch < static_cast<std::ptrdiff_t>(chunks); ++ch) {
+      for (std::ptrdiff_t ch = 0; ch < static_cast<std::ptrdiff_t>(chunks); ++ch) {
+        const std::size_t r0 = static_cast<std::size_t>(ch) * kChunk, r1 = std::min(rows, r0 + kChunk);
+        if (aligned)
+          for (std::size_t k0 = 0; k0 < kvec; k0 += kBlock) fill_block<true>(p, layout, st, pos, r0, r1, k0, out);
+        else
+          stream_rows(p, layout, st, pos, r0, r1, out, s.data(), c.data(), cos_row.data());
+      }
+      detail::stream_fence();
+    }
+#endif
+#pragma omp for schedule(static)
+    for (std::ptrdiff_t ch = 0; ch < static_cast<std::ptrdiff_t>(stream ? 0 : chunks); ++ch) {
       const std::size_t r0 = static_cast<std::size_t>(ch) * kChunk, r1 = std::min(rows, r0 + kChunk);
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
-      for (std::size_t k0 = 0; k0 < kvec; k0 += kBlock) fill_block(p, layout, st, pos, r0, r1, k0, out);
+      for (std::size_t k0 = 0; k0 < kvec; k0 += kBlock) fill_block<false>(p, layout, st, pos, r0, r1, k0, out);
 #endif
       if (kvec < p.m) fill_columns(p, layout, st, pos, r0, r1, kvec, p.m, out, s.data(), c.data());
       if (2 * p.m < p.d)  // odd d with a zero channel
@@ -204,7 +281,7 @@ Tensor sinusoid_table(const DTensor& positions, const SinusoidOptions& o) {
   check_positions("sinusoid_table", positions);
   const Plan p = make_plan(o);
   Tensor out = detail::fresh_tensor<Tensor>(Shape{positions.shape()[0], positions.shape()[1], p.d});
-  fill(p, o.layout, positions.data(), positions.shape()[0] * positions.shape()[1], out.data());
+  fill(p, o.layout, positions.data(), positions.shape()[0] * positions.shape()[1], out.data(), false);
   return out;
 }
 
@@ -212,7 +289,7 @@ Tensor sinusoid_table(std::int64_t tokens, const SinusoidOptions& o, double offs
   const std::vector<double> pos = run_positions("sinusoid_table", tokens, offset);
   const Plan p = make_plan(o);
   Tensor out = detail::fresh_tensor<Tensor>(Shape{pos.size(), p.d});
-  fill(p, o.layout, pos.data(), pos.size(), out.data());
+  fill(p, o.layout, pos.data(), pos.size(), out.data(), false);
   return out;
 }
 
@@ -222,7 +299,7 @@ void sinusoid_table_into(const DTensor& positions, const SinusoidOptions& o, std
   const Plan p = make_plan(o, fn);
   const std::size_t rows = positions.shape()[0] * positions.shape()[1];
   detail::require_out_size(fn, out.size(), rows, p.d);
-  fill(p, o.layout, positions.data(), rows, out.data());
+  fill(p, o.layout, positions.data(), rows, out.data(), true);
 }
 
 void sinusoid_table_into(std::int64_t tokens, const SinusoidOptions& o, std::span<float> out, double offset) {
@@ -230,7 +307,7 @@ void sinusoid_table_into(std::int64_t tokens, const SinusoidOptions& o, std::spa
   const std::vector<double> pos = run_positions(fn, tokens, offset);
   const Plan p = make_plan(o, fn);
   detail::require_out_size(fn, out.size(), pos.size(), p.d);
-  fill(p, o.layout, pos.data(), pos.size(), out.data());
+  fill(p, o.layout, pos.data(), pos.size(), out.data(), true);
 }
 
 Encoding sinusoidal(const DTensor& positions, const SinusoidOptions& o) {

@@ -2,9 +2,12 @@
 // dimensions, packed positions, and precision at position 10^6.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
+#include <span>
 #include <vector>
 
 #include <omp.h>
@@ -100,6 +103,48 @@ TEST(Sinusoid, IntoWritesTheFreshTableBits) {
     std::vector<float> run_buf(run.size(), -1.0f);
     sinusoid_table_into(130, o, run_buf, 12.5);
     EXPECT_EQ(std::memcmp(run_buf.data(), run.data(), run_buf.size() * sizeof(float)), 0) << "d " << o.dim;
+  }
+}
+
+TEST(Sinusoid, IntoLargeTablesStreamTheFreshTableBits) {
+  // Tables of 8 MiB and more go into a caller's buffer by non-temporal stores: from the register
+  // kernel when the buffer starts on a 64-byte line, row by row with lines put together from two
+  // vectors when it does not. Every skew of the buffer, both layouts, a partial last chunk, rows
+  // that are not successors (direct evaluation inside a chunk): the fresh table's bits (ordinary
+  // stores), nothing written outside the buffer, 1 and 2 threads alike.
+  struct Case {
+    SinusoidOptions o;
+    std::size_t rows;
+  };
+  const Case cases[] = {{{.dim = 512}, 4200}, {{.dim = 256, .layout = SinusoidLayout::blocked}, 8300}};
+  for (const Case& k : cases) {
+    DTensor pos = DTensor::from_shape({2, k.rows / 2, 1});
+    for (std::size_t i = 0; i < k.rows / 2; ++i) {
+      pos(0, i, 0) = static_cast<double>(i) + (i >= 700 ? 31.0 : 0.0);  // a jump inside the 11th chunk
+      pos(1, i, 0) = 0.5 * static_cast<double>(i);                     // no successors: every row direct
+    }
+    const Tensor fresh = sinusoid_table(pos, k.o);
+    const Tensor run = sinusoid_table(static_cast<std::int64_t>(k.rows), k.o, 7.0);
+    ASSERT_GE(fresh.size() * sizeof(float), std::size_t{8} << 20);
+    const std::size_t n = fresh.size();
+    std::vector<float> buffer(n + 64);
+    const std::size_t base = (64 - reinterpret_cast<std::uintptr_t>(buffer.data()) % 64) % 64 / sizeof(float);
+    for (const std::size_t skew : {0, 1, 5, 8, 15})
+      for (const int threads : {1, 2}) {
+        std::fill(buffer.begin(), buffer.end(), -3.0f);
+        const std::span<float> out(buffer.data() + base + skew, n);
+        const int before = omp_get_max_threads();
+        omp_set_num_threads(threads);
+        sinusoid_table_into(pos, k.o, out);
+        omp_set_num_threads(before);
+        ASSERT_EQ(std::memcmp(out.data(), fresh.data(), n * sizeof(float)), 0)
+            << "d " << k.o.dim << " skew " << skew << " threads " << threads;
+        for (std::size_t i = 0; i < base + skew; ++i) ASSERT_EQ(buffer[i], -3.0f) << "before the buffer, skew " << skew;
+        for (std::size_t i = base + skew + n; i < buffer.size(); ++i)
+          ASSERT_EQ(buffer[i], -3.0f) << "after the buffer, skew " << skew;
+        sinusoid_table_into(static_cast<std::int64_t>(k.rows), k.o, out, 7.0);
+        ASSERT_EQ(std::memcmp(out.data(), run.data(), n * sizeof(float)), 0) << "run, d " << k.o.dim << " skew " << skew;
+      }
   }
 }
 
