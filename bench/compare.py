@@ -211,6 +211,9 @@ def main():
         write = ours[("Write_W1Bytes", thr)]["bytes_per_second"]
         print(f"  threads {thr}: W1 into a reused buffer {into / 1e9:.1f} GB/s = {100 * into / write:.0f}% of"
               f" the write floor {write / 1e9:.1f} GB/s (the same bytes stored into the same buffer)")
+        aligned = ours[("W1_SinusoidIntoAligned", thr)]["bytes_per_second"]
+        print(f"  threads {thr}: W1 into a 64-byte aligned reused buffer {aligned / 1e9:.1f} GB/s ="
+              f" {100 * aligned / write:.0f}% of the write floor")
         into = ours[("W2T_RopeTableInto", thr)]["bytes_per_second"]
         write = ours[("Write_W2TBytes", thr)]["bytes_per_second"]
         print(f"  threads {thr}: W2T into a reused table {into / 1e9:.1f} GB/s = {100 * into / write:.0f}% of"
