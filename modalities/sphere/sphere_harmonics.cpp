@@ -23,7 +23,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <numbers>
 #include <span>
 #include <vector>
@@ -37,6 +36,7 @@
 #include "detail/check.hpp"
 #include "detail/latlon.hpp"  // check_latlon_points
 #include "detail/memory.hpp"
+#include "detail/stream_store.hpp"
 #include "posenc/sphere.hpp"
 
 namespace posenc {
@@ -47,7 +47,6 @@ constexpr double kDeg = std::numbers::pi / 180.0;
 constexpr std::size_t kLanes = 16;
 constexpr std::int64_t kScaledDegree = 128;
 constexpr double kBig = 0x1p600, kSmall = 0x1p-600;
-[[maybe_unused]] constexpr std::size_t kStreamBytes = std::size_t(8) << 20;
 
 /// Per-degree and per-order constants, flattened for the kernel: for order m, the column
 /// l = m + 2 .. L-1 reads a[off(m) + l - m - 2], b[...]; diag[m] = pbar_m^m / (u pbar_{m-1}^{m-1}).
@@ -283,18 +282,6 @@ void block_values_avx512(const Constants& k, const DTensor& points, std::size_t 
     transpose_16x16(cols + c0 * kLanes, w.rows.data() + c0, width, std::min<std::size_t>(16, width - c0));
 }
 
-/// Copies `count` floats to dst; with `stream`, the 64-byte aligned middle with non-temporal stores.
-void stream_copy(float* dst, const float* src, std::size_t count, bool stream) {
-  const std::size_t head = ((64 - reinterpret_cast<std::uintptr_t>(dst) % 64) % 64) / sizeof(float);
-  if (!stream || reinterpret_cast<std::uintptr_t>(dst) % sizeof(float) != 0 || count < head + 16) {
-    std::memcpy(dst, src, count * sizeof(float));
-    return;
-  }
-  std::memcpy(dst, src, head * sizeof(float));
-  std::size_t i = head;
-  for (; i + 16 <= count; i += 16) _mm512_stream_ps(dst + i, _mm512_loadu_ps(src + i));
-  std::memcpy(dst + i, src + i, (count - i) * sizeof(float));
-}
 #endif
 
 void harmonics_kernel(const DTensor& points, const SphericalHarmonicsOptions& o, float* out) {
@@ -308,7 +295,7 @@ void harmonics_kernel(const DTensor& points, const SphericalHarmonicsOptions& o,
   const bool transposed = !scaled;
   // Non-temporal stores only pay when the output does not fit in the caches anyway (a small
   // output is better left in cache for the caller, who is about to read it).
-  const bool stream = n * width * sizeof(float) >= kStreamBytes;
+  const bool stream = n * width * sizeof(float) >= detail::kStreamBytes;
 #else
   const bool transposed = false;
 #endif
@@ -325,7 +312,7 @@ void harmonics_kernel(const DTensor& points, const SphericalHarmonicsOptions& o,
       } else {
 #ifdef __AVX512F__
         block_values_avx512(k, points, i0, nb, o, w);
-        stream_copy(out + i0 * width, w.rows.data(), nb * width, stream);
+        detail::stream_copy(out + i0 * width, w.rows.data(), nb * width, stream);
 #endif
       }
     }

@@ -3,13 +3,15 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
 
 namespace posenc::detail {
 
-/// Tables of at least this many bytes are written with non-temporal stores (LineStreamer). An
+/// Tables of at least this many bytes are written with non-temporal stores (LineStreamer,
+/// stream_copy; the sinusoid and spherical harmonic tables). An
 /// ordinary store to a line that is not in the cache first reads the line from memory (for a table
 /// larger than the caches, twice the traffic of the write itself); a non-temporal store of a whole
 /// line does not, but leaves nothing in the cache for a consumer that reads the table at once, so
@@ -17,6 +19,21 @@ namespace posenc::detail {
 constexpr std::size_t kStreamBytes = std::size_t{8} << 20;
 
 #if defined(__AVX512F__)
+/// Copies `count` floats to dst; with `stream`, dst's whole 64-byte lines by non-temporal stores
+/// and the partial lines at either end by ordinary ones (copies of neighbouring runs then share
+/// only ordinarily written lines).
+inline void stream_copy(float* dst, const float* src, std::size_t count, bool stream) {
+  const std::size_t head = ((64 - reinterpret_cast<std::uintptr_t>(dst) % 64) % 64) / sizeof(float);
+  if (!stream || reinterpret_cast<std::uintptr_t>(dst) % sizeof(float) != 0 || count < head + 16) {
+    std::memcpy(dst, src, count * sizeof(float));
+    return;
+  }
+  std::memcpy(dst, src, head * sizeof(float));
+  std::size_t i = head;
+  for (; i + 16 <= count; i += 16) _mm512_stream_ps(dst + i, _mm512_loadu_ps(src + i));
+  std::memcpy(dst + i, src + i, (count - i) * sizeof(float));
+}
+
 /// Writes a run of floats given 16 at a time, from `at` on (any float-aligned address), with a
 /// non-temporal store for every whole 64-byte line of the run: when `at` is not on a line boundary,
 /// each line is put together from two consecutive vectors (one permute), and the partial lines at
