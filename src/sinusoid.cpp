@@ -223,7 +223,7 @@ void fill(const Plan& p, SinusoidLayout layout, const double* pos, std::size_t r
   // docs/performance.md).
   const bool stream = reused && kBlock != 0 && kvec == p.m && p.d == 2 * p.m && p.m % 16 == 0 &&
                       rows * p.d * sizeof(float) >= detail::kStreamBytes;
-  const bool aligned = reinterpret_cast<std::uintptr_t>(out) % 64 == 0;
+  [[maybe_unused]] const bool aligned = reinterpret_cast<std::uintptr_t>(out) % 64 == 0;  // AVX-512 builds only
 #pragma omp parallel
   {
     std::vector<double> s(stream ? p.m : p.m - kvec), c(stream ? p.m : p.m - kvec);
