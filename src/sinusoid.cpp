@@ -158,49 +158,6 @@ void fill_block(const Plan& p, SinusoidLayout layout, const Steps& st, const dou
   }
 }
 
-/// Rows [r0, r1) whole, for a large table in a caller's buffer whose rows do not start on 64-byte
-/// lines (fill_block's 512-byte strips would then share partial lines with their neighbours): the
-/// same arithmetic as fill_block, row by row with the state in L1 (s, c: p.m doubles each), the
-/// rows written in order through one LineStreamer (rows [r0, r1) are contiguous, so only the
-/// chunk's two end lines can be partial). cos_row: p.m floats of scratch (the blocked layout's
-/// cosines wait there while the sines are written).
-void stream_rows(const Plan& p, SinusoidLayout layout, const Steps& st, const double* pos, std::size_t r0,
-                 std::size_t r1, float* out, double* __restrict s, double* __restrict c, float* cos_row) {
-  const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-  const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-  detail::LineStreamer w(out + r0 * p.d);
-  for (std::size_t r = r0; r < r1; ++r) {
-    const bool rotate = successor(pos, r, r0);
-    if (!rotate) evaluate(p, pos[r], 0, p.m, s, c);  // batches from frequency 0, as fill_block's
-    for (std::size_t k = 0; k < p.m; k += 16) {
-      __m512d sv[2], cv[2];
-      for (int h = 0; h < 2; ++h) {
-        sv[h] = _mm512_loadu_pd(s + k + 8 * h);
-        cv[h] = _mm512_loadu_pd(c + k + 8 * h);
-        if (rotate) {
-          const __m512d a = _mm512_loadu_pd(st.c.data() + k + 8 * h), b = _mm512_loadu_pd(st.s.data() + k + 8 * h);
-          const __m512d sn = _mm512_fmadd_pd(sv[h], a, _mm512_mul_pd(cv[h], b));
-          cv[h] = _mm512_fmsub_pd(cv[h], a, _mm512_mul_pd(sv[h], b));
-          sv[h] = sn;
-          _mm512_storeu_pd(s + k + 8 * h, sv[h]);
-          _mm512_storeu_pd(c + k + 8 * h, cv[h]);
-        }
-      }
-      const __m512 sf = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(sv[0])), _mm512_cvtpd_ps(sv[1]), 1);
-      const __m512 cf = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(cv[0])), _mm512_cvtpd_ps(cv[1]), 1);
-      if (layout == SinusoidLayout::interleaved) {
-        w.put(_mm512_permutex2var_ps(sf, lo, cf));
-        w.put(_mm512_permutex2var_ps(sf, hi, cf));
-      } else {
-        w.put(sf);
-        _mm512_storeu_ps(cos_row + k, cf);
-      }
-    }
-    if (layout != SinusoidLayout::interleaved)
-      for (std::size_t k = 0; k < p.m; k += 16) w.put(_mm512_loadu_ps(cos_row + k));
-  }
-  w.finish();
-}
 #else
 constexpr std::size_t kBlock = 0;  // portable build: fill_columns takes every frequency
 #endif
@@ -218,39 +175,27 @@ void fill(const Plan& p, SinusoidLayout layout, const double* pos, std::size_t r
   const std::size_t kvec = kBlock == 0 ? 0 : pairs / kBlock * kBlock;
   const std::size_t chunks = (rows + kChunk - 1) / kChunk;
   // A large table into a caller's buffer (its lines are not in the cache; a fresh table's pages
-  // were just zeroed, so they are) whose rows are whole 16-float vectors: non-temporal stores,
-  // from the register kernel when every row starts on a line, else row by row (measured in
-  // docs/performance.md).
-  const bool stream = reused && kBlock != 0 && kvec == p.m && p.d == 2 * p.m && p.m % 16 == 0 &&
+  // were just zeroed) from the register kernel with every row on whole 64-byte lines (the buffer
+  // on a line, all frequencies in blocks): non-temporal stores (docs/performance.md, W1).
+  const bool stream = reused && kBlock != 0 && kvec == p.m && p.d == 2 * p.m &&
+                      reinterpret_cast<std::uintptr_t>(out) % 64 == 0 &&
                       rows * p.d * sizeof(float) >= detail::kStreamBytes;
-  [[maybe_unused]] const bool aligned = reinterpret_cast<std::uintptr_t>(out) % 64 == 0;  // AVX-512 builds only
 #pragma omp parallel
   {
-    std::vector<double> s(stream ? p.m : p.m - kvec), c(stream ? p.m : p.m - kvec);
-#if defined(__AVX512F__) && defined(__AVX512DQ__)
-    if (stream) {
-      std::vector<float> cos_row(p.m);
+    std::vector<double> s(p.m - kvec), c(p.m - kvec);
 #pragma omp for schedule(static)
-      for (std::ptrdiff_t ch = 0; ch < static_cast<std::ptrdiff_t>(chunks); ++ch) {
-        const std::size_t r0 = static_cast<std::size_t>(ch) * kChunk, r1 = std::min(rows, r0 + kChunk);
-        if (aligned)
-          for (std::size_t k0 = 0; k0 < kvec; k0 += kBlock) fill_block<true>(p, layout, st, pos, r0, r1, k0, out);
-        else
-          stream_rows(p, layout, st, pos, r0, r1, out, s.data(), c.data(), cos_row.data());
-      }
-      detail::stream_fence();
-    }
-#endif
-#pragma omp for schedule(static)
-    for (std::ptrdiff_t ch = 0; ch < static_cast<std::ptrdiff_t>(stream ? 0 : chunks); ++ch) {
+    for (std::ptrdiff_t ch = 0; ch < static_cast<std::ptrdiff_t>(chunks); ++ch) {
       const std::size_t r0 = static_cast<std::size_t>(ch) * kChunk, r1 = std::min(rows, r0 + kChunk);
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
-      for (std::size_t k0 = 0; k0 < kvec; k0 += kBlock) fill_block<false>(p, layout, st, pos, r0, r1, k0, out);
+      for (std::size_t k0 = 0; k0 < kvec; k0 += kBlock)
+        if (stream) fill_block<true>(p, layout, st, pos, r0, r1, k0, out);
+        else fill_block<false>(p, layout, st, pos, r0, r1, k0, out);
 #endif
       if (kvec < p.m) fill_columns(p, layout, st, pos, r0, r1, kvec, p.m, out, s.data(), c.data());
       if (2 * p.m < p.d)  // odd d with a zero channel
         for (std::size_t r = r0; r < r1; ++r) out[r * p.d + p.d - 1] = 0.0f;
     }
+    if (stream) detail::stream_fence();
   }
 }
 

@@ -107,11 +107,11 @@ TEST(Sinusoid, IntoWritesTheFreshTableBits) {
 }
 
 TEST(Sinusoid, IntoLargeTablesStreamTheFreshTableBits) {
-  // Tables of 8 MiB and more go into a caller's buffer by non-temporal stores: from the register
-  // kernel when the buffer starts on a 64-byte line, row by row with lines put together from two
-  // vectors when it does not. Every skew of the buffer, both layouts, a partial last chunk, rows
-  // that are not successors (direct evaluation inside a chunk): the fresh table's bits (ordinary
-  // stores), nothing written outside the buffer, 1 and 2 threads alike.
+  // Tables of 8 MiB and more go into a caller's buffer that starts on a 64-byte line by
+  // non-temporal stores, into any other by ordinary ones. Several skews of the buffer, both
+  // layouts, a partial last chunk, rows that are not successors (direct evaluation inside a
+  // chunk): the fresh table's bits (ordinary stores), nothing written outside the buffer, 1 and
+  // 2 threads alike.
   struct Case {
     SinusoidOptions o;
     std::size_t rows;

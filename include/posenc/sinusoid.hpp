@@ -48,10 +48,10 @@ Tensor sinusoid_table(std::int64_t tokens, const SinusoidOptions& options, doubl
 /// The same tables into a caller's buffer `out` (row-major [B|1, N, d] resp. [tokens, d], any
 /// alignment; every value is overwritten): the same bits as sinusoid_table, without allocating
 /// or first-touching a fresh output, so a pipeline that reuses its buffer runs at the memory's
-/// write speed (docs/performance.md, W1). A table of 8 MiB or more with d a multiple of 128 is
-/// written with non-temporal stores where the CPU has AVX-512 (nothing read from memory to be
-/// overwritten, nothing left in the cache): fastest when `out` starts on a 64-byte boundary (as
-/// PyTorch's allocator gives). Throws std::invalid_argument for the inputs
+/// write speed (docs/performance.md, W1). A table of 8 MiB or more with d a multiple of 128 into
+/// a buffer that starts on a 64-byte boundary (as PyTorch's allocator gives) is written with
+/// non-temporal stores where the build has AVX-512 (nothing read from memory to be overwritten,
+/// nothing left in the cache). Throws std::invalid_argument for the inputs
 /// sinusoid_table rejects and for a buffer of another size (naming both sizes).
 void sinusoid_table_into(const DTensor& positions, const SinusoidOptions& options, std::span<float> out);
 /// Positions offset, offset+1, ..., offset+tokens-1 into `out` of tokens x d floats (see above).
