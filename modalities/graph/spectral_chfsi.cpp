@@ -13,7 +13,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <cstdio>
 #include <limits>
 #include <new>
 #include <random>
@@ -442,11 +441,6 @@ ChebyshevStats lowest_eigenpairs(const Eigen::SparseMatrix<double>& M, double bo
     times_small(w, es.eigenvectors(), y);
     swap_storage(w, y);
     st.residual = residual(x, w, theta, count);
-    if (std::getenv("CHFSI_TRACE")) {
-      std::fprintf(stderr, "round %d single %d degree %d residual %.2e:", st.iterations, (int)single, degree, st.residual);
-      for (Eigen::Index j = 0; j < p; ++j) std::fprintf(stderr, " %.0e", (w.col(j) - theta(j) * x.col(j)).norm());
-      std::fprintf(stderr, "\n");
-    }
     st.converged = st.residual <= target;
     if (st.converged || st.iterations == kMaxRounds) break;
     ++st.iterations;
