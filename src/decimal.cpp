@@ -21,7 +21,6 @@ namespace posenc::detail {
 // The short path's steps are inlined into it, and it is one call per number (measured: with its
 // steps as calls, or all of it inlined into the loop over a row's fields, reading was 30-50 % slower).
 #define POSENC_DECIMAL_INLINE POSENC_DECIMAL_TARGET inline __attribute__((always_inline))
-
 #else
 #define POSENC_DECIMAL_SHORT_PATH 0
 #endif
@@ -196,7 +195,7 @@ __attribute__((noinline)) POSENC_DECIMAL_TARGET const char* short_path(const cha
   return p;
 }
 
-/// read_delimited's loop (the short path inlined into it).
+/// read_delimited's loop: one short-path call per field.
 POSENC_DECIMAL_TARGET std::size_t delimited(const char* p, const char* last, char delim, std::size_t n, double* out,
                                             std::size_t stride, const char*& next) {
   std::size_t c = 0;

@@ -104,11 +104,6 @@ void fill_columns(const Plan& p, SinusoidLayout layout, const Steps& st, const d
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
 constexpr std::size_t kBlock = 64;  // frequencies per block: 8 zmm each of sin, cos (the steps spill to L1)
 
-/// Frequencies [k0, k0 + 64) of rows [r0, r1), the state (sin, cos) held in registers through the
-/// chunk, the step factors reloaded from L1 where registers run out, so each row only stores (512 contiguous bytes: whole cache lines). Same arithmetic as
-/// fill_columns (one rotation per row, or a direct evaluation), FMA-contracted. Stream: the stores
-/// are non-temporal (every row and block on whole 64-byte lines: a large table written into a
-/// caller's aligned buffer).
 /// 16 floats at `at`: a non-temporal store (`at` on a 64-byte line) or an ordinary one.
 template <bool Stream>
 inline void store16(float* at, __m512 v) {
@@ -116,6 +111,11 @@ inline void store16(float* at, __m512 v) {
   else _mm512_storeu_ps(at, v);
 }
 
+/// Frequencies [k0, k0 + 64) of rows [r0, r1), the state (sin, cos) held in registers through the
+/// chunk, the step factors reloaded from L1 where registers run out, so each row only stores (512 contiguous bytes: whole cache lines). Same arithmetic as
+/// fill_columns (one rotation per row, or a direct evaluation), FMA-contracted. Stream: the stores
+/// are non-temporal (every row and block on whole 64-byte lines: a large table written into a
+/// caller's aligned buffer).
 template <bool Stream>
 void fill_block(const Plan& p, SinusoidLayout layout, const Steps& st, const double* pos, std::size_t r0,
                 std::size_t r1, std::size_t k0, float* out) {
