@@ -50,17 +50,20 @@ struct Reg {
   static constexpr int lanes = 64 / sizeof(T);
 };
 
-/// One row chunk of Y = alpha (M X - shift X) + beta Z: columns [j0, j0 + V lanes) of row i
-/// (row-major blocks of width p; Z may be null or Y itself), V register accumulators, nonzeros in
-/// stored order.
+/// One row chunk of Y = alpha (M X - shift X + S diag(q)) + beta Z: columns [j0, j0 + V lanes) of
+/// row i (row-major blocks of width p; Z may be null or Y itself; S, with its column weights q, may
+/// be null), V register accumulators, nonzeros in stored order.
 template <class T, int V>
-inline void row_chunk(const Csr<T>& m, const T* x, const T* z, T* y, Eigen::Index p, Eigen::Index i, Eigen::Index j0,
-                      T alpha, T shift, T beta) {
+inline void row_chunk(const Csr<T>& m, const T* x, const T* z, const T* s, const T* q, T* y, Eigen::Index p,
+                      Eigen::Index i, Eigen::Index j0, T alpha, T shift, T beta) {
   using R = typename Reg<T>::type;
   constexpr int L = Reg<T>::lanes;
   R acc[V];
   const T* xi = x + i * p + j0;
   for (int t = 0; t < V; ++t) acc[t] = -shift * *reinterpret_cast<const R*>(xi + L * t);
+  if (s != nullptr)
+    for (int t = 0; t < V; ++t)
+      acc[t] += *reinterpret_cast<const R*>(s + i * p + j0 + L * t) * *reinterpret_cast<const R*>(q + j0 + L * t);
   for (int e = m.ptr[i]; e < m.ptr[i + 1]; ++e) {
     const T a = m.val[e];
     const T* xr = x + static_cast<Eigen::Index>(m.col[e]) * p + j0;
@@ -76,27 +79,29 @@ inline void row_chunk(const Csr<T>& m, const T* x, const T* z, T* y, Eigen::Inde
 
 /// The same for one column j (widths not a multiple of the lanes: small graphs).
 template <class T>
-inline void row_column(const Csr<T>& m, const T* x, const T* z, T* y, Eigen::Index p, Eigen::Index i, Eigen::Index j,
-                       T alpha, T shift, T beta) {
+inline void row_column(const Csr<T>& m, const T* x, const T* z, const T* s, const T* q, T* y, Eigen::Index p,
+                       Eigen::Index i, Eigen::Index j, T alpha, T shift, T beta) {
   T acc = -shift * x[i * p + j];
+  if (s != nullptr) acc += s[i * p + j] * q[j];
   for (int e = m.ptr[i]; e < m.ptr[i + 1]; ++e) acc += m.val[e] * x[static_cast<Eigen::Index>(m.col[e]) * p + j];
   y[i * p + j] = alpha * acc + (z != nullptr ? beta * z[i * p + j] : T(0));
 }
 
-/// Y = alpha (M X - shift X) + beta Z over all rows of [n, p] row-major blocks, row blocks in
-/// parallel (every row is computed by the same operations whatever the thread count).
+/// Y = alpha (M X - shift X + S diag(q)) + beta Z over all rows of [n, p] row-major blocks (S and q
+/// optional), row blocks in parallel (every row is computed by the same operations whatever the
+/// thread count).
 template <class T>
 void block_product(const Csr<T>& m, const T* x, const T* z, T* y, Eigen::Index p, double alpha, double shift,
-                   double beta) {
+                   double beta, const T* s = nullptr, const T* q = nullptr) {
   constexpr Eigen::Index L = Reg<T>::lanes;
   const T al = static_cast<T>(alpha), sh = static_cast<T>(shift), be = static_cast<T>(beta);
 #pragma omp parallel for schedule(static, 128) if (m.n * p > 20000)
   for (Eigen::Index i = 0; i < m.n; ++i) {
     Eigen::Index j = 0;
-    for (; j + 4 * L <= p; j += 4 * L) row_chunk<T, 4>(m, x, z, y, p, i, j, al, sh, be);
-    for (; j + 2 * L <= p; j += 2 * L) row_chunk<T, 2>(m, x, z, y, p, i, j, al, sh, be);
-    for (; j + L <= p; j += L) row_chunk<T, 1>(m, x, z, y, p, i, j, al, sh, be);
-    for (; j < p; ++j) row_column<T>(m, x, z, y, p, i, j, al, sh, be);
+    for (; j + 4 * L <= p; j += 4 * L) row_chunk<T, 4>(m, x, z, s, q, y, p, i, j, al, sh, be);
+    for (; j + 2 * L <= p; j += 2 * L) row_chunk<T, 2>(m, x, z, s, q, y, p, i, j, al, sh, be);
+    for (; j + L <= p; j += L) row_chunk<T, 1>(m, x, z, s, q, y, p, i, j, al, sh, be);
+    for (; j < p; ++j) row_column<T>(m, x, z, s, q, y, p, i, j, al, sh, be);
   }
 }
 
@@ -118,6 +123,43 @@ T* chebyshev_filter(const Csr<T>& m, T* buf[2], Eigen::Index p, int degree, doub
     const double s1 = 1 / (tau - sigma);
     // 2 s1/e (M - c) cur - sigma s1 prev, over prev in place (row i reads prev only at row i)
     block_product<T>(m, cur, prev, prev, p, 2 * s1 / e, c, -sigma * s1);
+    std::swap(prev, cur);
+    sigma = s1;
+  }
+  return cur;
+}
+
+/// The same filter on the residual form, for x with orthonormal columns that are Ritz vectors of
+/// values theta, and s = M x - x diag(theta) given in T. With q_k(theta) the filter's scalar
+/// recurrence at each Ritz value (q_0 = 1, q_1 = sigma_1 (theta - c) / e, ...), the filtered block
+/// is x diag(q_d) + E_d, where E_0 = 0, E_1 = sigma_1 s / e and
+///   E_k = 2 s_k / e ((M - c) E_{k-1} + s diag(q_{k-1})) - sigma_{k-1} s_k E_{k-2}
+/// (the filter's recurrence minus the scalar one: (M - c) x q - x (theta - c) q = s q). E is as
+/// small as s, so products in T round relative to E rather than to the block: float products keep
+/// refining after a float filter has reached its rounding floor (~1e-5 here). E_d goes into the
+/// returned buffer (of buf, holding E_{d-1}, E_d), q_d into q; degree - 1 products.
+template <class T>
+T* residual_filter(const Csr<T>& m, T* buf[2], const T* s, Eigen::Index p, int degree, double a, double upper,
+                   double a0, const Eigen::VectorXd& theta, Eigen::VectorXd& q) {
+  const double e = (upper - a) / 2, c = (upper + a) / 2;
+  double sigma = e / (a0 - c);
+  const double tau = 2 / sigma;
+  Eigen::VectorXd q_prev = Eigen::VectorXd::Ones(p);
+  q = (sigma / e) * (theta.array() - c);
+  std::vector<T> qt(static_cast<std::size_t>(p));
+  T* prev = buf[0];
+  T* cur = buf[1];
+  const auto size = m.n * p;
+  const T first = static_cast<T>(sigma / e);
+  for (Eigen::Index i = 0; i < size; ++i) cur[i] = first * s[i];
+  for (int d = 2; d <= degree; ++d) {
+    const double s1 = 1 / (tau - sigma);
+    for (Eigen::Index j = 0; j < p; ++j) qt[static_cast<std::size_t>(j)] = static_cast<T>(q(j));
+    // E_{d-2} is zero for d = 2: no term of it then
+    block_product<T>(m, cur, d == 2 ? nullptr : prev, prev, p, 2 * s1 / e, c, -sigma * s1, s, qt.data());
+    const Eigen::VectorXd next = (2 * s1 / e) * (theta.array() - c) * q.array() - sigma * s1 * q_prev.array();
+    q_prev = q;
+    q = next;
     std::swap(prev, cur);
     sigma = s1;
   }
@@ -319,15 +361,19 @@ double interval_start(const Eigen::VectorXd& theta, Eigen::Index count, double u
   return std::min(a, upper - 0.05 * span);
 }
 
-/// The next filter's degree. A double round after a double round gets the degree the residual's
-/// last rate of decrease per product says will reach the target, with half as much again and two
-/// products to spare (at least 8, at most `full`), so that a round that only just misses the
-/// target is not followed by a whole one; every other round the full degree.
-int next_degree(bool after_double, double residual, double previous, int degree, double target, int full) {
+/// The next filter's degree. While the residual is still rough (`planned` false: the last round was
+/// a plain float one) and whenever the last round did not reduce it, `full`. Otherwise the rounds
+/// left are planned from the residual's last rate of decrease per product: the products needed to
+/// reach the target, a fifth more plus one to spare, are split into as few rounds of at most
+/// `most` products as hold them, evenly (at least 8 each), so that the last round neither only just
+/// misses the target nor overshoots it by a whole round. Each refining round costs a Rayleigh-Ritz
+/// step and an orthonormalisation, which is what makes fewer, longer rounds pay.
+int next_degree(bool planned, double residual, double previous, int degree, double target, int full, int most) {
   const double rate = std::log(residual / previous) / degree;
-  if (!after_double || !(rate < 0)) return full;
-  return static_cast<int>(
-      std::clamp(std::ceil(1.5 * std::log(target / residual) / rate) + 2, 8.0, static_cast<double>(full)));
+  if (!planned || !(rate < 0)) return full;
+  const double needed = 1.2 * std::log(target / residual) / rate + 1;
+  const double rounds = std::ceil(needed / most);
+  return static_cast<int>(std::clamp(std::ceil(needed / rounds), 8.0, static_cast<double>(most)));
 }
 
 /// max_j ||w_j - theta_j x_j|| over the first `count` columns of row-major x and w, accumulated row
@@ -381,6 +427,24 @@ double spectrum_top(const Csr<double>& m, double bound, std::mt19937_64& rng) {
 
 }  // namespace
 
+Eigen::MatrixXd chebyshev_filtered(const Eigen::SparseMatrix<double>& M, const Eigen::MatrixXd& x,
+                                   const Eigen::VectorXd& theta, int degree, double a, double upper, double a0,
+                                   bool residual_form) {
+  Eigen::SparseMatrix<double> cols = M;
+  cols.makeCompressed();
+  const Eigen::Index n = x.rows(), p = x.cols();
+  const Csr<double> m{n, cols.outerIndexPtr(), cols.innerIndexPtr(), cols.valuePtr()};
+  RMat in = x, other(n, p);
+  double* buf[2] = {in.data(), other.data()};
+  if (!residual_form) return RMap(chebyshev_filter<double>(m, buf, p, degree, a, upper, a0), n, p);
+  const RMat s = (M * x - x * theta.asDiagonal()).eval();
+  RMat e0(n, p), e1(n, p);
+  double* ebuf[2] = {e0.data(), e1.data()};
+  Eigen::VectorXd q;
+  const RMap e(residual_filter<double>(m, ebuf, s.data(), p, degree, a, upper, a0, theta, q), n, p);
+  return x * q.asDiagonal() + Eigen::MatrixXd(e);
+}
+
 ChebyshevStats lowest_eigenpairs(const Eigen::SparseMatrix<double>& M, double bound, Eigen::Index count,
                                  Eigen::VectorXd& values, Eigen::MatrixXd& vectors) {
   // M is symmetric: its compressed columns are its rows (a copy only when M is not compressed).
@@ -390,19 +454,23 @@ ChebyshevStats lowest_eigenpairs(const Eigen::SparseMatrix<double>& M, double bo
   const std::vector<float> val32(cols.valuePtr(), cols.valuePtr() + cols.nonZeros());
   const Csr<double> m64{n, cols.outerIndexPtr(), cols.innerIndexPtr(), cols.valuePtr()};
   const Csr<float> m32{n, cols.outerIndexPtr(), cols.innerIndexPtr(), val32.data()};
-  constexpr int kDegree = 24;
+  constexpr int kDegree = 24;      // of the rough rounds
+  constexpr int kMostDegree = 32;  // of a planned refining round
   constexpr int kMaxRounds = 300;
-  // Filter in single precision while the residuals are far above float rounding (the subspace is
-  // still rough), in double afterwards; Rayleigh-Ritz and the residuals are always double.
+  // Filter the block itself in single precision while the residuals are far above float rounding
+  // (the subspace is still rough), then, also in single precision, its residual form
+  // (residual_filter), whose rounding is relative to the residual and so has no floor of its own.
+  // Rayleigh-Ritz and the residuals are always double.
   const double single_until = 1e-4 * bound;
   Eigen::Index p = count + std::max<Eigen::Index>(8, count / 2);
   p = std::min(n, (p + 7) / 8 * 8);
 
   ChebyshevStats st;
-  // Four double [n, p] blocks in one allocation (the iterate x, w = M x, the filter's second block,
-  // the QR's column-major copy) and two float ones.
+  // Four double [n, p] blocks (the iterate x, w = M x, y for the rotations and the filtered block,
+  // the QR's column-major copy) and three float ones (the filter's two blocks, the residuals) in
+  // one allocation.
   const auto block = static_cast<std::size_t>(n * p);
-  const auto scratch = detail::huge_buffer<double>(5 * block * sizeof(double));
+  const auto scratch = detail::huge_buffer<double>((5 * block + (block + 1) / 2) * sizeof(double));
   double* const mem = scratch.get();
   RMap x(mem, n, p), w(mem + block, n, p), y(mem + 2 * block, n, p);
   CMap q(mem + 3 * block, n, p);
@@ -414,6 +482,7 @@ ChebyshevStats lowest_eigenpairs(const Eigen::SparseMatrix<double>& M, double bo
   };
   auto* f32 = reinterpret_cast<float*>(mem + 4 * block);
   float* buf32[2] = {f32, f32 + block};
+  float* const s32 = f32 + 2 * block;
   // Seeded Gaussian start, fixed: results do not depend on anything but the matrix.
   std::mt19937_64 rng(0x5eed);
   std::normal_distribution<double> gauss;
@@ -422,9 +491,9 @@ ChebyshevStats lowest_eigenpairs(const Eigen::SparseMatrix<double>& M, double bo
   orthonormal(y, q.data(), w.data(), x, st);
   const double upper = spectrum_top(m64, bound, rng);
   st.upper = upper;
-  Eigen::VectorXd theta;
+  Eigen::VectorXd theta, scale;
   Eigen::MatrixXd h(p, p);
-  bool single = true;
+  bool rough = true;  // filtering the block itself (else its residual form)
   double previous = std::numeric_limits<double>::infinity();
   int degree = kDegree;  // of the last filter
   const double target = 1e-10 * bound;
@@ -445,22 +514,32 @@ ChebyshevStats lowest_eigenpairs(const Eigen::SparseMatrix<double>& M, double bo
     if (st.converged || st.iterations == kMaxRounds) break;
     ++st.iterations;
     const double a0 = theta(0), a = interval_start(theta, count, upper);
-    // Once a float round stops halving the residual (its rounding floor), stay in double.
-    const bool was_single = single;
-    single = single && st.residual > single_until && st.residual < 0.5 * previous;
-    degree = next_degree(!was_single, st.residual, previous, degree, target, kDegree);
+    // The residual form from the first round that ends below single_until or stops halving the
+    // residual (the plain float filter's rounding floor); the degrees are planned once a
+    // residual-form round has run from below single_until.
+    const bool planned = !rough && previous <= single_until;
+    rough = rough && st.residual > single_until && st.residual < 0.5 * previous;
+    degree = next_degree(planned, st.residual, previous, degree, target, kDegree, kMostDegree);
     previous = st.residual;
-    st.products += static_cast<std::int64_t>(degree) * p;
-    if (single) {
+    if (rough) {
+      st.products += static_cast<std::int64_t>(degree) * p;
       std::copy(x.data(), x.data() + block, buf32[0]);  // double -> float
       const float* out = chebyshev_filter<float>(m32, buf32, p, degree, a, upper, a0);
       std::copy(out, out + block, y.data());
       orthonormal(y, q.data(), w.data(), x, st);
     } else {
-      double* buf64[2] = {x.data(), y.data()};
-      const double* out = chebyshev_filter<double>(m64, buf64, p, degree, a, upper, a0);
-      const RMap filtered(const_cast<double*>(out), n, p);
-      orthonormal(filtered, q.data(), w.data(), x, st);
+      // y = x diag(q_d) + E_d (residual_filter), the residuals s = w - x diag(theta) rounded to float
+      // first: its products are one fewer than the degree (E_1 is s scaled).
+      ++st.refining;
+      st.products += static_cast<std::int64_t>(degree - 1) * p;
+#pragma omp parallel for schedule(static) if (n * p > 20000)
+      for (Eigen::Index i = 0; i < n; ++i)
+        for (Eigen::Index j = 0; j < p; ++j) s32[i * p + j] = static_cast<float>(w(i, j) - theta(j) * x(i, j));
+      const float* e = residual_filter<float>(m32, buf32, s32, p, degree, a, upper, a0, theta, scale);
+#pragma omp parallel for schedule(static) if (n * p > 20000)
+      for (Eigen::Index i = 0; i < n; ++i)
+        for (Eigen::Index j = 0; j < p; ++j) y(i, j) = x(i, j) * scale(j) + static_cast<double>(e[i * p + j]);
+      orthonormal(y, q.data(), w.data(), x, st);
     }
   }
   values = theta.head(count);
