@@ -3,8 +3,8 @@
 // J. Comput. Phys. 2007; the scaled three-term filter of their Algorithm 4.1). Written for
 // laplacian_pe's large graphs, whose smallest eigenvalues cluster (docs/graph.md): a block of
 // vectors moves through sparse products with many right-hand sides at once (each matrix entry is
-// read once per product of the whole block), and the dense work (Cholesky QR3 or Householder QR,
-// Rayleigh-Ritz) runs on whole blocks.
+// read once per product of the whole block), and the dense work (Cholesky QR, Householder QR as
+// the fallback, Rayleigh-Ritz) runs on whole blocks.
 #include "spectral_solver.hpp"
 
 #include <omp.h>
@@ -285,7 +285,7 @@ Eigen::MatrixXd inner(const RMap& a, const RMap& b) {
 }
 
 /// x <- an orthonormal basis of the columns of y: the thin Q of LAPACK's Householder QR (dgeqrf +
-/// dorgqr), for blocks too ill-conditioned for cholesky_qr3. q: scratch [n, p].
+/// dorgqr), for blocks too ill-conditioned for cholesky_qr. q: scratch [n, p].
 void householder(const RMap& y, CMap& q, RMap& x) {
   // One OpenBLAS thread: the QR of a thin block gains little from threads, and the result must not
   // depend on how many there are.
@@ -305,16 +305,19 @@ void householder(const RMap& y, CMap& q, RMap& x) {
   x = q;
 }
 
-/// x <- an orthonormal basis of the columns of f by shifted Cholesky QR3 (Fukaya, Kannan,
-/// Nakatsukasa, Yamamoto, Yanagisawa, SIAM J. Sci. Comput. 2020): a Cholesky QR of f with the Gram
-/// matrix shifted by 11 (n p + p (p + 1)) u ||f||_F^2, then two plain ones; each pass a Gram matrix
-/// (inner), its Cholesky factor R and the block times R^-1 (times_small), all on whole blocks and
-/// deterministic; orthogonal to rounding when it succeeds. Returns false, with f untouched and x
-/// unwritten, when a factorisation fails, the first pass leaves a condition number above 3e7 (it
-/// leaves about sqrt(11 n p u) cond(f): so from cond(f) ~ 1e12-1e13 on) or the second a Gram
-/// matrix more than 0.1 from the identity (the last pass could not repair it). t1, t2: scratch
-/// [n, p], distinct from f and x; x may be f.
-bool cholesky_qr3(const RMap& f, RMap& t1, RMap& t2, RMap& x) {
+/// x <- an orthonormal basis of the columns of f by Cholesky QR passes, each a Gram matrix (inner),
+/// its Cholesky factor R and the block times R^-1 (times_small), all on whole blocks and
+/// deterministic; orthogonal to rounding when it succeeds. A block whose Gram matrix scaled to unit
+/// diagonal has condition number at most 1e8 (cond <= 1e4 once its columns are scaled, which
+/// Cholesky's accuracy does not depend on; the residual-form rounds and the random start) takes two
+/// plain passes (CholeskyQR2, Yamamoto, Nakatsukasa, Yanagisawa, Fukaya, ETNA 2015); any other,
+/// shifted Cholesky QR3 (Fukaya, Kannan, Nakatsukasa, Yamamoto, Yanagisawa, SIAM J. Sci. Comput.
+/// 2020): a pass with the Gram matrix shifted by 11 (n p + p (p + 1)) u ||f||_F^2, then two plain
+/// ones. Returns false, with f untouched and x unwritten, when a factorisation fails, the shifted
+/// pass leaves a condition number above 3e7 (it leaves about sqrt(11 n p u) cond(f): so from
+/// cond(f) ~ 1e12-1e13 on) or the next a Gram matrix more than 0.1 from the identity (the last pass
+/// could not repair it). t1, t2: scratch [n, p], distinct from f and x; x may be f.
+bool cholesky_qr(const RMap& f, RMap& t1, RMap& t2, RMap& x) {
   const Eigen::Index n = f.rows(), p = f.cols();
   const auto pass = [p](const RMap& in, const Eigen::MatrixXd& gram, RMap& out) {
     const Eigen::LLT<Eigen::MatrixXd> llt(gram);
@@ -322,29 +325,35 @@ bool cholesky_qr3(const RMap& f, RMap& t1, RMap& t2, RMap& x) {
     times_small(in, llt.matrixU().solve(Eigen::MatrixXd::Identity(p, p)), out);
     return true;
   };
+  // The last pass repairs what the one before left (orthogonality ~ cond^2 u, up to 0.1 here) to
+  // rounding when its input is that close to orthonormal; otherwise Householder.
+  const auto last = [&](const RMap& in) {
+    const Eigen::MatrixXd g = inner(in, in);
+    if (!((g - Eigen::MatrixXd::Identity(p, p)).cwiseAbs().maxCoeff() <= 0.1)) return false;
+    return pass(in, g, x);
+  };
   Eigen::MatrixXd g = inner(f, f);
-  if (!g.allFinite()) return false;
+  if (!g.allFinite() || !(g.diagonal().minCoeff() > 0)) return false;
+  const Eigen::VectorXd unit = g.diagonal().cwiseSqrt().cwiseInverse();
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> scaled(unit.asDiagonal() * g * unit.asDiagonal(),
+                                                              Eigen::EigenvaluesOnly);
+  if (scaled.eigenvalues()(0) > 1e-8 * scaled.eigenvalues()(p - 1)) return pass(f, g, t1) && last(t1);
   const double u = std::numeric_limits<double>::epsilon() / 2;
   g.diagonal().array() += 11.0 * static_cast<double>(n * p + p * (p + 1)) * u * g.trace();
   if (!pass(f, g, t1)) return false;
   g = inner(t1, t1);
   const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(g, Eigen::EigenvaluesOnly);
   if (!(es.eigenvalues()(0) > 1e-15 * es.eigenvalues()(p - 1))) return false;
-  if (!pass(t1, g, t2)) return false;
-  // The last pass repairs what the second left (orthogonality ~ cond(t1)^2 u, up to 0.1 here) to
-  // rounding when its input is that close to orthonormal; otherwise Householder.
-  g = inner(t2, t2);
-  if (!((g - Eigen::MatrixXd::Identity(p, p)).cwiseAbs().maxCoeff() <= 0.1)) return false;
-  return pass(t2, g, x);
+  return pass(t1, g, t2) && last(t2);
 }
 
-/// x <- an orthonormal basis of the columns of y (x may be y): Cholesky QR3 when the block allows,
+/// x <- an orthonormal basis of the columns of y (x may be y): Cholesky QR when the block allows,
 /// Householder otherwise (counted in st.householder). scratch0, scratch1: [n, p] blocks distinct
 /// from y and x (scratch0 also Householder's column-major copy).
 void orthonormal(const RMap& y, double* scratch0, double* scratch1, RMap& x, ChebyshevStats& st) {
   const Eigen::Index n = y.rows(), p = y.cols();
   RMap t1(scratch0, n, p), t2(scratch1, n, p);
-  if (cholesky_qr3(y, t1, t2, x)) return;
+  if (cholesky_qr(y, t1, t2, x)) return;
   ++st.householder;
   CMap q(scratch0, n, p);
   householder(y, q, x);
