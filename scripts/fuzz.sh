@@ -9,6 +9,9 @@
 # the job. Usage: FUZZ_SECONDS=600 scripts/fuzz.sh [target ...]   (targets: npy table edges graphml dot)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# CPUs for the parallel steps. Not plain `nproc`: GNU nproc obeys OMP_NUM_THREADS and OMP_THREAD_LIMIT,
+# which the test runs set (and a user may have set), so it would report 1 or 2 whatever the machine.
+cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
 POSENC_FUZZ_DEPS=1 scripts/install-deps.sh
 seconds="${FUZZ_SECONDS:-30}"
 # A fixed seed (FUZZ_SEED, default 1) makes a CI run repeat the previous one's mutations, so a
@@ -26,7 +29,7 @@ if ! grep -qs '^POSENC_FUZZ:BOOL=ON' "$build/CMakeCache.txt"; then
     -DPOSENC_INSTALL=OFF >/dev/null
 fi
 # The machine is shared: compile under the same lock as the other builds (POSENC_BUILD_LOCK).
-flock "${POSENC_BUILD_LOCK:-/tmp/posenc-build.lock}" cmake --build "$build" -j "$(nproc)" --target posenc_fuzzers
+flock "${POSENC_BUILD_LOCK:-/tmp/posenc-build.lock}" cmake --build "$build" -j "$cores" --target posenc_fuzzers
 
 # Leaks are findings too (detect_leaks=1, libFuzzer's default under ASan); one OpenMP thread per
 # process keeps libomp's pool out of the way and the runs comparable.
@@ -54,4 +57,4 @@ fi
 export -f run_one
 export seconds seed build
 # One program per core at a time.
-printf '%s\n' "${targets[@]}" | xargs -P "$(nproc)" -I{} bash -c 'run_one {}'
+printf '%s\n' "${targets[@]}" | xargs -P "$cores" -I{} bash -c 'run_one {}'

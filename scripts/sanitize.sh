@@ -7,6 +7,9 @@
 # Usage: scripts/sanitize.sh [ctest arguments, e.g. -R Cli]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# CPUs for the parallel steps. Not plain `nproc`: GNU nproc obeys OMP_NUM_THREADS and OMP_THREAD_LIMIT,
+# which the test runs set (and a user may have set), so it would report 1 or 2 whatever the machine.
+cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
 POSENC_FUZZ_DEPS=1 scripts/install-deps.sh  # clang, its sanitizer and fuzzer runtimes, libomp
 # clang, not GCC: with UBSan, GCC took 1.6x clang's CPU time per file here (31.8 s against 20.1 s for
 # tests/test_graph.cpp at -O1), and clang also builds the fuzzers. fuzzer-no-link adds the coverage
@@ -20,7 +23,7 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Sanitize -DCMAKE_CXX_COMPILER=clang+
   -DPOSENC_BUILD_BENCHMARKS=OFF -DPOSENC_BUILD_EXAMPLES=OFF -DPOSENC_BUILD_PYTHON=OFF -DPOSENC_NATIVE=OFF \
   -DPOSENC_INSTALL=OFF >/dev/null
 # The machine is shared: compile under the same lock as the other builds (POSENC_BUILD_LOCK).
-flock "${POSENC_BUILD_LOCK:-/tmp/posenc-build.lock}" cmake --build build-asan -j "$(nproc)"
+flock "${POSENC_BUILD_LOCK:-/tmp/posenc-build.lock}" cmake --build build-asan -j "$cores"
 
 # detect_leaks=1: LeakSanitizer runs at exit of every test and CLI process. OpenBLAS's and the
 # OpenMP runtime's thread pools keep their buffers until exit by design; the suppressions name
@@ -40,4 +43,4 @@ export OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1
 # line's own parsing and writing in the other 59 Cli tests.
 # POSENC_SANITIZE_EXCLUDE= (empty) runs them too.
 exclude="${POSENC_SANITIZE_EXCLUDE-GraphFit\.|TrainImageFit\.|SphereFieldFit\.|TabularTrainFit\.|^Trainer\.LearnedAbsoluteLearnsThePatternsTask\$|^Cli/EveryEntry\.}"
-(cd build-asan && ctest --output-on-failure -j "$(nproc)" ${exclude:+-E "$exclude"} "$@")
+(cd build-asan && ctest --output-on-failure -j "$cores" ${exclude:+-E "$exclude"} "$@")

@@ -273,13 +273,6 @@ plot::Image lengths_picture(const std::vector<std::string>& encs, const std::vec
   return vstack(rows, 8);
 }
 
-void write_text(Staging& out, const std::string& name, const std::string& text) {
-  std::ofstream f(out.file(name));
-  f << text;
-  f.close();
-  if (!f) bad("compare: cannot write '" + name + "' for " + out.target().string());
-}
-
 }  // namespace
 
 int cmd_compare(const CompareArgs& a) {
@@ -310,12 +303,12 @@ int cmd_compare(const CompareArgs& a) {
                      : task.input_features > 0 ? train_run<FeatureTransformer>(a, task, e, seed)
                                                : train_run<TransformerClassifier>(a, task, e, seed));
       if (runs.back().failure.empty())
-        write_text(out, "runs/" + e + "_seed" + std::to_string(s) + ".csv", metrics_csv(runs.back().result));
+        out.write_text("runs/" + e + "_seed" + std::to_string(s) + ".csv", metrics_csv(runs.back().result));
     }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  write_text(out, "results.csv", results_csv(encs, runs, task));
-  write_text(out, "runs.csv", runs_csv(runs, task));
-  write_text(out, "results.md", results_md(a, encs, runs, task, seconds));
+  out.write_text("results.csv", results_csv(encs, runs, task));
+  out.write_text("runs.csv", runs_csv(runs, task));
+  out.write_text("results.md", results_md(a, encs, runs, task, seconds));
   plot::write_png(out.file("lengths.png").string(), lengths_picture(encs, runs, task));
   write_directory_report(out, "compare");
   out.commit();

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <stdexcept>
 #include <system_error>
 
@@ -224,6 +225,13 @@ fs::path Staging::file(const std::string& relative) {
     fs::create_directory(dir);
   }
   return staging_ / relative;
+}
+
+void Staging::write_text(const std::string& relative, const std::string& text) {
+  std::ofstream f(file(relative));
+  f << text;
+  f.close();
+  if (!f) fail(what_ + " '" + target_.string() + "': cannot write '" + relative + "'");
 }
 
 void Staging::commit() {

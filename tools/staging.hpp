@@ -40,6 +40,9 @@ class Staging {
 
   /// Where to write `relative` (its parents created); a name already used in this run throws.
   path file(const std::string& relative);
+  /// `text` written to `relative` (through file()); a failed write throws naming the file and
+  /// the target, e.g. "train: --out 'runs/a': cannot write 'metrics.csv'".
+  void write_text(const std::string& relative, const std::string& text);
   /// Move everything into place: the staging directory becomes the target in one rename (with
   /// --force an existing target is moved aside first and removed afterwards).
   void commit();

@@ -25,13 +25,6 @@ namespace {
 
 constexpr const char* kOutHelp = "output directory, DIR or DIR/ (new or empty; see --force); written as a whole or not at all";
 
-void write_text(Staging& out, const std::string& name, const std::string& text) {
-  std::ofstream f(out.file(name));
-  f << text;
-  f.close();
-  if (!f) bad("cannot write '" + name + "' in the staging directory of " + out.target().string());
-}
-
 /// The first validation sample through the model in eval mode, for the attention maps.
 void forward_one(TransformerClassifier& model, const Dataset& one) { model.forward(one.tokens); }
 void forward_one(TransformerLM& model, const Dataset& one) { model.forward(one.tokens); }
@@ -55,8 +48,8 @@ int train_model(const TrainArgs& a, const Task& task, const ModelConfig& config)
   } catch (const NonFiniteLoss& e) {
     throw NonFiniteLoss(std::string(e.what()) + "; nothing written to " + out.target().string(), e.step());
   }
-  write_text(out, "metrics.csv", metrics_csv(r));
-  write_text(out, "metrics.json", metrics_json(a.s, a.encoding, task, config, r));
+  out.write_text("metrics.csv", metrics_csv(r));
+  out.write_text("metrics.json", metrics_json(a.s, a.encoding, task, config, r));
   const fs::path pos = out.file("position/.keep").parent_path();
   fs::remove(pos / ".keep");
   export_position_parameters(model.trunk(), pos.string());
