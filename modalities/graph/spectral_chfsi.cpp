@@ -15,10 +15,10 @@
 #include <cstdlib>
 #include <limits>
 #include <new>
-#include <random>
 #include <vector>
 
 #include "detail/blas_threads.hpp"
+#include "detail/gaussian.hpp"
 #include "detail/memory.hpp"
 
 extern "C" {
@@ -33,6 +33,9 @@ namespace posenc::detail {
 namespace {
 
 using RMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+/// The seed of the start block (kSeed) and of spectrum_top's Lanczos start (kSeed + 1).
+constexpr std::uint64_t kSeed = 0x5eed;
 
 /// The sparse matrix in compressed rows, values in the precision T of the products.
 template <class T>
@@ -405,12 +408,11 @@ double residual(const RMap& x, const RMap& w, const Eigen::VectorXd& theta, Eige
 /// of large Hermitian matrices", Linear Algebra Appl. 2011, find it safe in practice; a bound a
 /// little low only lets the top of the spectrum grow slowly in the filter), capped at `bound`
 /// (Gershgorin). On an early breakdown (an invariant subspace) the cap itself is returned.
-double spectrum_top(const Csr<double>& m, double bound, std::mt19937_64& rng) {
+double spectrum_top(const Csr<double>& m, double bound) {
   const Eigen::Index n = m.n;
   const int steps = static_cast<int>(std::min<Eigen::Index>(16, n));
   RMat v0 = RMat::Zero(n, 1), v1(n, 1), v2(n, 1);
-  std::normal_distribution<double> gauss;
-  for (Eigen::Index i = 0; i < n; ++i) v1(i, 0) = gauss(rng);
+  counter_gaussians(kSeed + 1, v1.data(), static_cast<std::size_t>(n));
   v1 /= v1.norm();
   Eigen::VectorXd alpha(steps), beta(steps);
   for (int j = 0; j < steps; ++j) {
@@ -492,13 +494,11 @@ ChebyshevStats lowest_eigenpairs(const Eigen::SparseMatrix<double>& M, double bo
   auto* f32 = reinterpret_cast<float*>(mem + 4 * block);
   float* buf32[2] = {f32, f32 + block};
   float* const s32 = f32 + 2 * block;
-  // Seeded Gaussian start, fixed: results do not depend on anything but the matrix.
-  std::mt19937_64 rng(0x5eed);
-  std::normal_distribution<double> gauss;
-  for (Eigen::Index i = 0; i < n; ++i)
-    for (Eigen::Index j = 0; j < p; ++j) y(i, j) = gauss(rng);
+  // Seeded Gaussian start, fixed: results do not depend on anything but the matrix (and not on the
+  // thread count: each entry is a function of its index).
+  counter_gaussians(kSeed, y.data(), block);
   orthonormal(y, q.data(), w.data(), x, st);
-  const double upper = spectrum_top(m64, bound, rng);
+  const double upper = spectrum_top(m64, bound);
   st.upper = upper;
   Eigen::VectorXd theta, scale;
   Eigen::MatrixXd h(p, p);
