@@ -22,8 +22,9 @@ struct ChebyshevStats {
 /// The `count` smallest eigenpairs of the symmetric sparse M ([n, n], spectrum inside [0, bound]; its
 /// columns are read as its rows, so M must be symmetric to the bit) by Chebyshev-filtered subspace
 /// iteration (Zhou & Saad, J. Comput. Phys. 2007): a block of p = count + max(8, count/2) vectors
-/// (rounded up to 8, at most n) from a fixed seeded Gaussian start is filtered with the scaled
-/// Chebyshev polynomial that damps [a, upper] (a: the block's largest Ritz value; upper: a 16-step
+/// (rounded up to 8, at most n) from a fixed seeded Gaussian start (detail::counter_gaussians, each
+/// entry a function of its index) is filtered with the scaled Chebyshev polynomial that damps
+/// [a, upper] (a: the block's largest Ritz value; upper: a 16-step
 /// Lanczos estimate of the largest eigenvalue, at most bound), orthonormalised (Cholesky QR2,
 /// shifted Cholesky QR3 for ill-conditioned blocks, else LAPACK's Householder QR) and rotated by a
 /// Rayleigh-Ritz step in double, until every wanted residual ||M x - theta x|| <= 1e-10 bound (at
